@@ -1,0 +1,66 @@
+/**
+ * One catalogue of Fence's own failures. Each code has one factory; each message says what is
+ * wrong, where (field path, file, plugin, hook) and how to fix it. The CLI prints
+ * `fence: <message>` and exits 1.
+ */
+export const ErrorCodes = [
+  'BWRAP_MISSING',
+  'COMMAND_DENIED',
+  'COMMAND_MISSING',
+  'EXTENDS_CYCLE',
+  'EXTENDS_DEPTH',
+  'EXTENDS_MISSING',
+  'FLAG_INVALID',
+  'LAYER_UNAVAILABLE',
+  'PATH_INVALID',
+  'PLUGIN_FAILED',
+  'PLUGIN_LOAD',
+  'SESSION_CLOSED',
+  'SETTINGS_INVALID',
+  'SETTINGS_MISSING',
+  'SETTINGS_PARSE',
+] as const;
+
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export class FenceError extends Error {
+  override readonly name = 'FenceError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const isFenceError = (e: unknown): e is FenceError => e instanceof FenceError;
+
+export const errors = {
+  bwrapMissing: (install: string) =>
+    new FenceError('BWRAP_MISSING', `bubblewrap (bwrap) is not installed; install it with: ${install}`),
+  commandDenied: (command: string, rule: string, field: string) =>
+    new FenceError('COMMAND_DENIED', `command "${command}" is denied by ${field} rule "${rule}"; remove the rule or add an exception to command.allow`),
+  commandMissing: () =>
+    new FenceError('COMMAND_MISSING', 'no command given; usage: fence [flags] -- <command> [args...] or fence -c "<shell string>"'),
+  extendsCycle: (chain: readonly string[]) =>
+    new FenceError('EXTENDS_CYCLE', `"extends" cycle: ${chain.join(' -> ')}; remove one of these "extends"`),
+  extendsDepth: (chain: readonly string[], max: number) =>
+    new FenceError('EXTENDS_DEPTH', `"extends" chain deeper than ${max}: ${chain.join(' -> ')}; flatten the chain`),
+  extendsMissing: (file: string, target: string, known: readonly string[]) =>
+    new FenceError('EXTENDS_MISSING', `${file}: extends: "${target}" is neither a built-in template (${known.join(', ')}) nor an existing file`),
+  flagInvalid: (flag: string, why: string) => new FenceError('FLAG_INVALID', `${flag}: ${why}`),
+  layerUnavailable: (layer: string, why: string) =>
+    new FenceError('LAYER_UNAVAILABLE', `--strict: the ${layer} layer is unavailable: ${why}; run without --strict to degrade, or see fence --linux-features`),
+  pathInvalid: (field: string, path: string, why: string) => new FenceError('PATH_INVALID', `${field}: "${path}" ${why}`),
+  pluginFailed: (plugin: string, hook: string, cause: unknown) =>
+    new FenceError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),
+  pluginLoad: (name: string, why: string) =>
+    new FenceError('PLUGIN_LOAD', `plugin "${name}" could not be loaded: ${why}; check the name in "plugins" or install the package`),
+  sessionClosed: () => new FenceError('SESSION_CLOSED', 'this sandbox session is closed; create a new one with createSandbox()'),
+  settingsInvalid: (file: string, details: string) => new FenceError('SETTINGS_INVALID', `${file}: invalid settings:\n${details}`),
+  settingsMissing: (file: string) =>
+    new FenceError('SETTINGS_MISSING', `settings file ${file} does not exist; check the path given to --settings`),
+  settingsParse: (file: string, line: number, column: number, why: string) =>
+    new FenceError('SETTINGS_PARSE', `${file}:${line}:${column}: ${why}`),
+} satisfies Record<string, (...args: never[]) => FenceError>;

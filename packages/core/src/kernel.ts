@@ -1,0 +1,111 @@
+/**
+ * The kernel: registers plugins, runs detection for this platform, activates the available
+ * layers and hands them the hooks and services. It knows nothing of any operating system.
+ */
+import 'reflect-metadata';
+import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
+import { errors } from './errors.js';
+import { createHooks, type DetectionReport, type KernelHooks } from './hooks.js';
+import type { Availability, FencePlugin } from './plugin.js';
+import type { Policy } from './policy.js';
+import { processProbe } from './probe.js';
+import { Tokens, type KernelOptions, type Logger } from './services.js';
+import { ViolationStream } from './violations.js';
+import { stderrLogger } from './logger.js';
+
+/** Detection results are cached per process: a second session on the same machine pays nothing. */
+const detectionCache = new Map<string, Promise<Availability>>();
+
+export interface KernelInit {
+  readonly plugins: readonly FencePlugin[];
+  readonly options: KernelOptions;
+  /** Services to use instead of the defaults (tests, embedding hosts). */
+  readonly logger?: Logger;
+}
+
+export class Kernel {
+  readonly hooks: KernelHooks = createHooks();
+  readonly container: DependencyContainer;
+  readonly options: KernelOptions;
+  readonly plugins: readonly FencePlugin[];
+  #report: DetectionReport | undefined;
+  #active: FencePlugin[] = [];
+
+  constructor(init: KernelInit) {
+    this.options = init.options;
+    this.plugins = init.plugins;
+    this.container = rootContainer.createChildContainer();
+    this.container.register(Tokens.Options, { useValue: init.options });
+    this.container.register(Tokens.Logger, { useValue: init.logger ?? stderrLogger(init.options.debug) });
+    this.container.register(Tokens.Clock, { useValue: { now: () => Date.now() } });
+    this.container.register(Tokens.Probe, { useValue: processProbe });
+    this.container.register(Tokens.Violations, { useValue: new ViolationStream() });
+  }
+
+  resolve<T>(token: InjectionToken<T>): T {
+    return this.container.resolve(token);
+  }
+
+  get logger(): Logger {
+    return this.resolve(Tokens.Logger);
+  }
+
+  get violations(): ViolationStream {
+    return this.resolve(Tokens.Violations);
+  }
+
+  /** Plugins for this platform, in registration order. */
+  get platformPlugins(): FencePlugin[] {
+    return this.plugins.filter((p) => p.platforms.includes(this.options.platform));
+  }
+
+  get active(): readonly FencePlugin[] {
+    return this.#active;
+  }
+
+  /** Runs detect() of every platform plugin (in parallel, cached per process). */
+  async detect(): Promise<DetectionReport> {
+    if (this.#report) return this.#report;
+    const ctx = { platform: this.options.platform, strict: this.options.strict };
+    const entries = await Promise.all(
+      this.platformPlugins.map(async (p) => {
+        let pending = detectionCache.get(p.name);
+        if (!pending) {
+          pending = p.detect(ctx).catch((e: unknown): Availability => ({
+            status: 'absent',
+            reason: `detection failed: ${e instanceof Error ? e.message : String(e)}`,
+          }));
+          detectionCache.set(p.name, pending);
+        }
+        return [p.name, await pending] as const;
+      }),
+    );
+    this.#report = new Map(entries);
+    return this.#report;
+  }
+
+  /** Detects, enforces --strict, applies the active plugins and runs the detect hook. */
+  async activate(policy: Policy): Promise<DetectionReport> {
+    const report = await this.detect();
+    for (const p of this.platformPlugins) {
+      const a = report.get(p.name)!;
+      const required = p.requiredUnderStrict?.({ monitor: this.options.monitor }) ?? true;
+      if (this.options.strict && required && a.status !== 'available') {
+        throw errors.layerUnavailable(p.name, a.reason ?? a.status);
+      }
+      if (a.status === 'absent') {
+        this.logger.debug('kernel', `${p.name}: not active (${a.reason ?? 'absent'})`);
+        continue;
+      }
+      if (a.status === 'degraded') this.logger.debug('kernel', `${p.name}: degraded (${a.reason ?? 'unknown'})`);
+      try {
+        p.apply(this);
+      } catch (e) {
+        throw errors.pluginFailed(p.name, 'apply', e);
+      }
+      this.#active.push(p);
+    }
+    await this.hooks.detect.promise(report, policy);
+    return report;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The launch plan: what the active plugins fill during `prepare`, and what the kernel carries out
+ * at `launch`. Pure data plus host-side services; the kernel knows nothing of what a wrapper is.
+ *
+ * Final argv = wrappers (in stage order, outermost first) + the command.
+ */
+import type { Policy } from './policy.js';
+
+/** Stages of the `prepare` hook. Plugins tap with `{ stage }`; lower runs first. */
+export const PrepareStage = {
+  /** Host services the layers below refer to (proxies). */
+  SERVICES: -300,
+  /** Instructions for the in-sandbox helper: Landlock rules, seccomp program, limits. */
+  KERNEL_LAYERS: -200,
+  /** Monitoring set-up that must exist before the sandbox is built. */
+  MONITOR: -100,
+  /** The sandbox itself (bwrap, Seatbelt): reads everything above and wraps the command. */
+  SANDBOX: 100,
+  /** Last look at the finished plan (debug output, third-party audits). */
+  REPORT: 1000,
+} as const;
+
+/** A program that wraps the command, e.g. `bwrap <args> --` or `sandbox-exec -p <profile>`. */
+export interface Wrapper {
+  readonly layer: string;
+  readonly argv: readonly string[];
+}
+
+/** A host-side service started once per session before the first command, stopped at close. */
+export interface HostService {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A bridge run by the in-sandbox helper. */
+export type Bridge =
+  /** Listen on 127.0.0.1:port inside the sandbox; forward each connection to a host Unix socket. */
+  | { readonly kind: 'tcp-to-unix'; readonly port: number; readonly path: string }
+  /** Listen on a Unix socket path (visible to the host); forward each connection to 127.0.0.1:port inside. */
+  | { readonly kind: 'unix-to-tcp'; readonly path: string; readonly port: number };
+
+export interface LandlockPathRule {
+  /** LANDLOCK_ACCESS_FS_* bit mask. */
+  readonly access: number;
+  readonly path: string;
+}
+
+export interface LandlockPortRule {
+  /** LANDLOCK_ACCESS_NET_* bit mask. */
+  readonly access: number;
+  readonly port: number;
+}
+
+/** A Landlock ruleset, ready for landlock_create_ruleset / add_rule / restrict_self. */
+export interface LandlockRuleset {
+  readonly abi: number;
+  readonly handledAccessFs: number;
+  readonly handledAccessNet: number;
+  readonly scoped: number;
+  /** Flags for landlock_restrict_self (e.g. LOG_NEW_EXEC_ON on ABI 7). */
+  readonly restrictFlags: number;
+  readonly paths: readonly LandlockPathRule[];
+  readonly ports: readonly LandlockPortRule[];
+}
+
+export type RlimitResource = 'AS' | 'NPROC' | 'CPU' | 'NOFILE';
+
+/** Instructions for the native in-sandbox helper (`fence-launch`), executed in this order. */
+export interface HelperPlan {
+  bridges: Bridge[];
+  rlimits: { readonly resource: RlimitResource; readonly value: number }[];
+  landlock?: LandlockRuleset;
+  /** A classic-BPF program: struct sock_filter[] as bytes (8 per instruction). */
+  seccomp?: Uint8Array;
+}
+
+/** A line for `-d`: which layer did what. */
+export interface PlanNote {
+  readonly layer: string;
+  readonly message: string;
+}
+
+export type SignalStrategy = (childPid: number, signal: NodeJS.Signals) => void;
+
+export interface LaunchPlan {
+  readonly policy: Policy;
+  /** Wrappers, outermost first. The sandbox plugin adds its wrapper at PrepareStage.SANDBOX. */
+  readonly wrappers: Wrapper[];
+  /** Changes to the command's environment; `undefined` removes a variable. */
+  readonly env: Record<string, string | undefined>;
+  /** Data handed to a wrapper as an inherited descriptor: entry i is fd 3 + i in the child. */
+  readonly fds: Uint8Array[];
+  readonly helper: HelperPlan;
+  readonly services: HostService[];
+  /** Run at session close, in reverse order; must not throw. */
+  readonly cleanup: (() => void | Promise<void>)[];
+  readonly notes: PlanNote[];
+  /** Delivers a forwarded signal; default: kill(childPid). The sandbox plugin may target the command itself. */
+  signal?: SignalStrategy;
+  /** The session's private directory on the host (0700; created on first call; removed at close, even after SIGKILL). */
+  readonly runtimeDir: () => string;
+}
+
+/** Adds a descriptor to the plan and returns its number in the child. */
+export function addFd(plan: LaunchPlan, data: Uint8Array): number {
+  plan.fds.push(data);
+  return 2 + plan.fds.length;
+}
+
+export function note(plan: LaunchPlan, layer: string, message: string): void {
+  plan.notes.push({ layer, message });
+}

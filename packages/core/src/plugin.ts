@@ -1,0 +1,55 @@
+/**
+ * The plugin contract. A plugin is one security layer: it says which platforms it serves, probes
+ * the machine in `detect()`, and, when active, only taps the kernel's hooks in `apply()`.
+ */
+import type { Kernel } from './kernel.js';
+
+export type Platform = NodeJS.Platform;
+
+export type AvailabilityStatus = 'available' | 'degraded' | 'absent';
+
+/** One line of the feature report (`fence --linux-features`). */
+export interface FeatureLine {
+  /** ✓ yes, ○ partial/optional missing, ✗ missing. */
+  readonly mark: '✓' | '○' | '✗';
+  readonly name: string;
+  /** e.g. `0.8.0`, `ABI v7`. */
+  readonly value: string;
+  /** One-line consequence for the sandbox. */
+  readonly consequence: string;
+}
+
+export interface Availability {
+  readonly status: AvailabilityStatus;
+  /** Why it is degraded or absent (shown by -d, the feature report and --strict). */
+  readonly reason?: string;
+  /** Short summary for the sandbox summary line, e.g. `landlock-v7(wrapper)`. */
+  readonly summary?: string;
+  readonly features?: readonly FeatureLine[];
+}
+
+export interface DetectContext {
+  readonly platform: Platform;
+  /** Whether the user asked for --strict. */
+  readonly strict: boolean;
+}
+
+export interface FencePlugin {
+  /** Package-style name, e.g. `fence:bwrap`. */
+  readonly name: string;
+  readonly platforms: readonly Platform[];
+  /** What the layer provides, e.g. ['filesystem', 'namespaces']. */
+  readonly provides: readonly string[];
+  /** Probes the machine. Must not throw: problems are reported as `absent` with a reason. */
+  detect(ctx: DetectContext): Promise<Availability>;
+  /** Taps the kernel's hooks. Called only when detect() said available or degraded. */
+  apply(kernel: Kernel): void;
+  /**
+   * Whether `--strict` requires this layer for the given policy. Default: required when present
+   * on this platform. Return false for optional layers (e.g. the eBPF monitor without -m).
+   */
+  requiredUnderStrict?(options: { monitor: boolean }): boolean;
+}
+
+/** Helper for authors: returns the plugin unchanged but checks its type. */
+export const definePlugin = (p: FencePlugin): FencePlugin => p;

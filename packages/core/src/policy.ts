@@ -1,0 +1,20 @@
+/**
+ * The resolved policy: settings after `extends`, defaults and path resolution. Plugins only ever
+ * see this shape; every path in it is absolute.
+ */
+import type { Settings } from './settings/schema.js';
+
+export type Policy = Omit<Settings, '$schema' | 'extends'> & {
+  /** Working directory of the command (absolute, symlinks resolved). */
+  readonly cwd: string;
+  /** Home directory of the user (absolute). */
+  readonly home: string;
+};
+
+/** Where each part of the policy came from (`fence config show`). */
+export interface PolicySource {
+  /** Dotted field path, e.g. `network.allowedDomains`. */
+  readonly field: string;
+  /** A file path, `template:<name>`, or `default`. */
+  readonly from: string;
+}

@@ -1,0 +1,71 @@
+/**
+ * Spawns the final argv (wrappers + command) with the plan's descriptors, forwards SIGINT,
+ * SIGTERM and SIGHUP, and reports the exit status as a shell would (128+N on signal N).
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Writable } from 'node:stream';
+import type { SignalStrategy } from './plan.js';
+
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+export interface SpawnRequest {
+  readonly argv: readonly string[];
+  readonly env: Record<string, string>;
+  readonly cwd: string;
+  /** Data for descriptors 3, 4, ... of the child. */
+  readonly fds: readonly Uint8Array[];
+  /** stdin, stdout, stderr of the child; default inherit. */
+  readonly stdio?: readonly ['inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number];
+  readonly signal?: SignalStrategy;
+  /** Forward this process's SIGINT/SIGTERM/SIGHUP to the command while it runs. */
+  readonly forwardSignals: boolean;
+}
+
+export interface SpawnedCommand {
+  readonly child: ChildProcess;
+  /** Resolves with the exit status (code, or 128+N). */
+  readonly exited: Promise<number>;
+  /** Sends a signal the way forwarding does. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export function spawnCommand(req: SpawnRequest): SpawnedCommand {
+  const [file, ...args] = req.argv;
+  const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit']), ...req.fds.map(() => 'pipe' as const)];
+  const child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
+  req.fds.forEach((data, i) => {
+    const stream = child.stdio[3 + i] as Writable | null;
+    if (!stream) return;
+    stream.on('error', () => undefined); // the wrapper may exit before reading everything
+    stream.end(data);
+  });
+  const deliver = (signal: NodeJS.Signals) => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      if (req.signal) req.signal(child.pid, signal);
+      else child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  if (req.forwardSignals) {
+    for (const s of FORWARDED_SIGNALS) {
+      const h = () => deliver(s);
+      handlers.set(s, h);
+      process.on(s, h);
+    }
+  }
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once('error', (e) => {
+      for (const [s, h] of handlers) process.off(s, h);
+      reject(e);
+    });
+    child.once('exit', (code, signal) => {
+      for (const [s, h] of handlers) process.off(s, h);
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+  return { child, exited, kill: (s = 'SIGTERM') => deliver(s) };
+}

@@ -1,0 +1,181 @@
+/**
+ * The library API. A sandbox session resolves the policy, detects and activates the layers and
+ * prepares the launch plan once; each run() then only spawns. Reusable across commands.
+ *
+ *   const sandbox = await createSandbox({ plugins, settings: { network: { allowedDomains: ['github.com'] } } });
+ *   const status = await sandbox.run(['git', 'fetch']);
+ *   await sandbox.close();
+ */
+import { homedir } from 'node:os';
+import { checkCommand } from './command-policy.js';
+import { commandEnvironment } from './environment.js';
+import { errors } from './errors.js';
+import type { DetectionReport, RunningCommand } from './hooks.js';
+import { Kernel } from './kernel.js';
+import type { LaunchPlan } from './plan.js';
+import type { FencePlugin } from './plugin.js';
+import type { Policy, PolicySource } from './policy.js';
+import { spawnCommand, type SpawnedCommand, type SpawnRequest } from './runner.js';
+import { RuntimeDir } from './runtime-dir.js';
+import type { Logger } from './services.js';
+import { loadPolicy } from './settings/load.js';
+import type { SettingsInput } from './settings/schema.js';
+import type { ViolationStream } from './violations.js';
+
+export interface SandboxOptions {
+  /** The layers to consider; only those for this platform are detected. */
+  readonly plugins: readonly FencePlugin[];
+  readonly cwd?: string;
+  /** Inline settings (library use). When given, no settings file is discovered. */
+  readonly settings?: SettingsInput;
+  /** An explicit settings file (a missing file is an error). */
+  readonly settingsFile?: string;
+  /** A built-in template to start from. */
+  readonly template?: string;
+  readonly debug?: boolean;
+  readonly monitor?: boolean;
+  readonly strict?: boolean;
+  /** Sandbox ports to expose on the host's 127.0.0.1. */
+  readonly ports?: readonly number[];
+  readonly logger?: Logger;
+  /** Environment the commands inherit (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly platform?: NodeJS.Platform;
+}
+
+/** A command: argv run exactly as given, or a string run by `bash -c`. */
+export type Command = readonly string[] | string;
+
+export interface RunOptions {
+  readonly stdio?: SpawnRequest['stdio'];
+  /** Forward this process's SIGINT/SIGTERM/SIGHUP to the command (the CLI does). */
+  readonly forwardSignals?: boolean;
+}
+
+export class Sandbox {
+  #closed = false;
+  readonly #running = new Set<SpawnedCommand>();
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly policy: Policy,
+    readonly sources: readonly PolicySource[],
+    readonly report: DetectionReport,
+    readonly plan: LaunchPlan,
+    readonly env: NodeJS.ProcessEnv,
+    private readonly runtime: RuntimeDir,
+  ) {}
+
+  get violations(): ViolationStream {
+    return this.kernel.violations;
+  }
+
+  /** Starts a command; resolves its exit status through `exited`. */
+  spawn(command: Command, options: RunOptions = {}): SpawnedCommand {
+    if (this.#closed) throw errors.sessionClosed();
+    const argv = typeof command === 'string' ? ['bash', '-c', command] : [...command];
+    if (argv.length === 0 || argv[0] === '') throw errors.commandMissing();
+    checkCommand(argv, this.policy.command);
+    const spawned = spawnCommand({
+      argv: [...this.plan.wrappers.flatMap((w) => w.argv), ...argv],
+      env: commandEnvironment(this.env, this.plan.env),
+      cwd: this.policy.cwd,
+      fds: this.plan.fds,
+      stdio: options.stdio,
+      signal: this.plan.signal,
+      forwardSignals: options.forwardSignals ?? false,
+    });
+    this.#running.add(spawned);
+    const running: RunningCommand = {
+      plan: this.plan,
+      argv,
+      pid: spawned.child.pid ?? 0,
+      startedAt: Date.now(),
+      monitor: this.kernel.options.monitor,
+    };
+    const monitored = this.kernel.hooks.monitor.promise(running);
+    const exited = Promise.all([spawned.exited, monitored]).then(async ([status]) => {
+      this.#running.delete(spawned);
+      await this.kernel.hooks.exit.promise({ command: running, status });
+      return status;
+    });
+    exited.catch(() => this.#running.delete(spawned));
+    return { ...spawned, exited };
+  }
+
+  /** Runs a command to completion and returns its exit status. */
+  run(command: Command, options: RunOptions = {}): Promise<number> {
+    try {
+      return this.spawn(command, options).exited;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Stops every running command, the services and the plugins; removes what the session created. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const r of this.#running) r.kill('SIGKILL');
+    await Promise.allSettled([...this.#running].map((r) => r.exited));
+    await this.kernel.hooks.dispose.promise(this.plan).catch((e: unknown) => this.kernel.logger.warn(String(e)));
+    await Promise.allSettled(this.plan.services.map((s) => s.stop()));
+    for (const c of [...this.plan.cleanup].reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        this.kernel.logger.warn(`cleanup failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    this.runtime.remove();
+  }
+}
+
+/** Resolves the policy, activates the layers, prepares the plan and starts the host services. */
+export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const { policy, sources } = loadPolicy({
+    cwd,
+    home: env.HOME ?? homedir(),
+    env,
+    settingsFile: options.settingsFile,
+    template: options.template,
+    inline: options.settings,
+  });
+  const kernel = new Kernel({
+    plugins: options.plugins,
+    logger: options.logger,
+    options: {
+      platform: options.platform ?? process.platform,
+      debug: options.debug ?? false,
+      monitor: options.monitor ?? false,
+      strict: options.strict ?? false,
+      ports: options.ports ?? [],
+    },
+  });
+  const report = await kernel.activate(policy);
+  const runtime = new RuntimeDir();
+  const plan: LaunchPlan = {
+    policy,
+    wrappers: [],
+    env: {},
+    fds: [],
+    helper: { bridges: [], rlimits: [] },
+    services: [],
+    cleanup: [],
+    notes: [],
+    runtimeDir: () => runtime.path(),
+  };
+  const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime);
+  try {
+    await kernel.hooks.prepare.promise(plan, report);
+    for (const n of plan.notes) kernel.logger.debug(n.layer, n.message);
+    await Promise.all(plan.services.map((s) => s.start()));
+    await kernel.hooks.launch.promise(plan);
+  } catch (e) {
+    await sandbox.close();
+    throw e;
+  }
+  return sandbox;
+}
