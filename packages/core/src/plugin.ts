@@ -26,6 +26,8 @@ export interface Availability {
   /** Short summary for the sandbox summary line, e.g. `landlock-v7(wrapper)`. */
   readonly summary?: string;
   readonly features?: readonly FeatureLine[];
+  /** Machine facts other layers may depend on, e.g. bwrap's `{ netns: false }`. */
+  readonly facts?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface DetectContext {
