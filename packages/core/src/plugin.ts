@@ -42,6 +42,8 @@ export interface FencePlugin {
   readonly platforms: readonly Platform[];
   /** What the layer provides, e.g. ['filesystem', 'namespaces']. */
   readonly provides: readonly string[];
+  /** The sandbox cannot exist without this layer: when absent, its reason is fatal (e.g. bwrap). */
+  readonly essential?: boolean;
   /** Probes the machine. Must not throw: problems are reported as `absent` with a reason. */
   detect(ctx: DetectContext): Promise<Availability>;
   /** Taps the kernel's hooks. Called only when detect() said available or degraded. */

@@ -18,6 +18,7 @@ import type { Policy, PolicySource } from './policy.js';
 import { spawnCommand, type SpawnedCommand, type SpawnRequest } from './runner.js';
 import { RuntimeDir } from './runtime-dir.js';
 import type { Logger } from './services.js';
+import { loadPlugins } from './plugin-loader.js';
 import { loadPolicy } from './settings/load.js';
 import type { SettingsInput } from './settings/schema.js';
 import type { ViolationStream } from './violations.js';
@@ -144,7 +145,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     inline: options.settings,
   });
   const kernel = new Kernel({
-    plugins: options.plugins,
+    plugins: [...options.plugins, ...(await loadPlugins(policy.plugins, cwd))],
     logger: options.logger,
     options: {
       platform: options.platform ?? process.platform,
@@ -170,6 +171,8 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime);
   try {
     await kernel.hooks.prepare.promise(plan, report);
+    // Fail closed: never run a command that no layer wraps.
+    if (plan.wrappers.length === 0) throw errors.noSandbox(kernel.options.platform);
     for (const n of plan.notes) kernel.logger.debug(n.layer, n.message);
     await Promise.all(plan.services.map((s) => s.start()));
     await kernel.hooks.launch.promise(plan);

@@ -1,0 +1,85 @@
+/**
+ * Runs the real `fence` command (the installed bin) as root or as an unprivileged user
+ * (uid/gid 65534 via setpriv), in a workspace that user owns.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const FENCE_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/fence.js');
+export const NOBODY = 65534;
+export type User = 'root' | 'nobody';
+export const USERS: readonly User[] = process.getuid?.() === 0 ? ['root', 'nobody'] : ['root'];
+
+export const hasProgram = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+
+export interface Result {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Workspace {
+  readonly user: User;
+  /** The working directory (owned by the user). */
+  readonly dir: string;
+  /** A HOME owned by the user. */
+  readonly home: string;
+  readonly cleanup: () => void;
+}
+
+export function workspace(user: User): Workspace {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), `fence-e2e-${user}-`)));
+  const dir = join(root, 'work');
+  const home = join(root, 'home');
+  mkdirSync(dir);
+  mkdirSync(home);
+  if (user === 'nobody') {
+    chmodSync(root, 0o755);
+    for (const d of [dir, home]) chownSync(d, NOBODY, NOBODY);
+  }
+  return { user, dir, home, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Owns `path` by the workspace's user (for files a test creates as root). */
+export function own(ws: Workspace, path: string): void {
+  if (ws.user === 'nobody') chownSync(path, NOBODY, NOBODY);
+}
+
+export function userArgv(user: User, argv: readonly string[]): string[] {
+  return user === 'nobody'
+    ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv]
+    : [...argv];
+}
+
+export interface FenceOptions {
+  readonly cwd?: string;
+  readonly env?: Record<string, string>;
+  readonly input?: string;
+  readonly timeoutMs?: number;
+  /** Called with the spawned process (e.g. to send signals). */
+  readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
+}
+
+export function fence(ws: Workspace, args: readonly string[], opts: FenceOptions = {}): Promise<Result> {
+  const [cmd, ...rest] = userArgv(ws.user, [process.execPath, FENCE_BIN, ...args]);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', ...opts.env };
+  const child = spawn(cmd!, rest, { cwd: opts.cwd ?? ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  opts.onSpawn?.(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.end(opts.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  return new Promise((resolvePromise, reject) => {
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ status, signal, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * Command-line parsing (node:util parseArgs): argv → a typed Invocation. Flags end at `--` or at
+ * the first word that is not a flag; everything after is the command, exactly as given.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { errors } from '@fence/core';
+
+export interface Flags {
+  readonly settings?: string;
+  readonly template?: string;
+  readonly ports: readonly number[];
+  readonly monitor: boolean;
+  readonly debug: boolean;
+  readonly strict: boolean;
+  readonly json: boolean;
+  readonly plugins: readonly string[];
+}
+
+export type Invocation =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'features'; readonly flags: Flags }
+  | { readonly kind: 'config-show'; readonly flags: Flags }
+  | { readonly kind: 'config-schema' }
+  | { readonly kind: 'check'; readonly flags: Flags }
+  | { readonly kind: 'landlock-apply'; readonly command: readonly string[] }
+  | { readonly kind: 'run'; readonly flags: Flags; readonly command: readonly string[] | string };
+
+const OPTIONS = {
+  settings: { type: 'string', short: 's' },
+  template: { type: 'string', short: 't' },
+  c: { type: 'string', short: 'c' },
+  port: { type: 'string', short: 'p', multiple: true },
+  monitor: { type: 'boolean', short: 'm' },
+  debug: { type: 'boolean', short: 'd' },
+  'linux-features': { type: 'boolean' },
+  strict: { type: 'boolean' },
+  json: { type: 'boolean' },
+  plugin: { type: 'string', multiple: true },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+  'landlock-apply': { type: 'boolean' },
+} satisfies ParseArgsConfig['options'];
+
+const SUBCOMMANDS = new Set(['config', 'check']);
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) {
+    throw errors.flagInvalid(`-p ${value}`, 'a port must be a whole number from 1 to 65535');
+  }
+  return n;
+}
+
+/** Splits argv into Fence's own part and the command (after `--` or the first non-flag word). */
+function split(argv: readonly string[]): { own: string[]; rest: string[]; terminated: boolean } {
+  const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') return { own: argv.slice(0, t.index), rest: argv.slice(t.index + 1), terminated: true };
+    if (t.kind === 'positional') return { own: argv.slice(0, t.index), rest: argv.slice(t.index), terminated: false };
+  }
+  return { own: [...argv], rest: [], terminated: false };
+}
+
+export function parseInvocation(argv: readonly string[]): Invocation {
+  const { own, rest, terminated } = split(argv);
+  let values;
+  try {
+    ({ values } = parseArgs({ args: own, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (e) {
+    const message = e instanceof Error ? e.message.replace(/\. To specify.*$/s, '') : String(e);
+    throw errors.flagInvalid(own.join(' ') || '(flags)', `${message}; see fence --help`);
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const flags: Flags = {
+    settings: values.settings,
+    template: values.template,
+    ports: (values.port ?? []).map(parsePort),
+    monitor: values.monitor ?? false,
+    debug: values.debug ?? false,
+    strict: values.strict ?? false,
+    json: values.json ?? false,
+    plugins: values.plugin ?? [],
+  };
+  if (flags.json && !flags.monitor && !flags.debug) throw errors.flagInvalid('--json', 'only applies with -m or -d');
+  if (values['landlock-apply']) {
+    if (rest.length === 0) throw errors.commandMissing();
+    return { kind: 'landlock-apply', command: rest };
+  }
+  if (values['linux-features']) return { kind: 'features', flags };
+  if (!terminated && values.c === undefined && rest.length > 0 && SUBCOMMANDS.has(rest[0]!)) {
+    return subcommand(rest, flags);
+  }
+  if (values.c !== undefined) {
+    if (rest.length > 0) throw errors.flagInvalid('-c', `takes one shell string; unexpected "${rest[0]}" after it (quote the whole string)`);
+    if (values.c.trim() === '') throw errors.flagInvalid('-c', 'the shell string is empty');
+    return { kind: 'run', flags, command: values.c };
+  }
+  if (rest.length === 0) throw errors.commandMissing();
+  return { kind: 'run', flags, command: rest };
+}
+
+function subcommand(words: readonly string[], flags: Flags): Invocation {
+  const [name, ...args] = words;
+  if (name === 'check') {
+    if (args.length > 0) throw errors.flagInvalid('check', `takes no arguments (got "${args[0]}")`);
+    return { kind: 'check', flags };
+  }
+  if (args[0] === 'show' && args.length === 1) return { kind: 'config-show', flags };
+  if (args[0] === 'schema' && args.length === 1) return { kind: 'config-schema' };
+  throw errors.flagInvalid(`config ${args.join(' ')}`.trim(), 'unknown config subcommand; use "fence config show" or "fence config schema"');
+}

@@ -1,0 +1,49 @@
+/**
+ * The `fence` command: parse, dispatch, present. Fence's own failures print `fence: <message>`
+ * (a stack trace only with -d) and exit 1; otherwise the exit status is the command's.
+ */
+import { isFenceError } from '@fence/core';
+import { parseInvocation, type Invocation } from './args.js';
+import { HELP } from './help.js';
+import { VERSION } from './version.js';
+
+async function dispatch(inv: Invocation): Promise<number> {
+  switch (inv.kind) {
+    case 'help':
+      process.stdout.write(HELP);
+      return 0;
+    case 'version':
+      process.stdout.write(`fence ${VERSION}\n`);
+      return 0;
+    case 'features':
+      return (await import('./commands/features.js')).showFeatures(inv.flags);
+    case 'config-show':
+      return (await import('./commands/config.js')).configShow(inv.flags);
+    case 'config-schema':
+      return (await import('./commands/config.js')).configSchema();
+    case 'check':
+      return (await import('./commands/check.js')).selfCheck(inv.flags);
+    case 'landlock-apply':
+      return (await import('./commands/landlock-apply.js')).landlockApply(inv.command);
+    case 'run':
+      return (await import('./commands/run.js')).runCommand(inv.flags, inv.command);
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const debug = argv.includes('-d') || argv.includes('--debug');
+  try {
+    return await dispatch(parseInvocation(argv));
+  } catch (e) {
+    if (isFenceError(e)) {
+      process.stderr.write(`fence: ${e.message}\n`);
+      if (debug && e.cause instanceof Error) process.stderr.write(`${e.cause.stack}\n`);
+    } else {
+      const err = e instanceof Error ? e : new Error(String(e));
+      process.stderr.write(`fence: internal error: ${err.message}\n`);
+      if (debug) process.stderr.write(`${err.stack}\n`);
+      else process.stderr.write('fence: run with -d for details and report it\n');
+    }
+    return 1;
+  }
+}
