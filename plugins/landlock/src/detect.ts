@@ -1,0 +1,95 @@
+/**
+ * Detection: the kernel's Landlock ABI and errata (through @fence/native) and whether the
+ * in-sandbox helper that applies the ruleset exists. Landlock is never applied in Node itself.
+ */
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import type { Availability, FeatureLine } from '@fence/core';
+import { LANDLOCK_ABI_KERNEL, LANDLOCK_ABI_MAX } from './landlock-rules.js';
+import { loadNative, type NativeModule } from './native.js';
+
+const ENOSYS = 38;
+const EOPNOTSUPP = 95;
+
+export const REASONS = {
+  noHelper: 'no native helper: build @fence/native (needs a C compiler)',
+  noKernelSupport: 'kernel has no Landlock (needs 5.13+)',
+  disabledAtBoot: 'Landlock disabled at boot (lsm=): add "landlock" to the lsm= kernel parameter',
+} as const;
+
+interface Probed {
+  readonly abi?: number;
+  readonly errata?: number;
+  readonly helper?: string;
+}
+
+function probe(native: NativeModule | undefined): Probed {
+  if (!native) return {};
+  try {
+    const addon = native.addon();
+    const abi = addon?.landlockAbiVersion();
+    const errata = abi !== undefined && abi >= 1 ? addon?.landlockErrata() : undefined;
+    return { abi, errata, helper: native.helperPath() };
+  } catch {
+    // A broken native build (wrong arch, missing symbol) counts as no helper.
+    return {};
+  }
+}
+
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [maj = 0, min = 0] = release().split('.').map((n) => Number.parseInt(n, 10));
+  return maj > major || (maj === major && min >= minor);
+}
+
+/** Landlock is compiled in but not in the boot-time LSM list. */
+function lsmListLacksLandlock(): boolean {
+  try {
+    return !readFileSync('/sys/kernel/security/lsm', 'utf8').split(',').includes('landlock');
+  } catch {
+    return false; // securityfs not mounted: cannot tell
+  }
+}
+
+/** Why the kernel offers no Landlock, from the probe's errno when it has one. */
+function kernelReason(abi: number | undefined): string | undefined {
+  if (abi !== undefined && abi >= 1) return undefined;
+  if (!kernelAtLeast(5, 13) || abi === -ENOSYS) return REASONS.noKernelSupport;
+  if (abi === undefined) return undefined; // no addon to ask
+  if (abi === -EOPNOTSUPP || lsmListLacksLandlock()) return REASONS.disabledAtBoot;
+  return REASONS.noKernelSupport;
+}
+
+/** What this ABI adds up to, and what newer kernels would add, in one line. */
+export function abiConsequence(abi: number): string {
+  const has = ['writes only to /tmp, /dev and allowWrite'];
+  const lacks: string[] = [];
+  (abi >= 4 ? has : lacks).push(`TCP ports (v4, ${LANDLOCK_ABI_KERNEL[4]}+)`);
+  (abi >= 5 ? has : lacks).push(`device ioctl (v5, ${LANDLOCK_ABI_KERNEL[5]}+)`);
+  (abi >= 6 ? has : lacks).push(`signal and abstract-socket scoping (v6, ${LANDLOCK_ABI_KERNEL[6]}+)`);
+  (abi >= 7 ? has : lacks).push(`denials audited after exec (v7, ${LANDLOCK_ABI_KERNEL[7]}+)`);
+  const enforced = `kernel enforces ${has.join(', ')}`;
+  return lacks.length ? `${enforced}; not enforced: ${lacks.join(', ')}` : enforced;
+}
+
+function featureLine(p: Probed, reason: string | undefined): FeatureLine {
+  const value = p.abi !== undefined && p.abi >= 1 ? `ABI v${p.abi}` : 'none';
+  if (!reason) return { mark: '✓', name: 'Landlock', value, consequence: abiConsequence(p.abi!) };
+  const mark = value === 'none' ? '✗' : '○';
+  return { mark, name: 'Landlock', value, consequence: `${reason}; writes are limited by bwrap mounts only` };
+}
+
+export async function detectLandlock(): Promise<Availability> {
+  const probed = probe(await loadNative());
+  // Without the addon the ABI is unknown, and without the helper nothing can apply a ruleset.
+  const helperMissing = probed.abi === undefined || !probed.helper;
+  const reason = kernelReason(probed.abi) ?? (helperMissing ? REASONS.noHelper : undefined);
+  const features = [featureLine(probed, reason)];
+  if (reason) return { status: 'absent', reason, features };
+  const abi = probed.abi!;
+  return {
+    status: 'available',
+    summary: `landlock-v${Math.min(abi, LANDLOCK_ABI_MAX)}(wrapper)`,
+    features,
+    facts: { abi, errata: probed.errata ?? 0 },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The prepare step (PrepareStage.KERNEL_LAYERS): builds the ruleset for this session and hands it
+ * to the in-sandbox helper through plan.helper.landlock. The helper applies it just before execve.
+ */
+import { errors, note, Tokens, type DetectionReport, type Kernel, type LaunchPlan } from '@fence/core';
+import { buildLandlockRuleset, describeRuleset, missingFeatures, NEEDED_DEV_NODES } from './landlock-rules.js';
+import { writablePaths } from './writable-paths.js';
+
+/**
+ * Whether the sandbox gets its own network namespace. bwrap reports it as a fact; an active bwrap
+ * that says nothing is assumed to unshare the network (its default). Without bwrap there is none.
+ */
+export function sandboxHasNetns(report: DetectionReport): boolean {
+  const bwrap = report.get('bwrap');
+  if (!bwrap || bwrap.status === 'absent') return false;
+  return bwrap.facts?.['netns'] !== false;
+}
+
+export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: DetectionReport): Promise<void> {
+  const logger = kernel.resolve(Tokens.Logger);
+  const abi = Number(report.get('landlock')?.facts?.['abi'] ?? 0);
+  const { policy } = plan;
+  const netns = sandboxHasNetns(report);
+
+  const missing = missingFeatures({ abi, netns, policy });
+  if (missing.length && kernel.options.strict) throw errors.layerUnavailable('landlock', missing.join('; '));
+  for (const m of missing) note(plan, 'landlock', `Degraded: ${m}`);
+
+  const writable = await writablePaths(policy.filesystem.allowWrite);
+  for (const path of writable.skipped) logger.debug('landlock', `Skipped allowWrite (does not exist): ${path}`);
+
+  const ruleset = buildLandlockRuleset({
+    abi,
+    policy,
+    writablePaths: writable.existing,
+    devNodes: NEEDED_DEV_NODES,
+    netns,
+    proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort],
+    exposedPorts: kernel.options.ports,
+  });
+  plan.helper.landlock = ruleset;
+
+  logger.debug('landlock', `Created ruleset (ABI v${ruleset.abi})`);
+  for (const line of describeRuleset(ruleset)) logger.debug('landlock', line);
+  // The helper applies the ruleset in the sandbox, where no logger runs; this line stands for it.
+  logger.debug('landlock', `Applied restrictions (ABI v${ruleset.abi})`);
+}
