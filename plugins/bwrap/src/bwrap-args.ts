@@ -1,0 +1,171 @@
+/**
+ * The bubblewrap argument list, built from plain data (no fs): whoever builds this argv owns the
+ * policy (bubblewrap's SECURITY.md), so this is security code and is tested argv for argv.
+ *
+ * Why the order matters:
+ *  1. Namespace and capability options come first; they apply to the whole sandbox.
+ *  2. `--ro-bind / /` makes everything readable and nothing writable; `--dev`, `--proc` and the
+ *     private `--tmpfs /tmp` replace the host's. Every later mount lands on top of these.
+ *  3. All other mounts are sorted by depth, ancestors first, because a mount hides whatever was
+ *     mounted below its path before it. The most specific rule therefore wins: allowWrite `~` with
+ *     denyRead `~/.ssh` hides `.ssh`; denyRead `~` with allowWrite `~/proj` shows `proj` again.
+ *     At the same path the stronger rule is mounted last: write < hide < read-only.
+ *  4. denyWrite and the mandatory paths win over allowWrite at any depth: a writable root inside
+ *     one of them is dropped, so no later bind can make it writable again.
+ *  5. A read-only path inside a writable root is protected against `rm`/`mv` because it is a mount
+ *     point (EBUSY); every directory between the root and it is bound onto itself for the same
+ *     reason, so `mv .git x && mkdir .git` cannot put a fresh `.git/hooks` at the old path.
+ *  6. A hidden directory's tmpfs stays writable until every mount inside it exists (bwrap creates
+ *     their mount points), then `--remount-ro` (not recursive) seals it.
+ */
+
+export type PathKind = 'file' | 'dir';
+
+export interface PathEntry {
+  readonly path: string;
+  readonly kind: PathKind;
+}
+
+/** Everything the builder needs, gathered by effects beforehand. Paths are absolute realpaths. */
+export interface BwrapInput {
+  /** Create a network namespace (only loopback inside). */
+  readonly netns: boolean;
+  /** bwrap knows `--disable-userns` (0.8.0+): no nested user namespaces. */
+  readonly disableUserns: boolean;
+  readonly cwd: string;
+  /** Existing allowWrite paths. */
+  readonly allowWrite: readonly string[];
+  /** Host directory shared with the sandbox read-write (proxy sockets, bridges). */
+  readonly runtimeDir?: string;
+  /** Existing denyRead paths: directories get an empty tmpfs, files `/dev/null`. */
+  readonly denyRead: readonly PathEntry[];
+  /** Existing denyWrite paths. */
+  readonly denyWrite: readonly string[];
+  /** Mandatory write protection: existing paths, and missing names covered by `/dev/null`. */
+  readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[] };
+  /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
+  readonly helper?: string;
+  /** Descriptor of a seccomp program for `--seccomp` (fallback without the helper). */
+  readonly seccompFd?: number;
+}
+
+type MountKind = 'write' | 'show' | 'pin' | 'hide-dir' | 'hide-file' | 'read-only' | 'placeholder';
+
+interface Mount {
+  readonly path: string;
+  readonly kind: MountKind;
+}
+
+/** Later wins at the same path. */
+const PRECEDENCE: Record<MountKind, number> = {
+  write: 0,
+  pin: 0,
+  show: 1,
+  'hide-dir': 2,
+  'hide-file': 2,
+  'read-only': 3,
+  placeholder: 3,
+};
+
+/** What a path looks like inside the sandbox, decided by the deepest mount covering it. */
+type Visibility = 'hidden' | 'read-only' | 'writable';
+
+export const isWithin = (path: string, root: string): boolean =>
+  path === root || root === '/' || path.startsWith(`${root}/`);
+
+const depth = (path: string): number => (path === '/' ? 0 : path.split('/').length - 1);
+
+function parents(path: string, root: string): string[] {
+  const out: string[] = [];
+  for (let p = path.slice(0, path.lastIndexOf('/')); p.length > root.length; p = p.slice(0, p.lastIndexOf('/'))) out.push(p);
+  return out;
+}
+
+function visibilityOf(path: string, mounts: readonly Mount[]): Visibility {
+  let best: Mount | undefined;
+  for (const m of mounts) {
+    if (m.path === path || !isWithin(path, m.path)) continue;
+    const deeper = !best || depth(m.path) > depth(best.path);
+    if (deeper || (m.path === best!.path && PRECEDENCE[m.kind] >= PRECEDENCE[best!.kind])) best = m;
+  }
+  if (!best) return isWithin(path, '/tmp') ? 'hidden' : 'read-only';
+  if (best.kind === 'write' || best.kind === 'pin') return 'writable';
+  if (best.kind === 'show') return 'read-only';
+  return best.kind === 'read-only' ? 'read-only' : 'hidden';
+}
+
+/** The mounts after the base layout, deduplicated, in the order bwrap must perform them. */
+export function planMounts(input: BwrapInput): Mount[] {
+  const readOnly = [...input.denyWrite, ...input.protect.existing, ...input.protect.missing];
+  const writeRoots = [...input.allowWrite, ...(input.runtimeDir ? [input.runtimeDir] : [])].filter(
+    (w) => !readOnly.some((r) => isWithin(w, r)),
+  );
+  const base: Mount[] = [
+    ...writeRoots.map((path): Mount => ({ path, kind: 'write' })),
+    ...input.denyRead.map((e): Mount => ({ path: e.path, kind: e.kind === 'dir' ? 'hide-dir' : 'hide-file' })),
+  ];
+  // The working directory and the helper must stay reachable even under the private /tmp.
+  for (const path of [input.cwd, ...(input.helper ? [input.helper] : [])]) {
+    if (visibilityOf(path, base) === 'hidden' && !base.some((m) => m.path === path)) base.push({ path, kind: 'show' });
+  }
+  const shown = base.filter((m) => m.kind === 'write' || m.kind === 'show' || visibilityOf(m.path, base) !== 'hidden');
+  const guarded: Mount[] = [
+    ...input.denyWrite.map((path): Mount => ({ path, kind: 'read-only' })),
+    ...input.protect.existing.map((path): Mount => ({ path, kind: 'read-only' })),
+    ...input.protect.missing.map((path): Mount => ({ path, kind: 'placeholder' })),
+  ].filter((m) => visibilityOf(m.path, shown) === 'writable');
+  const pins = new Set<string>();
+  for (const g of guarded) {
+    const root = writeRoots.filter((w) => isWithin(g.path, w) && w !== g.path).sort((a, b) => depth(b) - depth(a))[0];
+    if (root) for (const p of parents(g.path, root)) pins.add(p);
+  }
+  const all = [...shown, ...[...pins].map((path): Mount => ({ path, kind: 'pin' })), ...guarded];
+  const unique = new Map<string, Mount>();
+  for (const m of all) {
+    const prev = unique.get(m.path);
+    if (!prev || PRECEDENCE[m.kind] > PRECEDENCE[prev.kind]) unique.set(m.path, m);
+  }
+  return [...unique.values()].sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function mountArgs(m: Mount): string[] {
+  switch (m.kind) {
+    case 'write':
+    case 'pin':
+      return ['--bind', m.path, m.path];
+    case 'show':
+    case 'read-only':
+      return ['--ro-bind', m.path, m.path];
+    case 'hide-dir':
+      return ['--tmpfs', m.path];
+    case 'hide-file':
+    case 'placeholder':
+      return ['--ro-bind', '/dev/null', m.path];
+  }
+}
+
+/** The bwrap options (without the trailing `--` and the command). */
+export function buildBwrapArgs(input: BwrapInput): string[] {
+  const mounts = planMounts(input);
+  return [
+    '--new-session',
+    '--die-with-parent',
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    ...(input.netns ? ['--unshare-net'] : []),
+    '--cap-drop',
+    'ALL',
+    ...(input.disableUserns ? ['--disable-userns'] : []),
+    '--ro-bind', '/', '/',
+    '--dev', '/dev',
+    '--proc', '/proc',
+    '--tmpfs', '/tmp',
+    ...mounts.flatMap(mountArgs),
+    ...mounts.filter((m) => m.kind === 'hide-dir').flatMap((m) => ['--remount-ro', m.path]),
+    ...(input.seccompFd !== undefined ? ['--seccomp', String(input.seccompFd)] : []),
+    '--chdir',
+    input.cwd,
+  ];
+}
