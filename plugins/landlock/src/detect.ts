@@ -28,7 +28,8 @@ function probe(native: NativeModule | undefined): Probed {
   try {
     const addon = native.addon();
     const abi = addon?.landlockAbiVersion();
-    const errata = abi !== undefined && abi >= 1 ? addon?.landlockErrata() : undefined;
+    // Kernels before the errata query (ABI < 7) answer -EINVAL: no errata to report.
+    const errata = abi !== undefined && abi >= 1 ? Math.max(0, addon?.landlockErrata() ?? 0) : undefined;
     return { abi, errata, helper: native.helperPath() };
   } catch {
     // A broken native build (wrong arch, missing symbol) counts as no helper.
