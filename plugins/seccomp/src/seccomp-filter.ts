@@ -1,0 +1,153 @@
+/**
+ * The seccomp program: classic BPF over `struct seccomp_data`, generated from seccomp-rules.ts.
+ *
+ *   1. the architecture must be the expected AUDIT_ARCH, else the process is killed (a foreign
+ *      ABI would have other syscall numbers, so no rule would match);
+ *   2. on x86_64, x32 syscall numbers (bit 30) kill the process for the same reason;
+ *   3. one `jeq` per filtered syscall jumps to its handler or straight to its return value;
+ *   4. everything else is allowed.
+ * Handlers only read arguments for their own syscall, so the kernel's constant-action cache
+ * (5.11+) answers every other syscall without running the program.
+ */
+import type { Policy } from '@fence/core';
+import { assemble, BPF, jump, label, stmt, type Item, type Target } from './bpf.js';
+import {
+  ruleTarget,
+  seccompRules,
+  type ArgTest,
+  type SeccompAction,
+  type SeccompOptions,
+  type SeccompRule,
+} from './seccomp-rules.js';
+import { AUDIT_ARCH, X32_SYSCALL_BIT, syscallNumber, type SeccompArch } from './syscalls.js';
+
+/** SECCOMP_RET_* from <linux/seccomp.h>. */
+export const SECCOMP_RET = {
+  KILL_PROCESS: 0x80000000,
+  ERRNO: 0x00050000,
+  LOG: 0x7ffc0000,
+  ALLOW: 0x7fff0000,
+} as const;
+
+export const EPERM = 1;
+export const ENOSYS = 38;
+
+/** Offsets in `struct seccomp_data { int nr; u32 arch; u64 instruction_pointer; u64 args[6]; }`. */
+export const SECCOMP_DATA = {
+  nr: 0,
+  arch: 4,
+  /** The low 32 bits of args[i] (little endian). */
+  argLow: (i: number): number => 16 + 8 * i,
+} as const;
+
+type Outcome = SeccompAction | 'allow' | 'kill';
+
+const RETURN_VALUE: Readonly<Record<Outcome, number>> = {
+  allow: SECCOMP_RET.ALLOW,
+  kill: SECCOMP_RET.KILL_PROCESS,
+  eperm: SECCOMP_RET.ERRNO | EPERM,
+  enosys: SECCOMP_RET.ERRNO | ENOSYS,
+};
+
+const ret = (outcome: Outcome): string => `ret_${outcome}`;
+const load = (offset: number) => stmt(BPF.LD | BPF.W | BPF.ABS, offset);
+
+/** The filter as `struct sock_filter[]` bytes, ready for bwrap `--seccomp` or the helper. */
+export function buildSeccompProgram(options: SeccompOptions): Uint8Array {
+  return assemble(programItems(options));
+}
+
+/** Whether a policy needs socket(AF_UNIX): any allowed Unix socket path, or all of them. */
+export function seccompOptionsFor(
+  policy: { readonly network: Pick<Policy['network'], 'allowAllUnixSockets' | 'allowUnixSockets'> },
+  arch: SeccompArch,
+): SeccompOptions {
+  const { allowAllUnixSockets, allowUnixSockets } = policy.network;
+  return { arch, allowUnixSockets: allowAllUnixSockets || allowUnixSockets.length > 0 };
+}
+
+function programItems(options: SeccompOptions): Item[] {
+  const { arch } = options;
+  const bySyscall = new Map<string, SeccompRule[]>();
+  for (const rule of seccompRules(options)) {
+    bySyscall.set(rule.syscall, [...(bySyscall.get(rule.syscall) ?? []), rule]);
+  }
+
+  const items: Item[] = [load(SECCOMP_DATA.arch), jump(BPF.JMP | BPF.JEQ | BPF.K, AUDIT_ARCH[arch], 0, ret('kill'))];
+  items.push(load(SECCOMP_DATA.nr));
+  if (arch === 'x86_64') {
+    // nr -1 is how a tracer skips a syscall (the kernel answers ENOSYS); libseccomp lets it pass too.
+    items.push(
+      jump(BPF.JMP | BPF.JSET | BPF.K, X32_SYSCALL_BIT, 0, 'dispatch'),
+      jump(BPF.JMP | BPF.JEQ | BPF.K, 0xffffffff, ret('allow'), ret('kill')),
+      label('dispatch'),
+    );
+  }
+  const handlers: Item[] = [];
+  for (const [syscall, rules] of bySyscall) {
+    const nr = syscallNumber(arch, rules[0]!.syscall)!;
+    const unconditional = rules.length === 1 && !rules[0]!.when && !rules[0]!.unless;
+    const target = unconditional ? ret(rules[0]!.action) : `sys_${syscall}`;
+    items.push(jump(BPF.JMP | BPF.JEQ | BPF.K, nr, target, 0));
+    if (!unconditional) handlers.push(label(target), ...handler(target, rules));
+  }
+  items.push(stmt(BPF.RET | BPF.K, RETURN_VALUE.allow), ...handlers);
+  for (const outcome of Object.keys(RETURN_VALUE) as Outcome[]) {
+    items.push(label(ret(outcome)), stmt(BPF.RET | BPF.K, RETURN_VALUE[outcome]));
+  }
+  return items;
+}
+
+/** The rules of one syscall in order; the first that applies decides, none applying allows. */
+function handler(name: string, rules: readonly SeccompRule[]): Item[] {
+  const items: Item[] = [];
+  let loaded: number | undefined;
+  rules.forEach((rule, i) => {
+    if (i > 0) items.push(label(`${name}_${i}`));
+    const next = i === rules.length - 1 ? ret('allow') : `${name}_${i + 1}`;
+    const test = rule.when ?? rule.unless;
+    if (!test) {
+      items.push(stmt(BPF.RET | BPF.K, RETURN_VALUE[rule.action]));
+      return;
+    }
+    // Every path into this rule comes from the previous one, so A still holds its argument.
+    if (loaded !== test.arg) items.push(load(SECCOMP_DATA.argLow(test.arg)));
+    loaded = test.arg;
+    const [hit, miss] = rule.when ? [ret(rule.action), next] : [next, ret(rule.action)];
+    items.push(...argTest(test, hit, miss));
+  });
+  return items;
+}
+
+function argTest(test: ArgTest, hit: Target, miss: Target): Item[] {
+  if ('hasBits' in test) return [jump(BPF.JMP | BPF.JSET | BPF.K, test.hasBits, hit, miss)];
+  return test.equals.map((value, i) =>
+    jump(BPF.JMP | BPF.JEQ | BPF.K, value, hit, i === test.equals.length - 1 ? miss : 0),
+  );
+}
+
+export interface SeccompDescription {
+  readonly arch: SeccompArch;
+  readonly instructions: number;
+  readonly rules: readonly SeccompRule[];
+  /** Human-readable summary, one line per outcome (for `-d` and the README). */
+  readonly lines: readonly string[];
+}
+
+/** What the program for `options` refuses, and how. */
+export function describeSeccompProgram(options: SeccompOptions): SeccompDescription {
+  const rules = seccompRules(options);
+  const instructions = buildSeccompProgram(options).length / 8;
+  const targets = (action: SeccompAction) =>
+    rules.filter((r) => r.action === action).map(ruleTarget).join(', ');
+  const lines = [
+    `${options.arch} filter, ${instructions} instructions; other architectures` +
+      `${options.arch === 'x86_64' ? ' and x32 syscalls' : ''} kill the process`,
+    `EPERM: ${targets('eperm')}`,
+    `ENOSYS: ${targets('enosys')} (libc falls back to clone)`,
+    options.allowUnixSockets
+      ? 'socket(AF_UNIX) allowed: the policy allows Unix sockets'
+      : 'socket(AF_UNIX) refused: the policy allows no Unix sockets (socketpair stays allowed)',
+  ];
+  return { arch: options.arch, instructions, rules, lines };
+}
