@@ -1,0 +1,38 @@
+'use strict';
+// Builds fence_native.node and fence-launch with cmake-js (npm `install` and `build` scripts).
+// A failed build must not fail `npm ci` on a machine without a compiler: Fence then runs without
+// Landlock and without the native helper, and says so. FENCE_NATIVE_REQUIRED=1 (CI) makes it fatal.
+const { spawnSync } = require('node:child_process');
+
+function missing(cmd) {
+  const r = spawnSync(cmd, ['--version'], { stdio: 'ignore' });
+  return r.error !== undefined || r.status !== 0;
+}
+
+function failureReason(result) {
+  if (result.error) return result.error.message;
+  if (missing('cmake')) return 'cmake not found';
+  if (missing('cc') && missing('gcc') && missing('clang')) return 'no C compiler found';
+  if (result.signal) return `cmake-js was killed by ${result.signal}`;
+  return `cmake-js compile exited with code ${result.status}`;
+}
+
+function build() {
+  let cli;
+  try {
+    cli = require.resolve('cmake-js/bin/cmake-js');
+  } catch {
+    return 'cmake-js is not installed';
+  }
+  const result = spawnSync(process.execPath, [cli, 'compile'], { cwd: __dirname, stdio: 'inherit' });
+  return result.status === 0 ? undefined : failureReason(result);
+}
+
+const reason = build();
+if (reason !== undefined) {
+  console.warn(
+    `@fence/native: native build failed (${reason}); Fence will run without Landlock and the native helper. ` +
+      'Install a C compiler and cmake, then run: npm rebuild @fence/native',
+  );
+  process.exitCode = process.env.FENCE_NATIVE_REQUIRED === '1' ? 1 : 0;
+}

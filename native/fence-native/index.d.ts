@@ -1,0 +1,35 @@
+import type { HelperPlan } from '@fence/core';
+
+/** seccomp return actions, as SECCOMP_GET_ACTION_AVAIL names them (without SECCOMP_RET_). */
+export type SeccompAction = 'kill_process' | 'kill_thread' | 'trap' | 'errno' | 'user_notif' | 'trace' | 'log' | 'allow';
+
+/** Which SECCOMP_FILTER_FLAG_* the kernel accepts (probed without installing a filter). */
+export interface SeccompFlags {
+  readonly log: boolean;
+  readonly newListener: boolean;
+  readonly tsync: boolean;
+}
+
+/** fence_native.node. On other platforms than Linux the probes report absent (-ENOSYS / false). */
+export interface NativeAddon {
+  /** Highest Landlock ABI, or -errno (-ENOSYS: not built in, -EOPNOTSUPP: disabled at boot). */
+  landlockAbiVersion(): number;
+  /** Bitmask of fixed Landlock errata, or -errno (-EINVAL: kernel too old to report errata). */
+  landlockErrata(): number;
+  /** Whether the kernel supports the seccomp action. Throws TypeError for an unknown name. */
+  seccompActionAvailable(name: SeccompAction): boolean;
+  seccompFlagsAvailable(): SeccompFlags;
+  /**
+   * Replaces the Node process (stdio handed over blocking and inheritable, other descriptors
+   * closed on exec, SIGPIPE/SIGXFSZ default, no blocked signals). Never call it in a test process.
+   * On failure Node's state is restored and it throws an Error with `errno` (e.g. 2), `syscall`, `path`.
+   */
+  execve(path: string, argv: readonly string[], envp: readonly string[]): never;
+}
+
+/** Absolute path of fence-launch ($FENCE_LAUNCH_PATH, then the platform package, then the local build). */
+export function helperPath(): string | undefined;
+/** The addon (platform package first, then the local build), loaded once; undefined when absent. */
+export function addon(): NativeAddon | undefined;
+/** The helper plan in fence-launch's text format (README.md). Throws TypeError naming a bad field. */
+export function encodeHelperPlan(plan: HelperPlan): Uint8Array;

@@ -1,0 +1,147 @@
+'use strict';
+// @fence/native: where the native files are, and the only encoder of the helper plan.
+// `exports.x = ...` form on purpose: cjs-module-lexer then exposes every name to ESM `import {}`.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ADDON_FILE = 'fence_native.node';
+const HELPER_FILE = 'fence-launch';
+const LOCAL_BUILD = path.join(__dirname, 'build', 'Release');
+
+/** Directory of the prebuilt package `@fence/native-<platform>-<arch>`, if installed. */
+function platformPackageDir() {
+  try {
+    return path.dirname(require.resolve(`@fence/native-${process.platform}-${process.arch}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+function isExecutableFile(file) {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Absolute path of `fence-launch`: $FENCE_LAUNCH_PATH when set (empty disables the helper), else
+ * the platform package's, else the local build's; undefined when none is an executable file.
+ */
+exports.helperPath = function helperPath() {
+  const override = process.env.FENCE_LAUNCH_PATH;
+  if (override !== undefined) {
+    return override !== '' && path.isAbsolute(override) && isExecutableFile(override) ? override : undefined;
+  }
+  if (process.platform !== 'linux') return undefined;
+  const dirs = [platformPackageDir(), LOCAL_BUILD].filter((dir) => dir !== undefined);
+  return dirs.map((dir) => path.join(dir, HELPER_FILE)).find(isExecutableFile);
+};
+
+let loaded; // undefined: not tried yet; null: tried, not available
+/** The addon from the platform package, else the local build; undefined when neither loads. */
+exports.addon = function addon() {
+  if (loaded === undefined) {
+    loaded = null;
+    for (const dir of [platformPackageDir(), LOCAL_BUILD]) {
+      if (dir === undefined || !fs.existsSync(path.join(dir, ADDON_FILE))) continue;
+      try {
+        loaded = require(path.join(dir, ADDON_FILE));
+        break;
+      } catch {
+        // A file for another platform or a broken build: try the next place.
+      }
+    }
+  }
+  return loaded === null ? undefined : loaded;
+};
+
+const PLAN_MAGIC = 'fence-launch-plan 1';
+const SUN_PATH_MAX = 107; // sizeof(sockaddr_un.sun_path) - 1
+const BPF_INSN_BYTES = 8;
+const BPF_MAX_INSNS = 4096;
+const RLIMITS = new Set(['AS', 'NPROC', 'CPU', 'NOFILE']);
+
+function planError(field, what, value) {
+  return new TypeError(`fence: helper plan: ${field} ${what} (got ${JSON.stringify(value)})`);
+}
+
+function uint(field, value, max = Number.MAX_SAFE_INTEGER) {
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+    throw planError(field, `must be an integer 0..${max}`, value);
+  }
+  return String(value);
+}
+
+function port(field, value) {
+  if (value === 0) throw planError(field, 'must be a port 1..65535', value);
+  return uint(field, value, 65535);
+}
+
+/** Percent-encodes every byte outside printable ASCII, and `%`, so a path is one field. */
+function encodePath(field, value, maxBytes = Infinity) {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : undefined;
+  if (!bytes || !value.startsWith('/') || bytes.includes(0) || bytes.length > maxBytes) {
+    const limit = maxBytes === Infinity ? '' : ` of at most ${maxBytes} bytes`;
+    throw planError(field, `must be an absolute path${limit} without NUL`, value);
+  }
+  let out = '';
+  for (const b of bytes) {
+    out += b > 0x20 && b < 0x7f && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function bridgeLine(bridge, i) {
+  const field = `bridges[${i}]`;
+  if (bridge.kind !== 'tcp-to-unix' && bridge.kind !== 'unix-to-tcp') {
+    throw planError(`${field}.kind`, "must be 'tcp-to-unix' or 'unix-to-tcp'", bridge.kind);
+  }
+  return `bridge ${bridge.kind} ${port(`${field}.port`, bridge.port)} ${encodePath(`${field}.path`, bridge.path, SUN_PATH_MAX)}`;
+}
+
+function rlimitLine(limit, i) {
+  if (!RLIMITS.has(limit.resource)) throw planError(`rlimits[${i}].resource`, 'must be AS, NPROC, CPU or NOFILE', limit.resource);
+  const value = limit.value === Infinity ? 'unlimited' : uint(`rlimits[${i}].value`, limit.value);
+  return `rlimit ${limit.resource} ${value}`;
+}
+
+function landlockLines(ll) {
+  return [
+    `landlock ${uint('landlock.abi', ll.abi, 255)} ${uint('landlock.handledAccessFs', ll.handledAccessFs)} ` +
+      `${uint('landlock.handledAccessNet', ll.handledAccessNet)} ${uint('landlock.scoped', ll.scoped)} ` +
+      `${uint('landlock.restrictFlags', ll.restrictFlags, 0xffffffff)}`,
+    ...ll.paths.map(
+      (r, i) => `landlock-path ${uint(`landlock.paths[${i}].access`, r.access)} ${encodePath(`landlock.paths[${i}].path`, r.path)}`,
+    ),
+    ...ll.ports.map(
+      (r, i) => `landlock-port ${uint(`landlock.ports[${i}].access`, r.access)} ${uint(`landlock.ports[${i}].port`, r.port, 65535)}`,
+    ),
+  ];
+}
+
+function seccompLine(program) {
+  const count = program.byteLength / BPF_INSN_BYTES;
+  if (!(program instanceof Uint8Array) || !Number.isInteger(count) || count < 1 || count > BPF_MAX_INSNS) {
+    throw planError('seccomp', `must be 1..${BPF_MAX_INSNS} struct sock_filter (8 bytes each)`, program?.byteLength);
+  }
+  return `seccomp ${Buffer.from(program.buffer, program.byteOffset, program.byteLength).toString('hex')}`;
+}
+
+/**
+ * Encodes a HelperPlan for `fence-launch --plan-fd N` (or, base64, for $FENCE_LAUNCH_PLAN).
+ * The format is in README.md; fence-launch rejects anything it does not know.
+ */
+exports.encodeHelperPlan = function encodeHelperPlan(plan) {
+  const lines = [
+    PLAN_MAGIC,
+    ...plan.bridges.map(bridgeLine),
+    ...plan.rlimits.map(rlimitLine),
+    ...(plan.landlock ? landlockLines(plan.landlock) : []),
+    ...(plan.seccomp ? [seccompLine(plan.seccomp)] : []),
+  ];
+  const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+};

@@ -1,0 +1,136 @@
+// fence_native.node: Landlock and seccomp probes for `detect`, and execve for the CLI's last step.
+// The logic lives in the C files shared with fence-launch; this file only converts values.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+extern "C" {
+#include "exec.h"
+#ifdef __linux__
+#include "landlock.h"
+#include "seccomp.h"
+#include <linux/seccomp.h>
+#endif
+}
+
+namespace {
+
+Napi::Value LandlockAbiVersion(const Napi::CallbackInfo& info) {
+#ifdef __linux__
+  return Napi::Number::New(info.Env(), static_cast<double>(landlock_abi()));
+#else
+  return Napi::Number::New(info.Env(), -ENOSYS);
+#endif
+}
+
+Napi::Value LandlockErrata(const Napi::CallbackInfo& info) {
+#ifdef __linux__
+  return Napi::Number::New(info.Env(), static_cast<double>(landlock_errata()));
+#else
+  return Napi::Number::New(info.Env(), -ENOSYS);
+#endif
+}
+
+Napi::Value SeccompActionAvailable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "seccompActionAvailable(name: string)");
+  std::string name = info[0].As<Napi::String>();
+#ifdef __linux__
+  static const struct { const char* name; uint32_t action; } kActions[] = {
+      {"kill_process", SECCOMP_RET_KILL_PROCESS}, {"kill_thread", SECCOMP_RET_KILL_THREAD},
+      {"trap", SECCOMP_RET_TRAP},                 {"errno", SECCOMP_RET_ERRNO},
+      {"user_notif", SECCOMP_RET_USER_NOTIF},     {"trace", SECCOMP_RET_TRACE},
+      {"log", SECCOMP_RET_LOG},                   {"allow", SECCOMP_RET_ALLOW},
+  };
+  for (const auto& a : kActions)
+    if (name == a.name) return Napi::Boolean::New(env, seccomp_action_available(a.action) == 1);
+#else
+  static const char* kActions[] = {"kill_process", "kill_thread", "trap", "errno", "user_notif", "trace", "log", "allow"};
+  for (const char* a : kActions)
+    if (name == a) return Napi::Boolean::New(env, false);
+#endif
+  throw Napi::TypeError::New(env, "seccompActionAvailable: unknown action '" + name + "'");
+}
+
+Napi::Value SeccompFlagsAvailable(const Napi::CallbackInfo& info) {
+  Napi::Object flags = Napi::Object::New(info.Env());
+#ifdef __linux__
+  flags.Set("log", seccomp_flag_available(SECCOMP_FILTER_FLAG_LOG) == 1);
+  flags.Set("newListener", seccomp_flag_available(SECCOMP_FILTER_FLAG_NEW_LISTENER) == 1);
+  flags.Set("tsync", seccomp_flag_available(SECCOMP_FILTER_FLAG_TSYNC) == 1);
+#else
+  flags.Set("log", false);
+  flags.Set("newListener", false);
+  flags.Set("tsync", false);
+#endif
+  return flags;
+}
+
+std::string CString(Napi::Env env, Napi::Value v, const char* what) {
+  if (!v.IsString()) throw Napi::TypeError::New(env, std::string("execve: ") + what + " must be a string");
+  std::string s = v.As<Napi::String>();
+  if (s.find('\0') != std::string::npos)
+    throw Napi::TypeError::New(env, std::string("execve: ") + what + " contains a NUL byte");
+  return s;
+}
+
+std::vector<std::string> CStrings(Napi::Env env, Napi::Value v, const char* what) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, std::string("execve: ") + what + " must be an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(CString(env, a.Get(i), what));
+  return out;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+Napi::Value ThrowErrno(Napi::Env env, int err, const std::string& path) {
+  Napi::Error e = Napi::Error::New(env, "execve " + path + ": " + std::strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, "execve"));
+  e.Set("path", Napi::String::New(env, path));
+  throw e;
+}
+
+// Replaces the Node process. Returns only by throwing.
+Napi::Value Execve(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "execve(path, argv, envp)");
+  std::string path = CString(env, info[0], "path");
+  std::vector<std::string> argv = CStrings(env, info[1], "argv"), envp = CStrings(env, info[2], "envp");
+  std::vector<char*> argvp = Pointers(argv), envpp = Pointers(envp);
+
+  exec_saved saved;
+  int rc = exec_prepare(&saved);
+  if (rc != 0) {
+    exec_restore(&saved);
+    return ThrowErrno(env, -rc, path);
+  }
+  // Replaces the process image: every Node thread ends here on success.
+  execve(path.c_str(), argvp.data(), envpp.data());
+  int err = errno;
+  exec_restore(&saved);
+  return ThrowErrno(env, err, path);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("landlockAbiVersion", Napi::Function::New(env, LandlockAbiVersion, "landlockAbiVersion"));
+  exports.Set("landlockErrata", Napi::Function::New(env, LandlockErrata, "landlockErrata"));
+  exports.Set("seccompActionAvailable", Napi::Function::New(env, SeccompActionAvailable, "seccompActionAvailable"));
+  exports.Set("seccompFlagsAvailable", Napi::Function::New(env, SeccompFlagsAvailable, "seccompFlagsAvailable"));
+  exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(fence_native, Init)

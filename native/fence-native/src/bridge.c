@@ -1,0 +1,254 @@
+/* The relay process: one poll loop for every bridge. Each accepted connection gets an upstream
+ * connection; bytes are relayed both ways through a buffer per direction; EOF on one side becomes
+ * shutdown(SHUT_WR) on the other once that direction's buffer is flushed (half-close). */
+#include "bridge.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BRIDGE_BACKLOG 128
+#define BRIDGE_BUF 32768
+
+union addr {
+  struct sockaddr sa;
+  struct sockaddr_in in;
+  struct sockaddr_un un;
+};
+
+struct half { /* bytes read from fd[i], waiting to be written to fd[1 - i] */
+  size_t len, off;
+  bool eof, shut;
+  char buf[BRIDGE_BUF];
+};
+
+struct conn {
+  int fd[2]; /* [0] accepted client, [1] upstream */
+  bool connecting, dead;
+  struct half dir[2];
+};
+
+static socklen_t make_addr(union addr *a, int unix_side, const struct plan_bridge *b) {
+  memset(a, 0, sizeof *a);
+  if (unix_side) {
+    a->un.sun_family = AF_UNIX;
+    memcpy(a->un.sun_path, b->path, strlen(b->path) + 1); /* length checked in bridge_listen */
+    return sizeof a->un;
+  }
+  a->in.sin_family = AF_INET;
+  a->in.sin_port = htons(b->port);
+  a->in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return sizeof a->in;
+}
+
+int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
+  for (size_t i = 0; i < n; i++) {
+    const struct plan_bridge *b = &bridges[i];
+    int unix_side = b->kind == BRIDGE_UNIX_TO_TCP, one = 1;
+    union addr a;
+    struct stat st;
+    if (strlen(b->path) >= sizeof a.un.sun_path)
+      return fence_fail(e, ENAMETOOLONG, "bridge %s", b->path);
+    socklen_t len = make_addr(&a, unix_side, b);
+    /* A socket left by an earlier command of the same session would make bind fail. */
+    if (unix_side && lstat(b->path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(b->path) != 0)
+      return fence_fail(e, errno, "bridge: unlink stale socket %s", b->path);
+    fds[i] = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fds[i] < 0) return fence_fail(e, errno, "bridge: socket");
+    if (!unix_side && setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+      return fence_fail(e, errno, "bridge: SO_REUSEADDR");
+    /* Creates the listening endpoint (a socket file for the Unix side). */
+    if (bind(fds[i], &a.sa, len) != 0 || listen(fds[i], BRIDGE_BACKLOG) != 0) {
+      if (unix_side) return fence_fail(e, errno, "bridge: listen on %s", b->path);
+      return fence_fail(e, errno, "bridge: listen on 127.0.0.1:%u", (unsigned)b->port);
+    }
+  }
+  return 0;
+}
+
+static void conn_accept(int listener, const struct plan_bridge *b, struct conn ***conns, size_t *nconns) {
+  for (;;) {
+    int client = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (client < 0) return; /* EAGAIN: drained; anything else: try again on the next event */
+    union addr a;
+    socklen_t len = make_addr(&a, b->kind == BRIDGE_TCP_TO_UNIX, b);
+    int up = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = up < 0 ? -1 : connect(up, &a.sa, len);
+    struct conn *c = calloc(1, sizeof *c);
+    struct conn **grown = c ? realloc(*conns, (*nconns + 1) * sizeof **conns) : NULL;
+    if ((rc != 0 && errno != EINPROGRESS) || grown == NULL) {
+      free(c);
+      close(client); /* the client sees the connection closed: upstream is not there */
+      if (up >= 0) close(up);
+      continue;
+    }
+    *c = (struct conn){.fd = {client, up}, .connecting = rc != 0};
+    *conns = grown;
+    (*conns)[(*nconns)++] = c;
+  }
+}
+
+/* Writes dir[i]'s pending bytes to fd[1 - i]. */
+static void conn_flush(struct conn *c, int i) {
+  struct half *h = &c->dir[i];
+  while (h->off < h->len) {
+    ssize_t n = send(c->fd[1 - i], h->buf + h->off, h->len - h->off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) c->dead = true;
+    if (n < 0) return;
+    h->off += (size_t)n;
+  }
+  h->len = h->off = 0;
+}
+
+static void conn_read(struct conn *c, int i) {
+  struct half *h = &c->dir[i];
+  ssize_t n = recv(c->fd[i], h->buf, sizeof h->buf, 0);
+  if (n > 0) h->len = (size_t)n, h->off = 0;
+  else if (n == 0) h->eof = true;
+  else if (errno != EAGAIN && errno != EINTR) c->dead = true;
+  if (n > 0) conn_flush(c, i);
+}
+
+static short conn_events(const struct conn *c, int i) {
+  if (c->connecting) return i == 1 ? POLLOUT : 0;
+  short ev = 0;
+  if (!c->dir[i].eof && c->dir[i].len == 0) ev |= POLLIN;
+  if (c->dir[1 - i].off < c->dir[1 - i].len) ev |= POLLOUT;
+  return ev;
+}
+
+/* Handles poll results for one connection; returns true when it is finished. */
+static bool conn_step(struct conn *c, const struct pollfd *p) {
+  if (c->connecting) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (p[1].revents == 0) return false;
+    if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return true;
+    c->connecting = false;
+    return false;
+  }
+  for (int i = 0; i < 2 && !c->dead; i++) {
+    if ((p[i].events & POLLIN) && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) conn_read(c, i);
+    if ((p[i].events & POLLOUT) && (p[i].revents & (POLLOUT | POLLHUP | POLLERR))) conn_flush(c, 1 - i);
+  }
+  for (int i = 0; i < 2 && !c->dead; i++) {
+    struct half *h = &c->dir[i];
+    if (h->eof && h->len == 0 && !h->shut) {
+      /* Passes the half-close on: the peer of fd[1 - i] reads EOF, the other direction stays open. */
+      if (shutdown(c->fd[1 - i], SHUT_WR) != 0) c->dead = true;
+      h->shut = true;
+    }
+  }
+  return c->dead || (c->dir[0].shut && c->dir[1].shut);
+}
+
+static void conn_close(struct conn *c) {
+  close(c->fd[0]);
+  close(c->fd[1]);
+  free(c);
+}
+
+/* Runs until `owner` (a pidfd of the process that becomes the command) is readable: the command
+ * has exited. Without a pidfd it runs until the PID namespace is torn down. */
+static void relay(const struct plan_bridge *bridges, size_t n, const int *fds, int owner) {
+  struct conn **conns = NULL;
+  struct pollfd *p = NULL;
+  size_t nconns = 0;
+  for (;;) {
+    size_t np = 1 + n + 2 * nconns;
+    struct pollfd *grown = realloc(p, np * sizeof *p);
+    if (grown == NULL) _exit(1);
+    p = grown;
+    p[0] = (struct pollfd){.fd = owner, .events = POLLIN};
+    for (size_t i = 0; i < n; i++) p[1 + i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    for (size_t k = 0; k < nconns; k++)
+      for (int i = 0; i < 2; i++) {
+        struct pollfd *q = &p[1 + n + 2 * k + i];
+        q->events = conn_events(conns[k], i);
+        q->fd = q->events ? conns[k]->fd[i] : -1; /* -1: ignore its POLLHUP until we want it */
+      }
+    if (poll(p, np, -1) < 0) {
+      if (errno == EINTR) continue;
+      _exit(1);
+    }
+    if (p[0].revents) _exit(0);
+    for (size_t k = nconns; k-- > 0;) /* before accepting: `p` describes the current conns */
+      if (conn_step(conns[k], &p[1 + n + 2 * k])) {
+        conn_close(conns[k]);
+        conns[k] = conns[--nconns];
+      }
+    for (size_t i = 0; i < n; i++)
+      if (p[1 + i].revents & POLLIN) conn_accept(fds[i], &bridges[i], &conns, &nconns);
+  }
+}
+
+/* Closes every descriptor >= 3 except the listeners and the pidfd (the relay never executes
+ * anything, so close-on-exec does not help here). */
+static void close_others(const int *fds, size_t n, int owner) {
+  unsigned int next = 3;
+  for (;;) {
+    unsigned int lowest = ~0U; /* smallest kept descriptor >= next */
+    for (size_t i = 0; i <= n; i++) {
+      int fd = i < n ? fds[i] : owner;
+      if (fd >= (int)next && (unsigned int)fd < lowest) lowest = (unsigned int)fd;
+    }
+    if (lowest > next) /* ENOSYS (before Linux 5.9): the relay keeps a few stray descriptors */
+      (void)syscall(SYS_close_range, next, lowest == ~0U ? ~0U : lowest - 1, 0);
+    if (lowest == ~0U) return;
+    next = lowest + 1;
+  }
+}
+
+/* Detaches the relay from everything the command could reach or wait on. */
+static void relay_detach(const int *fds, size_t n, int owner) {
+  close_others(fds, n, owner);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd <= 2; fd++) {
+    /* The command's stdout/stderr pipes must not stay open in the relay. */
+    if (null < 0 || dup2(null, fd) < 0) close(fd);
+  }
+  if (null > 2) close(null);
+  /* No ptrace attach, no /proc/<pid>/mem, no core dump from the sandboxed command. */
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  /* Own session: terminal signals (Ctrl-C) go to the command, not to the relay. */
+  (void)setsid();
+  (void)signal(SIGPIPE, SIG_IGN);
+}
+
+int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
+  /* A pidfd for this process: it stays valid across execve, so the relay sees the command exit. */
+  int owner = (int)syscall(SYS_pidfd_open, getpid(), 0);
+  if (owner < 0 && errno != ENOSYS) return fence_fail(e, errno, "bridge: pidfd_open");
+  pid_t mid = fork();
+  if (mid < 0) return fence_fail(e, errno, "bridge: fork");
+  if (mid == 0) {
+    /* The intermediate child exits at once, so the relay is not a child of the command. */
+    pid_t relay_pid = fork();
+    if (relay_pid != 0) _exit(relay_pid < 0 ? 1 : 0);
+    relay_detach(fds, n, owner);
+    relay(bridges, n, fds, owner);
+    _exit(0);
+  }
+  int status;
+  while (waitpid(mid, &status, 0) < 0)
+    if (errno != EINTR) return fence_fail(e, errno, "bridge: waitpid");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fence_fail(e, EAGAIN, "bridge: fork");
+  for (size_t i = 0; i < n; i++)
+    if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener");
+  if (owner >= 0 && close(owner) != 0) return fence_fail(e, errno, "bridge: close pidfd");
+  return 0;
+}

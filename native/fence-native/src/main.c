@@ -1,0 +1,116 @@
+/* fence-launch: the first program inside the sandbox. It reads a helper plan, then:
+ *   1. binds every bridge listener and starts the relay process (before any restriction, so the
+ *      relay may create Unix sockets the seccomp filter later forbids);
+ *   2. applies the resource limits;
+ *   3. sets no_new_privs (required by Landlock and seccomp for an unprivileged caller);
+ *   4. applies Landlock;
+ *   5. installs the seccomp filter (last: it may forbid the calls the steps above make);
+ *   6. closes every descriptor >= 3, resets signal state, and execs the command.
+ * Any failure before the exec ends with status 125: the command never runs half-protected.
+ *
+ * Usage: fence-launch --plan-fd N -- command [args...]
+ *        FENCE_LAUNCH_PLAN=<base64 plan> fence-launch -- command [args...]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "exec.h"
+#include "landlock.h"
+#include "plan.h"
+#include "rlimit.h"
+#include "seccomp.h"
+
+#define EXIT_SETUP 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+#define PLAN_ENV "FENCE_LAUNCH_PLAN"
+
+static void die(const struct fence_err *e) {
+  if (e->errnum) fprintf(stderr, "fence-launch: %s: %s\n", e->what, strerror(e->errnum));
+  else fprintf(stderr, "fence-launch: %s\n", e->what);
+  exit(EXIT_SETUP);
+}
+
+static void usage(void) {
+  fputs("fence-launch: usage: fence-launch [--plan-fd N] -- command [args...]\n"
+        "  (without --plan-fd the plan is read from $" PLAN_ENV ", base64)\n",
+        stderr);
+  exit(EXIT_SETUP);
+}
+
+/* Returns the plan text; the variable is removed either way so the command never sees it. */
+static char *read_plan(int plan_fd, size_t *len, struct fence_err *e) {
+  const char *env = getenv(PLAN_ENV);
+  char *text = env ? strdup(env) : NULL;
+  if (env && text == NULL) return fence_fail(e, ENOMEM, "plan"), NULL;
+  /* Removes the plan from the environment the command inherits. */
+  if (unsetenv(PLAN_ENV) != 0) return fence_fail(e, errno, "unsetenv " PLAN_ENV), NULL;
+  if (plan_fd >= 0) {
+    free(text);
+    return plan_read_fd(plan_fd, len, e);
+  }
+  if (text == NULL) return fence_fail(e, 0, "no plan: pass --plan-fd N or set " PLAN_ENV), NULL;
+  long n = plan_base64_decode(text);
+  if (n < 0) return fence_fail(e, 0, PLAN_ENV ": not base64"), NULL;
+  *len = (size_t)n;
+  return text;
+}
+
+static int parse_args(int argc, char **argv, int *plan_fd) {
+  int i = 1;
+  *plan_fd = -1;
+  if (i + 1 < argc && strcmp(argv[i], "--plan-fd") == 0) {
+    char *end;
+    long fd = strtol(argv[i + 1], &end, 10);
+    if (*argv[i + 1] == '\0' || *end != '\0' || fd < 0 || fd > 65535) usage();
+    *plan_fd = (int)fd;
+    i += 2;
+  }
+  if (i >= argc || strcmp(argv[i], "--") != 0 || i + 1 >= argc) usage();
+  return i + 1;
+}
+
+static void apply(const struct plan *plan, struct fence_err *e) {
+  if (plan->nbridges) {
+    int *fds = calloc(plan->nbridges, sizeof *fds);
+    if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
+    if (bridge_listen(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
+    if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
+    free(fds);
+  }
+  if (rlimit_apply(plan->rlimits, plan->nrlimits, e) != 0) die(e);
+  /* No setuid/setgid/file-capability gains for this process and everything it executes. */
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_NO_NEW_PRIVS)"), die(e);
+  if (plan->landlock && landlock_apply(plan->landlock, e) != 0) die(e);
+  if (plan->seccomp && seccomp_install(plan->seccomp, plan->seccomp_len, e) != 0) die(e);
+}
+
+int main(int argc, char **argv) {
+  struct fence_err e = {.errnum = 0};
+  struct plan plan;
+  struct exec_saved saved;
+  size_t len = 0;
+  int plan_fd, cmd = parse_args(argc, argv, &plan_fd);
+
+  char *text = read_plan(plan_fd, &len, &e);
+  if (text == NULL || plan_decode(text, len, &plan, &e) != 0) die(&e);
+  apply(&plan, &e);
+
+  /* Only stdio reaches the command (bwrap's and the host's descriptors stay behind). */
+  int rc = fds_close_from(3);
+  if (rc == 0) rc = exec_prepare(&saved);
+  if (rc != 0) fence_fail(&e, -rc, "prepare exec"), die(&e);
+  /* Replaces this process with the command; the restrictions above stay. */
+  execvp(argv[cmd], &argv[cmd]);
+  if (errno == ENOENT) {
+    fprintf(stderr, "fence-launch: %s: command not found\n", argv[cmd]);
+    return EXIT_NOT_FOUND;
+  }
+  fprintf(stderr, "fence-launch: %s: %s\n", argv[cmd], strerror(errno));
+  return EXIT_CANNOT_EXEC;
+}

@@ -1,0 +1,62 @@
+/* The decoded HelperPlan (see README.md for the text encoding, index.js for the encoder). */
+#ifndef FENCE_PLAN_H
+#define FENCE_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "err.h"
+
+enum bridge_kind { BRIDGE_TCP_TO_UNIX, BRIDGE_UNIX_TO_TCP };
+
+struct plan_bridge {
+  enum bridge_kind kind;
+  uint16_t port;
+  char *path;
+};
+
+struct plan_rlimit {
+  int resource; /* RLIMIT_* */
+  const char *name;
+  rlim_t value;
+};
+
+struct plan_path_rule {
+  uint64_t access;
+  char *path;
+};
+
+struct plan_port_rule {
+  uint64_t access;
+  uint16_t port;
+};
+
+struct plan_landlock {
+  int abi;
+  uint64_t handled_fs, handled_net, scoped;
+  uint32_t restrict_flags;
+  struct plan_path_rule *paths;
+  size_t npaths;
+  struct plan_port_rule *ports;
+  size_t nports;
+};
+
+struct plan {
+  struct plan_bridge *bridges;
+  size_t nbridges;
+  struct plan_rlimit *rlimits;
+  size_t nrlimits;
+  struct plan_landlock *landlock; /* NULL: no Landlock */
+  uint8_t *seccomp;               /* struct sock_filter[], NULL: no filter */
+  size_t seccomp_len;             /* bytes, a multiple of 8 */
+};
+
+/* Decodes `text` (modified in place; the plan points into it). */
+int plan_decode(char *text, size_t len, struct plan *out, struct fence_err *e);
+/* Reads the whole descriptor into a NUL-terminated buffer and closes it. */
+char *plan_read_fd(int fd, size_t *len, struct fence_err *e);
+/* Decodes base64 in place; returns the decoded length or -1. */
+long plan_base64_decode(char *s);
+
+#endif

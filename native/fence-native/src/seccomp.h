@@ -1,0 +1,19 @@
+/* seccomp: capability probes (addon) and installing a classic-BPF filter (fence-launch). */
+#ifndef FENCE_SECCOMP_H
+#define FENCE_SECCOMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* 1 if the kernel knows the SECCOMP_RET_* action, 0 if not, -errno if seccomp() itself failed. */
+int seccomp_action_available(uint32_t action);
+/* 1 if seccomp(SECCOMP_SET_MODE_FILTER) accepts the flag, 0 if not, -errno on other failures.
+ * Installs nothing: the filter pointer is NULL, so a known flag fails with EFAULT. */
+int seccomp_flag_available(unsigned int flag);
+/* Installs the program (struct sock_filter[] bytes) with SECCOMP_FILTER_FLAG_LOG, or without the
+ * flag on kernels that reject it. Needs no_new_privs. */
+int seccomp_install(const uint8_t *prog, size_t len, struct fence_err *e);
+
+#endif
