@@ -1,0 +1,90 @@
+/** Pure pieces of the HTTP proxy: hop-by-hop headers, request targets, raw replies. */
+
+export const BLOCKED_BODY = 'Connection blocked by network allowlist';
+
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+/**
+ * The end-to-end headers of a message, as a flat raw list (`message.rawHeaders` order and case
+ * kept): hop-by-hop headers and every header the Connection header names are removed, as are the
+ * names in `drop` (e.g. `host`, which the proxy sets itself).
+ */
+export function endToEndHeaders(raw: readonly string[], drop: readonly string[] = []): string[] {
+  const removed = new Set([...HOP_BY_HOP, ...drop]);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) removed.add(token.trim().toLowerCase());
+  }
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!removed.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+export interface Authority {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses a CONNECT target `host:port` or `[v6]:port`; the port is required. */
+export function parseAuthority(text: string): Authority | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:/?#@[\]]+)):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1] ?? m[2]!, port };
+}
+
+export interface ForwardTarget extends Authority {
+  /** `host[:port]` for the Host header. */
+  readonly hostHeader: string;
+  /** Path and query for the request line. */
+  readonly path: string;
+}
+
+/** Parses an absolute-form `http://host[:port]/path` request target; anything else is undefined. */
+export function parseForwardTarget(target: string): ForwardTarget | undefined {
+  if (!/^http:\/\//i.test(target)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return undefined;
+  }
+  if (url.hostname === '' || url.username !== '' || url.password !== '') return undefined;
+  const port = url.port === '' ? 80 : Number(url.port);
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, hostHeader: url.host, path: `${url.pathname}${url.search}` };
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+};
+
+export const reasonPhrase = (status: number): string => REASONS[status] ?? 'Error';
+
+/** A complete raw HTTP/1.1 reply that closes the connection (for sockets the HTTP server let go of). */
+export function rawReply(status: number, body: string): string {
+  return (
+    `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n` +
+    'Content-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * The HTTP proxy: CONNECT tunnels and absolute-URI (`GET http://host/path`) requests, filtered by
+ * filterTarget(). Bodies are streamed, never buffered; keep-alive is kept with the client; every
+ * malformed request gets a status and a close, never a crash.
+ */
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { filterTarget, isPolicyBlock, type FilterDecision } from './filter.js';
+import { BLOCKED_BODY, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from './http-message.js';
+import { SocketSet, trackedService, type ProxyServer } from './listener.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  decisionReporter,
+  formatTarget,
+  type Decision,
+  type ProxyOptions,
+} from './options.js';
+import { closeAfter, connectUpstream, describeError, splice } from './tunnel.js';
+
+export interface HttpProxyOptions extends ProxyOptions {
+  /** Time allowed for a request's headers to arrive (default 30 s); then 408 and close. */
+  readonly headersTimeoutMs?: number;
+}
+
+/** Request headers beyond this size get 431 and a close. */
+export const MAX_HEADER_SIZE = 64 * 1024;
+
+const statusOf = (d: FilterDecision): number => (d.allowed ? 200 : d.code === 'bad-target' ? 400 : isPolicyBlock(d) ? 403 : 502);
+const bodyOf = (d: FilterDecision): string =>
+  d.allowed || isPolicyBlock(d) ? BLOCKED_BODY : `fence: ${formatTarget(d.host, d.port)}: ${d.reason}`;
+
+/** Creates the HTTP proxy; start() listens, stop() closes it and every open connection. */
+export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
+  const connectTimeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const idleTimeout = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const headersTimeout = options.headersTimeoutMs ?? 30_000;
+  const report = decisionReporter('http', options);
+  const sockets = new SocketSet();
+
+  const decided = (method: string, url: string, d: FilterDecision, status: number, reason = d.reason): void => {
+    const action: Decision['action'] = isPolicyBlock(d) ? 'block' : 'allow';
+    report({ action, host: d.host, port: d.port, reason, detail: `${method} ${status} ${d.host} ${url}` });
+  };
+
+  async function tunnel(req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+    client.on('error', () => client.destroy());
+    const target = parseAuthority(req.url ?? '');
+    if (!target) return closeAfter(client, rawReply(400, 'fence: CONNECT needs a host:port target\n'));
+    const url = `https://${formatTarget(target.host, target.port)}`;
+    const d = await filterTarget(target.host, target.port, options.rules, options.resolve);
+    if (!d.allowed) {
+      decided('CONNECT', url, d, statusOf(d));
+      return closeAfter(client, rawReply(statusOf(d), bodyOf(d)));
+    }
+    let upstream: Socket;
+    try {
+      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
+    } catch (e) {
+      decided('CONNECT', url, d, 502, `${d.reason}; upstream failed: ${describeError(e)}`);
+      return closeAfter(client, rawReply(502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`));
+    }
+    sockets.add(upstream);
+    decided('CONNECT', url, d, 200);
+    if (client.destroyed) return void upstream.destroy();
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) upstream.write(head);
+    splice(client, upstream, idleTimeout);
+  }
+
+  async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '';
+    const target = parseForwardTarget(url);
+    if (!target) {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      return void res.end('fence: this is a proxy; send an absolute http:// URI, or CONNECT host:port for https\n');
+    }
+    const d = await filterTarget(target.host, target.port, options.rules, options.resolve);
+    if (!d.allowed) {
+      decided(method, url, d, statusOf(d));
+      res.writeHead(statusOf(d), { 'Content-Type': 'text/plain; charset=utf-8' });
+      req.resume();
+      return void res.end(bodyOf(d));
+    }
+    let upstream: Socket;
+    try {
+      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
+    } catch (e) {
+      decided(method, url, d, 502, `${d.reason}; upstream failed: ${describeError(e)}`);
+      res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' });
+      req.resume();
+      return void res.end(`fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`);
+    }
+    sockets.add(upstream);
+    if (res.destroyed) return void upstream.destroy();
+    const outgoing = request({
+      createConnection: () => upstream,
+      method,
+      path: target.path,
+      headers: [...endToEndHeaders(req.rawHeaders, ['host']), 'Host', target.hostHeader],
+      setHost: false,
+    });
+    outgoing.on('response', (incoming) => {
+      decided(method, url, d, incoming.statusCode ?? 0);
+      res.writeHead(incoming.statusCode ?? 502, incoming.statusMessage, endToEndHeaders(incoming.rawHeaders));
+      incoming.on('error', () => res.destroy());
+      incoming.on('aborted', () => res.destroy());
+      incoming.pipe(res);
+    });
+    outgoing.on('error', (e) => {
+      if (res.headersSent) return void res.destroy();
+      decided(method, url, d, 502, `${d.reason}; upstream failed: ${describeError(e)}`);
+      res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end(`fence: ${formatTarget(d.host, d.port)} failed: ${describeError(e)}\n`);
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) outgoing.destroy();
+    });
+    req.pipe(outgoing);
+  }
+
+  const server = createServer({
+    maxHeaderSize: MAX_HEADER_SIZE,
+    headersTimeout: headersTimeout,
+    requestTimeout: 0,
+    keepAliveTimeout: 30_000,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2))),
+  });
+  server.timeout = idleTimeout;
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    tunnel(req, client, head).catch(() => client.destroy());
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    forward(req, res).catch(() => res.destroy());
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent ?? false;
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || inFlight) return void socket.destroy();
+    closeAfter(socket, rawReply(status, `fence: ${err.code ?? 'bad request'}\n`));
+  });
+  return trackedService('http-proxy', server, options.listen, sockets);
+}
+
+/** Creates and starts the HTTP proxy. */
+export async function startHttpProxy(options: HttpProxyOptions): Promise<ProxyServer> {
+  const proxy = createHttpProxy(options);
+  await proxy.start();
+  return proxy;
+}

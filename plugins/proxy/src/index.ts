@@ -1,0 +1,114 @@
+/**
+ * @fence/plugin-proxy: the network layer. The sandbox has no route out; the HTTP and SOCKS5
+ * proxies here, on the host, are the only way to the network, and they let through only what
+ * network.allowedDomains allows. On Linux they listen on Unix sockets in the session's runtime
+ * directory, bridged into the sandbox by the in-sandbox helper; on macOS on 127.0.0.1 directly.
+ */
+import { join } from 'node:path';
+import {
+  definePlugin,
+  errors,
+  note,
+  PrepareStage,
+  Tokens,
+  type HostService,
+  type Kernel,
+  type LaunchPlan,
+} from '@fence/core';
+import { createHttpProxy } from './http-proxy.js';
+import { describeTarget, type ProxyServer } from './listener.js';
+import {
+  HTTP_SOCKET,
+  inboundBridges,
+  inboundSocket,
+  noProxyEnvironment,
+  proxiesNeeded,
+  proxyBridges,
+  proxyEnvironment,
+  SOCKS_SOCKET,
+} from './network-plan.js';
+import { createPortForward } from './port-forward.js';
+import { createSocksProxy } from './socks-proxy.js';
+
+export * from './address-guard.js';
+export * from './filter.js';
+export * from './http-message.js';
+export * from './http-proxy.js';
+export * from './listener.js';
+export * from './network-plan.js';
+export * from './options.js';
+export * from './port-forward.js';
+export * from './socks-protocol.js';
+export * from './socks-proxy.js';
+export { splice } from './tunnel.js';
+
+const LAYER = 'proxy';
+
+/** A service whose start() failure names what could not be started and how to fix it. */
+function explained(service: ProxyServer, explain: (e: unknown) => Error): HostService {
+  return { name: service.name, start: () => service.start().catch((e: unknown) => Promise.reject(explain(e))), stop: () => service.stop() };
+}
+
+function prepare(kernel: Kernel, plan: LaunchPlan): void {
+  const network = plan.policy.network;
+  const { options } = kernel;
+  if (!proxiesNeeded(network, options)) {
+    Object.assign(plan.env, noProxyEnvironment());
+    note(plan, LAYER, 'no allowed domains (and no -m, -d or -p): proxies not started; the sandbox has no network');
+    return;
+  }
+  const linux = options.platform === 'linux';
+  const clock = kernel.resolve(Tokens.Clock);
+  const common = { rules: network, violations: kernel.resolve(Tokens.Violations), now: () => clock.now() };
+  const dir = linux ? plan.runtimeDir() : '';
+  const http = createHttpProxy({
+    ...common,
+    listen: linux ? { path: join(dir, HTTP_SOCKET) } : { host: '127.0.0.1', port: network.httpProxyPort },
+  });
+  const socks = createSocksProxy({
+    ...common,
+    listen: linux ? { path: join(dir, SOCKS_SOCKET) } : { host: '127.0.0.1', port: network.socksProxyPort },
+  });
+  for (const proxy of [http, socks]) plan.services.push(explained(proxy, (e) => errors.pluginFailed(LAYER, `start of ${proxy.name}`, e)));
+  Object.assign(plan.env, proxyEnvironment(network));
+  if (linux) plan.helper.bridges.push(...proxyBridges(dir, network));
+  note(plan, LAYER, `HTTP proxy on ${describeTarget(http.target)} (127.0.0.1:${network.httpProxyPort} in the sandbox)`);
+  note(plan, LAYER, `SOCKS5 proxy on ${describeTarget(socks.target)} (127.0.0.1:${network.socksProxyPort} in the sandbox)`);
+  note(plan, LAYER, `allowed: ${network.allowedDomains.join(', ') || '(none)'}; denied: ${network.deniedDomains.join(', ') || '(none)'}`);
+
+  if (options.ports.length === 0) return;
+  if (!linux) {
+    note(plan, LAYER, `-p ${options.ports.join(', ')}: the sandbox shares the host's network here; nothing to forward`);
+    return;
+  }
+  for (const port of options.ports) {
+    const forward = createPortForward({ port, path: join(dir, inboundSocket(port)) });
+    const inUse = (e: unknown): Error =>
+      (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? errors.flagInvalid('-p', `port ${port} is already in use on the host's 127.0.0.1; stop what uses it or choose another port`)
+        : errors.pluginFailed(LAYER, `start of ${forward.name}`, e);
+    plan.services.push(explained(forward, inUse));
+    note(plan, LAYER, `-p ${port}: host 127.0.0.1:${port} → sandbox 127.0.0.1:${port}`);
+  }
+  plan.helper.bridges.push(...inboundBridges(dir, options.ports));
+}
+
+export const proxyPlugin = definePlugin({
+  name: LAYER,
+  platforms: ['linux', 'darwin'],
+  provides: ['network'],
+  async detect() {
+    return {
+      status: 'available',
+      summary: 'proxy(http,socks5)',
+      features: [
+        { mark: '✓', name: 'Filtering proxies', value: 'HTTP + SOCKS5', consequence: 'network reachable only through the allowlist' },
+      ],
+    };
+  },
+  apply(kernel) {
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan) => prepare(kernel, plan));
+  },
+});
+
+export default proxyPlugin;

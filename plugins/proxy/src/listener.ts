@@ -1,0 +1,68 @@
+/**
+ * A host service around a net.Server that knows every socket it owns (accepted and outgoing), so
+ * stop() leaves no descriptor behind, whatever state the connections are in.
+ */
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { HostService } from '@fence/core';
+
+/** Where a server listens: a Unix socket path (Linux, bridged into the sandbox) or a TCP address. */
+export type ListenTarget = { readonly path: string } | { readonly host: string; readonly port: number };
+
+export const describeTarget = (t: ListenTarget): string => ('path' in t ? t.path : `${t.host}:${t.port}`);
+
+export interface ProxyServer extends HostService {
+  readonly target: ListenTarget;
+  /** The bound address once listening (the real port when port 0 was asked for). */
+  address(): AddressInfo | string | null;
+  /** Sockets open right now, accepted and outgoing. */
+  readonly openSockets: number;
+}
+
+export class SocketSet {
+  readonly #sockets = new Set<Socket>();
+
+  add(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+  }
+
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  destroyAll(): void {
+    for (const s of this.#sockets) s.destroy();
+  }
+}
+
+export function trackedService(name: string, server: Server, target: ListenTarget, sockets: SocketSet): ProxyServer {
+  server.on('connection', (s: Socket) => sockets.add(s));
+  let listening = false;
+  return {
+    name,
+    target,
+    address: () => server.address(),
+    get openSockets() {
+      return sockets.size;
+    },
+    start: () =>
+      new Promise<void>((resolve, reject) => {
+        const fail = (e: Error): void => reject(e);
+        server.once('error', fail);
+        server.listen('path' in target ? { path: target.path } : { host: target.host, port: target.port }, () => {
+          server.off('error', fail);
+          // Accept errors (EMFILE under load) are transient; the server keeps serving.
+          server.on('error', () => undefined);
+          listening = true;
+          resolve();
+        });
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (!listening) return resolve();
+        listening = false;
+        server.close(() => resolve());
+        sockets.destroyAll();
+      }),
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * What the proxy layer adds to the launch plan, as pure data: whether the proxies are needed,
+ * the Unix socket names in the runtime directory, the helper's bridges and the environment.
+ */
+import { join } from 'node:path';
+import type { Bridge, KernelOptions, Policy } from '@fence/core';
+
+export const HTTP_SOCKET = 'http.sock';
+export const SOCKS_SOCKET = 'socks.sock';
+/** The socket the helper serves for `-p port` (inbound connections into the sandbox). */
+export const inboundSocket = (port: number): string => `in-${port}.sock`;
+
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'];
+
+/**
+ * Without an allowed domain nothing could pass the proxies, so they only run when they can allow
+ * something, when their block decisions are wanted (-m, -d), or when -p needs the bridges anyway.
+ */
+export function proxiesNeeded(network: Policy['network'], options: Pick<KernelOptions, 'monitor' | 'debug' | 'ports'>): boolean {
+  return network.allowedDomains.length > 0 || options.monitor || options.debug || options.ports.length > 0;
+}
+
+/** The proxy variables pointing at the bridged ports inside the sandbox. */
+export function proxyEnvironment(network: Policy['network']): Record<string, string> {
+  const http = `http://127.0.0.1:${network.httpProxyPort}`;
+  const socks = `socks5h://127.0.0.1:${network.socksProxyPort}`;
+  const noProxy = 'localhost,127.0.0.1';
+  return {
+    HTTP_PROXY: http,
+    HTTPS_PROXY: http,
+    http_proxy: http,
+    https_proxy: http,
+    ALL_PROXY: socks,
+    all_proxy: socks,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    FENCE_SANDBOX: '1',
+  };
+}
+
+/** Removes proxy variables inherited from the host: they point at nothing reachable. */
+export function noProxyEnvironment(): Record<string, string | undefined> {
+  return { ...Object.fromEntries(PROXY_VARIABLES.map((v) => [v, undefined])), FENCE_SANDBOX: '1' };
+}
+
+/** Bridges for the two proxies (sandbox 127.0.0.1:port → host Unix socket). */
+export function proxyBridges(runtimeDir: string, network: Policy['network']): Bridge[] {
+  return [
+    { kind: 'tcp-to-unix', port: network.httpProxyPort, path: join(runtimeDir, HTTP_SOCKET) },
+    { kind: 'tcp-to-unix', port: network.socksProxyPort, path: join(runtimeDir, SOCKS_SOCKET) },
+  ];
+}
+
+/** Bridges for `-p` (a helper-served Unix socket → the sandbox's 127.0.0.1:port). */
+export function inboundBridges(runtimeDir: string, ports: readonly number[]): Bridge[] {
+  return ports.map((port) => ({ kind: 'unix-to-tcp', path: join(runtimeDir, inboundSocket(port)), port }));
+}

@@ -1,0 +1,109 @@
+/**
+ * The SOCKS5 proxy (`socks5h`: names are resolved here, never in the sandbox): no-auth CONNECT
+ * only, filtered by filterTarget(). The handshake is parsed incrementally with a time limit; a
+ * client that is not SOCKS5 is closed, a refused request gets its RFC 1928 reply code.
+ */
+import { createServer, type Socket } from 'node:net';
+import { filterTarget, isPolicyBlock } from './filter.js';
+import { SocketSet, trackedService, type ProxyServer } from './listener.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, decisionReporter, formatTarget, type ProxyOptions } from './options.js';
+import {
+  encodeReply,
+  METHOD_NO_AUTH,
+  METHOD_NONE_ACCEPTABLE,
+  parseGreeting,
+  parseRequest,
+  Reply,
+  replyForError,
+  SOCKS_VERSION,
+} from './socks-protocol.js';
+import { closeAfter, connectUpstream, describeError, errnoCode, splice } from './tunnel.js';
+
+export interface SocksProxyOptions extends ProxyOptions {
+  /** Time allowed from accept to a complete CONNECT request (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Reads from `socket` until `parse` is no longer incomplete; the bytes it did not use are put back. */
+function readMessage<T extends { kind: string }>(socket: Socket, parse: (buf: Buffer) => T): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      buf = Buffer.concat([buf, chunk]);
+      const result = parse(buf);
+      if (result.kind === 'incomplete') return;
+      done(result);
+      const used = 'used' in result ? (result.used as number) : buf.length;
+      if (used < buf.length) socket.unshift(buf.subarray(used));
+    };
+    const onEnd = (): void => done(undefined);
+    const done = (r: T | undefined): void => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.pause();
+      resolve(r);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+  });
+}
+
+/** Creates the SOCKS5 proxy; start() listens, stop() closes it and every open connection. */
+export function createSocksProxy(options: SocksProxyOptions): ProxyServer {
+  const connectTimeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const idleTimeout = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const handshakeTimeout = options.handshakeTimeoutMs ?? 10_000;
+  const report = decisionReporter('socks', options);
+  const sockets = new SocketSet();
+
+  async function serve(client: Socket): Promise<void> {
+    const timer = setTimeout(() => client.destroy(), handshakeTimeout);
+    client.once('close', () => clearTimeout(timer));
+    const greeting = await readMessage(client, parseGreeting);
+    if (greeting?.kind !== 'ok') return void client.destroy();
+    if (!greeting.noAuth) return closeAfter(client, Uint8Array.from([SOCKS_VERSION, METHOD_NONE_ACCEPTABLE]));
+    client.write(Uint8Array.from([SOCKS_VERSION, METHOD_NO_AUTH]));
+    client.resume();
+    const request = await readMessage(client, parseRequest);
+    if (request?.kind === 'refuse') return closeAfter(client, encodeReply(request.code));
+    if (request?.kind !== 'ok') return void client.destroy();
+    clearTimeout(timer);
+
+    const d = await filterTarget(request.host, request.port, options.rules, options.resolve);
+    const detail = (outcome: string): string => `CONNECT ${formatTarget(d.host, d.port)} ${outcome}`;
+    if (!d.allowed) {
+      const blocked = isPolicyBlock(d);
+      report({ action: blocked ? 'block' : 'allow', host: d.host, port: d.port, reason: d.reason, detail: detail(blocked ? 'BLOCKED' : 'FAILED') });
+      const code = blocked ? Reply.NOT_ALLOWED : d.code === 'unresolved' ? Reply.HOST_UNREACHABLE : Reply.GENERAL_FAILURE;
+      return closeAfter(client, encodeReply(code));
+    }
+    let upstream: Socket;
+    try {
+      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
+    } catch (e) {
+      const reason = `${d.reason}; upstream failed: ${describeError(e)}`;
+      report({ action: 'allow', host: d.host, port: d.port, reason, detail: detail('FAILED') });
+      return closeAfter(client, encodeReply(replyForError(errnoCode(e))));
+    }
+    sockets.add(upstream);
+    report({ action: 'allow', host: d.host, port: d.port, reason: d.reason, detail: detail('ALLOWED') });
+    if (client.destroyed) return void upstream.destroy();
+    client.write(encodeReply(Reply.SUCCEEDED, { address: upstream.localAddress ?? '0.0.0.0', port: upstream.localPort ?? 0 }));
+    splice(client, upstream, idleTimeout);
+  }
+
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+    client.on('error', () => client.destroy());
+    serve(client).catch(() => client.destroy());
+  });
+  return trackedService('socks-proxy', server, options.listen, sockets);
+}
+
+/** Creates and starts the SOCKS5 proxy. */
+export async function startSocksProxy(options: SocksProxyOptions): Promise<ProxyServer> {
+  const proxy = createSocksProxy(options);
+  await proxy.start();
+  return proxy;
+}

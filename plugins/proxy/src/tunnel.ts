@@ -1,0 +1,94 @@
+/**
+ * Socket plumbing shared by the proxies and the port forwarder: connecting to decided addresses,
+ * joining two sockets without ever truncating a stream, and closing after a last reply.
+ */
+import { connect, type Socket } from 'node:net';
+import type { ResolvedAddress } from './filter.js';
+
+const MESSAGES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+  EADDRNOTAVAIL: 'address not available',
+};
+
+export function errnoCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
+}
+
+/** A short human description of a connection error, e.g. `connection refused (ECONNREFUSED)`. */
+export function describeError(e: unknown): string {
+  const code = errnoCode(e);
+  return `${MESSAGES[code] ?? (e instanceof Error ? e.message : String(e))} (${code})`;
+}
+
+function connectOne(a: ResolvedAddress, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: a.address, family: a.family, port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    });
+  });
+}
+
+/** Connects to the first address that answers; rejects with the last error. */
+export async function connectUpstream(addresses: readonly ResolvedAddress[], port: number, timeoutMs: number): Promise<Socket> {
+  let last: unknown = new Error('no address to connect to');
+  for (const a of addresses) {
+    try {
+      return await connectOne(a, port, timeoutMs);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+const cleanlyClosed = (s: Socket): boolean => s.readableEnded && s.writableFinished;
+
+/**
+ * Joins two sockets (both created with allowHalfOpen). A FIN from one side becomes a FIN to the
+ * other only after everything it sent has been written (pipe ends the destination after the
+ * queued data), and the other direction keeps flowing until it ends too. An abrupt close or an
+ * error on either side, or `idleTimeoutMs` without traffic, destroys both.
+ */
+export function splice(a: Socket, b: Socket, idleTimeoutMs: number): void {
+  const both = (): void => {
+    a.destroy();
+    b.destroy();
+  };
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    from.on('error', both);
+    from.on('close', () => {
+      if (!cleanlyClosed(from)) to.destroy();
+    });
+    if (idleTimeoutMs > 0) from.setTimeout(idleTimeoutMs, both);
+    from.pipe(to);
+  }
+  if (a.destroyed || b.destroyed) both();
+}
+
+/** Writes a last reply, then closes (a stream socket keeps what was written for its reader). */
+export function closeAfter(socket: Socket, reply: string | Uint8Array): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(reply, () => socket.destroy());
+}
