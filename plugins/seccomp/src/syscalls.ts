@@ -62,6 +62,9 @@ const x86_64 = {
 
 export type SyscallName = keyof typeof x86_64;
 
+/** Every syscall the tables know (x86_64 has them all). */
+export const SYSCALL_NAMES = Object.keys(x86_64) as readonly SyscallName[];
+
 const aarch64: Readonly<Partial<Record<SyscallName, number>>> = {
   ioctl: 29,
   umount2: 39,

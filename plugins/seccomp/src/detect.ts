@@ -1,0 +1,150 @@
+/**
+ * What the machine's seccomp can do: whether the kernel filters at all, which return actions it
+ * knows (LOG, 4.14+, is what makes denials visible in the audit log), and for which architecture
+ * Fence generates the program.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Availability, FeatureLine } from '@fence/core';
+import { SECCOMP_RET } from './seccomp-filter.js';
+import { seccompArchOf, type SeccompArch } from './syscalls.js';
+
+/** Actions by their actions_avail names, for asking the kernel one by one (SECCOMP_GET_ACTION_AVAIL). */
+const ACTIONS: readonly (readonly [string, number])[] = Object.entries(SECCOMP_RET).map(([name, value]) => [
+  name.toLowerCase(),
+  value,
+]);
+
+/** SECCOMP_FILTER_FLAG_* bits. */
+const FLAGS: readonly (readonly [string, number])[] = [
+  ['tsync', 1],
+  ['log', 2],
+  ['spec_allow', 4],
+  ['new_listener', 8],
+  ['tsync_esrch', 16],
+  ['wait_killable_recv', 32],
+];
+
+export interface SeccompFacts {
+  readonly arch: SeccompArch | undefined;
+  /** /proc/self/status has a `Seccomp:` line (the kernel has CONFIG_SECCOMP). */
+  readonly supported: boolean;
+  /** Filters this process already runs under (`Seccomp_filters:`, 5.9+), e.g. a container's. */
+  readonly inheritedFilters?: number;
+  /** Known return actions; undefined when the kernel cannot list them (before 4.14). */
+  readonly actions?: readonly string[];
+  /** Actions the kernel logs when a filter asks for it (`kernel.seccomp.actions_logged`). */
+  readonly logged?: readonly string[];
+  /** Known filter flags; only the native addon can ask. */
+  readonly flags?: readonly string[];
+}
+
+/** The part of @fence/native's addon this layer uses; both probes are optional. */
+interface SeccompProbes {
+  seccompActionAvailable?(action: number): boolean | number;
+  seccompFlagAvailable?(flag: number): boolean | number;
+}
+
+/** Probes the running kernel. Never throws: missing files mean missing features. */
+export async function probeSeccomp(nodeArch: string = process.arch): Promise<SeccompFacts> {
+  const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+  const filters = /^Seccomp_filters:\s*(\d+)/m.exec(status)?.[1];
+  const probes = await nativeProbes();
+  const ask = (table: typeof ACTIONS, probe: ((v: number) => boolean | number) | undefined) => {
+    if (!probe) return undefined;
+    try {
+      const known = table.filter(([, value]) => {
+        const answer = probe.call(probes, value);
+        return answer === true || answer === 1;
+      });
+      // A kernel always knows some action; an empty answer means the probe itself failed.
+      return known.length > 0 ? known.map(([name]) => name) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const actions = ask(ACTIONS, probes?.seccompActionAvailable) ?? (await sysctlList('actions_avail'));
+  const logged = await sysctlList('actions_logged');
+  return {
+    arch: seccompArchOf(nodeArch),
+    supported: /^Seccomp:/m.test(status),
+    ...(filters === undefined ? {} : { inheritedFilters: Number(filters) }),
+    ...optional('actions', actions),
+    ...optional('logged', logged),
+    ...optional('flags', ask(FLAGS, probes?.seccompFlagAvailable)),
+  };
+}
+
+/** A space-separated list under /proc/sys/kernel/seccomp (4.14+), or undefined. */
+const sysctlList = (name: string): Promise<string[] | undefined> =>
+  readFile(`/proc/sys/kernel/seccomp/${name}`, 'utf8').then(
+    (text) => text.trim().split(/\s+/).filter(Boolean),
+    () => undefined,
+  );
+
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+
+/** The native addon is optional (it may not be built on this machine). */
+async function nativeProbes(): Promise<SeccompProbes | undefined> {
+  const specifier = '@fence/native';
+  try {
+    const native = (await import(specifier)) as { addon?: () => unknown; default?: { addon?: () => unknown } };
+    const addon = native.addon ?? native.default?.addon;
+    return addon?.() as SeccompProbes | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Turns the facts into the layer's availability and its feature-report line. */
+export function seccompAvailability(found: SeccompFacts): Availability {
+  const line = (mark: FeatureLine['mark'], value: string, consequence: string): FeatureLine[] => [
+    { mark, name: 'Seccomp', value, consequence },
+  ];
+  if (!found.arch) {
+    const reason = 'no seccomp program for this architecture (Fence filters x86_64 and aarch64)';
+    return { status: 'absent', reason, features: line('✗', 'unsupported architecture', `${reason}: syscalls are not filtered`) };
+  }
+  if (!found.supported) {
+    const reason = 'kernel built without seccomp (CONFIG_SECCOMP)';
+    return { status: 'absent', reason, features: line('✗', 'no', `${reason}: ptrace, mount, bpf and the rest stay reachable`) };
+  }
+  const log = found.actions?.includes('log') ?? false;
+  const value =
+    (found.actions ? `actions ${found.actions.join(' ')}` : 'actions unknown') +
+    (found.flags ? `; flags ${found.flags.join(' ')}` : '') +
+    (found.inheritedFilters ? `; ${found.inheritedFilters} inherited filter(s)` : '');
+  const facts = {
+    arch: found.arch,
+    log,
+    actions: found.actions?.join(' ') ?? '',
+    logged: found.logged?.join(' ') ?? '',
+    inheritedFilters: found.inheritedFilters ?? 0,
+  };
+  if (log) {
+    const logsErrno = found.logged?.includes('errno') ?? true;
+    const consequence = logsErrno
+      ? 'dangerous syscalls fail with EPERM; denials are logged to the audit log'
+      : 'dangerous syscalls fail with EPERM; denials are not logged: add errno to kernel.seccomp.actions_logged';
+    return {
+      status: 'available',
+      summary: 'seccomp(log)',
+      features: line('✓', value, consequence),
+      facts,
+    };
+  }
+  const reason = 'kernel cannot log seccomp denials (needs 4.14+)';
+  return {
+    status: 'degraded',
+    reason,
+    summary: 'seccomp',
+    features: line('○', value, 'dangerous syscalls fail with EPERM, but denials are not logged'),
+    facts,
+  };
+}
+
+/** detect() of the plugin: probe, then decide. */
+export async function detectSeccomp(): Promise<Availability> {
+  if (process.platform !== 'linux') return { status: 'absent', reason: 'seccomp is Linux-only' };
+  return seccompAvailability(await probeSeccomp());
+}
