@@ -19,6 +19,8 @@ export const ErrorCodes = [
   'SETTINGS_INVALID',
   'SETTINGS_MISSING',
   'SETTINGS_PARSE',
+  'SETTINGS_UNREADABLE',
+  'TEMPLATE_UNKNOWN',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];
@@ -39,8 +41,13 @@ export const isFenceError = (e: unknown): e is FenceError => e instanceof FenceE
 export const errors = {
   bwrapMissing: (install: string) =>
     new FenceError('BWRAP_MISSING', `bubblewrap (bwrap) is not installed; install it with: ${install}`),
-  commandDenied: (command: string, rule: string, field: string) =>
-    new FenceError('COMMAND_DENIED', `command "${command}" is denied by ${field} rule "${rule}"; remove the rule or add an exception to command.allow`),
+  commandDenied: (command: string, rule: string, field: 'command.deny' | 'command.useDefaults') =>
+    new FenceError(
+      'COMMAND_DENIED',
+      field === 'command.deny'
+        ? `command "${command}" is denied by command.deny rule "${rule}"; remove the rule or add an exception to command.allow`
+        : `command "${command}" is denied by the built-in rule "${rule}" (command.useDefaults); add an exception to command.allow or set command.useDefaults to false`,
+    ),
   commandMissing: () =>
     new FenceError('COMMAND_MISSING', 'no command given; usage: fence [flags] -- <command> [args...] or fence -c "<shell string>"'),
   extendsCycle: (chain: readonly string[]) =>
@@ -52,6 +59,8 @@ export const errors = {
   flagInvalid: (flag: string, why: string) => new FenceError('FLAG_INVALID', `${flag}: ${why}`),
   layerUnavailable: (layer: string, why: string) =>
     new FenceError('LAYER_UNAVAILABLE', `--strict: the ${layer} layer is unavailable: ${why}; run without --strict to degrade, or see fence --linux-features`),
+  noSandbox: (platform: string) =>
+    new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform}; Fence sandboxes commands on linux (bubblewrap) and darwin (sandbox-exec) and never runs a command unsandboxed`),
   pathInvalid: (field: string, path: string, why: string) => new FenceError('PATH_INVALID', `${field}: "${path}" ${why}`),
   pluginFailed: (plugin: string, hook: string, cause: unknown) =>
     new FenceError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),
@@ -63,4 +72,8 @@ export const errors = {
     new FenceError('SETTINGS_MISSING', `settings file ${file} does not exist; check the path given to --settings`),
   settingsParse: (file: string, line: number, column: number, why: string) =>
     new FenceError('SETTINGS_PARSE', `${file}:${line}:${column}: ${why}`),
+  settingsUnreadable: (file: string, cause: unknown) =>
+    new FenceError('SETTINGS_UNREADABLE', `settings file ${file} cannot be read: ${cause instanceof Error ? cause.message : String(cause)}; check that it is a readable file`, { cause }),
+  templateUnknown: (name: string, known: readonly string[]) =>
+    new FenceError('TEMPLATE_UNKNOWN', `unknown template "${name}"; choose one of: ${known.join(', ')}`),
 } satisfies Record<string, (...args: never[]) => FenceError>;

@@ -1,0 +1,43 @@
+/**
+ * Settings discovery (SPEC §2), first found wins: `fence.jsonc` or `fence.json` in the working
+ * directory or any parent; `$XDG_CONFIG_HOME/fence/fence.jsonc|json` (`~/.config` when unset or
+ * not absolute); `~/.fence.json`. In one directory `fence.jsonc` is tried before `fence.json`.
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+
+const NAMES = ['fence.jsonc', 'fence.json'];
+
+function* ancestors(directory: string): Generator<string> {
+  let current = directory;
+  for (;;) {
+    yield current;
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
+}
+
+/** Every place a settings file is looked for, in order. */
+export function settingsCandidates(cwd: string, home: string, env: NodeJS.ProcessEnv): string[] {
+  const xdg = env.XDG_CONFIG_HOME !== undefined && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config');
+  return [
+    ...[...ancestors(cwd)].flatMap((dir) => NAMES.map((name) => path.join(dir, name))),
+    ...NAMES.map((name) => path.join(xdg, 'fence', name)),
+    path.join(home, '.fence.json'),
+  ];
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    // An unreadable directory on the way (EACCES) holds no settings we could use.
+    return false;
+  }
+}
+
+/** The settings file that applies in `cwd`, or undefined when there is none. */
+export function discoverSettingsFile(cwd: string, home: string, env: NodeJS.ProcessEnv): string | undefined {
+  return settingsCandidates(cwd, home, env).find(isFile);
+}
