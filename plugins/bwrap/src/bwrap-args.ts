@@ -68,7 +68,7 @@ const PRECEDENCE: Record<MountKind, number> = {
 };
 
 /** What a path looks like inside the sandbox, decided by the deepest mount covering it. */
-type Visibility = 'hidden' | 'read-only' | 'writable';
+export type Visibility = 'hidden' | 'read-only' | 'writable';
 
 export const isWithin = (path: string, root: string): boolean =>
   path === root || root === '/' || path.startsWith(`${root}/`);
@@ -94,21 +94,35 @@ function visibilityOf(path: string, mounts: readonly Mount[]): Visibility {
   return best.kind === 'read-only' ? 'read-only' : 'hidden';
 }
 
-/** The mounts after the base layout, deduplicated, in the order bwrap must perform them. */
-export function planMounts(input: BwrapInput): Mount[] {
+function writeRootsOf(input: BwrapInput): string[] {
   const readOnly = [...input.denyWrite, ...input.protect.existing, ...input.protect.missing];
-  const writeRoots = [...input.allowWrite, ...(input.runtimeDir ? [input.runtimeDir] : [])].filter(
+  return [...input.allowWrite, ...(input.runtimeDir ? [input.runtimeDir] : [])].filter(
     (w) => !readOnly.some((r) => isWithin(w, r)),
   );
+}
+
+/** Writable roots, hidden paths and paths kept visible under /tmp: what decides visibility. */
+function layoutMounts(input: BwrapInput): Mount[] {
   const base: Mount[] = [
-    ...writeRoots.map((path): Mount => ({ path, kind: 'write' })),
+    ...writeRootsOf(input).map((path): Mount => ({ path, kind: 'write' })),
     ...input.denyRead.map((e): Mount => ({ path: e.path, kind: e.kind === 'dir' ? 'hide-dir' : 'hide-file' })),
   ];
   // The working directory and the helper must stay reachable even under the private /tmp.
   for (const path of [input.cwd, ...(input.helper ? [input.helper] : [])]) {
     if (visibilityOf(path, base) === 'hidden' && !base.some((m) => m.path === path)) base.push({ path, kind: 'show' });
   }
-  const shown = base.filter((m) => m.kind === 'write' || m.kind === 'show' || visibilityOf(m.path, base) !== 'hidden');
+  return base.filter((m) => m.kind === 'write' || m.kind === 'show' || visibilityOf(m.path, base) !== 'hidden');
+}
+
+/** How a path (not itself one of the rules) looks inside the sandbox. */
+export function sandboxVisibility(input: BwrapInput, path: string): Visibility {
+  return visibilityOf(path, layoutMounts(input));
+}
+
+/** The mounts after the base layout, deduplicated, in the order bwrap must perform them. */
+export function planMounts(input: BwrapInput): Mount[] {
+  const writeRoots = writeRootsOf(input);
+  const shown = layoutMounts(input);
   const guarded: Mount[] = [
     ...input.denyWrite.map((path): Mount => ({ path, kind: 'read-only' })),
     ...input.protect.existing.map((path): Mount => ({ path, kind: 'read-only' })),

@@ -1,0 +1,141 @@
+/**
+ * Detection: is bwrap installed, which version, and can it really create the user and network
+ * namespaces here (containers often forbid one or both)? Probes run real bwrap sandboxes; the
+ * kernel caches detection per process, so a second session pays nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { release } from 'node:os';
+import { delimiter, join } from 'node:path';
+import type { Availability, FeatureLine, ProbeResult } from '@fence/core';
+import { nativeHelper } from './native.js';
+
+export const BWRAP_INSTALL = 'apt install bubblewrap';
+/** The message for a missing bwrap; the CLI prints it as `fence: <hint>` and exits 1. */
+export const bwrapInstallHint = `bubblewrap (bwrap) is not installed; install it with: ${BWRAP_INSTALL}`;
+
+/** The probes detection needs (the shape of core's FeatureProbe, so a host can substitute one). */
+export interface Prober {
+  which(program: string): string | undefined;
+  run(argv: readonly string[], timeoutMs?: number): ProbeResult;
+}
+
+export const systemProber: Prober = {
+  which(program) {
+    for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+      if (!dir) continue;
+      try {
+        accessSync(join(dir, program), constants.X_OK);
+        return join(dir, program);
+      } catch {
+        /* not here */
+      }
+    }
+    return undefined;
+  },
+  run(argv, timeoutMs = 5000) {
+    const [cmd, ...args] = argv;
+    const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error?.message };
+  },
+};
+
+export interface BwrapFacts {
+  readonly path: string;
+  readonly version: string;
+  readonly userns: boolean;
+  readonly netns: boolean;
+  readonly disableUserns: boolean;
+  readonly helper: boolean;
+  readonly socat: boolean;
+}
+
+const firstLine = (r: ProbeResult): string => (r.stderr || r.error || `exit ${r.status}`).trim().split('\n')[0] ?? '';
+
+/** Runs the probes. Undefined when bwrap is not installed. */
+export async function probeBwrap(prober: Prober = systemProber): Promise<{ facts: BwrapFacts; usernsError?: string; netnsError?: string } | undefined> {
+  const path = prober.which('bwrap');
+  if (!path) return undefined;
+  const version = /(\d+\.\d+(?:\.\d+)?)/.exec(prober.run([path, '--version']).stdout)?.[1] ?? 'unknown';
+  // A probe without a root mount always fails, whatever the kernel allows.
+  const userns = prober.run([path, '--ro-bind', '/', '/', '--unshare-user', 'true']);
+  const netns = prober.run([path, '--ro-bind', '/', '/', '--unshare-user', '--unshare-net', 'true']);
+  const help = prober.run([path, '--help']);
+  const helper = (await nativeHelper()) !== undefined;
+  return {
+    facts: {
+      path,
+      version,
+      userns: userns.status === 0,
+      netns: netns.status === 0,
+      disableUserns: `${help.stdout}${help.stderr}`.includes('--disable-userns'),
+      helper,
+      socat: prober.which('socat') !== undefined,
+    },
+    usernsError: userns.status === 0 ? undefined : firstLine(userns),
+    netnsError: netns.status === 0 ? undefined : firstLine(netns),
+  };
+}
+
+function featureLines(p: Awaited<ReturnType<typeof probeBwrap>>): FeatureLine[] {
+  const kernel: FeatureLine = { mark: '✓', name: 'Kernel version', value: release(), consequence: 'namespaces, seccomp and Landlock support depend on it' };
+  if (!p) {
+    return [
+      kernel,
+      { mark: '✗', name: 'Bubblewrap (bwrap)', value: 'not installed', consequence: `Fence cannot run on Linux; install it with: ${BWRAP_INSTALL}` },
+    ];
+  }
+  const f = p.facts;
+  return [
+    kernel,
+    { mark: '✓', name: 'Bubblewrap (bwrap)', value: f.version, consequence: 'namespace and mount isolation' },
+    f.socat
+      ? { mark: '✓', name: 'Socat', value: 'installed', consequence: f.helper ? 'not needed: the native helper runs the proxy bridges' : 'runs the proxy bridges (native helper missing)' }
+      : f.helper
+        ? { mark: '○', name: 'Socat', value: 'not installed', consequence: 'not needed: the native helper runs the proxy bridges' }
+        : { mark: '✗', name: 'Socat', value: 'not installed', consequence: 'no native helper either: the proxies are unreachable inside; apt install socat' },
+    f.userns
+      ? { mark: '✓', name: 'User namespaces', value: 'usable', consequence: 'the sandbox needs no privileges; root outside has no capabilities inside' }
+      : { mark: '✗', name: 'User namespaces', value: 'unusable', consequence: `bwrap cannot build the sandbox: ${p.usernsError}` },
+    f.netns
+      ? { mark: '✓', name: 'Network namespace (--unshare-net)', value: 'usable', consequence: 'only loopback inside; the proxies are the only way out' }
+      : { mark: '○', name: 'Network namespace (--unshare-net)', value: 'unusable', consequence: 'network not isolated: only programs that honour the proxy variables are filtered (Landlock ABI ≥ 4 limits TCP connect)' },
+  ];
+}
+
+/** The plugin's availability from the probes. */
+export async function detectBwrap(prober: Prober = systemProber): Promise<Availability> {
+  const p = await probeBwrap(prober);
+  const features = featureLines(p);
+  if (!p) return { status: 'absent', reason: bwrapInstallHint, features };
+  const { facts } = p;
+  const plain = { ...facts };
+  if (!facts.userns) {
+    return {
+      status: 'absent',
+      reason: `bwrap cannot create a user namespace (${p.usernsError}); allow unprivileged user namespaces (sysctl user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns=0)`,
+      features,
+      facts: plain,
+    };
+  }
+  const summary = facts.netns ? 'bwrap(network,pid,fs)' : 'bwrap(pid,fs)';
+  if (!facts.netns) {
+    return {
+      status: 'degraded',
+      reason: `no network namespace (${p.netnsError}): --unshare-net is skipped, so the network is not isolated; run with CAP_NET_ADMIN (docker --cap-add=NET_ADMIN) or as root`,
+      summary,
+      features,
+      facts: plain,
+    };
+  }
+  if (!facts.helper && !facts.socat) {
+    return {
+      status: 'degraded',
+      reason: 'neither the native helper (@fence/native) nor socat is available: the proxy bridges cannot run, so nothing inside can reach the network; apt install socat',
+      summary,
+      features,
+      facts: plain,
+    };
+  }
+  return { status: 'available', summary, features, facts: plain };
+}

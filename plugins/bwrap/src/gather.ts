@@ -1,0 +1,142 @@
+/**
+ * Effects before the build: turns the policy's filesystem rules into the plain data of
+ * `BwrapInput` (existing realpaths, typed), expanding globs and finding the mandatory paths in one
+ * walk. Every rule that cannot be honoured is reported through the logger, never dropped silently.
+ */
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger, Policy } from '@fence/core';
+import { isWithin, sandboxVisibility, type BwrapInput, type PathEntry } from './bwrap-args.js';
+import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
+import { protectedNamesAt, protectedPathVisitor, gitProtectedNames, type ProtectedFinds } from './mandatory-paths.js';
+
+type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
+const FIELDS: readonly Field[] = ['allowWrite', 'denyRead', 'denyWrite'];
+
+/** The policy's paths, before the launch adds the runtime dir, helper and seccomp descriptor. */
+export interface GatheredPaths {
+  readonly input: BwrapInput;
+  /** Missing protected or denyWrite paths that would be creatable: placeholders must be created for them. */
+  readonly placeholders: readonly string[];
+}
+
+interface Resolved extends PathEntry {
+  /** The entry itself is a symlink (not only one of its parents). */
+  readonly link: boolean;
+}
+
+function resolveEntry(path: string): Resolved | undefined {
+  try {
+    const link = lstatSync(path).isSymbolicLink();
+    const real = realpathSync(path);
+    return { path: real, kind: statSync(real).isDirectory() ? 'dir' : 'file', link };
+  } catch {
+    return undefined;
+  }
+}
+
+const realOr = (path: string): string => resolveEntry(path)?.path ?? path;
+
+/**
+ * A symlinked allowWrite entry (say `dist -> ~`, planted by an earlier run) would make its target
+ * writable; it is honoured only when the target is already inside another writable path.
+ */
+function writableEntries(entries: readonly { pattern: string; r: Resolved }[], logger: Logger): string[] {
+  const direct = entries.filter((e) => !e.r.link).map((e) => e.r.path);
+  const out = [...direct];
+  for (const { pattern, r } of entries.filter((e) => e.r.link)) {
+    if (direct.some((d) => isWithin(r.path, d))) out.push(r.path);
+    else logger.warn(`filesystem.allowWrite: "${pattern}" is a symlink to ${r.path}, outside the writable paths; not made writable (name the target itself to allow it)`);
+  }
+  return [...new Set(out)];
+}
+
+export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapInput, 'netns' | 'disableUserns'>): GatheredPaths {
+  const cwd = realOr(policy.cwd);
+  const home = realOr(policy.home);
+  const fs = policy.filesystem;
+  const patterns = new Map<Field, PathPattern[]>(
+    FIELDS.map((f) => [f, fs[f].map((p) => parsePattern(absolutePattern(p, cwd, home)))]),
+  );
+  const matches = new Map<Field, { pattern: string; path: string }[]>(FIELDS.map((f) => [f, []]));
+  const globs: { field: Field; pattern: Extract<PathPattern, { kind: 'glob' }> }[] = [];
+  for (const field of FIELDS) {
+    for (const p of patterns.get(field)!) {
+      if (p.kind === 'unsupported') logger.warn(`filesystem.${field}: "${p.pattern}" cannot be honoured: ${p.why}`);
+      else if (p.kind === 'path') matches.get(field)!.push({ pattern: p.pattern, path: p.path });
+      else globs.push({ field, pattern: p });
+    }
+  }
+
+  // Hidden directories need no walking: nothing inside them is visible.
+  const hidden = new Set(matches.get('denyRead')!.map((m) => resolveEntry(m.path)).filter((r) => r?.kind === 'dir').map((r) => r!.path));
+  const writeHints = [...matches.get('allowWrite')!.map((m) => m.path), ...globs.filter((g) => g.field === 'allowWrite').map((g) => g.pattern.root)];
+  const searchCwd = writeHints.some((w) => isWithin(w, cwd) || isWithin(cwd, w));
+  const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set() };
+  const protectedVisit = protectedPathVisitor(fs.allowGitConfig, finds);
+  const roots = [...(searchCwd ? [cwd] : []), ...globs.map((g) => g.pattern.root).filter((r) => existsSync(r))];
+  walkTrees(roots, (path, entry) => {
+    if (hidden.has(path)) return 'skip';
+    let skip = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
+    for (const g of globs) {
+      if (!g.pattern.regex.test(path)) continue;
+      matches.get(g.field)!.push({ pattern: g.pattern.pattern, path });
+      if (g.field === 'denyRead' && entry.isDirectory()) skip = 'skip';
+    }
+    return skip;
+  });
+  for (const g of globs) {
+    if (!matches.get(g.field)!.some((m) => m.pattern === g.pattern.pattern)) logger.debug('bwrap', `filesystem.${g.field}: "${g.pattern.pattern}" matches nothing`);
+  }
+
+  const resolved = (field: Field) =>
+    matches.get(field)!.flatMap((m) => {
+      const r = resolveEntry(m.path);
+      if (!r && field === 'allowWrite') logger.warn(`filesystem.allowWrite: "${m.pattern}" does not exist; skipped (create it first to make it writable)`);
+      return r ? [{ pattern: m.pattern, r }] : [];
+    });
+  const allowWrite = writableEntries(resolved('allowWrite'), logger);
+  const denyRead = uniqueEntries(resolved('denyRead').map((e) => e.r));
+  const denyWrite = [...new Set(resolved('denyWrite').map((e) => e.r.path))];
+
+  // Top-level names: $HOME, the working directory and every writable directory.
+  const tops = [home, cwd, ...allowWrite.filter((w) => resolveEntry(w)?.kind === 'dir')];
+  const candidates = new Set<string>();
+  for (const top of new Set(tops)) {
+    for (const p of protectedNamesAt(top, fs.allowGitConfig)) {
+      if (lstatExists(p)) finds.found.add(p);
+      else if (existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
+    }
+  }
+  for (const git of finds.gitDirs) {
+    for (const n of gitProtectedNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+  }
+  // A denyWrite path that does not exist yet must not be creatable either.
+  for (const m of matches.get('denyWrite')!) if (!lstatExists(m.path) && existsSync(dirname(m.path))) candidates.add(m.path);
+
+  const existing = [...new Set([...finds.found].map((p) => resolveEntry(p)?.path).filter((p): p is string => p !== undefined))];
+  const input: BwrapInput = {
+    ...machine,
+    cwd,
+    allowWrite,
+    denyRead,
+    denyWrite,
+    protect: { existing, missing: [] },
+  };
+  const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
+  return { input, placeholders };
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function uniqueEntries(entries: readonly PathEntry[]): PathEntry[] {
+  const byPath = new Map(entries.map((e) => [e.path, { path: e.path, kind: e.kind }]));
+  return [...byPath.values()];
+}

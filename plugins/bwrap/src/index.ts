@@ -1,0 +1,29 @@
+/**
+ * @fence/plugin-bwrap: the Linux sandbox. Namespaces (user, pid, ipc, uts, net) and mounts from
+ * bubblewrap, the mandatory write protection, and the wrapper that starts the in-sandbox helper.
+ */
+import { PrepareStage, Tokens, definePlugin, type FencePlugin } from '@fence/core';
+import { detectBwrap } from './detect.js';
+import { LAYER, prepareBwrap } from './launch.js';
+
+export const bwrapPlugin: FencePlugin = definePlugin({
+  name: LAYER,
+  platforms: ['linux'],
+  provides: ['filesystem', 'namespaces', 'network-isolation'],
+  detect: () => detectBwrap(),
+  apply(kernel) {
+    const logger = kernel.resolve(Tokens.Logger);
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, logger));
+  },
+});
+
+export default bwrapPlugin;
+
+export { buildBwrapArgs, planMounts, sandboxVisibility, isWithin, type BwrapInput, type PathEntry, type PathKind, type Visibility } from './bwrap-args.js';
+export { detectBwrap, probeBwrap, bwrapInstallHint, BWRAP_INSTALL, systemProber, type BwrapFacts, type Prober } from './detect.js';
+export { gatherPaths, type GatheredPaths } from './gather.js';
+export { absolutePattern, globToRegExp, parsePattern, walkTrees, outermost, type PathPattern, type WalkVisitor } from './glob-expand.js';
+export { PROTECTED_FILES, PROTECTED_DIRS, gitProtectedNames, protectedNamesAt } from './mandatory-paths.js';
+export { bridgeWrapperArgv, socatArgs } from './socat-args.js';
+export { commandPid, forwardToCommand } from './signal.js';
+export { prepareBwrap, LAYER } from './launch.js';

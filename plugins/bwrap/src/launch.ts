@@ -1,0 +1,80 @@
+/**
+ * The prepare step at PrepareStage.SANDBOX: gathers the filesystem inputs, builds the bwrap
+ * arguments and wraps the command as
+ *   bwrap --args <fd> -- fence-launch --plan-fd <fd> -- <command...>
+ * The arguments travel through a descriptor (NUL-separated), so no path ever meets a shell or the
+ * argv length limit. Without the native helper: seccomp goes to bwrap `--seccomp`, the bridges to
+ * socat, and Landlock and the limits are dropped, each with a note.
+ */
+import { addFd, note, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
+import { buildBwrapArgs, type BwrapInput } from './bwrap-args.js';
+import { systemProber } from './detect.js';
+import { gatherPaths } from './gather.js';
+import { loadSeccomp, nativeHelper } from './native.js';
+import { Placeholders } from './placeholders.js';
+import { forwardToCommand } from './signal.js';
+import { bridgeWrapperArgv } from './socat-args.js';
+
+export const LAYER = 'bwrap';
+
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** The in-sandbox part of the wrapper when the native helper is missing. */
+async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?: number }> {
+  const { bridges, landlock, rlimits } = plan.helper;
+  note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp and socat');
+  if (landlock) note(plan, LAYER, 'Landlock dropped: it needs the native helper (build @fence/native)');
+  if (rlimits.length > 0) note(plan, LAYER, 'resource limits dropped: they need the native helper (build @fence/native)');
+  let program = plan.helper.seccomp;
+  const { allowAllUnixSockets, allowUnixSockets } = plan.policy.network;
+  if (program && bridges.length > 0 && !allowAllUnixSockets && allowUnixSockets.length === 0) {
+    // socat starts after bwrap installed the filter, so the filter must let it create AF_UNIX sockets.
+    const seccomp = await loadSeccomp();
+    if (seccomp) {
+      program = seccomp.buildSeccompProgram({ arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', allowUnixSockets: true });
+      note(plan, LAYER, 'seccomp: AF_UNIX sockets allowed so the socat bridges work (degraded)');
+    } else note(plan, LAYER, 'seccomp: cannot rebuild the program without the AF_UNIX rule; the proxy bridges will fail');
+  }
+  const seccompFd = program ? addFd(plan, program) : undefined;
+  if (bridges.length === 0) return { inner: [], seccompFd };
+  const socat = systemProber.which('socat');
+  if (!socat) {
+    note(plan, LAYER, 'no socat: the proxy bridges cannot run, so nothing inside reaches the network; apt install socat');
+    return { inner: [], seccompFd };
+  }
+  return { inner: bridgeWrapperArgv(socat, bridges), seccompFd };
+}
+
+export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger): Promise<void> {
+  const facts = report.get(LAYER)?.facts ?? {};
+  const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
+  const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true });
+  if (facts.netns !== true) note(plan, LAYER, 'no network namespace: --unshare-net skipped, the network is not isolated');
+
+  const placeholders = new Placeholders();
+  plan.cleanup.push(() => placeholders.remove());
+  const created = placeholders.create(gathered.placeholders);
+
+  const helper = await nativeHelper();
+  const { inner, seccompFd } = helper
+    ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
+    : await fallback(plan);
+  const input: BwrapInput = {
+    ...gathered.input,
+    protect: { existing: gathered.input.protect.existing, missing: created },
+    runtimeDir: plan.helper.bridges.length > 0 ? plan.runtimeDir() : undefined,
+    helper: helper?.path,
+    seccompFd,
+  };
+  const args = buildBwrapArgs(input);
+  const argsFd = addFd(plan, new TextEncoder().encode(`${args.join('\0')}\0`));
+  plan.wrappers.push({ layer: LAYER, argv: [bwrap, '--args', String(argsFd), '--', ...inner] });
+  plan.signal = forwardToCommand;
+
+  const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];
+  note(plan, LAYER, `namespaces: ${ns.join(', ')}; capabilities dropped${input.disableUserns ? '; nested user namespaces disabled' : ''}`);
+  note(plan, LAYER, `writable: ${[...input.allowWrite, ...(input.runtimeDir ? [input.runtimeDir] : []), '/tmp (private)'].join(', ')}`);
+  note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s); denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
+  note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
+  note(plan, LAYER, [bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
+}

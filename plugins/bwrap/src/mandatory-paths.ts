@@ -1,0 +1,59 @@
+/**
+ * Mandatory write protection: files that make a later, unsandboxed program run code (shell start
+ * files, git hooks and config, editor and MCP settings) stay read-only even inside writable paths.
+ * Searched to any depth in the working directory (during the shared walk) and at the top of
+ * $HOME and of every writable root, where a missing name gets a read-only placeholder.
+ */
+import type { Dirent } from 'node:fs';
+import type { WalkVisitor } from './glob-expand.js';
+
+export const PROTECTED_FILES = [
+  '.bashrc',
+  '.bash_profile',
+  '.zshrc',
+  '.zprofile',
+  '.profile',
+  '.gitconfig',
+  '.gitmodules',
+  '.ripgreprc',
+  '.mcp.json',
+] as const;
+
+export const PROTECTED_DIRS = ['.vscode', '.idea'] as const;
+
+/** Inside a git directory: hooks always, config unless the policy allows it. */
+export const gitProtectedNames = (allowGitConfig: boolean): string[] => (allowGitConfig ? ['hooks'] : ['hooks', 'config']);
+
+const TOP_LEVEL = new Set<string>([...PROTECTED_FILES, ...PROTECTED_DIRS]);
+
+/** The protected paths directly inside `dir` (whether they exist or not), `.git` ones included. */
+export function protectedNamesAt(dir: string, allowGitConfig: boolean): string[] {
+  const base = dir === '/' ? '' : dir;
+  return [...TOP_LEVEL, ...gitProtectedNames(allowGitConfig).map((n) => `.git/${n}`)].map((n) => `${base}/${n}`);
+}
+
+export interface ProtectedFinds {
+  /** Protected paths seen by the walk (may be symlinks; resolved later). */
+  readonly found: Set<string>;
+  /** `.git` directories seen, whose missing hooks/config get placeholders. */
+  readonly gitDirs: Set<string>;
+}
+
+/**
+ * A walk visitor for the working directory. Inside any `.git` tree (submodules keep theirs under
+ * `.git/modules/<name>`), `hooks` and `config` are protected; `objects` is never entered.
+ */
+export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFinds): WalkVisitor {
+  const gitNames = new Set(gitProtectedNames(allowGitConfig));
+  return (path: string, entry: Dirent) => {
+    const inGit = path.includes('/.git/');
+    if (inGit) {
+      if (entry.name === 'objects' && entry.isDirectory()) return 'skip';
+      if (gitNames.has(entry.name)) finds.found.add(path);
+      return entry.name === 'hooks' ? 'skip' : undefined;
+    }
+    if (TOP_LEVEL.has(entry.name)) finds.found.add(path);
+    if (entry.name === '.git' && entry.isDirectory()) finds.gitDirs.add(path);
+    return undefined;
+  };
+}

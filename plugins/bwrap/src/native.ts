@@ -1,0 +1,48 @@
+/**
+ * Optional packages, loaded lazily so that a missing or broken build only changes the launch path:
+ * without @fence/native's helper the sandbox falls back to bwrap `--seccomp` and socat bridges.
+ */
+import type { HelperPlan } from '@fence/core';
+
+/** The part of @fence/native this plugin uses. */
+export interface NativeModule {
+  helperPath(): string | undefined;
+  encodeHelperPlan(plan: HelperPlan): Uint8Array;
+}
+
+/** The part of @fence/plugin-seccomp the fallback uses. */
+export interface SeccompModule {
+  buildSeccompProgram(options: { arch: 'x86_64' | 'aarch64'; allowUnixSockets: boolean }): Uint8Array;
+}
+
+// Variable specifiers keep TypeScript from requiring the packages at build time.
+const NATIVE_PACKAGE = '@fence/native';
+const SECCOMP_PACKAGE = '@fence/plugin-seccomp';
+
+let native: Promise<NativeModule | undefined> | undefined;
+
+export function loadNative(): Promise<NativeModule | undefined> {
+  native ??= import(NATIVE_PACKAGE).then(
+    (m: { default?: NativeModule } & Partial<NativeModule>) => (typeof m.helperPath === 'function' ? (m as NativeModule) : m.default),
+    () => undefined,
+  );
+  return native;
+}
+
+/** The helper executable, or undefined when @fence/native is not built. */
+export async function nativeHelper(): Promise<{ path: string; encode: NativeModule['encodeHelperPlan'] } | undefined> {
+  const m = await loadNative();
+  try {
+    const path = m?.helperPath();
+    return path && m ? { path, encode: (plan) => m.encodeHelperPlan(plan) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadSeccomp(): Promise<SeccompModule | undefined> {
+  return import(SECCOMP_PACKAGE).then(
+    (m: Partial<SeccompModule>) => (typeof m.buildSeccompProgram === 'function' ? (m as SeccompModule) : undefined),
+    () => undefined,
+  );
+}

@@ -1,0 +1,81 @@
+/**
+ * Read-only placeholders for protected names that do not exist yet. bwrap needs a mount point, and
+ * inside a writable directory that mount point is a real file on the host, so Fence creates it
+ * itself (an empty 0444 file), remembers its identity, and removes it at close if it is still
+ * that same empty file. A detached watchdog does the same when Fence is killed (even SIGKILL).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, lstatSync, openSync, unlinkSync } from 'node:fs';
+
+interface Created {
+  readonly path: string;
+  readonly id: string;
+}
+
+const identity = (path: string): string | undefined => {
+  try {
+    const s = lstatSync(path);
+    return s.isFile() && s.size === 0 ? `${s.dev}:${s.ino}` : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+// Waits for EOF on stdin (Fence gone, however it ended), then removes each file still identical
+// (device:inode, empty regular file) to the one Fence created. Arguments: path id path id ...
+const WATCHDOG = `cat >/dev/null
+while [ $# -ge 2 ]; do
+  if [ -f "$1" ] && [ ! -L "$1" ] && [ ! -s "$1" ] && [ "$(stat -c %d:%i -- "$1" 2>/dev/null)" = "$2" ]; then rm -f -- "$1"; fi
+  shift 2
+done`;
+
+export class Placeholders {
+  readonly #created: Created[] = [];
+  #watchdog: ChildProcess | undefined;
+
+  /** Creates each missing file; returns those created (others already existed or cannot be made). */
+  create(paths: readonly string[]): string[] {
+    for (const path of paths) {
+      try {
+        closeSync(openSync(path, 'wx', 0o444));
+      } catch {
+        continue; // exists now, or the directory is not writable for this user: nothing to cover
+      }
+      const id = identity(path);
+      if (id) this.#created.push({ path, id });
+    }
+    if (this.#created.length > 0) this.#startWatchdog();
+    return this.#created.map((c) => c.path);
+  }
+
+  #startWatchdog(): void {
+    const args = this.#created.flatMap((c) => [c.path, c.id]);
+    const dog = spawn('/bin/sh', ['-c', WATCHDOG, 'fence-placeholders', ...args], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    dog.on('error', () => undefined);
+    dog.stdin?.on('error', () => undefined);
+    dog.unref();
+    (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    this.#watchdog = dog;
+  }
+
+  /** Removes what this session created and is still unchanged; stops the watchdog. */
+  remove(): void {
+    for (const c of this.#created.splice(0)) {
+      if (identity(c.path) === c.id) {
+        try {
+          unlinkSync(c.path);
+        } catch {
+          /* gone or the directory became read-only */
+        }
+      }
+    }
+    if (this.#watchdog?.pid !== undefined) {
+      try {
+        process.kill(this.#watchdog.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    this.#watchdog = undefined;
+  }
+}
