@@ -1,0 +1,97 @@
+'use strict';
+// Shared by the tests: run fence-launch with a plan, build tiny BPF programs, find free ports.
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const native = require('..');
+
+exports.helper = native.helperPath();
+exports.abi = native.addon()?.landlockAbiVersion() ?? -1;
+
+/** The system python (pyenv shims under /root are not readable by uid 65534). */
+exports.python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+exports.hasCommand = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+
+/** Runs fence-launch with the plan on fd 3 (as uid 65534 with asNobody); resolves with code and output. */
+exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout } = {}) {
+  const args = ['--plan-fd', '3', '--', ...argv];
+  const child = spawn(asNobody ? 'setpriv' : exports.helper, asNobody ? [...NOBODY, exports.helper, ...args] : args, {
+    env,
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...Array(extraFds).fill('pipe')],
+  });
+  child.stdio[3].end(Buffer.from(native.encodeHelperPlan(plan)));
+  if (stdin) child.stdin.end(stdin);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    onStdout?.(stdout);
+  });
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+};
+
+exports.emptyPlan = () => ({ bridges: [], rlimits: [] });
+
+/** A directory every uid may write to (DAC never decides the tests, Landlock does). */
+exports.openDir = function openDir(t, name) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fence-native-${name}-`));
+  fs.chmodSync(dir, 0o777);
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+exports.freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+const AUDIT_ARCH = { x64: 0xc000003e, arm64: 0xc00000b7 };
+const NR_UNAME = { x64: 63, arm64: 160 };
+const SECCOMP_RET_ALLOW = 0x7fff0000;
+const SECCOMP_RET_ERRNO = 0x00050000;
+const EPERM = 1;
+
+function insn(code, jt, jf, k) {
+  const b = Buffer.alloc(8);
+  b.writeUInt16LE(code, 0);
+  b.writeUInt8(jt, 2);
+  b.writeUInt8(jf, 3);
+  b.writeUInt32LE(k >>> 0, 4);
+  return b;
+}
+
+/** uname(2) → EPERM on this architecture, everything else allowed; undefined on other arches. */
+exports.unameEpermProgram = function unameEpermProgram() {
+  const arch = AUDIT_ARCH[process.arch];
+  if (arch === undefined) return undefined;
+  const LD_W_ABS = 0x20;
+  const JEQ_K = 0x15;
+  const RET_K = 0x06;
+  return new Uint8Array(
+    Buffer.concat([
+      insn(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
+      insn(JEQ_K, 0, 3, arch),
+      insn(LD_W_ABS, 0, 0, 0), // seccomp_data.nr
+      insn(JEQ_K, 0, 1, NR_UNAME[process.arch]),
+      insn(RET_K, 0, 0, SECCOMP_RET_ERRNO | EPERM),
+      insn(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+    ]),
+  );
+};
+
+/** Landlock FS rights known to an ABI (v1: 13 rights, v2: REFER, v3: TRUNCATE, v5: IOCTL_DEV). */
+exports.fsRights = (abi) => (abi >= 5 ? 0xffff : abi >= 3 ? 0x7fff : abi >= 2 ? 0x3fff : 0x1fff);
+exports.READ_EXEC = 1 | 4 | 8; // EXECUTE | READ_FILE | READ_DIR
