@@ -1,0 +1,68 @@
+/**
+ * Finding the sandbox's PID namespace from the host pid of its outermost wrapper: the first
+ * descendant whose PID namespace differs from ours (bwrap's child after clone(CLONE_NEWPID)).
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface PidNamespace {
+  /** Inode of the namespace (`pid:[INODE]`). */
+  readonly inode: number;
+  /** Nesting level: 0 for the initial namespace. */
+  readonly level: number;
+}
+
+/** The PID namespace of a host pid; undefined when the process is gone. */
+export function pidNamespaceOf(pid: number | 'self'): PidNamespace | undefined {
+  try {
+    const inode = Number(/pid:\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1]);
+    const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+    return { inode, level: nspid.trim().split(/\s+/).length - 1 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Host pids whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // comm may hold spaces and parentheses: fields restart after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return children;
+}
+
+function findOnce(rootPid: number, own: number): PidNamespace | undefined {
+  const queue = [rootPid];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    const ns = pidNamespaceOf(pid);
+    if (ns && ns.inode !== own) return ns;
+    queue.push(...childrenOf(pid));
+  }
+  return undefined;
+}
+
+const POLL_MS = 10;
+
+/**
+ * Waits (bounded) until the wrapper has created the sandbox's PID namespace. Undefined when the
+ * command ends first, or never gets a namespace of its own.
+ */
+export async function findSandboxPidNamespace(rootPid: number, timeoutMs = 3000): Promise<PidNamespace | undefined> {
+  const own = pidNamespaceOf('self')?.inode;
+  if (own === undefined) return undefined;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = findOnce(rootPid, own);
+    if (found || Date.now() > deadline || !pidNamespaceOf(rootPid)) return found;
+    await sleep(POLL_MS);
+  }
+}
