@@ -75,7 +75,8 @@ const kind = (value: unknown): string => (value === null ? 'null' : Array.isArra
 export function issueLines(issues: readonly Issue[], input: unknown): string[] {
   return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownKeyLine(issue.path, key));
-    if (issue.code === 'invalid_type') {
+    // zod's own wording ("Invalid input: expected string, received number"); schema messages stay.
+    if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
       const expected = issue.expected === 'array' || issue.expected === 'object' ? `an ${issue.expected}` : `a ${issue.expected}`;
       return [`  ${fieldPath(issue.path)}: expected ${expected}, got ${kind(valueAt(input, issue.path))}`];
     }

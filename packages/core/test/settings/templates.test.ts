@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { loadPolicy } from '../../src/settings/load.js';
+import { SettingsSchema } from '../../src/settings/schema.js';
+import { templateNames, templates } from '../../src/settings/templates.js';
+
+describe('templates', () => {
+  it('holds the seven built-in templates of SPEC §2', () => {
+    expect(templateNames).toEqual(['default-deny', 'workspace-write', 'npm-install', 'pip-install', 'git-readonly', 'local-dev-server', 'agent-api-only']);
+  });
+
+  it.each(templateNames)('%s is valid settings with a one-line description', (name) => {
+    expect(SettingsSchema.safeParse(templates[name].settings).success).toBe(true);
+    expect(templates[name].description).toMatch(/^[^\n]{10,120}$/);
+  });
+
+  it('npm-install allows the registries and writes to the npm caches', () => {
+    const { policy } = loadPolicy({ cwd: '/', home: '/nonexistent-home', env: {}, template: 'npm-install', inline: {} });
+    expect(policy.network.allowedDomains).toEqual(['registry.npmjs.org', '*.npmjs.org', 'registry.yarnpkg.com']);
+    expect(policy.filesystem.allowWrite).toEqual(['/', '/nonexistent-home/.npm', '/nonexistent-home/.cache']);
+  });
+
+  it('git-readonly denies git push and allows no writes', () => {
+    const { policy } = loadPolicy({ cwd: '/', home: '/h', env: {}, template: 'git-readonly', inline: {} });
+    expect(policy.command.deny).toContain('git push');
+    expect(policy.filesystem.allowWrite).toEqual([]);
+  });
+});
