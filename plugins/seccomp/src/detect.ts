@@ -5,24 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Availability, FeatureLine } from '@fence/core';
-import { SECCOMP_RET } from './seccomp-filter.js';
 import { seccompArchOf, type SeccompArch } from './syscalls.js';
 
-/** Actions by their actions_avail names, for asking the kernel one by one (SECCOMP_GET_ACTION_AVAIL). */
-const ACTIONS: readonly (readonly [string, number])[] = Object.entries(SECCOMP_RET).map(([name, value]) => [
-  name.toLowerCase(),
-  value,
-]);
-
-/** SECCOMP_FILTER_FLAG_* bits. */
-const FLAGS: readonly (readonly [string, number])[] = [
-  ['tsync', 1],
-  ['log', 2],
-  ['spec_allow', 4],
-  ['new_listener', 8],
-  ['tsync_esrch', 16],
-  ['wait_killable_recv', 32],
-];
+/** Return actions by their actions_avail names, in the kernel's order. */
+const ACTIONS = ['kill_process', 'kill_thread', 'trap', 'errno', 'user_notif', 'trace', 'log', 'allow'] as const;
 
 export interface SeccompFacts {
   readonly arch: SeccompArch | undefined;
@@ -38,40 +24,43 @@ export interface SeccompFacts {
   readonly flags?: readonly string[];
 }
 
-/** The part of @fence/native's addon this layer uses; both probes are optional. */
+/** The part of @fence/native's NativeAddon this layer uses (the package is optional). */
 interface SeccompProbes {
-  seccompActionAvailable?(action: number): boolean | number;
-  seccompFlagAvailable?(flag: number): boolean | number;
+  seccompActionAvailable(name: (typeof ACTIONS)[number]): boolean;
+  seccompFlagsAvailable(): { readonly log: boolean; readonly newListener: boolean; readonly tsync: boolean };
 }
 
 /** Probes the running kernel. Never throws: missing files mean missing features. */
 export async function probeSeccomp(nodeArch: string = process.arch): Promise<SeccompFacts> {
   const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
   const filters = /^Seccomp_filters:\s*(\d+)/m.exec(status)?.[1];
-  const probes = await nativeProbes();
-  const ask = (table: typeof ACTIONS, probe: ((v: number) => boolean | number) | undefined) => {
-    if (!probe) return undefined;
-    try {
-      const known = table.filter(([, value]) => {
-        const answer = probe.call(probes, value);
-        return answer === true || answer === 1;
-      });
-      // A kernel always knows some action; an empty answer means the probe itself failed.
-      return known.length > 0 ? known.map(([name]) => name) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const actions = ask(ACTIONS, probes?.seccompActionAvailable) ?? (await sysctlList('actions_avail'));
-  const logged = await sysctlList('actions_logged');
+  const native = await nativeProbes();
+  // The addon asks seccomp() itself; the sysctl lists the same actions (4.14+).
+  const actions =
+    tryNative(() => ACTIONS.filter((a) => native?.seccompActionAvailable(a))) ?? (await sysctlList('actions_avail'));
+  const flags = tryNative(() => {
+    const f = native?.seccompFlagsAvailable();
+    const named = { tsync: f?.tsync, log: f?.log, new_listener: f?.newListener };
+    return Object.entries(named).filter(([, on]) => on === true).map(([name]) => name);
+  });
   return {
     arch: seccompArchOf(nodeArch),
     supported: /^Seccomp:/m.test(status),
-    ...(filters === undefined ? {} : { inheritedFilters: Number(filters) }),
+    ...optional('inheritedFilters', filters === undefined ? undefined : Number(filters)),
     ...optional('actions', actions),
-    ...optional('logged', logged),
-    ...optional('flags', ask(FLAGS, probes?.seccompFlagAvailable)),
+    ...optional('logged', await sysctlList('actions_logged')),
+    ...optional('flags', flags),
   };
+}
+
+/** A native answer, or undefined when the addon is missing, fails, or knows nothing (empty). */
+function tryNative(ask: () => readonly string[] | undefined): readonly string[] | undefined {
+  try {
+    const answer = ask();
+    return answer && answer.length > 0 ? answer : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A space-separated list under /proc/sys/kernel/seccomp (4.14+), or undefined. */
@@ -84,13 +73,12 @@ const sysctlList = (name: string): Promise<string[] | undefined> =>
 const optional = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
 
-/** The native addon is optional (it may not be built on this machine). */
+/** @fence/native may be absent (not installed, or not built for this machine). */
 async function nativeProbes(): Promise<SeccompProbes | undefined> {
   const specifier = '@fence/native';
   try {
     const native = (await import(specifier)) as { addon?: () => unknown; default?: { addon?: () => unknown } };
-    const addon = native.addon ?? native.default?.addon;
-    return addon?.() as SeccompProbes | undefined;
+    return (native.addon ?? native.default?.addon)?.() as SeccompProbes | undefined;
   } catch {
     return undefined;
   }
@@ -109,7 +97,8 @@ export function seccompAvailability(found: SeccompFacts): Availability {
     const reason = 'kernel built without seccomp (CONFIG_SECCOMP)';
     return { status: 'absent', reason, features: line('✗', 'no', `${reason}: ptrace, mount, bpf and the rest stay reachable`) };
   }
-  const log = found.actions?.includes('log') ?? false;
+  // Denials are logged with the LOG action's kernel support and SECCOMP_FILTER_FLAG_LOG (both 4.14).
+  const log = (found.actions?.includes('log') ?? false) && (found.flags?.includes('log') ?? true);
   const value =
     (found.actions ? `actions ${found.actions.join(' ')}` : 'actions unknown') +
     (found.flags ? `; flags ${found.flags.join(' ')}` : '') +

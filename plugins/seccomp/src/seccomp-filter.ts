@@ -24,12 +24,7 @@ import { AUDIT_ARCH, X32_SYSCALL_BIT, syscallNumber, type SeccompArch } from './
 /** SECCOMP_RET_* from <linux/seccomp.h>. */
 export const SECCOMP_RET = {
   KILL_PROCESS: 0x80000000,
-  KILL_THREAD: 0x00000000,
-  TRAP: 0x00030000,
   ERRNO: 0x00050000,
-  USER_NOTIF: 0x7fc00000,
-  TRACE: 0x7ff00000,
-  LOG: 0x7ffc0000,
   ALLOW: 0x7fff0000,
 } as const;
 

@@ -12,6 +12,18 @@ describe('probeSeccomp', () => {
     if (existsSync('/proc/sys/kernel/seccomp/actions_avail')) expect(facts.actions).toContain('errno');
   });
 
+  it.skipIf(!linux)('asks the native addon for the filter flags when it is built', async () => {
+    const specifier = '@fence/native';
+    const native = (await import(specifier).catch(() => undefined)) as { addon?: () => unknown } | undefined;
+    if (!native?.addon?.()) {
+      console.log('skipped: @fence/native is not built here (cd native/fence-native && npm run build)');
+      return;
+    }
+    const facts = await probeSeccomp();
+    expect(facts.flags).toContain('tsync');
+    expect(facts.flags?.includes('log')).toBe(facts.actions?.includes('log'));
+  });
+
   it('maps Node architectures to the ones Fence filters', async () => {
     expect((await probeSeccomp('x64')).arch).toBe('x86_64');
     expect((await probeSeccomp('arm64')).arch).toBe('aarch64');
@@ -53,6 +65,10 @@ describe('seccompAvailability', () => {
     const a = seccompAvailability({ arch: 'aarch64', supported: true });
     expect(a).toMatchObject({ status: 'degraded', summary: 'seccomp', reason: 'kernel cannot log seccomp denials (needs 4.14+)' });
     expect(a.features?.[0]).toMatchObject({ mark: '○', value: 'actions unknown' });
+  });
+
+  it('is degraded when the kernel refuses SECCOMP_FILTER_FLAG_LOG', () => {
+    expect(seccompAvailability({ ...base, flags: ['tsync'] }).status).toBe('degraded');
   });
 
   it('says when the administrator turned errno logging off', () => {
