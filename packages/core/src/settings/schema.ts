@@ -98,7 +98,7 @@ export const SettingsSchema = z
     filesystem: FilesystemSchema.default(FilesystemSchema.parse({})),
     command: CommandSchema.default(CommandSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
-    plugins: z.array(z.string().min(1, 'empty plugin name')).default([]).describe('Extra plugin packages to load.'),
+    plugins: z.array(z.string().min(1, 'empty plugin name')).default([]).describe('Extra plugin packages to load (npm package names).'),
   })
   .meta({ id: 'FenceSettings', title: 'Fence settings', description: 'Settings file of Fence (fence.json / fence.jsonc).' });
 
