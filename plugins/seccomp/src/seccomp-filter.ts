@@ -19,7 +19,7 @@ import {
   type SeccompOptions,
   type SeccompRule,
 } from './seccomp-rules.js';
-import { AUDIT_ARCH, X32_SYSCALL_BIT, syscallNumber, type SeccompArch } from './syscalls.js';
+import { AUDIT_ARCH, X32_SYSCALL_BIT, syscallNumber, type SeccompArch, type SyscallName } from './syscalls.js';
 
 /** SECCOMP_RET_* from <linux/seccomp.h>. */
 export const SECCOMP_RET = {
@@ -67,7 +67,7 @@ export function seccompOptionsFor(
 
 function programItems(options: SeccompOptions): Item[] {
   const { arch } = options;
-  const bySyscall = new Map<string, SeccompRule[]>();
+  const bySyscall = new Map<SyscallName, SeccompRule[]>();
   for (const rule of seccompRules(options)) {
     bySyscall.set(rule.syscall, [...(bySyscall.get(rule.syscall) ?? []), rule]);
   }
@@ -84,7 +84,7 @@ function programItems(options: SeccompOptions): Item[] {
   }
   const handlers: Item[] = [];
   for (const [syscall, rules] of bySyscall) {
-    const nr = syscallNumber(arch, rules[0]!.syscall)!;
+    const nr = syscallNumber(arch, syscall)!;
     const unconditional = rules.length === 1 && !rules[0]!.when && !rules[0]!.unless;
     const target = unconditional ? ret(rules[0]!.action) : `sys_${syscall}`;
     items.push(jump(BPF.JMP | BPF.JEQ | BPF.K, nr, target, 0));
