@@ -12,7 +12,7 @@ function missing(cmd) {
 function failureReason(result) {
   if (result.error) return result.error.message;
   if (missing('cmake')) return 'cmake not found';
-  if (missing('cc') && missing('gcc') && missing('clang')) return 'no C compiler found';
+  if (['cc', 'gcc', 'clang'].every(missing) || ['c++', 'g++', 'clang++'].every(missing)) return 'no C/C++ compiler found';
   if (result.signal) return `cmake-js was killed by ${result.signal}`;
   return `cmake-js compile exited with code ${result.status}`;
 }

@@ -87,16 +87,16 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     socklen_t len = make_addr(&a, b->kind == BRIDGE_TCP_TO_UNIX, b);
     int up = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int rc = up < 0 ? -1 : connect(up, &a.sa, len);
-    struct conn *c = calloc(1, sizeof *c);
-    struct conn **grown = c ? realloc(*conns, (*nconns + 1) * sizeof **conns) : NULL;
-    if ((rc != 0 && errno != EINPROGRESS) || grown == NULL) {
-      free(c);
+    bool ok = rc == 0 || errno == EINPROGRESS;
+    struct conn **grown = ok ? realloc(*conns, (*nconns + 1) * sizeof **conns) : NULL;
+    if (grown != NULL) *conns = grown;
+    struct conn *c = grown ? calloc(1, sizeof *c) : NULL;
+    if (c == NULL) {
       close(client); /* the client sees the connection closed: upstream is not there */
       if (up >= 0) close(up);
       continue;
     }
     *c = (struct conn){.fd = {client, up}, .connecting = rc != 0};
-    *conns = grown;
     (*conns)[(*nconns)++] = c;
   }
 }

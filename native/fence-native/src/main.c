@@ -49,7 +49,7 @@ static char *read_plan(int plan_fd, size_t *len, struct fence_err *e) {
   char *text = env ? strdup(env) : NULL;
   if (env && text == NULL) return fence_fail(e, ENOMEM, "plan"), NULL;
   /* Removes the plan from the environment the command inherits. */
-  if (unsetenv(PLAN_ENV) != 0) return fence_fail(e, errno, "unsetenv " PLAN_ENV), NULL;
+  if (unsetenv(PLAN_ENV) != 0) return free(text), fence_fail(e, errno, "unsetenv " PLAN_ENV), NULL;
   if (plan_fd >= 0) {
     free(text);
     return plan_read_fd(plan_fd, len, e);

@@ -172,9 +172,8 @@ int plan_decode(char *text, size_t len, struct plan *p, struct fence_err *e) {
   if (ll) ll->ports = calloc(nlines, sizeof *ll->ports);
   if (!ll || !p->bridges || !p->rlimits || !ll->paths || !ll->ports) return fence_fail(e, ENOMEM, "plan");
 
-  char *line = text;
-  for (size_t n = 1; n <= nlines; n++) {
-    char *end = strchr(line, '\n'), *f[PLAN_MAX_FIELDS];
+  char *line = text, *end, *f[PLAN_MAX_FIELDS];
+  for (size_t n = 1; (end = strchr(line, '\n')) != NULL; n++) {
     *end = '\0';
     if (n == 1) {
       if (strcmp(line, PLAN_MAGIC) != 0)
@@ -192,22 +191,26 @@ int plan_decode(char *text, size_t len, struct plan *p, struct fence_err *e) {
 char *plan_read_fd(int fd, size_t *len, struct fence_err *e) {
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap + 1);
-  if (buf == NULL) return fence_fail(e, ENOMEM, "plan fd %d", fd), NULL;
-  for (;;) {
+  int err = 0;
+  while (buf != NULL && err == 0) {
     if (n == cap) {
       char *grown = cap >= PLAN_MAX_BYTES ? NULL : realloc(buf, cap * 2 + 1);
-      if (grown == NULL) return fence_fail(e, EFBIG, "plan fd %d", fd), NULL;
-      buf = grown;
-      cap *= 2;
+      if (grown == NULL) err = EFBIG;
+      else buf = grown, cap *= 2;
+      continue;
     }
     ssize_t r = read(fd, buf + n, cap - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return fence_fail(e, errno, "plan fd %d", fd), NULL;
     if (r == 0) break;
-    n += (size_t)r;
+    if (r > 0) n += (size_t)r;
+    else if (errno != EINTR) err = errno;
   }
   /* The plan descriptor must not reach the command. */
-  if (close(fd) != 0) return fence_fail(e, errno, "close plan fd %d", fd), NULL;
+  if (close(fd) != 0 && err == 0) err = errno;
+  if (buf == NULL) err = ENOMEM;
+  if (err != 0) {
+    free(buf);
+    return fence_fail(e, err, "plan fd %d", fd), NULL;
+  }
   buf[n] = '\0';
   *len = n;
   return buf;

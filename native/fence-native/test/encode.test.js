@@ -1,0 +1,75 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { describe, it } = require('node:test');
+const { encodeHelperPlan } = require('..');
+
+const text = (plan) => Buffer.from(encodeHelperPlan(plan)).toString('utf8');
+
+describe('encodeHelperPlan', () => {
+  it('writes one line per instruction, in the order fence-launch applies them', () => {
+    const plan = {
+      bridges: [
+        { kind: 'tcp-to-unix', port: 3128, path: '/run/fence/http.sock' },
+        { kind: 'unix-to-tcp', path: '/run/fence/in.sock', port: 8080 },
+      ],
+      rlimits: [
+        { resource: 'NOFILE', value: 1024 },
+        { resource: 'AS', value: Infinity },
+      ],
+      landlock: {
+        abi: 7,
+        handledAccessFs: 0xffff,
+        handledAccessNet: 3,
+        scoped: 3,
+        restrictFlags: 2,
+        paths: [{ access: 13, path: '/' }],
+        ports: [{ access: 2, port: 3128 }],
+      },
+      seccomp: new Uint8Array([6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
+    };
+    assert.equal(
+      text(plan),
+      [
+        'fence-launch-plan 1',
+        'bridge tcp-to-unix 3128 /run/fence/http.sock',
+        'bridge unix-to-tcp 8080 /run/fence/in.sock',
+        'rlimit NOFILE 1024',
+        'rlimit AS unlimited',
+        'landlock 7 65535 3 3 2',
+        'landlock-path 13 /',
+        'landlock-port 2 3128',
+        'seccomp 060000000000ff7f',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('percent-encodes spaces, newlines, % and non-ASCII bytes in paths', () => {
+    const plan = { bridges: [], rlimits: [], landlock: { abi: 1, handledAccessFs: 1, handledAccessNet: 0, scoped: 0, restrictFlags: 0, paths: [{ access: 1, path: '/a b/%\n/é' }], ports: [] } };
+    assert.match(text(plan), /^landlock-path 1 \/a%20b\/%25%0A\/%C3%A9$/m);
+  });
+
+  it('encodes an empty plan as the header alone', () => {
+    assert.equal(text({ bridges: [], rlimits: [] }), 'fence-launch-plan 1\n');
+  });
+
+  it('encodes only the bytes of a seccomp view into a larger buffer', () => {
+    const big = new Uint8Array(24).fill(0xaa);
+    big.set([1, 2, 3, 4, 5, 6, 7, 8], 8);
+    assert.match(text({ bridges: [], rlimits: [], seccomp: big.subarray(8, 16) }), /^seccomp 0102030405060708$/m);
+  });
+
+  it('names the field of an invalid value', () => {
+    const cases = [
+      [{ bridges: [{ kind: 'tcp-to-unix', port: 0, path: '/x' }], rlimits: [] }, /bridges\[0\]\.port must be a port 1\.\.65535/],
+      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, path: `/${'x'.repeat(107)}` }], rlimits: [] }, /bridges\[0\]\.path must be an absolute path of at most 107 bytes/],
+      [{ bridges: [{ kind: 'udp', port: 1, path: '/x' }], rlimits: [] }, /bridges\[0\]\.kind/],
+      [{ bridges: [], rlimits: [{ resource: 'CORE', value: 0 }] }, /rlimits\[0\]\.resource must be AS, NPROC, CPU or NOFILE/],
+      [{ bridges: [], rlimits: [{ resource: 'AS', value: -1 }] }, /rlimits\[0\]\.value must be an integer/],
+      [{ bridges: [], rlimits: [], seccomp: new Uint8Array(12) }, /seccomp must be 1\.\.4096 struct sock_filter/],
+      [{ bridges: [], rlimits: [], landlock: { abi: 1, handledAccessFs: 1.5, handledAccessNet: 0, scoped: 0, restrictFlags: 0, paths: [], ports: [] } }, /landlock\.handledAccessFs must be an integer/],
+      [{ bridges: [], rlimits: [], landlock: { abi: 1, handledAccessFs: 1, handledAccessNet: 0, scoped: 0, restrictFlags: 0, paths: [{ access: 1, path: 'rel' }], ports: [] } }, /landlock\.paths\[0\]\.path must be an absolute path/],
+    ];
+    for (const [plan, message] of cases) assert.throws(() => encodeHelperPlan(plan), { name: 'TypeError', message });
+  });
+});
