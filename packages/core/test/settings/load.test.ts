@@ -107,6 +107,11 @@ describe('loadPolicy: extends', () => {
     expect(loaded.files).toEqual(['conf/b/more.json', 'conf/b/base.json', 'conf/a/fence.json'].map((f) => path.join(root, f)));
   });
 
+  it('resolves ~/ in extends against the home directory', () => {
+    const { opts } = world({ 'home/base.json': '{"plugins": ["from-home"]}', 'work/project/fence.json': '{"extends": "~/base.json"}' });
+    expect(loadPolicy(opts).policy.plugins).toEqual(['from-home']);
+  });
+
   it('extends a built-in template by name', () => {
     const { opts } = world({ 'work/project/fence.json': '{"extends": "pip-install", "network": {"allowedDomains": ["example.com"]}}' });
     const { policy, sources } = loadPolicy(opts);
@@ -182,6 +187,16 @@ describe('loadPolicy: discovery', () => {
     const error = loadError({ ...opts, settingsFile: 'missing.json' });
     expect(error.code).toBe('SETTINGS_MISSING');
     expect(error.message).toContain(path.join(root, 'work/project/missing.json'));
+  });
+
+  it('refuses an explicit path that is a directory', () => {
+    const { opts } = world({ 'work/project/conf/': '' });
+    expect(loadError({ ...opts, settingsFile: 'conf' }).code).toBe('SETTINGS_UNREADABLE');
+  });
+
+  it('reports a syntax error of a discovered file with its position', () => {
+    const { root, opts } = world({ 'work/fence.jsonc': '{\n  "plugins": [,]\n}' });
+    expect(loadError(opts)).toMatchObject({ code: 'SETTINGS_PARSE', message: `${root}/work/fence.jsonc:2:15: expected a value` });
   });
 
   it('finds fence.jsonc before fence.json in the working directory', () => {
