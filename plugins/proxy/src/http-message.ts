@@ -55,7 +55,7 @@ export interface ForwardTarget extends Authority {
 
 /** Parses an absolute-form `http://host[:port]/path` request target; anything else is undefined. */
 export function parseForwardTarget(target: string): ForwardTarget | undefined {
-  if (!/^http:\/\//i.test(target)) return undefined;
+  if (!/^http:\/\/[^/\\]/i.test(target)) return undefined;
   let url: URL;
   try {
     url = new URL(target);

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { BLOCKED_BODY, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from '../src/http-message.js';
+
+describe('endToEndHeaders', () => {
+  it('drops hop-by-hop headers and those named by Connection, keeping order and case', () => {
+    const raw = [
+      'Host', 'a', 'Connection', 'keep-alive, X-Hop', 'Keep-Alive', 'timeout=5', 'X-Hop', '1', 'Proxy-Authorization', 'x',
+      'Proxy-Connection', 'keep-alive', 'TE', 'trailers', 'Trailer', 'X', 'Transfer-Encoding', 'chunked', 'Upgrade', 'websocket',
+      'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Keep', 'yes',
+    ];
+    expect(endToEndHeaders(raw, ['host'])).toEqual(['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'X-Keep', 'yes']);
+  });
+});
+
+describe('parseAuthority', () => {
+  it('parses host:port and [v6]:port', () => {
+    expect(parseAuthority('example.com:443')).toEqual({ host: 'example.com', port: 443 });
+    expect(parseAuthority('[::1]:8443')).toEqual({ host: '::1', port: 8443 });
+    expect(parseAuthority('10.0.0.1:80')).toEqual({ host: '10.0.0.1', port: 80 });
+  });
+
+  it('rejects targets without a valid port or with junk', () => {
+    for (const bad of ['example.com', 'example.com:0', 'example.com:65536', 'example.com:', '::1:443', 'a b:1', 'http://x:1', 'user@x:1', '']) {
+      expect(parseAuthority(bad), bad).toBeUndefined();
+    }
+  });
+});
+
+describe('parseForwardTarget', () => {
+  it('parses an absolute http URI with its default port', () => {
+    expect(parseForwardTarget('http://Example.com/a/b?q=1')).toEqual({ host: 'example.com', port: 80, hostHeader: 'example.com', path: '/a/b?q=1' });
+    expect(parseForwardTarget('http://[::1]:8080/')).toEqual({ host: '::1', port: 8080, hostHeader: '[::1]:8080', path: '/' });
+  });
+
+  it('refuses origin-form, other schemes and credentials', () => {
+    for (const bad of ['/path', 'https://example.com/', 'ftp://x/', 'http://u:p@x/', 'http:///x', '*']) {
+      expect(parseForwardTarget(bad), bad).toBeUndefined();
+    }
+  });
+});
+
+describe('rawReply', () => {
+  it('builds a closing reply with the exact body length', () => {
+    const r = rawReply(403, BLOCKED_BODY);
+    expect(r.startsWith('HTTP/1.1 403 Forbidden\r\n')).toBe(true);
+    expect(r).toContain('Content-Length: 39\r\n');
+    expect(r).toContain('Connection: close\r\n');
+    expect(r.endsWith('\r\n\r\nConnection blocked by network allowlist')).toBe(true);
+  });
+});
