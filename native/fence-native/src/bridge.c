@@ -92,8 +92,8 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     if (grown != NULL) *conns = grown;
     struct conn *c = grown ? calloc(1, sizeof *c) : NULL;
     if (c == NULL) {
-      close(client); /* the client sees the connection closed: upstream is not there */
-      if (up >= 0) close(up);
+      (void)close(client); /* the client sees the connection closed: upstream is not there */
+      if (up >= 0) (void)close(up);
       continue;
     }
     *c = (struct conn){.fd = {client, up}, .connecting = rc != 0};
@@ -157,8 +157,8 @@ static bool conn_step(struct conn *c, const struct pollfd *p) {
 }
 
 static void conn_close(struct conn *c) {
-  close(c->fd[0]);
-  close(c->fd[1]);
+  (void)close(c->fd[0]); /* nothing left to flush: errors change nothing */
+  (void)close(c->fd[1]);
   free(c);
 }
 
@@ -219,9 +219,9 @@ static void relay_detach(const int *fds, size_t n, int owner) {
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd = 0; fd <= 2; fd++) {
     /* The command's stdout/stderr pipes must not stay open in the relay. */
-    if (null < 0 || dup2(null, fd) < 0) close(fd);
+    if (null < 0 || dup2(null, fd) < 0) (void)close(fd);
   }
-  if (null > 2) close(null);
+  if (null > 2) (void)close(null);
   /* No ptrace attach, no /proc/<pid>/mem, no core dump from the sandboxed command. */
   (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* Own session: terminal signals (Ctrl-C) go to the command, not to the relay. */
