@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const FENCE_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/fence.js');
+export const FENCE_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/fence.cjs');
 export const NOBODY = 65534;
 export type User = 'root' | 'nobody';
 export const USERS: readonly User[] = process.getuid?.() === 0 ? ['root', 'nobody'] : ['root'];

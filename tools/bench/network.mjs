@@ -1,0 +1,69 @@
+// Proxy throughput and connection costs: a download from a server on the host's loopback, direct
+// (the floor) against each path from inside the sandbox (HTTP forward, CONNECT tunnel, SOCKS5).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ratio, timeCommand } from './timing.mjs';
+
+const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence.cjs');
+const SIZE = 512 * 1024 * 1024;
+const CHUNK = Buffer.alloc(1024 * 1024, 7);
+
+function startServer() {
+  const server = createServer((req, res) => {
+    if (req.url === '/small') return res.end('ok');
+    res.writeHead(200, { 'content-length': SIZE });
+    let sent = 0;
+    const pump = () => {
+      while (sent < SIZE) {
+        sent += CHUNK.length;
+        if (!res.write(CHUNK)) return res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
+}
+
+/** Runs curl (directly or in fence) and returns MB/s from curl's own measurement. */
+function curlSpeed(prefix, args) {
+  const r = spawnSync(prefix[0] ?? 'curl', [...prefix.slice(1), ...(prefix.length ? ['curl'] : []), '-s', '-o', '/dev/null', '-w', '%{speed_download} %{size_download}', ...args], { encoding: 'utf8' });
+  const [speed, size] = (r.stdout ?? '').trim().split(' ').map(Number);
+  if (r.status !== 0 || size !== SIZE) throw new Error(`download failed (${r.status}): ${r.stderr}${r.stdout}`);
+  return speed / 1e6;
+}
+
+export async function networkBench() {
+  const server = await startServer();
+  const port = server.address().port;
+  const dir = mkdtempSync(join(tmpdir(), 'fence-bench-net-'));
+  const settings = join(dir, 'fence.json');
+  writeFileSync(settings, JSON.stringify({ network: { allowedDomains: ['localhost'], allowLocalOutbound: true } }));
+  const fence = [process.execPath, FENCE, '-s', settings, '--'];
+  const url = `http://localhost:${port}/big`;
+  const best = (f) => Math.max(f(), f(), f());
+  console.log('\n## Network (512 MiB download from 127.0.0.1; best of 3)');
+  const direct = best(() => curlSpeed([], [url]));
+  console.log(`direct loopback            ${direct.toFixed(0)} MB/s`);
+  for (const [label, args] of [
+    ['HTTP forward (in fence)', [url]],
+    ['CONNECT tunnel (in fence)', ['-p', url]],
+    ['SOCKS5 (in fence)', ['--proxy', 'socks5h://127.0.0.1:1080', url]],
+  ]) {
+    const speed = best(() => curlSpeed(fence, args));
+    console.log(`${label.padEnd(27)}${speed.toFixed(0)} MB/s   ratio ${(speed / direct).toFixed(2)} of direct (goal ≥ 0.5)`);
+  }
+  const small = `http://localhost:${port}/small`;
+  const urls = Array.from({ length: 100 }, () => small);
+  const directSetup = timeCommand(['curl', '-s', '-o', '/dev/null', ...urls], { runs: 5, warmup: 1 });
+  const fencedSetup = timeCommand([...fence, 'curl', '-s', '-o', '/dev/null', ...urls], { runs: 5, warmup: 1 });
+  console.log(`100 sequential requests: direct ${directSetup.median.toFixed(1)} ms, in fence ${fencedSetup.median.toFixed(1)} ms (includes start-up), ratio ${ratio(fencedSetup, directSetup)}`);
+  const parallel = ['--parallel', '--parallel-max', '100', '-s', '-o', '/dev/null', ...urls.flatMap((u) => [u, '-o', '/dev/null'])];
+  const directPar = timeCommand(['curl', ...parallel], { runs: 5, warmup: 1 });
+  const fencedPar = timeCommand([...fence, 'curl', ...parallel], { runs: 5, warmup: 1 });
+  console.log(`100 concurrent clients:  direct ${directPar.median.toFixed(1)} ms, in fence ${fencedPar.median.toFixed(1)} ms, ratio ${ratio(fencedPar, directPar)}`);
+  server.close();
+}

@@ -1,0 +1,50 @@
+// Start-up: cold `fence -- true` against bare `true`, bare bwrap and `node -e 0`; warm session
+// commands against bare bwrap spawned from Node.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fmt, ratio, timeAsync, timeCommand } from './timing.mjs';
+
+const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence.cjs');
+export const BARE_BWRAP = ['bwrap', '--new-session', '--die-with-parent', '--unshare-all', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', 'true'];
+
+const spawnDone = (argv) =>
+  new Promise((res, rej) => spawn(argv[0], argv.slice(1), { stdio: 'ignore' }).on('exit', (c) => (c === 0 ? res() : rej(new Error(`${argv[0]} exited ${c}`)))).on('error', rej));
+
+export async function startupBench() {
+  const dir = mkdtempSync(join(tmpdir(), 'fence-bench-'));
+  const twoDomains = join(dir, 'two-domains.json');
+  writeFileSync(twoDomains, JSON.stringify({ network: { allowedDomains: ['example.com', '*.example.org'] } }));
+  const node = process.execPath;
+  const bare = timeCommand(['true']);
+  const nodeE = timeCommand([node, '-e', '0']);
+  const bwrap = timeCommand(BARE_BWRAP);
+  const cold = timeCommand([node, FENCE, '--', 'true']);
+  const coldNet = timeCommand([node, FENCE, '-s', twoDomains, '--', 'true']);
+  const version = timeCommand([node, FENCE, '--version']);
+  console.log('## Start-up');
+  console.log(`bare true                          ${fmt(bare)}`);
+  console.log(`node -e 0                          ${fmt(nodeE)}`);
+  console.log(`bare bwrap … true (floor)          ${fmt(bwrap)}`);
+  console.log(`fence -- true (default policy)     ${fmt(cold)}`);
+  console.log(`fence -- true (two domains)        ${fmt(coldNet)}`);
+  console.log(`fence --version                    ${fmt(version)}`);
+  console.log(`ratio cold fence / node -e 0       ${ratio(cold, nodeE)}   (two domains: ${ratio(coldNet, nodeE)}; target ≤ 1.4×)`);
+  console.log(`ratio cold fence / bare bwrap      ${ratio(cold, bwrap)}   (two domains: ${ratio(coldNet, bwrap)})`);
+  console.log(`ratio fence --version / node -e 0  ${ratio(version, nodeE)}   (target ≤ 1.15×)`);
+
+  const { createSandbox } = await import('@fence/cli');
+  const warmBwrap = await timeAsync(() => spawnDone(BARE_BWRAP));
+  for (const [label, settings] of [
+    ['default policy', {}],
+    ['two domains', { network: { allowedDomains: ['example.com', '*.example.org'] } }],
+  ]) {
+    const sandbox = await createSandbox({ cwd: dir, settings });
+    const warm = await timeAsync(() => sandbox.run(['true'], { stdio: ['ignore', 'ignore', 'ignore'] }));
+    await sandbox.close();
+    console.log(`warm session.run(['true']) (${label})`.padEnd(35) + fmt(warm));
+    console.log(`ratio warm / bare bwrap from Node (${label})  ${ratio(warm, warmBwrap)}   (target ≤ 2×)`);
+  }
+  console.log(`bare bwrap spawned from Node       ${fmt(warmBwrap)}`);
+}

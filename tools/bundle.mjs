@@ -1,0 +1,35 @@
+// Bundles the CLI (from the tsc output, so decorator metadata survives) into one CommonJS file,
+// packages/cli/dist/fence.cjs, and writes its V8 code cache. Plugins stay lazily evaluated
+// (dynamic imports become lazy module initialisers), and only the native addon stays external.
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const cli = resolve(import.meta.dirname, '../packages/cli');
+const outfile = resolve(cli, 'dist/fence.cjs');
+await build({
+  entryPoints: [resolve(cli, 'dist/bin.js')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: true,
+  legalComments: 'none',
+  external: ['@fence/native'],
+  logLevel: 'warning',
+  // import.meta.url is only used for locating files next to modules; the bundle provides it.
+  define: { 'import.meta.url': '__fenceImportMetaUrl' },
+  banner: { js: 'var __fenceImportMetaUrl=require("url").pathToFileURL(__filename).href;' },
+});
+rmSync(`${outfile}.cache`, { force: true });
+// Run once so the loader writes the code cache next to the bundle.
+const r = spawnSync(process.execPath, [resolve(cli, 'bin/fence.cjs'), '--help'], {
+  stdio: 'ignore',
+  env: { ...process.env, FENCE_WRITE_CODE_CACHE: '1' },
+});
+if (r.status !== 0) {
+  console.error('bundle: the bundled CLI failed to start (fence --help)');
+  process.exit(1);
+}
