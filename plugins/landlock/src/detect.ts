@@ -62,12 +62,14 @@ function kernelReason(abi: number | undefined): string | undefined {
 
 /** What this ABI adds up to, and what newer kernels would add, in one line. */
 export function abiConsequence(abi: number): string {
-  const has = ['writes only to /tmp, /dev and allowWrite'];
-  const lacks: string[] = [];
-  (abi >= 4 ? has : lacks).push(`TCP ports (v4, ${LANDLOCK_ABI_KERNEL[4]}+)`);
-  (abi >= 5 ? has : lacks).push(`device ioctl (v5, ${LANDLOCK_ABI_KERNEL[5]}+)`);
-  (abi >= 6 ? has : lacks).push(`signal and abstract-socket scoping (v6, ${LANDLOCK_ABI_KERNEL[6]}+)`);
-  (abi >= 7 ? has : lacks).push(`denials audited after exec (v7, ${LANDLOCK_ABI_KERNEL[7]}+)`);
+  const additions: [number, string][] = [
+    [4, 'TCP ports'],
+    [5, 'device ioctl'],
+    [6, 'signal and abstract-socket scoping'],
+    [7, 'denials audited after exec'],
+  ];
+  const has = ['writes only to /tmp, /dev and allowWrite', ...additions.filter(([v]) => abi >= v).map(([, what]) => what)];
+  const lacks = additions.filter(([v]) => abi < v).map(([v, what]) => `${what} (v${v}, ${LANDLOCK_ABI_KERNEL[v]}+)`);
   const enforced = `kernel enforces ${has.join(', ')}`;
   return lacks.length ? `${enforced}; not enforced: ${lacks.join(', ')}` : enforced;
 }

@@ -21,12 +21,17 @@ if (skip) console.log(`landlock e2e skipped: ${skip}`);
 const root = skip ? '' : mkdtempSync('/var/tmp/fence-landlock-');
 const inside = join(root, 'inside');
 const outside = join(root, 'outside');
+/** A single writable file in a directory that is not: its rule carries file rights only. */
+const allowedFile = join(outside, 'allowed-file');
 
 function runInRuleset(script: string, asNobody = false) {
   const ruleset = buildLandlockRuleset({
     abi,
-    policy: testPolicy({ filesystem: { allowWrite: [inside] } }),
-    writablePaths: [{ path: inside, isDirectory: true }],
+    policy: testPolicy({ filesystem: { allowWrite: [inside, allowedFile] } }),
+    writablePaths: [
+      { path: inside, isDirectory: true },
+      { path: allowedFile, isDirectory: false },
+    ],
     devNodes: NEEDED_DEV_NODES,
     netns: true,
     proxyPorts: [],
@@ -50,6 +55,8 @@ describe.skipIf(Boolean(skip))('the Landlock ruleset applied by fence-launch', (
     mkdirSync(outside);
     // World-writable, so that for uid 65534 a denial can only come from Landlock, not from the mode bits.
     for (const dir of [root, inside, outside]) chmodSync(dir, 0o777);
+    writeFileSync(allowedFile, '');
+    chmodSync(allowedFile, 0o666);
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -71,6 +78,13 @@ describe.skipIf(Boolean(skip))('the Landlock ruleset applied by fence-launch', (
         expect(r.stderr).toBe('');
         expect(r.status).toBe(0);
         expect(readFileSync(file, 'utf8')).toBe('x\n');
+      });
+
+      it('writes and truncates a single allowed file but nothing next to it', () => {
+        const r = runInRuleset(`echo a >> ${allowedFile} && echo b > ${allowedFile} && echo c > ${outside}/sibling`, asNobody);
+        expect(r.stderr).toMatch(/sibling: Permission denied/);
+        expect(readFileSync(allowedFile, 'utf8')).toBe('b\n');
+        expect(existsSync(join(outside, 'sibling'))).toBe(false);
       });
 
       it('refuses to remove or rename outside allowWrite', () => {
