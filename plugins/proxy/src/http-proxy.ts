@@ -30,6 +30,16 @@ const statusOf = (d: FilterDecision): number => (d.allowed ? 200 : d.code === 'b
 const bodyOf = (d: FilterDecision): string =>
   d.allowed || isPolicyBlock(d) ? BLOCKED_BODY : `fence: ${formatTarget(d.host, d.port)}: ${d.reason}`;
 
+/** A complete plain-text reply (with its length, so clients need no chunked decoding). */
+function respond(res: ServerResponse, status: number, body: string, close = false): void {
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    ...(close ? { Connection: 'close' } : {}),
+  });
+  res.end(body);
+}
+
 /** Creates the HTTP proxy; start() listens, stop() closes it and every open connection. */
 export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
   const connectTimeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
@@ -73,24 +83,21 @@ export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
     const url = req.url ?? '';
     const target = parseForwardTarget(url);
     if (!target) {
-      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-      return void res.end('fence: this is a proxy; send an absolute http:// URI, or CONNECT host:port for https\n');
+      return respond(res, 400, 'fence: this is a proxy; send an absolute http:// URI, or CONNECT host:port for https\n', true);
     }
     const d = await filterTarget(target.host, target.port, options.rules, options.resolve);
     if (!d.allowed) {
       decided(method, url, d, statusOf(d));
-      res.writeHead(statusOf(d), { 'Content-Type': 'text/plain; charset=utf-8' });
       req.resume();
-      return void res.end(bodyOf(d));
+      return respond(res, statusOf(d), bodyOf(d));
     }
     let upstream: Socket;
     try {
       upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
     } catch (e) {
       decided(method, url, d, 502, `${d.reason}; upstream failed: ${describeError(e)}`);
-      res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' });
       req.resume();
-      return void res.end(`fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`);
+      return respond(res, 502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`);
     }
     sockets.add(upstream);
     if (res.destroyed) return void upstream.destroy();
@@ -109,10 +116,9 @@ export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
       incoming.pipe(res);
     });
     outgoing.on('error', (e) => {
-      if (res.headersSent) return void res.destroy();
+      if (res.headersSent || res.destroyed) return void res.destroy();
       decided(method, url, d, 502, `${d.reason}; upstream failed: ${describeError(e)}`);
-      res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-      res.end(`fence: ${formatTarget(d.host, d.port)} failed: ${describeError(e)}\n`);
+      respond(res, 502, `fence: ${formatTarget(d.host, d.port)} failed: ${describeError(e)}\n`, true);
     });
     res.on('close', () => {
       if (!res.writableFinished) outgoing.destroy();

@@ -49,7 +49,9 @@ export function trackedService(name: string, server: Server, target: ListenTarge
       new Promise<void>((resolve, reject) => {
         const fail = (e: Error): void => reject(e);
         server.once('error', fail);
-        server.listen('path' in target ? { path: target.path } : { host: target.host, port: target.port }, () => {
+        // A full Unix socket backlog makes a non-blocking connect fail at once (EAGAIN), so leave room for bursts.
+        const backlog = 4096;
+        server.listen('path' in target ? { path: target.path, backlog } : { host: target.host, port: target.port, backlog }, () => {
           server.off('error', fail);
           // Accept errors (EMFILE under load) are transient; the server keeps serving.
           server.on('error', () => undefined);

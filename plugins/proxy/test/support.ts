@@ -41,6 +41,7 @@ export function collect(socket: Socket, timeoutMs = 5000): Promise<Buffer> {
       clearTimeout(timer);
       resolve(Buffer.concat(chunks));
     });
+    socket.resume();
   });
 }
 
@@ -90,7 +91,7 @@ export async function listenTcp(onConnection: (s: Socket) => void, host = '127.0
     s.once('close', () => sockets.delete(s));
     onConnection(s);
   });
-  await new Promise<void>((r) => server.listen(0, host, r));
+  await new Promise<void>((r) => server.listen({ port: 0, host, backlog: 4096 }, r));
   const port = (server.address() as { port: number }).port;
   return {
     server,

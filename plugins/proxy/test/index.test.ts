@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { isFenceError, Kernel, SettingsSchema, type KernelOptions, type LaunchPlan, type Policy, type Violation } from '@fence/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import defaultExport, { proxyPlugin } from '../src/index.js';
+import { collect, deadPort, tempDir } from './support.js';
+
+const dirs: { remove(): void }[] = [];
+const plans: LaunchPlan[] = [];
+
+afterEach(async () => {
+  for (const p of plans.splice(0)) await Promise.allSettled(p.services.map((s) => s.stop()));
+  for (const d of dirs.splice(0)) d.remove();
+});
+
+async function prepare(network: object, options: Partial<KernelOptions> = {}) {
+  const dir = tempDir();
+  dirs.push(dir);
+  const { $schema: _s, extends: _e, ...settings } = SettingsSchema.parse({ network });
+  const policy: Policy = { ...settings, cwd: dir.path, home: dir.path };
+  const kernel = new Kernel({
+    plugins: [proxyPlugin],
+    options: { platform: 'linux', debug: false, monitor: false, strict: false, ports: [], ...options },
+    logger: { debugEnabled: false, debug: () => undefined, warn: () => undefined },
+  });
+  const report = await kernel.activate(policy);
+  const plan: LaunchPlan = {
+    policy,
+    wrappers: [],
+    env: {},
+    fds: [],
+    helper: { bridges: [], rlimits: [] },
+    services: [],
+    cleanup: [],
+    notes: [],
+    runtimeDir: () => dir.path,
+  };
+  await kernel.hooks.prepare.promise(plan, report);
+  plans.push(plan);
+  return { plan, kernel, dir: dir.path };
+}
+
+describe('proxyPlugin', () => {
+  it('is the default export too, for linux and darwin, providing network', async () => {
+    expect(defaultExport).toBe(proxyPlugin);
+    expect(proxyPlugin).toMatchObject({ name: 'proxy', platforms: ['linux', 'darwin'], provides: ['network'] });
+    expect((await proxyPlugin.detect({ platform: 'linux', strict: false })).status).toBe('available');
+  });
+
+  it('starts nothing and clears proxy variables when no domain is allowed and nobody watches', async () => {
+    const { plan } = await prepare({});
+    expect(plan.services).toEqual([]);
+    expect(plan.helper.bridges).toEqual([]);
+    expect(plan.env.HTTP_PROXY).toBeUndefined();
+    expect('HTTP_PROXY' in plan.env).toBe(true);
+    expect(plan.notes.map((n) => n.message).join('\n')).toMatch(/proxies not started/);
+  });
+
+  it('fills services, bridges and environment, and its proxies report to the kernel stream', async () => {
+    const { plan, kernel, dir } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: 3128, socksProxyPort: 1080 });
+    expect(plan.services.map((s) => s.name)).toEqual(['http-proxy', 'socks-proxy']);
+    expect(plan.helper.bridges).toEqual([
+      { kind: 'tcp-to-unix', port: 3128, path: join(dir, 'http.sock') },
+      { kind: 'tcp-to-unix', port: 1080, path: join(dir, 'socks.sock') },
+    ]);
+    expect(plan.env).toMatchObject({ HTTPS_PROXY: 'http://127.0.0.1:3128', all_proxy: 'socks5h://127.0.0.1:1080', FENCE_SANDBOX: '1' });
+    await Promise.all(plan.services.map((s) => s.start()));
+    expect(existsSync(join(dir, 'http.sock')) && existsSync(join(dir, 'socks.sock'))).toBe(true);
+    const events: Violation[] = [];
+    kernel.violations.on((v) => events.push(v));
+    const s = connect({ path: join(dir, 'http.sock') });
+    const reply = collect(s);
+    s.write('CONNECT example.com:443 HTTP/1.1\r\n\r\n');
+    expect((await reply).toString()).toMatch(/^HTTP\/1\.1 403 /);
+    expect(events).toMatchObject([{ source: 'http', action: 'block', detail: 'CONNECT 403 example.com https://example.com:443' }]);
+    expect(kernel.violations.blockedCounts().get('http')).toBe(1);
+    await Promise.all(plan.services.map((s) => s.stop()));
+    expect(existsSync(join(dir, 'http.sock'))).toBe(false);
+  });
+
+  it('starts the proxies with -m even without allowed domains, so blocks are seen', async () => {
+    const { plan } = await prepare({}, { monitor: true });
+    expect(plan.services).toHaveLength(2);
+  });
+
+  it('forwards -p ports from the host into the sandbox through in-N.sock', async () => {
+    const port = await deadPort();
+    const { plan, dir } = await prepare({}, { ports: [port] });
+    expect(plan.helper.bridges).toContainEqual({ kind: 'unix-to-tcp', path: join(dir, `in-${port}.sock`), port });
+    // Stand in for the helper: serve the inbound socket.
+    const inner = createServer((c) => c.end('from inside'));
+    await new Promise<void>((r) => inner.listen(join(dir, `in-${port}.sock`), r));
+    await Promise.all(plan.services.map((s) => s.start()));
+    const s = connect({ host: '127.0.0.1', port });
+    expect((await collect(s)).toString()).toBe('from inside');
+    await new Promise((r) => inner.close(r));
+  });
+
+  it('explains a -p port that is already taken on the host', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    const { plan } = await prepare({}, { ports: [port] });
+    const forward = plan.services.find((s) => s.name === `port-forward:${port}`)!;
+    const error = await forward.start().catch((e: unknown) => e);
+    expect(isFenceError(error) && error.code).toBe('FLAG_INVALID');
+    expect(String((error as Error).message)).toContain(`port ${port} is already in use`);
+    await new Promise((r) => taken.close(r));
+  });
+
+  it('listens on 127.0.0.1 directly on darwin, with no bridges', async () => {
+    const [http, socks] = [await deadPort(), await deadPort()];
+    const { plan } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: http, socksProxyPort: socks }, { platform: 'darwin' });
+    expect(plan.helper.bridges).toEqual([]);
+    await Promise.all(plan.services.map((s) => s.start()));
+    const s = connect({ host: '127.0.0.1', port: http });
+    const reply = collect(s);
+    s.write('GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n');
+    expect((await reply).toString()).toMatch(/^HTTP\/1\.1 403 [\s\S]*Connection blocked by network allowlist$/);
+  });
+});

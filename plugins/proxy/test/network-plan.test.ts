@@ -1,0 +1,52 @@
+import { SettingsSchema } from '@fence/core';
+import { describe, expect, it } from 'vitest';
+import { inboundBridges, noProxyEnvironment, proxiesNeeded, proxyBridges, proxyEnvironment } from '../src/network-plan.js';
+
+const network = (over: object = {}) => SettingsSchema.parse({ network: over }).network;
+const quiet = { monitor: false, debug: false, ports: [] as number[] };
+
+describe('proxiesNeeded', () => {
+  it('is false only when nothing could be allowed and nobody watches', () => {
+    expect(proxiesNeeded(network(), quiet)).toBe(false);
+    expect(proxiesNeeded(network({ allowedDomains: ['github.com'] }), quiet)).toBe(true);
+    expect(proxiesNeeded(network(), { ...quiet, monitor: true })).toBe(true);
+    expect(proxiesNeeded(network(), { ...quiet, debug: true })).toBe(true);
+    expect(proxiesNeeded(network(), { ...quiet, ports: [8080] })).toBe(true);
+  });
+});
+
+describe('proxyEnvironment', () => {
+  it('points both cases of every proxy variable at the bridged ports', () => {
+    expect(proxyEnvironment(network({ httpProxyPort: 3128, socksProxyPort: 1080 }))).toEqual({
+      HTTP_PROXY: 'http://127.0.0.1:3128',
+      HTTPS_PROXY: 'http://127.0.0.1:3128',
+      http_proxy: 'http://127.0.0.1:3128',
+      https_proxy: 'http://127.0.0.1:3128',
+      ALL_PROXY: 'socks5h://127.0.0.1:1080',
+      all_proxy: 'socks5h://127.0.0.1:1080',
+      NO_PROXY: 'localhost,127.0.0.1',
+      no_proxy: 'localhost,127.0.0.1',
+      FENCE_SANDBOX: '1',
+    });
+  });
+
+  it('removes inherited proxy variables when the proxies do not run', () => {
+    const env = noProxyEnvironment();
+    expect(Object.keys(env)).toContain('https_proxy');
+    expect(env.HTTP_PROXY).toBeUndefined();
+    expect(env.FENCE_SANDBOX).toBe('1');
+  });
+});
+
+describe('bridges', () => {
+  it('bridges the proxy ports to http.sock and socks.sock, and -p ports from in-N.sock', () => {
+    expect(proxyBridges('/run/f', network({ httpProxyPort: 3000, socksProxyPort: 3001 }))).toEqual([
+      { kind: 'tcp-to-unix', port: 3000, path: '/run/f/http.sock' },
+      { kind: 'tcp-to-unix', port: 3001, path: '/run/f/socks.sock' },
+    ]);
+    expect(inboundBridges('/run/f', [8080, 9000])).toEqual([
+      { kind: 'unix-to-tcp', path: '/run/f/in-8080.sock', port: 8080 },
+      { kind: 'unix-to-tcp', path: '/run/f/in-9000.sock', port: 9000 },
+    ]);
+  });
+});
