@@ -17,6 +17,8 @@
  *
  *   <op>\t<errno>\t<host pid>\t<comm>\t<target>
  *
+ * bpftrace exits by itself when the namespace's init exits.
+ *
  * Run bpftrace with `-f json`: every printf arrives JSON-escaped, so a path holding a newline
  * cannot forge a second event. comm and target are chosen by the sandboxed program anyway.
  */
@@ -76,9 +78,18 @@ const AF_UNIX = 1;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
+const upid = (level: number) => `(struct upid *)((uint64)curtask->thread_pid + sizeof(struct pid) + ${level} * sizeof(struct upid))`;
+
 function nsFilter(pidns: number, level: number): string {
-  const upid = `(struct upid *)((uint64)curtask->thread_pid + sizeof(struct pid) + ${level} * sizeof(struct upid))`;
-  return `curtask->thread_pid->level >= ${level} && (${upid})->ns->ns.inum == ${pidns}`;
+  return `curtask->thread_pid->level >= ${level} && (${upid(level)})->ns->ns.inum == ${pidns}`;
+}
+
+/**
+ * When the namespace's init (pid 1 there) exits, the kernel kills the rest of the namespace:
+ * nothing is left to trace, so bpftrace stops itself, even when Fence was killed first.
+ */
+function stopWithNamespace(filter: string, level: number): string {
+  return `tracepoint:sched:sched_process_exit /${filter} && (${upid(level)})->nr == 1/ {\n  exit();\n}`;
 }
 
 const failed = Object.keys(REPORTED_ERRNOS)
@@ -175,6 +186,7 @@ export function buildBpftraceScript(options: BpftraceScriptOptions): string {
   return [
     `// fence eBPF monitor: pid namespace ${options.pidns} (level ${options.level})`,
     ...traced.map((s) => probePair(s, filter)),
+    stopWithNamespace(filter, options.level),
     // Without this, bpftrace dumps the leftover maps when it stops.
     `END {\n${maps.map((m) => `  clear(${m});`).join('\n')}\n}`,
     '',

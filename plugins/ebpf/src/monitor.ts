@@ -21,8 +21,8 @@ export interface EbpfMonitorOptions {
   readonly attachTimeoutMs?: number;
 }
 
-/** bpftrace gets this long after SIGINT to flush its last events and exit. */
-const STOP_GRACE_MS = 2000;
+/** bpftrace gets this long after SIGINT to detach, print its last events and exit. */
+const STOP_GRACE_MS = 5000;
 
 export class EbpfMonitor {
   private constructor(private readonly proc: LineProcess) {}
@@ -33,7 +33,8 @@ export class EbpfMonitor {
     o.logger.debug('ebpf', `tracing pid namespace ${o.pidns.inode} (level ${o.pidns.level}): ${o.syscalls.join(', ')}`);
     let attached!: () => void;
     const ready = new Promise<void>((resolve) => (attached = resolve));
-    const proc = spawnLines([o.bpftrace, '-f', 'json', '-e', script], { ...process.env, BPFTRACE_STRLEN: String(BPFTRACE_STRLEN) }, (line) => {
+    const argv = [o.bpftrace, '-f', 'json', '-e', script];
+    const proc = spawnLines(argv, { ...process.env, BPFTRACE_STRLEN: String(BPFTRACE_STRLEN) }, (line) => {
       if (isAttachedLine(line)) return attached();
       const event = parseBpftraceOutput(line);
       if (event) o.violations.emit(ebpfViolation(event, o.clock.now()));
@@ -55,8 +56,16 @@ export class EbpfMonitor {
     return new EbpfMonitor(proc);
   }
 
-  /** Stops bpftrace after it has printed what it still holds. */
+  /**
+   * Stops bpftrace and resolves when it has exited. Events still in the kernel's buffers are
+   * printed only after the probes are detached, which takes the kernel about two seconds.
+   */
   stop(): Promise<void> {
     return this.proc.stop('SIGINT', STOP_GRACE_MS);
+  }
+
+  /** Resolves when bpftrace has exited (it exits by itself when the sandbox's init does). */
+  get closed(): Promise<void> {
+    return this.proc.closed;
   }
 }

@@ -6,9 +6,9 @@ const script = buildBpftraceScript({ pidns: 4026532179, level: 1 });
 describe('buildBpftraceScript', () => {
   it('filters every probe by the pid namespace inode at the given level', () => {
     const filter =
-      '/curtask->thread_pid->level >= 1 && ((struct upid *)((uint64)curtask->thread_pid + sizeof(struct pid) + 1 * sizeof(struct upid)))->ns->ns.inum == 4026532179/';
+      '/curtask->thread_pid->level >= 1 && ((struct upid *)((uint64)curtask->thread_pid + sizeof(struct pid) + 1 * sizeof(struct upid)))->ns->ns.inum == 4026532179';
     const probes = script.split('\n').filter((l) => l.startsWith('tracepoint:'));
-    expect(probes).toHaveLength(TRACED_SYSCALLS.length * 2);
+    expect(probes).toHaveLength(TRACED_SYSCALLS.length * 2 + 1);
     for (const p of probes) expect(p).toContain(filter);
   });
 
@@ -28,6 +28,10 @@ describe('buildBpftraceScript', () => {
     expect(script).toContain('printf("open\\t%d\\t%d\\t%s\\t%s\\n", -args->ret, pid, comm, @path[tid]);');
     expect(script).toContain('printf("rename\\t%d\\t%d\\t%s\\t%s -> %s\\n", -args->ret, pid, comm, @path[tid], @path2[tid]);');
     expect(script).toContain('printf("connect\\t%d\\t%d\\t%s\\t%s:%d\\n", -args->ret, pid, comm, @in4[tid], @port[tid]);');
+  });
+
+  it('exits by itself when pid 1 of the namespace exits', () => {
+    expect(script).toMatch(/tracepoint:sched:sched_process_exit \/curtask.*== 4026532179 && \(\(struct upid \*\)\(.*\)\)->nr == 1\/ \{\n {2}exit\(\);\n\}/);
   });
 
   it('clears its maps at END so bpftrace prints nothing else when stopped', () => {

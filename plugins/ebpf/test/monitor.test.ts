@@ -63,3 +63,15 @@ describe.skipIf(skip)('EbpfMonitor', () => {
     await expect(start).rejects.toThrow(/^fence: ebpf: cannot trace no_such/);
   });
 });
+
+describe.skipIf(skip)('EbpfMonitor lifetime', () => {
+  it('ends by itself when the sandbox ends, even if nobody stops it', async () => {
+    const child = startSandbox('sleep 4');
+    children.push(child);
+    const pidns = await findSandboxPidNamespace(child.pid!);
+    const monitor = await EbpfMonitor.start({ bpftrace: which('bpftrace')!, pidns: pidns!, syscalls: ['openat'], violations: new ViolationStream(), clock, logger });
+    const t0 = Date.now();
+    await monitor.closed;
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  }, 30_000);
+});

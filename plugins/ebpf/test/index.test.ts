@@ -1,0 +1,51 @@
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Kernel, type LaunchPlan, type RunningCommand, type Violation } from '@fence/core';
+import { ebpfPlugin } from '../src/index.js';
+import { findSandboxPidNamespace, pidNamespaceOf } from '../src/pid-namespace.js';
+import { skipReason, startSandbox } from './sandbox.js';
+
+const skip = await skipReason();
+if (skip) console.log(`eBPF plugin tests skipped: ${skip}`);
+const children: { kill(): void }[] = [];
+afterEach(() => children.splice(0).forEach((c) => c.kill()));
+
+describe('ebpfPlugin', () => {
+  it('is required under --strict only with -m', () => {
+    expect(ebpfPlugin.requiredUnderStrict?.({ monitor: true })).toBe(true);
+    expect(ebpfPlugin.requiredUnderStrict?.({ monitor: false })).toBe(false);
+  });
+
+  it.skipIf(skip)('reports the sandbox\'s denial between the monitor and exit hooks of a command', async () => {
+    const kernel = new Kernel({ plugins: [ebpfPlugin], options: { platform: 'linux', debug: false, monitor: true, strict: false, ports: [] } });
+    ebpfPlugin.apply(kernel);
+    const seen: Violation[] = [];
+    kernel.violations.on((v) => seen.push(v));
+    const child = startSandbox('for i in $(seq 50); do mkdir /usr/fence-ebpf-dir 2>/dev/null; sleep 0.1; done');
+    children.push(child);
+    const command: RunningCommand = { plan: {} as LaunchPlan, argv: ['sh'], pid: child.pid!, startedAt: Date.now(), monitor: true };
+    await kernel.hooks.monitor.promise(command);
+    const status = await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+    await kernel.hooks.exit.promise({ command, status });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).toMatchObject({ source: 'ebpf', target: '/usr/fence-ebpf-dir', reason: 'Read-only file system', process: 'mkdir' });
+    expect(seen[0]!.detail).toMatch(/^mkdir: Read-only file system \(mkdir, pid=\d+\)$/);
+  }, 30_000);
+});
+
+describe.skipIf(skip)('findSandboxPidNamespace', () => {
+  it('finds the namespace bwrap created, one level below ours', async () => {
+    const child = startSandbox('sleep 10');
+    children.push(child);
+    const ns = await findSandboxPidNamespace(child.pid!);
+    const own = pidNamespaceOf('self')!;
+    expect(ns!.inode).not.toBe(own.inode);
+    expect(ns!.level).toBe(own.level + 1);
+  });
+
+  it('gives up when the command never leaves our namespace', async () => {
+    const child = spawn('sleep', ['10']);
+    children.push(child);
+    expect(await findSandboxPidNamespace(child.pid!, 200)).toBeUndefined();
+  });
+});
