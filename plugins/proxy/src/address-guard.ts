@@ -126,11 +126,6 @@ export function classifyAddress(ip: string): AddressClass | undefined {
   return bytes && classifyBytes(bytes);
 }
 
-/** Whether `host` is an IPv4 or IPv6 literal (optionally in brackets). */
-export function isIpLiteral(host: string): boolean {
-  return parseIp(host) !== undefined;
-}
-
 /** The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4), if any. */
 function embeddedV4Text(bytes: readonly number[]): string | undefined {
   if (bytes.length !== 16 || classifyBytes(bytes) === 'loopback' || classifyBytes(bytes) === 'unspecified') return undefined;

@@ -76,7 +76,7 @@ const REASONS: Readonly<Record<number, string>> = {
   502: 'Bad Gateway',
 };
 
-export const reasonPhrase = (status: number): string => REASONS[status] ?? 'Error';
+const reasonPhrase = (status: number): string => REASONS[status] ?? 'Error';
 
 /** A complete raw HTTP/1.1 reply that closes the connection (for sockets the HTTP server let go of). */
 export function rawReply(status: number, body: string): string {

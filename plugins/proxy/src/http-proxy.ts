@@ -107,6 +107,7 @@ export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
       path: target.path,
       headers: [...endToEndHeaders(req.rawHeaders, ['host']), 'Host', target.hostHeader],
       setHost: false,
+      maxHeaderSize: MAX_HEADER_SIZE,
     });
     outgoing.on('response', (incoming) => {
       decided(method, url, d, incoming.statusCode ?? 0);

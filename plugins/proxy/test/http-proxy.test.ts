@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, createServer as createHttpServer, request, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -140,6 +141,20 @@ describe('createHttpProxy: forwarding absolute-URI requests', () => {
     const body = Buffer.alloc(8 * 1024 * 1024, 7);
     const res = await get(path, `http://127.0.0.1:${originPort}/upload`, { method: 'POST', body });
     expect(res.body.toString()).toBe(`hello /upload ${body.length}`);
+  });
+
+  it('streams a large response body to the client complete', async () => {
+    const payload = randomBytes(32 * 1024 * 1024);
+    const big = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      res.end(payload);
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+    const { path } = await proxy(local);
+    const res = await get(path, `http://127.0.0.1:${(big.address() as { port: number }).port}/big`);
+    expect(res.body.length).toBe(payload.length);
+    expect(createHash('sha256').update(res.body).digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
+    await new Promise((r) => big.close(r));
   });
 
   it('keeps the client connection alive across requests', async () => {
