@@ -18,6 +18,10 @@ await build({
   minify: true,
   legalComments: 'none',
   external: ['@fence/native'],
+  // Prefer ESM entry points: jsonc-parser's CommonJS main is a UMD wrapper with dynamic requires.
+  mainFields: ['module', 'main'],
+  // The loader runs the bundle through vm.Script, where import() has no host callback: use require.
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
   // import.meta.url is only used for locating files next to modules; the bundle provides it.
   define: { 'import.meta.url': '__fenceImportMetaUrl' },
