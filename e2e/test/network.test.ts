@@ -1,0 +1,149 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fence, hasProgram, own, USERS, workspace, type Workspace } from '../src/fence.js';
+import { BIG, BIG_SHA256, httpServer, httpsServer, udpServer } from '../src/servers.js';
+
+type Servers = { http: Awaited<ReturnType<typeof httpServer>>; https: Awaited<ReturnType<typeof httpsServer>> };
+let servers: Servers;
+beforeAll(async () => {
+  servers = { http: await httpServer(), https: await httpsServer() };
+});
+afterAll(() => {
+  servers.http.close();
+  servers.https.close();
+});
+
+const settings = (ws: Workspace, value: object) => {
+  const file = join(ws.dir, 'fence.json');
+  writeFileSync(file, JSON.stringify(value));
+  own(ws, file);
+};
+// localhost is in NO_PROXY inside the sandbox (SPEC §3): `--noproxy ''` makes curl use the proxy anyway.
+const VIA_PROXY = ['--noproxy', ''];
+const LOCAL = { network: { allowedDomains: ['localhost'], allowLocalOutbound: true } };
+
+describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (user) => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  it('reaches an allowed domain through the HTTP proxy', async () => {
+    ws = workspace(user);
+    settings(ws, LOCAL);
+    const r = await fence(ws, ['--', 'curl', '-sS', ...VIA_PROXY, `http://localhost:${servers.http.port}/`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`hello from localhost:${servers.http.port}\n`);
+  });
+
+  it('reaches an allowed TLS server through CONNECT', async () => {
+    ws = workspace(user);
+    settings(ws, LOCAL);
+    copyFileSync(servers.https.ca, join(ws.dir, 'ca.pem'));
+    const r = await fence(ws, ['--', 'curl', '-sS', ...VIA_PROXY, '--cacert', 'ca.pem', `https://localhost:${servers.https.port}/`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`hello from localhost:${servers.https.port}\n`);
+  });
+
+  it('reaches an allowed domain through socks5h', async () => {
+    ws = workspace(user);
+    settings(ws, LOCAL);
+    const r = await fence(ws, ['--', 'curl', '-sS', '--noproxy', '', '--proxy', 'socks5h://127.0.0.1:1080', `http://localhost:${servers.http.port}/`]);
+    expect(r.stdout).toBe(`hello from localhost:${servers.http.port}\n`);
+  });
+
+  it('blocks other domains with 403 and reports them with -m', async () => {
+    ws = workspace(user);
+    settings(ws, { network: { allowedDomains: ['example.com'] } });
+    const r = await fence(ws, ['-m', '--', 'curl', '-s', '-w', '\\n%{http_code}', 'http://blocked.example.org/x']);
+    expect(r.stdout).toBe('Connection blocked by network allowlist\n403');
+    expect(r.stderr).toMatch(/\[fence:http\] \d\d:\d\d:\d\d ✗ GET 403 blocked\.example\.org/);
+    expect(r.stderr).toMatch(/fence: blocked 1 action \(http 1\)/);
+  });
+
+  it('refuses blocked SOCKS connections by ruleset, as JSON with --json', async () => {
+    ws = workspace(user);
+    settings(ws, { network: { allowedDomains: ['example.com'], deniedDomains: ['example.com'] } });
+    const r = await fence(ws, ['-m', '--json', '--', 'curl', '-s', '--noproxy', '', '--proxy', 'socks5h://127.0.0.1:1080', 'http://example.com/']);
+    expect(r.status).not.toBe(0);
+    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { source: string });
+    expect(events.find((e) => e.source === 'socks')).toMatchObject({ source: 'socks', action: 'block', target: 'example.com:80' });
+  });
+
+  it('refuses an allowed name that resolves to loopback unless allowLocalOutbound (DNS rebinding)', async () => {
+    ws = workspace(user);
+    settings(ws, { network: { allowedDomains: ['localhost'] } });
+    const r = await fence(ws, ['--', 'curl', '-s', ...VIA_PROXY, '-o', '/dev/null', '-w', '%{http_code}', `http://localhost:${servers.http.port}/`]);
+    expect(r.stdout).toBe('403');
+  });
+
+  it('gives no direct way out: --noproxy, /dev/tcp, python sockets, IPv6 and UDP all fail', async () => {
+    ws = workspace(user);
+    settings(ws, LOCAL);
+    const udp = await udpServer();
+    const port = servers.http.port;
+    const script = [
+      `curl -s --max-time 2 --noproxy '*' http://127.0.0.1:${port}/ && echo curl-direct-REACHED`,
+      `(echo x > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && echo devtcp-REACHED`,
+      `python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), 2)" 2>/dev/null && echo python-REACHED`,
+      `curl -s --max-time 2 --noproxy '*' 'http://[::1]:${port}/' && echo ipv6-REACHED`,
+      `python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('127.0.0.1', ${udp.port}))" 2>/dev/null`,
+      `getent hosts example.com && echo dns-REACHED`,
+      'echo done',
+    ].join('; ');
+    const r = await fence(ws, ['-c', script]);
+    udp.close();
+    expect(r.stdout).toBe('done\n');
+    expect(udp.received()).toBe(0);
+  });
+
+  it('keeps host Unix sockets unreachable unless allowed', async () => {
+    ws = workspace(user);
+    const path = join(ws.dir, 'host.sock');
+    const server = createServer((s) => s.end('unix-ok\n'));
+    await new Promise<void>((r) => server.listen(path, r));
+    own(ws, path);
+    const connect = `python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('${path}'); print(s.recv(9).decode().strip())"`;
+    const denied = await fence(ws, ['-c', `${connect} 2>&1 | tail -1`]);
+    expect(denied.stdout).toMatch(/Operation not permitted/);
+    settings(ws, { network: { allowUnixSockets: [path] } });
+    const allowed = await fence(ws, ['-c', connect]);
+    server.close();
+    expect(allowed.stdout).toBe('unix-ok\n');
+  });
+
+  it('exposes a sandbox port on the host with -p', async () => {
+    ws = workspace(user);
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    let reply = '';
+    const run = fence(ws, ['-p', String(port), '--', 'python3', '-c', `
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', ${port})); s.listen(1)
+print('listening', flush=True)
+c, _ = s.accept(); c.sendall(b'from-sandbox'); c.close()`]);
+    for (let i = 0; i < 100 && !reply; i++) {
+      reply = await new Promise<string>((resolve) => {
+        let data = '';
+        const c = createConnection({ port, host: '127.0.0.1' });
+        c.on('data', (d) => (data += d));
+        c.on('close', () => resolve(data));
+        c.on('error', () => resolve(''));
+      });
+      if (!reply) await new Promise((r) => setTimeout(r, 50));
+    }
+    const r = await run;
+    expect(reply).toBe('from-sandbox');
+    expect(r.status).toBe(0);
+  });
+
+  it('delivers 20 sequential 100 MB downloads through CONNECT complete', async () => {
+    ws = workspace(user);
+    settings(ws, LOCAL);
+    copyFileSync(servers.https.ca, join(ws.dir, 'ca.pem'));
+    const url = `https://localhost:${servers.https.port}/big`;
+    const r = await fence(ws, ['-c', `for i in $(seq 20); do curl -sS --noproxy '' --cacert ca.pem ${url} | sha256sum | cut -c1-64; done`], { timeoutMs: 240_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${BIG_SHA256}\n`.repeat(20));
+    expect(BIG).toBe(100 * 1024 * 1024);
+  }, 240_000);
+});
