@@ -1,5 +1,5 @@
 /** Runs commands in a real bwrap sandbox through the library API, capturing their output. */
-import { chmodSync, mkdtempSync, realpathSync } from 'node:fs';
+import { chmodSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandbox, type Logger, type SettingsInput } from '@fence/core';
@@ -41,10 +41,14 @@ export async function runIn(where: RunIn, argv: readonly string[]): Promise<Outc
   }
 }
 
+const made: string[] = [];
+process.on('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 /** A fresh directory under /tmp, open to every user (the unprivileged runs use it too). */
 export function scratch(prefix = 'fence-bwrap-e2e-'): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
   chmodSync(dir, 0o777);
+  made.push(dir);
   return dir;
 }
 
