@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runIn, scratch, sh, skipReason } from './sandbox-helper.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runIn, removeScratch, scratch, sh, skipReason } from './sandbox-helper.js';
 
 const gitInit = (dir: string) => execFileSync('git', ['init', '-q', dir]);
 
@@ -138,3 +138,5 @@ describe.skipIf(skipReason)('bwrap sandbox: filesystem', () => {
     expect(execFileSync('ls', ['-A', ws], { encoding: 'utf8' })).toBe('');
   });
 });
+
+afterAll(removeScratch);

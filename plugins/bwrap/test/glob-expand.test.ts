@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { absolutePattern, globToRegExp, outermost, parsePattern, walkTrees } from '../src/glob-expand.js';
-import { scratch } from './sandbox-helper.js';
+import { removeScratch, scratch } from './sandbox-helper.js';
 
 describe('parsePattern', () => {
   it('treats dir/** as the directory itself', () => {
@@ -54,3 +54,5 @@ describe('walkTrees', () => {
     expect(outermost(['/w/a', '/w', '/v'])).toEqual(['/w', '/v']);
   });
 });
+
+afterAll(removeScratch);

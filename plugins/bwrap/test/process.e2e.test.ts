@@ -3,9 +3,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSandbox } from '@fence/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bwrapPlugin } from '../src/index.js';
-import { runIn, scratch, sh, skipReason } from './sandbox-helper.js';
+import { runIn, removeScratch, scratch, sh, skipReason } from './sandbox-helper.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/run-sandbox.mjs', import.meta.url));
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,3 +85,5 @@ describe.skipIf(skipReason)('bwrap sandbox: processes, exit status and signals',
     expect(r.stdout).toMatch(/^42\nv\d+\.\d+\.\d+\n(.*\n)*\d+\.\d+\.\d+\n$/);
   });
 });
+
+afterAll(removeScratch);

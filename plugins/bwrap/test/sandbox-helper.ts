@@ -42,7 +42,8 @@ export async function runIn(where: RunIn, argv: readonly string[]): Promise<Outc
 }
 
 const made: string[] = [];
-process.on('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+/** Removes the scratch directories of this test file (call in afterAll). */
+export const removeScratch = (): void => made.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 
 /** A fresh directory under /tmp, open to every user (the unprivileged runs use it too). */
 export function scratch(prefix = 'fence-bwrap-e2e-'): string {

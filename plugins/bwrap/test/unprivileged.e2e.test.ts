@@ -3,8 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { scratch, skipReason } from './sandbox-helper.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeScratch, scratch, skipReason } from './sandbox-helper.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/run-sandbox.mjs', import.meta.url));
 const NOBODY = 65534;
@@ -61,3 +61,5 @@ describe.skipIf(reason)('bwrap sandbox as uid 65534', () => {
     expect(r.stdout).toContain('unreachable');
   });
 });
+
+afterAll(removeScratch);
