@@ -2,11 +2,15 @@
 import type { Violation } from '@fence/core';
 import type { Flags } from '../args.js';
 import { blockedSummary, formatViolation, violationJson } from '../render/violation.js';
+import { sandboxSummary } from '../render/features.js';
 import { sandboxFromFlags } from '../sandbox.js';
 
 export async function runCommand(flags: Flags, command: readonly string[] | string): Promise<number> {
   const sandbox = await sandboxFromFlags(flags);
   try {
+    if (flags.debug) {
+      process.stderr.write(`[fence:kernel] Sandbox: ${sandboxSummary(sandbox.report, sandbox.kernel.active)}\n`);
+    }
     if (flags.monitor || flags.debug) {
       sandbox.violations.on((v: Violation) => {
         if (v.action !== 'block' && !flags.debug) return;
