@@ -1,0 +1,90 @@
+import { mkdtempSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createSandbox, definePlugin, FenceError, PrepareStage, type FencePlugin } from '../src/index.js';
+
+const cwd = realpathSync(mkdtempSync(join(tmpdir(), 'fence-kernel-')));
+
+/** A stand-in sandbox layer for kernel tests: it wraps the command with env(1). */
+function recorder(log: string[]): FencePlugin {
+  return definePlugin({
+    name: 'recorder',
+    platforms: [process.platform],
+    provides: ['test'],
+    async detect() {
+      log.push('detect()');
+      return { status: 'available', summary: 'recorder' };
+    },
+    apply(kernel) {
+      log.push('apply');
+      const h = kernel.hooks;
+      h.detect.tap('recorder', (report) => void log.push(`detect:${[...report.keys()].join(',')}`));
+      h.prepare.tap({ name: 'recorder', stage: PrepareStage.SANDBOX }, (plan) => {
+        log.push('prepare:sandbox');
+        plan.wrappers.push({ layer: 'recorder', argv: ['/usr/bin/env'] });
+      });
+      h.prepare.tap({ name: 'recorder-early', stage: PrepareStage.SERVICES }, () => void log.push('prepare:services'));
+      h.launch.tap('recorder', () => void log.push('launch'));
+      h.monitor.tap('recorder', (c) => void log.push(`monitor:${c.argv.join(' ')}`));
+      h.exit.tap('recorder', (e) => void log.push(`exit:${e.status}`));
+      h.dispose.tap('recorder', () => void log.push('dispose'));
+    },
+  });
+}
+
+const unavailable = (log: string[]): FencePlugin =>
+  definePlugin({
+    name: 'missing',
+    platforms: [process.platform],
+    provides: ['test'],
+    async detect() {
+      return { status: 'absent', reason: 'the test says so' };
+    },
+    apply() {
+      log.push('missing:apply');
+    },
+  });
+
+describe('the kernel', () => {
+  it('runs detect → prepare (by stage) → launch → monitor → exit → dispose, skipping unavailable plugins', async () => {
+    const log: string[] = [];
+    const sandbox = await createSandbox({ plugins: [unavailable(log), recorder(log)], cwd, settings: {} });
+    expect(sandbox.report.get('missing')).toEqual({ status: 'absent', reason: 'the test says so' });
+    expect(await sandbox.run(['sh', '-c', 'exit 3'], { stdio: ['ignore', 'ignore', 'ignore'] })).toBe(3);
+    await sandbox.close();
+    expect(log).toEqual([
+      'detect()',
+      'apply',
+      'detect:missing,recorder',
+      'prepare:services',
+      'prepare:sandbox',
+      'launch',
+      'monitor:sh -c exit 3',
+      'exit:3',
+      'dispose',
+    ]);
+  });
+
+  it('fails under --strict with the unavailable layer and its reason', async () => {
+    const log: string[] = [];
+    await expect(createSandbox({ plugins: [unavailable(log), recorder(log)], cwd, settings: {}, strict: true })).rejects.toThrow(
+      /--strict: the missing layer is unavailable: the test says so/,
+    );
+  });
+
+  it('refuses to run a command that no layer wraps', async () => {
+    const err = await createSandbox({ plugins: [unavailable([])], cwd, settings: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FenceError);
+    expect((err as FenceError).message).toMatch(/never runs a command unsandboxed/);
+  });
+
+  it('reuses one session for many commands and refuses commands after close', async () => {
+    const sandbox = await createSandbox({ plugins: [recorder([])], cwd, settings: {} });
+    const quiet = { stdio: ['ignore', 'ignore', 'ignore'] } as const;
+    expect(await sandbox.run(['true'], quiet)).toBe(0);
+    expect(await sandbox.run('exit 4', quiet)).toBe(4);
+    await sandbox.close();
+    await expect(sandbox.run(['true'])).rejects.toThrow(/session is closed/);
+  });
+});
