@@ -10,6 +10,8 @@ export const bwrapPlugin: FencePlugin = definePlugin({
   name: LAYER,
   platforms: ['linux'],
   provides: ['filesystem', 'namespaces', 'network-isolation'],
+  // Without bwrap there is no sandbox on Linux: its absence is fatal, with the install command.
+  essential: true,
   detect: () => detectBwrap(),
   apply(kernel) {
     const logger = kernel.resolve(Tokens.Logger);

@@ -1,0 +1,65 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fence, hasProgram, own, USERS, workspace, type Workspace } from '../src/fence.js';
+import { httpServer } from '../src/servers.js';
+
+// FENCE_LAUNCH_PATH='' makes Fence behave as on a machine where the native helper could not be
+// built (no compiler): bwrap installs seccomp itself, socat runs the bridges, Landlock is off.
+const NO_HELPER = { FENCE_LAUNCH_PATH: '' };
+
+let server: Awaited<ReturnType<typeof httpServer>>;
+beforeAll(async () => {
+  server = await httpServer();
+});
+afterAll(() => server.close());
+
+describe.runIf(hasProgram('socat')).each(USERS)('fence without the native helper (as %s)', (user) => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  it('still isolates the filesystem and explains that Landlock is off', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['-d', '--', 'touch', '/etc/fence-e2e-x'], { env: NO_HELPER });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('Read-only file system');
+    expect(r.stderr).toMatch(/landlock: not active \(no native helper/);
+  });
+
+  it('still blocks dangerous syscalls through bwrap --seccomp', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['--', 'python3', '-c', 'import ctypes; l=ctypes.CDLL(None, use_errno=True); print(l.ptrace(0,0,0,0), ctypes.get_errno())'], { env: NO_HELPER });
+    expect(r.stdout).toBe('-1 1\n');
+  });
+
+  it('still reaches allowed domains through socat bridges', async () => {
+    ws = workspace(user);
+    const file = join(ws.dir, 'fence.json');
+    writeFileSync(file, JSON.stringify({ network: { allowedDomains: ['localhost'], allowLocalOutbound: true } }));
+    own(ws, file);
+    const r = await fence(ws, ['--', 'curl', '-sS', '--noproxy', '', `http://localhost:${server.port}/`], { env: NO_HELPER });
+    expect(r.stdout).toBe(`hello from localhost:${server.port}\n`);
+  });
+
+  it('refuses to degrade under --strict, naming the layer', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['--strict', '--', 'true'], { env: NO_HELPER });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^fence: --strict: the landlock layer is unavailable: no native helper/);
+  });
+});
+
+describe('fence without bubblewrap', () => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  it('exits 1 with the install command', async () => {
+    ws = workspace('root');
+    const bin = join(ws.dir, 'bin');
+    mkdirSync(bin);
+    for (const tool of ['sh', 'true', 'socat', 'uname']) if (hasProgram(tool)) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+    const r = await fence(ws, ['--', 'true'], { env: { PATH: bin } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('fence: bubblewrap (bwrap) is not installed; install it with: apt install bubblewrap\n');
+  });
+});
