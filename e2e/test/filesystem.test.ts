@@ -38,6 +38,14 @@ describe.each(USERS)('the sandbox filesystem (as %s)', (user) => {
     expect(existsSync(name)).toBe(false);
   });
 
+  it('keeps the private /tmp writable when the working directory is /tmp', async () => {
+    ws = workspace(user);
+    const name = `/tmp/fence-e2e-cwd-tmp-${process.pid}`;
+    const r = await fence(ws, ['--', 'sh', '-c', `pwd && echo x > ${name} && cat ${name}`], { cwd: '/tmp' });
+    expect(r.stdout).toBe('/tmp\nx\n');
+    expect(existsSync(name)).toBe(false);
+  });
+
   it('propagates the exit status and 128+N on a signal', async () => {
     ws = workspace(user);
     expect((await fence(ws, ['--', 'sh', '-c', 'exit 7'])).status).toBe(7);

@@ -88,7 +88,8 @@ function visibilityOf(path: string, mounts: readonly Mount[]): Visibility {
     const deeper = !best || depth(m.path) > depth(best.path);
     if (deeper || (m.path === best!.path && PRECEDENCE[m.kind] >= PRECEDENCE[best!.kind])) best = m;
   }
-  if (!best) return isWithin(path, '/tmp') ? 'hidden' : 'read-only';
+  // /tmp itself is the private tmpfs (writable); only what the host has below it is hidden.
+  if (!best) return path === '/tmp' ? 'writable' : isWithin(path, '/tmp') ? 'hidden' : 'read-only';
   if (best.kind === 'write' || best.kind === 'pin') return 'writable';
   if (best.kind === 'show') return 'read-only';
   return best.kind === 'read-only' ? 'read-only' : 'hidden';

@@ -94,6 +94,10 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
+  it('keeps the private /tmp when the working directory is /tmp itself', () => {
+    expect(buildBwrapArgs(input({ cwd: '/tmp' })).slice(MOUNTS_AT)).toEqual(['--chdir', '/tmp']);
+  });
+
   it('skips rules for paths the sandbox cannot see or write anyway', () => {
     const args = buildBwrapArgs(
       input({
