@@ -27,13 +27,23 @@ await build({
   define: { 'import.meta.url': '__fenceImportMetaUrl' },
   banner: { js: 'var __fenceImportMetaUrl=require("url").pathToFileURL(__filename).href;' },
 });
+// --version and --help are answered from this tiny file without loading the CLI bundle.
+await build({
+  entryPoints: [resolve(cli, 'dist/static.js')],
+  outfile: resolve(cli, 'dist/static.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'warning',
+});
 rmSync(`${outfile}.cache`, { force: true });
 // Run once so the loader writes the code cache next to the bundle.
-const r = spawnSync(process.execPath, [resolve(cli, 'bin/fence.cjs'), '--help'], {
+const r = spawnSync(process.execPath, [resolve(cli, 'bin/fence.cjs'), 'config', 'schema'], {
   stdio: 'ignore',
   env: { ...process.env, FENCE_WRITE_CODE_CACHE: '1' },
 });
 if (r.status !== 0) {
-  console.error('bundle: the bundled CLI failed to start (fence --help)');
+  console.error('bundle: the bundled CLI failed to start (fence config schema)');
   process.exit(1);
 }

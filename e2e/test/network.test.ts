@@ -115,22 +115,25 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
   it('exposes a sandbox port on the host with -p', async () => {
     ws = workspace(user);
     const port = 20000 + Math.floor(Math.random() * 20000);
-    let reply = '';
-    const run = fence(ws, ['-p', String(port), '--', 'python3', '-c', `
+    let listening!: () => void;
+    const ready = new Promise<void>((r) => (listening = r));
+    const run = fence(
+      ws,
+      ['-p', String(port), '--', 'python3', '-c', `
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', ${port})); s.listen(1)
 print('listening', flush=True)
-c, _ = s.accept(); c.sendall(b'from-sandbox'); c.close()`]);
-    for (let i = 0; i < 100 && !reply; i++) {
-      reply = await new Promise<string>((resolve) => {
-        let data = '';
-        const c = createConnection({ port, host: '127.0.0.1' });
-        c.on('data', (d) => (data += d));
-        c.on('close', () => resolve(data));
-        c.on('error', () => resolve(''));
-      });
-      if (!reply) await new Promise((r) => setTimeout(r, 50));
-    }
+c, _ = s.accept(); c.sendall(b'from-sandbox'); c.close()`],
+      { onSpawn: (child) => child.stdout?.on('data', (d: Buffer) => d.toString().includes('listening') && listening()) },
+    );
+    await ready;
+    const reply = await new Promise<string>((resolve) => {
+      let data = '';
+      const c = createConnection({ port, host: '127.0.0.1' });
+      c.on('data', (d) => (data += d));
+      c.on('close', () => resolve(data));
+      c.on('error', () => resolve(''));
+    });
     const r = await run;
     expect(reply).toBe('from-sandbox');
     expect(r.status).toBe(0);

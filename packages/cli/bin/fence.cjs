@@ -7,6 +7,12 @@ const path = require('path');
 const vm = require('vm');
 const Module = require('module');
 
+const args = process.argv.slice(2);
+if (args.length === 1 && ['-v', '--version', '-h', '--help'].includes(args[0])) {
+  const { HELP, VERSION } = require('../dist/static.cjs');
+  process.stdout.write(args[0] === '-v' || args[0] === '--version' ? `fence ${VERSION}\n` : HELP);
+  return;
+}
 const file = path.join(__dirname, '../dist/fence.cjs');
 const cacheFile = `${file}.cache`;
 if (!fs.existsSync(file)) {

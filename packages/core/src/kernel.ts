@@ -11,6 +11,7 @@ import type { Policy } from './policy.js';
 import { processProbe } from './probe.js';
 import { Tokens, type KernelOptions, type Logger } from './services.js';
 import { ViolationStream } from './violations.js';
+import { DetectionCache } from './detection-cache.js';
 import { stderrLogger } from './logger.js';
 
 /** Detection results are cached per process: a second session on the same machine pays nothing. */
@@ -21,6 +22,10 @@ export interface KernelInit {
   readonly options: KernelOptions;
   /** Services to use instead of the defaults (tests, embedding hosts). */
   readonly logger?: Logger;
+  /** Cache detection results on disk across processes (default true). */
+  readonly cacheDetection?: boolean;
+  /** Environment that keys the detection cache (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export class Kernel {
@@ -30,10 +35,12 @@ export class Kernel {
   readonly plugins: readonly FencePlugin[];
   #report: DetectionReport | undefined;
   #active: FencePlugin[] = [];
+  readonly #cache: DetectionCache | undefined;
 
   constructor(init: KernelInit) {
     this.options = init.options;
     this.plugins = init.plugins;
+    this.#cache = init.cacheDetection === false ? undefined : new DetectionCache(init.env ?? process.env, this.plugins.map((p) => p.name).join(','));
     this.container = rootContainer.createChildContainer();
     this.container.register(Tokens.Options, { useValue: init.options });
     this.container.register(Tokens.Logger, { useValue: init.logger ?? stderrLogger(init.options.debug) });
@@ -63,12 +70,26 @@ export class Kernel {
     return this.#active;
   }
 
-  /** Runs detect() of every platform plugin (in parallel, cached per process). */
+  /** Platform plugins this run wants (the eBPF monitor only with -m, ...). */
+  get wantedPlugins(): FencePlugin[] {
+    const o = { monitor: this.options.monitor, debug: this.options.debug };
+    return this.platformPlugins.filter((p) => p.wanted?.(o) ?? true);
+  }
+
+  /**
+   * Runs detect() of every wanted platform plugin, in parallel; results are cached in this
+   * process and, unless disabled, on disk across processes (see DetectionCache).
+   */
   async detect(): Promise<DetectionReport> {
     if (this.#report) return this.#report;
+    const wanted = this.wantedPlugins;
+    const names = wanted.map((p) => p.name);
+    const disk = this.#cache?.load(names);
     const ctx = { platform: this.options.platform, strict: this.options.strict };
     const entries = await Promise.all(
-      this.platformPlugins.map(async (p) => {
+      wanted.map(async (p) => {
+        const cached = disk?.get(p.name);
+        if (cached) return [p.name, cached] as const;
         let pending = detectionCache.get(p.name);
         if (!pending) {
           pending = p.detect(ctx).catch((e: unknown): Availability => ({
@@ -81,13 +102,14 @@ export class Kernel {
       }),
     );
     this.#report = new Map(entries);
+    if (!disk) this.#cache?.store(this.#report);
     return this.#report;
   }
 
   /** Detects, enforces --strict, applies the active plugins and runs the detect hook. */
   async activate(policy: Policy): Promise<DetectionReport> {
     const report = await this.detect();
-    for (const p of this.platformPlugins) {
+    for (const p of this.wantedPlugins) {
       const a = report.get(p.name)!;
       const required = p.requiredUnderStrict?.({ monitor: this.options.monitor }) ?? true;
       if (p.essential && a.status === 'absent') throw new FenceError('LAYER_UNAVAILABLE', a.reason ?? `${p.name} is unavailable`);

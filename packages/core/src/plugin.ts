@@ -26,6 +26,11 @@ export interface Availability {
   /** Short summary for the sandbox summary line, e.g. `landlock-v7(wrapper)`. */
   readonly summary?: string;
   readonly features?: readonly FeatureLine[];
+  /**
+   * Files whose change invalidates this result in the detection cache (the tools found, or the
+   * places they were looked for). Without it the result is still re-checked every hour and boot.
+   */
+  readonly dependsOn?: readonly string[];
   /** Machine facts other layers may depend on, e.g. bwrap's `{ netns: false }`. */
   readonly facts?: Readonly<Record<string, string | number | boolean>>;
 }
@@ -44,6 +49,11 @@ export interface FencePlugin {
   readonly provides: readonly string[];
   /** The sandbox cannot exist without this layer: when absent, its reason is fatal (e.g. bwrap). */
   readonly essential?: boolean;
+  /**
+   * Whether this layer is wanted for these options (default: always). An unwanted layer is not
+   * detected at all, so a run pays nothing for it (e.g. the eBPF monitor without -m).
+   */
+  wanted?(options: { monitor: boolean; debug: boolean }): boolean;
   /** Probes the machine. Must not throw: problems are reported as `absent` with a reason. */
   detect(ctx: DetectContext): Promise<Availability>;
   /** Taps the kernel's hooks. Called only when detect() said available or degraded. */

@@ -147,6 +147,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const kernel = new Kernel({
     plugins: [...options.plugins, ...(await loadPlugins(policy.plugins, cwd))],
     logger: options.logger,
+    env,
     options: {
       platform: options.platform ?? process.platform,
       debug: options.debug ?? false,

@@ -59,6 +59,8 @@ export const ebpfPlugin = definePlugin({
   },
   // Only -m needs the monitor.
   requiredUnderStrict: ({ monitor }) => monitor,
+  // Only -m shows what the monitor sees: without it, starting bpftrace (or probing it) is waste.
+  wanted: ({ monitor }) => monitor,
 });
 
 export default ebpfPlugin;

@@ -8,6 +8,7 @@ export async function showFeatures(flags: Flags): Promise<number> {
   const plugins = await builtInPlugins();
   const kernel = new Kernel({
     plugins,
+    cacheDetection: false, // the report must be true to the machine right now
     options: { platform: process.platform, debug: flags.debug, monitor: true, strict: false, ports: [] },
   });
   const report = await kernel.detect();

@@ -1,0 +1,90 @@
+/**
+ * Detection results cached across processes, so a cold `fence` start does not re-run the probes
+ * (bwrap, user and network namespaces, bpftrace...). An entry is used only when it was written by
+ * this user, on this boot, with the same PATH and helper override, within the last hour, and
+ * when Fence itself, every PATH directory (so installing or removing a tool invalidates it) and
+ * every file the results depend on (`Availability.dependsOn`) are unchanged. The file must be
+ * owned by this user and not writable by others: another user cannot weaken this user's sandbox.
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Availability } from './plugin.js';
+
+const MAX_AGE_MS = 60 * 60 * 1000;
+const FORMAT = 1;
+
+interface CacheFile {
+  readonly format: number;
+  readonly key: string;
+  readonly written: number;
+  readonly results: Record<string, Availability>;
+  /** Path → mtime in ms (null: did not exist). */
+  readonly deps: Record<string, number | null>;
+}
+
+function mtime(path: string): number | null {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'no-boot-id';
+  }
+}
+
+export class DetectionCache {
+  readonly #file: string | undefined;
+  readonly #key: string;
+  readonly #pathDirs: string[];
+
+  constructor(env: NodeJS.ProcessEnv, extraKey: string) {
+    const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+    this.#file = base.startsWith('/') ? join(base, 'fence', `detect-${process.getuid?.() ?? 0}.json`) : undefined;
+    this.#pathDirs = (env.PATH ?? '').split(':').filter((d) => d.startsWith('/'));
+    this.#key = JSON.stringify([bootId(), process.getuid?.(), process.getgid?.(), env.PATH, env.FENCE_LAUNCH_PATH, process.execPath, extraKey]);
+  }
+
+  /** The cached results for these plugin names, or undefined when any is missing or stale. */
+  load(names: readonly string[]): Map<string, Availability> | undefined {
+    if (!this.#file) return undefined;
+    try {
+      const st = statSync(this.#file);
+      if (st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return undefined;
+      const data = JSON.parse(readFileSync(this.#file, 'utf8')) as CacheFile;
+      if (data.format !== FORMAT || data.key !== this.#key || Date.now() - data.written > MAX_AGE_MS) return undefined;
+      if (Object.entries(data.deps).some(([path, m]) => mtime(path) !== m)) return undefined;
+      if (!names.every((n) => n in data.results)) return undefined;
+      return new Map(names.map((n) => [n, data.results[n]!]));
+    } catch {
+      return undefined;
+    }
+  }
+
+  store(results: ReadonlyMap<string, Availability>): void {
+    if (!this.#file) return;
+    const deps: Record<string, number | null> = {};
+    // Fence itself: an upgrade or rebuild may detect differently.
+    const self = fileURLToPath(import.meta.url);
+    deps[self] = mtime(self);
+    // A program installed or removed (bwrap, socat, bpftrace) changes its directory's mtime.
+    for (const dir of this.#pathDirs) deps[dir] = mtime(dir);
+    for (const a of results.values()) for (const p of a.dependsOn ?? []) deps[p] = mtime(p);
+    const data: CacheFile = { format: FORMAT, key: this.#key, written: Date.now(), results: Object.fromEntries(results), deps };
+    try {
+      mkdirSync(join(this.#file, '..'), { recursive: true, mode: 0o700 });
+      const tmp = `${this.#file}.${process.pid}`;
+      writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
+      renameSync(tmp, this.#file);
+    } catch {
+      /* an unwritable cache only costs the next start its probes */
+    }
+  }
+}
