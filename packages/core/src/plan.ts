@@ -102,6 +102,11 @@ export interface LaunchPlan {
   readonly runtimeDir: () => string;
 }
 
+/** An empty plan, ready for the prepare hook. */
+export function createLaunchPlan(policy: Policy, runtimeDir: () => string): LaunchPlan {
+  return { policy, wrappers: [], env: {}, fds: [], helper: { bridges: [], rlimits: [] }, services: [], cleanup: [], notes: [], runtimeDir };
+}
+
 /** Adds a descriptor to the plan and returns its number in the child. */
 export function addFd(plan: LaunchPlan, data: Uint8Array): number {
   plan.fds.push(data);

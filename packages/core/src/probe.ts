@@ -6,9 +6,15 @@ import type { FeatureProbe, ProbeResult } from './services.js';
 
 const memos = new Map<string, unknown>();
 
+function memo<T>(key: string, compute: () => T): T {
+  if (!memos.has(key)) memos.set(key, compute());
+  return memos.get(key) as T;
+}
+
+// Methods do not use `this`, so they can be passed around unbound (`{ which: processProbe.which }`).
 export const processProbe: FeatureProbe = {
   which(program) {
-    return this.memo(`which:${program}`, () => {
+    return memo(`which:${program}`, () => {
       for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
         if (!dir) continue;
         const candidate = join(dir, program);
@@ -23,14 +29,11 @@ export const processProbe: FeatureProbe = {
     });
   },
   run(argv, timeoutMs = 5000) {
-    return this.memo(`run:${JSON.stringify(argv)}`, (): ProbeResult => {
+    return memo(`run:${JSON.stringify(argv)}`, (): ProbeResult => {
       const [cmd, ...args] = argv;
       const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
       return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error?.message };
     });
   },
-  memo<T>(key: string, compute: () => T): T {
-    if (!memos.has(key)) memos.set(key, compute());
-    return memos.get(key) as T;
-  },
+  memo,
 };

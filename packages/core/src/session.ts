@@ -12,7 +12,7 @@ import { commandEnvironment } from './environment.js';
 import { errors } from './errors.js';
 import type { DetectionReport, RunningCommand } from './hooks.js';
 import { Kernel } from './kernel.js';
-import type { LaunchPlan } from './plan.js';
+import { createLaunchPlan, type LaunchPlan } from './plan.js';
 import type { FencePlugin } from './plugin.js';
 import type { Policy, PolicySource } from './policy.js';
 import { spawnCommand, type SpawnedCommand, type SpawnRequest } from './runner.js';
@@ -158,17 +158,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   const report = await kernel.activate(policy);
   const runtime = new RuntimeDir();
-  const plan: LaunchPlan = {
-    policy,
-    wrappers: [],
-    env: {},
-    fds: [],
-    helper: { bridges: [], rlimits: [] },
-    services: [],
-    cleanup: [],
-    notes: [],
-    runtimeDir: () => runtime.path(),
-  };
+  const plan = createLaunchPlan(policy, () => runtime.path());
   const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime);
   try {
     await kernel.hooks.prepare.promise(plan, report);

@@ -3,11 +3,8 @@
  * namespaces here (containers often forbid one or both)? Probes run real bwrap sandboxes; the
  * kernel caches detection per process, so a second session pays nothing.
  */
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { release } from 'node:os';
-import { delimiter, join } from 'node:path';
-import type { Availability, FeatureLine, ProbeResult } from '@fence/core';
+import { processProbe, type Availability, type FeatureLine, type ProbeResult } from '@fence/core';
 import { nativeHelper } from './native.js';
 
 export const BWRAP_INSTALL = 'apt install bubblewrap';
@@ -20,25 +17,6 @@ export interface Prober {
   run(argv: readonly string[], timeoutMs?: number): ProbeResult;
 }
 
-export const systemProber: Prober = {
-  which(program) {
-    for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-      if (!dir) continue;
-      try {
-        accessSync(join(dir, program), constants.X_OK);
-        return join(dir, program);
-      } catch {
-        /* not here */
-      }
-    }
-    return undefined;
-  },
-  run(argv, timeoutMs = 5000) {
-    const [cmd, ...args] = argv;
-    const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-    return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error?.message };
-  },
-};
 
 export interface BwrapFacts {
   readonly path: string;
@@ -53,7 +31,7 @@ export interface BwrapFacts {
 const firstLine = (r: ProbeResult): string => (r.stderr || r.error || `exit ${r.status}`).trim().split('\n')[0] ?? '';
 
 /** Runs the probes. Undefined when bwrap is not installed. */
-export async function probeBwrap(prober: Prober = systemProber): Promise<{ facts: BwrapFacts; usernsError?: string; netnsError?: string } | undefined> {
+export async function probeBwrap(prober: Prober = processProbe): Promise<{ facts: BwrapFacts; usernsError?: string; netnsError?: string } | undefined> {
   const path = prober.which('bwrap');
   if (!path) return undefined;
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(prober.run([path, '--version']).stdout)?.[1] ?? 'unknown';
@@ -104,7 +82,7 @@ function featureLines(p: Awaited<ReturnType<typeof probeBwrap>>): FeatureLine[] 
 }
 
 /** The plugin's availability from the probes. */
-export async function detectBwrap(prober: Prober = systemProber): Promise<Availability> {
+export async function detectBwrap(prober: Prober = processProbe): Promise<Availability> {
   const p = await probeBwrap(prober);
   const features = featureLines(p);
   if (!p) return { status: 'absent', reason: bwrapInstallHint, features };

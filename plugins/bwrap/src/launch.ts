@@ -6,9 +6,8 @@
  * argv length limit. Without the native helper: seccomp goes to bwrap `--seccomp`, the bridges to
  * socat, and Landlock and the limits are dropped, each with a note.
  */
-import { addFd, note, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
+import { addFd, note, processProbe, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { buildBwrapArgs, type BwrapInput } from './bwrap-args.js';
-import { systemProber } from './detect.js';
 import { gatherPaths } from './gather.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
@@ -37,7 +36,7 @@ async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?
   }
   const seccompFd = program ? addFd(plan, program) : undefined;
   if (bridges.length === 0) return { inner: [], seccompFd };
-  const socat = systemProber.which('socat');
+  const socat = processProbe.which('socat');
   if (!socat) {
     note(plan, LAYER, 'no socat: the proxy bridges cannot run, so nothing inside reaches the network; apt install socat');
     return { inner: [], seccompFd };

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { bwrapInstallHint, detectBwrap, systemProber } from '../src/detect.js';
+import { processProbe } from '@fence/core';
+import { bwrapInstallHint, detectBwrap } from '../src/detect.js';
 
 describe('detectBwrap', () => {
   it('reports bwrap as absent with the install command when it is not on PATH', async () => {
-    const a = await detectBwrap({ which: () => undefined, run: systemProber.run });
+    const a = await detectBwrap({ which: () => undefined, run: processProbe.run });
     expect(a.status).toBe('absent');
     expect(a.reason).toBe('bubblewrap (bwrap) is not installed; install it with: apt install bubblewrap');
     expect(bwrapInstallHint).toBe(a.reason);
@@ -12,7 +13,7 @@ describe('detectBwrap', () => {
 
   it('probes the real namespaces and describes each feature', async () => {
     const a = await detectBwrap();
-    if (!systemProber.which('bwrap')) return console.warn('skipped: bwrap is not installed');
+    if (!processProbe.which('bwrap')) return console.warn('skipped: bwrap is not installed');
     expect(a.facts).toMatchObject({ userns: expect.any(Boolean), netns: expect.any(Boolean), version: expect.stringMatching(/^\d+\.\d+/) });
     expect(a.features?.map((f) => f.name)).toEqual(['Kernel version', 'Bubblewrap (bwrap)', 'Socat', 'User namespaces', 'Network namespace (--unshare-net)']);
     if (a.facts?.netns) expect(a.summary).toBe('bwrap(network,pid,fs)');
@@ -21,13 +22,13 @@ describe('detectBwrap', () => {
 
   it('degrades, naming the cause, when the network namespace cannot be created', async () => {
     const prober = {
-      which: systemProber.which,
+      which: processProbe.which,
       run: (argv: readonly string[]) =>
         argv.includes('--unshare-net')
           ? { status: 1, stdout: '', stderr: 'bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted\n' }
-          : systemProber.run(argv),
+          : processProbe.run(argv),
     };
-    if (!systemProber.which('bwrap')) return console.warn('skipped: bwrap is not installed');
+    if (!processProbe.which('bwrap')) return console.warn('skipped: bwrap is not installed');
     const a = await detectBwrap(prober);
     expect(a.status).toBe('degraded');
     expect(a.facts).toMatchObject({ netns: false });

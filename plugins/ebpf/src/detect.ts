@@ -5,8 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import type { Availability, FeatureLine } from '@fence/core';
+import { join } from 'node:path';
+import { processProbe, type Availability, type FeatureLine } from '@fence/core';
 import { TRACED_SYSCALLS } from './bpftrace-script.js';
 import { canLoadBpf, CAP_BPF, effectiveCapabilities, hasCapability } from './capabilities.js';
 
@@ -18,18 +18,6 @@ export const REASONS = {
 
 const TRACEFS_ROOTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 
-export function which(program: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, program), constants.X_OK);
-      return join(dir, program);
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
 
 /** Names of TRACED_SYSCALLS whose sys_exit tracepoint exists on this kernel. */
 export function availableSyscalls(): string[] {
@@ -64,7 +52,7 @@ export async function detectEbpf(): Promise<Availability> {
   const caps = ownCapabilities();
   const root = process.getuid?.() === 0;
   const capable = canLoadBpf(caps);
-  const bpftrace = which('bpftrace');
+  const bpftrace = processProbe.which('bpftrace');
   const version = bpftrace ? bpftraceVersion(bpftrace) : undefined;
   const tracepoints = availableSyscalls().length > 0;
   const audit = kmsgReadable();

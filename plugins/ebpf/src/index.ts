@@ -3,8 +3,8 @@
  * sandbox's failing file, exec and connect syscalls, filtered in the kernel by its PID namespace;
  * the kernel log adds seccomp (and Landlock) audit records of the same namespace.
  */
-import { definePlugin, Tokens, type Kernel, type RunningCommand } from '@fence/core';
-import { availableSyscalls, detectEbpf, kmsgReadable, which } from './detect.js';
+import { definePlugin, processProbe, Tokens, type Kernel, type RunningCommand } from '@fence/core';
+import { availableSyscalls, detectEbpf, kmsgReadable } from './detect.js';
 import { KmsgReader } from './kmsg-reader.js';
 import { EbpfMonitor } from './monitor.js';
 import { findSandboxPidNamespace } from './pid-namespace.js';
@@ -22,11 +22,11 @@ async function attach(kernel: Kernel, command: RunningCommand): Promise<Attached
   }
   const violations = kernel.resolve(Tokens.Violations);
   const attached: Attached[] = [];
-  const dmesg = kmsgReadable() ? which('dmesg') : undefined;
+  const dmesg = kmsgReadable() ? processProbe.which('dmesg') : undefined;
   if (dmesg) attached.push(KmsgReader.start({ dmesg, pidns, violations }));
   try {
     attached.push(
-      await EbpfMonitor.start({ bpftrace: which('bpftrace')!, pidns, syscalls: availableSyscalls(), violations, clock: kernel.resolve(Tokens.Clock), logger }),
+      await EbpfMonitor.start({ bpftrace: processProbe.which('bpftrace')!, pidns, syscalls: availableSyscalls(), violations, clock: kernel.resolve(Tokens.Clock), logger }),
     );
   } catch (e) {
     logger.warn(e instanceof Error ? e.message : String(e));

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ViolationStream, type Violation } from '@fence/core';
-import { availableSyscalls, which } from '../src/detect.js';
+import { processProbe } from '@fence/core';
+import { availableSyscalls } from '../src/detect.js';
+const which = (p: string) => processProbe.which(p);
 import { EbpfMonitor } from '../src/monitor.js';
 import { findSandboxPidNamespace } from '../src/pid-namespace.js';
 import { skipReason, startSandbox } from './sandbox.js';

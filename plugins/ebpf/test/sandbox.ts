@@ -1,6 +1,8 @@
 /** Real sandboxes for the monitor's tests: bwrap with its own PID namespace, read-only root. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { detectEbpf, which } from '../src/detect.js';
+import { processProbe } from '@fence/core';
+import { detectEbpf } from '../src/detect.js';
+const which = (p: string) => processProbe.which(p);
 
 export const bwrap = which('bwrap');
 

@@ -1,4 +1,4 @@
-import { Kernel, type Availability, type LaunchPlan, type Logger } from '@fence/core';
+import { Kernel, type Availability, type Logger, createLaunchPlan } from '@fence/core';
 import { describe, expect, it } from 'vitest';
 import { AccessNet } from '../src/landlock-rules.js';
 import { prepareLandlock, sandboxHasNetns } from '../src/prepare.js';
@@ -16,17 +16,7 @@ function setup(opts: { abi: number; bwrap?: Availability; strict?: boolean; allo
     logger,
     options: { platform: 'linux', debug: true, monitor: false, strict: opts.strict ?? false, ports: [8080] },
   });
-  const plan: LaunchPlan = {
-    policy: testPolicy({ filesystem: { allowWrite: opts.allowWrite ?? [] } }),
-    wrappers: [],
-    env: {},
-    fds: [],
-    helper: { bridges: [], rlimits: [] },
-    services: [],
-    cleanup: [],
-    notes: [],
-    runtimeDir: () => '/nonexistent',
-  };
+  const plan = createLaunchPlan(testPolicy({ filesystem: { allowWrite: opts.allowWrite ?? [] } }), () => '/nonexistent');
   const report = new Map<string, Availability>([['landlock', { status: 'available', facts: { abi: opts.abi } }]]);
   if (opts.bwrap) report.set('bwrap', opts.bwrap);
   return { logger, kernel, plan, report };

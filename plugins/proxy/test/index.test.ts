@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { isFenceError, Kernel, SettingsSchema, type KernelOptions, type LaunchPlan, type Policy, type Violation } from '@fence/core';
+import { isFenceError, Kernel, SettingsSchema, type KernelOptions, type LaunchPlan, type Policy, type Violation, createLaunchPlan } from '@fence/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import defaultExport, { proxyPlugin } from '../src/index.js';
 import { collect, deadPort, tempDir } from './support.js';
@@ -25,17 +25,7 @@ async function prepare(network: object, options: Partial<KernelOptions> = {}) {
     logger: { debugEnabled: false, debug: () => undefined, warn: () => undefined },
   });
   const report = await kernel.activate(policy);
-  const plan: LaunchPlan = {
-    policy,
-    wrappers: [],
-    env: {},
-    fds: [],
-    helper: { bridges: [], rlimits: [] },
-    services: [],
-    cleanup: [],
-    notes: [],
-    runtimeDir: () => dir.path,
-  };
+  const plan = createLaunchPlan(policy, () => dir.path);
   await kernel.hooks.prepare.promise(plan, report);
   plans.push(plan);
   return { plan, kernel, dir: dir.path };

@@ -1,4 +1,4 @@
-import { Kernel, loadPolicy, type LaunchPlan, type SettingsInput } from '@fence/core';
+import { Kernel, loadPolicy, type LaunchPlan, type SettingsInput, createLaunchPlan } from '@fence/core';
 import { describe, expect, it } from 'vitest';
 import seccompDefault, { buildSeccompProgram, seccompArchOf, seccompPlugin } from '../src/index.js';
 
@@ -13,17 +13,7 @@ async function prepare(settings: SettingsInput): Promise<LaunchPlan> {
     logger: { debug: () => {}, warn: () => {}, debugEnabled: false },
   });
   const report = await kernel.activate(policy);
-  const plan: LaunchPlan = {
-    policy,
-    wrappers: [],
-    env: {},
-    fds: [],
-    helper: { bridges: [], rlimits: [] },
-    services: [],
-    cleanup: [],
-    notes: [],
-    runtimeDir: () => '/nonexistent',
-  };
+  const plan = createLaunchPlan(policy, () => '/nonexistent');
   await kernel.hooks.prepare.promise(plan, report);
   return plan;
 }
