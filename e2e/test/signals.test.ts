@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fence, own, USERS, workspace, type Workspace } from '../src/fence.js';
+
+const until = async (what: () => boolean, ms = 5000) => {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (what()) return true;
+  return what();
+};
+
+describe.each(USERS)('signals and cleanup through the fence command (as %s)', (user) => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  it('forwards SIGTERM to the command, which exits by its own handler', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['--', 'sh', '-c', 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.1; done'], {
+      onSpawn: (child) => child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && child.kill('SIGTERM')),
+    });
+    expect(r.stdout).toBe('ready\ngot-term\n');
+    expect(r.status).toBe(3);
+  });
+
+  it('leaves no process, socket or temp directory behind when fence is killed with SIGKILL', async () => {
+    ws = workspace(user);
+    const marker = `fence-e2e-marker-${process.pid}-${user}`;
+    const file = join(ws.dir, 'fence.json');
+    writeFileSync(file, JSON.stringify({ network: { allowedDomains: ['example.com'] } })); // starts the proxies
+    own(ws, file);
+    let runtimeDir = '';
+    let existed = false;
+    const r = await fence(ws, ['-d', '--', 'sh', '-c', `echo ready; exec sleep 60 ${marker}`], {
+      onSpawn: (child) => {
+        // -d names the proxy socket, and so the session's runtime directory.
+        child.stderr?.on('data', (d: Buffer) => (runtimeDir ||= /(\/\S+\/fence-[^/\s]+)\/http\.sock/.exec(d.toString())?.[1] ?? ''));
+        child.stdout?.on('data', (d: Buffer) => {
+          if (!d.toString().includes('ready')) return;
+          existed = runtimeDir !== '' && existsSync(runtimeDir);
+          // setpriv execs node, so the child's pid is fence itself for both users.
+          process.kill(child.pid!, 'SIGKILL');
+        });
+      },
+    });
+    expect(r.signal).toBe('SIGKILL');
+    expect(existed).toBe(true);
+    expect(await until(() => spawnSync('pgrep', ['-f', marker]).status === 1)).toBe(true);
+    expect(await until(() => !existsSync(runtimeDir))).toBe(true);
+  });
+});
