@@ -12,6 +12,18 @@ export const BARE_BWRAP = ['bwrap', '--new-session', '--die-with-parent', '--uns
 const spawnDone = (argv) =>
   new Promise((res, rej) => spawn(argv[0], argv.slice(1), { stdio: 'ignore' }).on('exit', (c) => (c === 0 ? res() : rej(new Error(`${argv[0]} exited ${c}`)))).on('error', rej));
 
+/** The in-sandbox helper (Landlock + seccomp + exec) against bare bwrap: the kernel layers' start-up cost. */
+async function helperBench(createSandbox, dir, bwrap) {
+  const native = await import('@fence/native');
+  const helper = native.helperPath();
+  if (!helper) return 'helper: not built (skipped)';
+  const sandbox = await createSandbox({ cwd: dir, settings: {} });
+  const plan = Buffer.from(native.encodeHelperPlan(sandbox.plan.helper)).toString('base64');
+  await sandbox.close();
+  const withHelper = timeCommand([...BARE_BWRAP.slice(0, -1), helper, '--', 'true'], { env: { ...process.env, FENCE_LAUNCH_PLAN: plan } });
+  return `bwrap + fence-launch (Landlock, seccomp) ${fmt(withHelper)}; helper cost ${(withHelper.median - bwrap.median).toFixed(1)} ms (target ≤ 2 ms)`;
+}
+
 export async function startupBench() {
   const dir = mkdtempSync(join(tmpdir(), 'fence-bench-'));
   const twoDomains = join(dir, 'two-domains.json');
@@ -35,6 +47,8 @@ export async function startupBench() {
   console.log(`ratio fence --version / node -e 0  ${ratio(version, nodeE)}   (target ≤ 1.15×)`);
 
   const { createSandbox } = await import('@fence/cli');
+  const helperCost = await helperBench(createSandbox, dir, bwrap);
+  if (helperCost) console.log(helperCost);
   const warmBwrap = await timeAsync(() => spawnDone(BARE_BWRAP));
   for (const [label, settings] of [
     ['default policy', {}],
@@ -43,8 +57,8 @@ export async function startupBench() {
     const sandbox = await createSandbox({ cwd: dir, settings });
     const warm = await timeAsync(() => sandbox.run(['true'], { stdio: ['ignore', 'ignore', 'ignore'] }));
     await sandbox.close();
-    console.log(`warm session.run(['true']) (${label})`.padEnd(35) + fmt(warm));
+    console.log(`warm session.run(['true']) (${label})`.padEnd(45) + fmt(warm));
     console.log(`ratio warm / bare bwrap from Node (${label})  ${ratio(warm, warmBwrap)}   (target ≤ 2×)`);
   }
-  console.log(`bare bwrap spawned from Node       ${fmt(warmBwrap)}`);
+  console.log(`${'bare bwrap spawned from Node'.padEnd(45)}${fmt(warmBwrap)}`);
 }
