@@ -81,6 +81,13 @@ export interface PlanNote {
   readonly message: string;
 }
 
+/**
+ * A descriptor for a wrapper: bytes written at spawn, or the start gate — a pipe that receives
+ * one byte only after every `monitor` tap has run, so the command cannot act before the monitors
+ * watch it (bwrap `--block-fd`).
+ */
+export type PlanFd = Uint8Array | 'start-gate';
+
 export type SignalStrategy = (childPid: number, signal: NodeJS.Signals) => void;
 
 export interface LaunchPlan {
@@ -89,8 +96,10 @@ export interface LaunchPlan {
   readonly wrappers: Wrapper[];
   /** Changes to the command's environment; `undefined` removes a variable. */
   readonly env: Record<string, string | undefined>;
-  /** Data handed to a wrapper as an inherited descriptor: entry i is fd 3 + i in the child. */
-  readonly fds: Uint8Array[];
+  /** Descriptors handed to a wrapper: entry i is fd 3 + i in the child. */
+  readonly fds: PlanFd[];
+  /** Set by a monitor that must see the command from its first instruction (see PlanFd). */
+  holdStart: boolean;
   readonly helper: HelperPlan;
   readonly services: HostService[];
   /** Run at session close, in reverse order; must not throw. */
@@ -104,11 +113,11 @@ export interface LaunchPlan {
 
 /** An empty plan, ready for the prepare hook. */
 export function createLaunchPlan(policy: Policy, runtimeDir: () => string): LaunchPlan {
-  return { policy, wrappers: [], env: {}, fds: [], helper: { bridges: [], rlimits: [] }, services: [], cleanup: [], notes: [], runtimeDir };
+  return { policy, wrappers: [], env: {}, fds: [], holdStart: false, helper: { bridges: [], rlimits: [] }, services: [], cleanup: [], notes: [], runtimeDir };
 }
 
 /** Adds a descriptor to the plan and returns its number in the child. */
-export function addFd(plan: LaunchPlan, data: Uint8Array): number {
+export function addFd(plan: LaunchPlan, data: PlanFd): number {
   plan.fds.push(data);
   return 2 + plan.fds.length;
 }

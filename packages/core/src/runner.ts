@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
-import type { SignalStrategy } from './plan.js';
+import type { PlanFd, SignalStrategy } from './plan.js';
 
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -13,8 +13,8 @@ export interface SpawnRequest {
   readonly argv: readonly string[];
   readonly env: Record<string, string>;
   readonly cwd: string;
-  /** Data for descriptors 3, 4, ... of the child. */
-  readonly fds: readonly Uint8Array[];
+  /** Descriptors 3, 4, ... of the child: data, or the start gate (written by release()). */
+  readonly fds: readonly PlanFd[];
   /** stdin, stdout, stderr of the child; default inherit. */
   readonly stdio?: readonly ['inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number];
   readonly signal?: SignalStrategy;
@@ -28,17 +28,21 @@ export interface SpawnedCommand {
   readonly exited: Promise<number>;
   /** Sends a signal the way forwarding does. */
   kill(signal?: NodeJS.Signals): void;
+  /** Opens the start gate, if the plan has one: the command starts now. */
+  release(): void;
 }
 
 export function spawnCommand(req: SpawnRequest): SpawnedCommand {
   const [file, ...args] = req.argv;
   const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit']), ...req.fds.map(() => 'pipe' as const)];
   const child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
+  const gates: Writable[] = [];
   req.fds.forEach((data, i) => {
     const stream = child.stdio[3 + i] as Writable | null;
     if (!stream) return;
     stream.on('error', () => undefined); // the wrapper may exit before reading everything
-    stream.end(data);
+    if (data === 'start-gate') gates.push(stream);
+    else stream.end(data);
   });
   const deliver = (signal: NodeJS.Signals) => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -67,5 +71,5 @@ export function spawnCommand(req: SpawnRequest): SpawnedCommand {
       resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });
-  return { child, exited, kill: (s = 'SIGTERM') => deliver(s) };
+  return { child, exited, kill: (s = 'SIGTERM') => deliver(s), release: () => gates.forEach((g) => g.end('1')) };
 }

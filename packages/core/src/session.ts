@@ -95,6 +95,8 @@ export class Sandbox {
       monitor: this.kernel.options.monitor,
     };
     const monitored = this.kernel.hooks.monitor.promise(running);
+    // The command starts once every monitor watches it, even if one of them failed to attach.
+    void monitored.finally(() => spawned.release()).catch(() => undefined);
     const exited = Promise.all([spawned.exited, monitored]).then(async ([status]) => {
       this.#running.delete(spawned);
       await this.kernel.hooks.exit.promise({ command: running, status });

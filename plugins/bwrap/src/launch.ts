@@ -67,7 +67,10 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   };
   const args = buildBwrapArgs(input);
   const argsFd = addFd(plan, new TextEncoder().encode(`${args.join('\0')}\0`));
-  plan.wrappers.push({ layer: LAYER, argv: [bwrap, '--args', String(argsFd), '--', ...inner] });
+  // A monitor that must see the command from its start holds it behind bwrap's --block-fd: the
+  // namespaces exist (so the monitor can find them), the command waits for the gate's byte.
+  const gate = plan.holdStart ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
+  plan.wrappers.push({ layer: LAYER, argv: [bwrap, ...gate, '--args', String(argsFd), '--', ...inner] });
   plan.signal = forwardToCommand;
 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];

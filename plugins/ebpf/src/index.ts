@@ -3,11 +3,12 @@
  * sandbox's failing file, exec and connect syscalls, filtered in the kernel by its PID namespace;
  * the kernel log adds seccomp (and Landlock) audit records of the same namespace.
  */
-import { definePlugin, processProbe, Tokens, type Kernel, type RunningCommand } from '@fence/core';
+import { definePlugin, PrepareStage, processProbe, Tokens, type Kernel, type RunningCommand } from '@fence/core';
 import { availableSyscalls, detectEbpf, kmsgReadable } from './detect.js';
 import { KmsgReader } from './kmsg-reader.js';
 import { EbpfMonitor } from './monitor.js';
 import { findSandboxPidNamespace } from './pid-namespace.js';
+import { seccompSyscallNamer } from './syscall-names.js';
 
 interface Attached {
   readonly stop: () => Promise<void>;
@@ -23,7 +24,7 @@ async function attach(kernel: Kernel, command: RunningCommand): Promise<Attached
   const violations = kernel.resolve(Tokens.Violations);
   const attached: Attached[] = [];
   const dmesg = kmsgReadable() ? processProbe.which('dmesg') : undefined;
-  if (dmesg) attached.push(KmsgReader.start({ dmesg, pidns, violations }));
+  if (dmesg) attached.push(KmsgReader.start({ dmesg, pidns, violations, syscallName: await seccompSyscallNamer() }));
   try {
     attached.push(
       await EbpfMonitor.start({ bpftrace: processProbe.which('bpftrace')!, pidns, syscalls: availableSyscalls(), violations, clock: kernel.resolve(Tokens.Clock), logger }),
@@ -46,6 +47,10 @@ export const ebpfPlugin = definePlugin({
       running.delete(command);
       await Promise.all((await attached)?.map((a) => a.stop()) ?? []);
     };
+    // The command must not run before the monitor watches it: hold it at the sandbox's start gate.
+    kernel.hooks.prepare.tap({ name: 'ebpf', stage: PrepareStage.MONITOR }, (plan) => {
+      if (kernel.options.monitor) plan.holdStart = true;
+    });
     kernel.hooks.monitor.tapPromise('ebpf', async (command) => {
       if (!command.monitor) return;
       const pending = attach(kernel, command);
