@@ -7,11 +7,12 @@ import type { FencePlugin } from '@fence/core';
 type Loader = () => Promise<{ default: FencePlugin }>;
 
 const BUILT_IN: Partial<Record<NodeJS.Platform, readonly Loader[]>> = {
+  // In the order the feature report and the summary line present them (SPEC §4.6).
   linux: [
-    () => import('@fence/plugin-proxy'),
-    () => import('@fence/plugin-landlock'),
-    () => import('@fence/plugin-seccomp'),
     () => import('@fence/plugin-bwrap'),
+    () => import('@fence/plugin-seccomp'),
+    () => import('@fence/plugin-landlock'),
+    () => import('@fence/plugin-proxy'),
     () => import('@fence/plugin-ebpf'),
   ],
   darwin: [() => import('@fence/plugin-proxy'), () => import('@fence/plugin-seatbelt')],

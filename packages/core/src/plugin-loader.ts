@@ -1,7 +1,6 @@
 /** Loads third-party plugins named in the settings (`plugins`) or on the command line (`--plugin`). */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { errors } from './errors.js';
 import type { FencePlugin } from './plugin.js';
 
@@ -17,7 +16,9 @@ export async function loadPlugins(names: readonly string[], cwd: string): Promis
     names.map(async (name) => {
       let mod: { default?: unknown };
       try {
-        mod = (await import(pathToFileURL(require.resolve(name)).href)) as { default?: unknown };
+        // An absolute path, not a file: URL: the bundled CLI turns import() into require(), which
+        // loads ESM plugins too (require(esm)) but only by path.
+        mod = (await import(require.resolve(name))) as { default?: unknown };
       } catch (e) {
         throw errors.pluginLoad(name, e instanceof Error ? e.message.split('\n')[0]! : String(e));
       }
