@@ -18,6 +18,7 @@ import type { Policy, PolicySource } from './policy.js';
 import { spawnCommand, type SpawnedCommand, type SpawnRequest } from './runner.js';
 import { RuntimeDir } from './runtime-dir.js';
 import type { Logger } from './services.js';
+import { rlimitsFor } from './limits.js';
 import { loadPlugins } from './plugin-loader.js';
 import { loadPolicy } from './settings/load.js';
 import type { SettingsInput } from './settings/schema.js';
@@ -87,6 +88,17 @@ export class Sandbox {
       forwardSignals: options.forwardSignals ?? false,
     });
     this.#running.add(spawned);
+    const wall = this.policy.limits.wallSeconds;
+    const timer =
+      wall > 0
+        ? setTimeout(() => {
+            this.kernel.logger.warn(`limits.wallSeconds: the command ran for ${wall} s and was stopped`);
+            spawned.kill('SIGTERM');
+            // A command that ignores SIGTERM gets SIGKILL shortly after.
+            setTimeout(() => spawned.kill('SIGKILL'), 2000).unref();
+          }, wall * 1000)
+        : undefined;
+    void spawned.exited.finally(() => clearTimeout(timer)).catch(() => undefined);
     const running: RunningCommand = {
       plan: this.plan,
       argv,
@@ -161,6 +173,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const report = await kernel.activate(policy);
   const runtime = new RuntimeDir();
   const plan = createLaunchPlan(policy, () => runtime.path());
+  plan.helper.rlimits.push(...rlimitsFor(policy.limits));
   const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime);
   try {
     await kernel.hooks.prepare.promise(plan, report);

@@ -1,0 +1,15 @@
+/**
+ * `limits` of the policy as resource limits for the in-sandbox helper (pure). The wall-clock
+ * limit is not an rlimit: the session enforces it (see Sandbox.spawn).
+ */
+import type { HelperPlan } from './plan.js';
+import type { Policy } from './policy.js';
+
+export function rlimitsFor(limits: Policy['limits']): HelperPlan['rlimits'] {
+  const out: HelperPlan['rlimits'] = [];
+  if (limits.memoryMB > 0) out.push({ resource: 'AS', value: limits.memoryMB * 1024 * 1024 });
+  if (limits.processes > 0) out.push({ resource: 'NPROC', value: limits.processes });
+  if (limits.cpuSeconds > 0) out.push({ resource: 'CPU', value: limits.cpuSeconds });
+  if (limits.openFiles > 0) out.push({ resource: 'NOFILE', value: limits.openFiles });
+  return out;
+}
