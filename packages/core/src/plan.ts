@@ -71,8 +71,18 @@ export interface HelperPlan {
   bridges: Bridge[];
   rlimits: { readonly resource: RlimitResource; readonly value: number }[];
   landlock?: LandlockRuleset;
-  /** A classic-BPF program: struct sock_filter[] as bytes (8 per instruction). */
+  /**
+   * A classic-BPF program: struct sock_filter[] as bytes (8 per instruction), installed with
+   * SECCOMP_FILTER_FLAG_LOG so its denials reach the kernel's audit log.
+   */
   seccomp?: Uint8Array;
+  /**
+   * A second program in the same format, installed without SECCOMP_FILTER_FLAG_LOG: denials too
+   * frequent to log (socket(AF_UNIX), which glibc tries at nearly every start). The kernel logs a
+   * denial only when the filter that decided it has the flag. Whoever installs one filter instead
+   * of two must rebuild it from both (as bwrap's `--seccomp` fallback does).
+   */
+  seccompQuiet?: Uint8Array;
 }
 
 /** A line for `-d`: which layer did what. */

@@ -1,12 +1,13 @@
 /**
  * @fence/plugin-seccomp: the syscall filter layer. At PrepareStage.KERNEL_LAYERS it generates the
- * classic-BPF program for this architecture and policy and puts it in `plan.helper.seccomp`; the
- * sandbox plugin then has it installed by the in-sandbox helper (with SECCOMP_FILTER_FLAG_LOG) or,
- * without the helper, by bwrap's `--seccomp`.
+ * classic-BPF programs for this architecture and policy: `plan.helper.seccomp`, which the
+ * in-sandbox helper installs with SECCOMP_FILTER_FLAG_LOG, and `plan.helper.seccompQuiet` (the
+ * socket(AF_UNIX) rule), which it installs without the flag. Without the helper, bwrap's
+ * `--seccomp` installs one program with every rule instead.
  */
 import { note, PrepareStage, type FencePlugin } from '@fence/core';
 import { detectSeccomp } from './detect.js';
-import { buildSeccompProgram, describeSeccompProgram, seccompOptionsFor } from './seccomp-filter.js';
+import { describeSeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
 import { seccompArchOf } from './syscalls.js';
 
 const NAME = 'seccomp';
@@ -21,7 +22,9 @@ export const seccompPlugin: FencePlugin = {
     if (!arch) throw new Error(`no seccomp program for architecture ${process.arch} (Fence filters x64 and arm64)`);
     kernel.hooks.prepare.tapPromise({ name: NAME, stage: PrepareStage.KERNEL_LAYERS }, async (plan, report) => {
       const options = seccompOptionsFor(plan.policy, arch);
-      plan.helper.seccomp = buildSeccompProgram(options);
+      const { logged, quiet } = splitSeccompPrograms(options);
+      plan.helper.seccomp = logged;
+      if (quiet) plan.helper.seccompQuiet = quiet;
       for (const line of describeSeccompProgram(options).lines) note(plan, NAME, line);
       const availability = report.get(NAME);
       if (availability?.status === 'degraded') note(plan, NAME, `denials are not logged: ${availability.reason}`);
@@ -42,7 +45,9 @@ export {
   SECCOMP_DATA,
   SECCOMP_RET,
   seccompOptionsFor,
+  splitSeccompPrograms,
   type SeccompDescription,
+  type SeccompPrograms,
 } from './seccomp-filter.js';
 export {
   AF_UNIX,

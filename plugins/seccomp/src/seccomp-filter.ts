@@ -8,6 +8,10 @@
  *   4. everything else is allowed.
  * Handlers only read arguments for their own syscall, so the kernel's constant-action cache
  * (5.11+) answers every other syscall without running the program.
+ *
+ * The rules can also be split in two programs with the same header: with several filters the
+ * kernel logs a denial only when the filter that decided it was installed with
+ * SECCOMP_FILTER_FLAG_LOG, so the quiet rules go into a filter installed without the flag.
  */
 import type { Policy } from '@fence/core';
 import { assemble, BPF, jump, label, stmt, type Item, type Target } from './bpf.js';
@@ -51,9 +55,25 @@ const RETURN_VALUE: Readonly<Record<Outcome, number>> = {
 const ret = (outcome: Outcome): string => `ret_${outcome}`;
 const load = (offset: number) => stmt(BPF.LD | BPF.W | BPF.ABS, offset);
 
-/** The filter as `struct sock_filter[]` bytes, ready for bwrap `--seccomp` or the helper. */
+/** Every rule in one filter as `struct sock_filter[]` bytes, e.g. for bwrap `--seccomp`. */
 export function buildSeccompProgram(options: SeccompOptions): Uint8Array {
-  return assemble(programItems(options));
+  return assemble(programItems(options.arch, seccompRules(options)));
+}
+
+/** The same rules as buildSeccompProgram, in two filters that together decide as it does. */
+export interface SeccompPrograms {
+  /** Every rule that is not quiet; to install with SECCOMP_FILTER_FLAG_LOG. */
+  readonly logged: Uint8Array;
+  /** Only the quiet rules, to install without the flag; undefined when no quiet rule applies. */
+  readonly quiet?: Uint8Array;
+}
+
+/** The filters for the helper: the quiet rules' denials stay out of the kernel log. */
+export function splitSeccompPrograms(options: SeccompOptions): SeccompPrograms {
+  const rules = seccompRules(options);
+  const quiet = rules.filter((r) => r.quiet !== undefined);
+  const logged = assemble(programItems(options.arch, rules.filter((r) => r.quiet === undefined)));
+  return quiet.length > 0 ? { logged, quiet: assemble(programItems(options.arch, quiet)) } : { logged };
 }
 
 /** Whether a policy needs socket(AF_UNIX): any allowed Unix socket path, or all of them. */
@@ -65,10 +85,9 @@ export function seccompOptionsFor(
   return { arch, allowUnixSockets: allowAllUnixSockets || allowUnixSockets.length > 0 };
 }
 
-function programItems(options: SeccompOptions): Item[] {
-  const { arch } = options;
+function programItems(arch: SeccompArch, rules: readonly SeccompRule[]): Item[] {
   const bySyscall = new Map<SyscallName, SeccompRule[]>();
-  for (const rule of seccompRules(options)) {
+  for (const rule of rules) {
     bySyscall.set(rule.syscall, [...(bySyscall.get(rule.syscall) ?? []), rule]);
   }
 
@@ -147,6 +166,7 @@ export function describeSeccompProgram(options: SeccompOptions): SeccompDescript
     options.allowUnixSockets
       ? 'socket(AF_UNIX) allowed: the policy allows Unix sockets'
       : 'socket(AF_UNIX) refused: the policy allows no Unix sockets (socketpair stays allowed)',
+    ...rules.filter((r) => r.quiet !== undefined).map((r) => `not logged: ${ruleTarget(r)}, ${r.quiet}`),
   ];
   return { arch: options.arch, instructions, rules, lines };
 }

@@ -20,6 +20,11 @@ export interface SeccompRule {
   /** Does not apply when the argument matches. */
   readonly unless?: ArgTest;
   readonly why: string;
+  /**
+   * Why its denials are not logged: the rule goes into the quiet program, installed without
+   * SECCOMP_FILTER_FLAG_LOG, because ordinary programs trip it all the time.
+   */
+  readonly quiet?: string;
 }
 
 export interface SeccompOptions {
@@ -116,6 +121,7 @@ export function seccompRules(options: SeccompOptions): SeccompRule[] {
       action: 'eperm',
       when: { arg: 0, equals: [AF_UNIX], names: 'AF_UNIX' },
       why: 'Unix sockets reach host services through the shared filesystem',
+      quiet: 'glibc tries it at nearly every start (nscd lookups)',
     });
   }
   return rules.filter((r) => syscallNumber(options.arch, r.syscall) !== undefined);

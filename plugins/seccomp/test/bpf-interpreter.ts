@@ -61,3 +61,16 @@ export function runBpf(program: Uint8Array, data: SeccompData): number {
   }
   throw new Error('program ran off its end without RET');
 }
+
+/** ACTION_ONLY in kernel/seccomp.c: the action as a signed int, so KILL_PROCESS sorts first. */
+const actionOnly = (ret: number): number => (ret & 0xffff0000) | 0;
+
+/**
+ * Runs stacked filters, newest first, the way the kernel does: the most restrictive action wins
+ * and, among equal actions, the newest filter's return value.
+ */
+export function runStack(programs: readonly Uint8Array[], data: SeccompData): number {
+  return programs
+    .map((program) => runBpf(program, data))
+    .reduce((decided, ret) => (actionOnly(ret) < actionOnly(decided) ? ret : decided));
+}

@@ -1,6 +1,6 @@
 import { Kernel, loadPolicy, type LaunchPlan, type SettingsInput, createLaunchPlan } from '@fence/core';
 import { describe, expect, it } from 'vitest';
-import seccompDefault, { buildSeccompProgram, seccompArchOf, seccompPlugin } from '../src/index.js';
+import seccompDefault, { buildSeccompProgram, seccompArchOf, seccompPlugin, splitSeccompPrograms } from '../src/index.js';
 
 const arch = seccompArchOf(process.arch);
 const runnable = process.platform === 'linux' && arch !== undefined;
@@ -24,17 +24,21 @@ describe('seccompPlugin', () => {
     expect(seccompPlugin).toMatchObject({ name: 'seccomp', platforms: ['linux'], provides: ['syscalls'] });
   });
 
-  it.skipIf(!runnable)('puts the program for this architecture in the helper plan, refusing AF_UNIX by default', async () => {
+  it.skipIf(!runnable)('puts the logged program in the helper plan and the AF_UNIX rule in the quiet one by default', async () => {
     const plan = await prepare({});
-    expect(plan.helper.seccomp).toEqual(buildSeccompProgram({ arch: arch!, allowUnixSockets: false }));
+    const { logged, quiet } = splitSeccompPrograms({ arch: arch!, allowUnixSockets: false });
+    expect(plan.helper.seccomp).toEqual(logged);
+    expect(plan.helper.seccompQuiet).toEqual(quiet);
+    expect(quiet).toBeDefined();
     const notes = plan.notes.filter((n) => n.layer === 'seccomp').map((n) => n.message);
     expect(notes[0]).toMatch(new RegExp(`^${arch} filter, \\d+ instructions`));
     expect(notes).toContain('socket(AF_UNIX) refused: the policy allows no Unix sockets (socketpair stays allowed)');
   });
 
-  it.skipIf(!runnable)('allows AF_UNIX sockets when the policy allows a Unix socket path', async () => {
+  it.skipIf(!runnable)('allows AF_UNIX sockets, with no quiet program, when the policy allows a Unix socket path', async () => {
     const plan = await prepare({ network: { allowUnixSockets: ['/run/docker.sock'] } });
     expect(plan.helper.seccomp).toEqual(buildSeccompProgram({ arch: arch!, allowUnixSockets: true }));
+    expect(plan.helper.seccompQuiet).toBeUndefined();
   });
   if (!runnable) console.log(`skipped: seccomp programs exist for linux x64/arm64 only (this is ${process.platform} ${process.arch})`);
 });

@@ -6,6 +6,7 @@ import {
   EPERM,
   SECCOMP_RET,
   seccompOptionsFor,
+  splitSeccompPrograms,
 } from '../src/seccomp-filter.js';
 import {
   AF_UNIX,
@@ -14,9 +15,10 @@ import {
   DANGEROUS_SYSCALLS,
   TIOCLINUX,
   TIOCSTI,
+  type SeccompOptions,
 } from '../src/seccomp-rules.js';
 import { AUDIT_ARCH, SECCOMP_ARCHES, syscallNumber, type SeccompArch, type SyscallName } from '../src/syscalls.js';
-import { runBpf } from './bpf-interpreter.js';
+import { runBpf, runStack, type SeccompData } from './bpf-interpreter.js';
 
 const ALLOW = SECCOMP_RET.ALLOW;
 const DENY_EPERM = SECCOMP_RET.ERRNO | EPERM;
@@ -26,10 +28,21 @@ const SIGCHLD = 17;
 const AF_INET = 2;
 const TCGETS = 0x5401;
 
+/**
+ * The combined program's decision, after checking that the split programs, stacked as the helper
+ * installs them (quiet last, so newest), decide the same: every case below proves it.
+ */
+function decide(options: SeccompOptions, data: SeccompData): number {
+  const combined = runBpf(buildSeccompProgram(options), data);
+  const { logged, quiet } = splitSeccompPrograms(options);
+  expect(runStack(quiet ? [quiet, logged] : [logged], data)).toBe(combined);
+  return combined;
+}
+
 function evaluate(arch: SeccompArch, name: SyscallName, args: readonly bigint[] = [], allowUnixSockets = false): number {
   const nr = syscallNumber(arch, name);
   if (nr === undefined) throw new Error(`${name} has no number on ${arch}`);
-  return runBpf(buildSeccompProgram({ arch, allowUnixSockets }), { nr, arch: AUDIT_ARCH[arch], args });
+  return decide({ arch, allowUnixSockets }, { nr, arch: AUDIT_ARCH[arch], args });
 }
 
 describe.each(SECCOMP_ARCHES)('buildSeccompProgram on %s', (arch) => {
@@ -96,9 +109,27 @@ describe.each(SECCOMP_ARCHES)('buildSeccompProgram on %s', (arch) => {
 
   it('kills the process when the architecture is not the expected one', () => {
     const other = arch === 'x86_64' ? AUDIT_ARCH.aarch64 : AUDIT_ARCH.x86_64;
-    const program = buildSeccompProgram({ arch, allowUnixSockets: false });
-    expect(runBpf(program, { nr: 0, arch: other })).toBe(KILL);
-    expect(runBpf(program, { nr: 0, arch: 0x40000003 })).toBe(KILL); // AUDIT_ARCH_I386
+    const options = { arch, allowUnixSockets: false };
+    expect(decide(options, { nr: 0, arch: other })).toBe(KILL);
+    expect(decide(options, { nr: 0, arch: 0x40000003 })).toBe(KILL); // AUDIT_ARCH_I386
+    // Each filter of the split kills on its own too, so neither depends on the other's header.
+    const { logged, quiet } = splitSeccompPrograms(options);
+    for (const program of [logged, quiet!]) expect(runBpf(program, { nr: 0, arch: other })).toBe(KILL);
+  });
+
+  it('splits off socket(AF_UNIX) alone into the quiet program', () => {
+    const socket = syscallNumber(arch, 'socket')!;
+    const data = (domain: number): SeccompData => ({ nr: socket, arch: AUDIT_ARCH[arch], args: [BigInt(domain), 1n] });
+    const { logged, quiet } = splitSeccompPrograms({ arch, allowUnixSockets: false });
+    expect(runBpf(logged, data(AF_UNIX))).toBe(ALLOW);
+    expect(runBpf(logged, data(AF_VSOCK))).toBe(DENY_EPERM);
+    expect(runBpf(quiet!, data(AF_UNIX))).toBe(DENY_EPERM);
+    expect(runBpf(quiet!, data(AF_VSOCK))).toBe(ALLOW);
+    for (const name of listed) expect(runBpf(quiet!, { nr: syscallNumber(arch, name)!, arch: AUDIT_ARCH[arch] })).toBe(ALLOW);
+    // Without the AF_UNIX rule nothing is quiet: the logged program is the whole filter.
+    expect(splitSeccompPrograms({ arch, allowUnixSockets: true })).toEqual({
+      logged: buildSeccompProgram({ arch, allowUnixSockets: true }),
+    });
   });
 
   it('describes what it refuses, in one line per outcome', () => {
@@ -108,12 +139,13 @@ describe.each(SECCOMP_ARCHES)('buildSeccompProgram on %s', (arch) => {
     expect(d.lines[1]).toContain('unshare(CLONE_NEWUSER), clone(CLONE_NEWUSER), ioctl(TIOCSTI, TIOCLINUX), socket(AF_VSOCK), socket(AF_UNIX)');
     expect(d.lines[1]!.includes('iopl')).toBe(arch === 'x86_64');
     expect(d.lines[2]).toBe('ENOSYS: clone3 (libc falls back to clone)');
+    expect(d.lines[4]).toBe('not logged: socket(AF_UNIX), glibc tries it at nearly every start (nscd lookups)');
+    expect(describeSeccompProgram({ arch, allowUnixSockets: true }).lines).toHaveLength(4);
   });
 });
 
 describe('buildSeccompProgram on x86_64 only', () => {
-  const program = buildSeccompProgram({ arch: 'x86_64', allowUnixSockets: false });
-  const run = (nr: number) => runBpf(program, { nr, arch: AUDIT_ARCH.x86_64 });
+  const run = (nr: number) => decide({ arch: 'x86_64', allowUnixSockets: false }, { nr, arch: AUDIT_ARCH.x86_64 });
 
   it('kills x32 syscalls, whatever their number', () => {
     expect(run(0x40000000)).toBe(KILL); // x32 read
