@@ -122,12 +122,19 @@ function landlockLines(ll) {
   ];
 }
 
-function seccompLine(program) {
+/** Plan field and line keyword of each filter: fence-launch installs `seccomp` with
+ * SECCOMP_FILTER_FLAG_LOG, then `seccomp-quiet` without it. */
+const SECCOMP_FILTERS = [
+  ['seccomp', 'seccomp'],
+  ['seccompQuiet', 'seccomp-quiet'],
+];
+
+function seccompLine(field, keyword, program) {
   const count = program.byteLength / BPF_INSN_BYTES;
   if (!(program instanceof Uint8Array) || !Number.isInteger(count) || count < 1 || count > BPF_MAX_INSNS) {
-    throw planError('seccomp', `must be 1..${BPF_MAX_INSNS} struct sock_filter (8 bytes each)`, program?.byteLength);
+    throw planError(field, `must be 1..${BPF_MAX_INSNS} struct sock_filter (8 bytes each)`, program?.byteLength);
   }
-  return `seccomp ${Buffer.from(program.buffer, program.byteOffset, program.byteLength).toString('hex')}`;
+  return `${keyword} ${Buffer.from(program.buffer, program.byteOffset, program.byteLength).toString('hex')}`;
 }
 
 /**
@@ -140,7 +147,7 @@ exports.encodeHelperPlan = function encodeHelperPlan(plan) {
     ...plan.bridges.map(bridgeLine),
     ...plan.rlimits.map(rlimitLine),
     ...(plan.landlock ? landlockLines(plan.landlock) : []),
-    ...(plan.seccomp ? [seccompLine(plan.seccomp)] : []),
+    ...SECCOMP_FILTERS.filter(([field]) => plan[field]).map(([field, keyword]) => seccompLine(field, keyword, plan[field])),
   ];
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -50,16 +50,17 @@ static int decode_path(char *s) {
   return s[0] == '/' ? 0 : -1;
 }
 
-static int decode_seccomp(char *hex, struct plan *p) {
+/* At most one program per filter: a second line for the same filter rejects the plan. */
+static int decode_seccomp(char *hex, struct plan_filter *filter) {
   size_t n = strlen(hex);
-  if (n == 0 || n % 16 != 0 || n / 16 > BPF_MAX_INSNS) return -1;
+  if (filter->insns != NULL || n == 0 || n % 16 != 0 || n / 16 > BPF_MAX_INSNS) return -1;
   for (size_t i = 0; i < n / 2; i++) {
     int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return -1;
     hex[i] = (char)(hi << 4 | lo);
   }
-  p->seccomp = (uint8_t *)hex;
-  p->seccomp_len = n / 2;
+  filter->insns = (uint8_t *)hex;
+  filter->len = n / 2;
   return 0;
 }
 
@@ -139,7 +140,8 @@ static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *l
   if (nf == 3 && strcmp(f[0], "rlimit") == 0) return decode_rlimit(f, p);
   if (nf == 6 && strcmp(f[0], "landlock") == 0) return decode_landlock(f, p, ll);
   if (strncmp(f[0], "landlock-", 9) == 0) return decode_landlock_rule(f, nf, p);
-  if (nf == 2 && strcmp(f[0], "seccomp") == 0 && p->seccomp == NULL) return decode_seccomp(f[1], p);
+  if (nf == 2 && strcmp(f[0], "seccomp") == 0) return decode_seccomp(f[1], &p->seccomp);
+  if (nf == 2 && strcmp(f[0], "seccomp-quiet") == 0) return decode_seccomp(f[1], &p->seccomp_quiet);
   return -1;
 }
 

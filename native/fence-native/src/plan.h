@@ -42,14 +42,19 @@ struct plan_landlock {
   size_t nports;
 };
 
+struct plan_filter {
+  uint8_t *insns; /* struct sock_filter[], NULL: no filter */
+  size_t len;     /* bytes, a multiple of 8 */
+};
+
 struct plan {
   struct plan_bridge *bridges;
   size_t nbridges;
   struct plan_rlimit *rlimits;
   size_t nrlimits;
-  struct plan_landlock *landlock; /* NULL: no Landlock */
-  uint8_t *seccomp;               /* struct sock_filter[], NULL: no filter */
-  size_t seccomp_len;             /* bytes, a multiple of 8 */
+  struct plan_landlock *landlock;   /* NULL: no Landlock */
+  struct plan_filter seccomp;       /* installed with SECCOMP_FILTER_FLAG_LOG */
+  struct plan_filter seccomp_quiet; /* installed without it: denials too frequent to log */
 };
 
 /* Decodes `text` (modified in place; the plan points into it). */

@@ -26,15 +26,15 @@ int seccomp_flag_available(unsigned int flag) {
   return errno == EINVAL ? 0 : -errno;
 }
 
-int seccomp_install(const uint8_t *prog, size_t len, struct fence_err *e) {
+int seccomp_install(const uint8_t *prog, size_t len, int log, struct fence_err *e) {
   size_t count = len / sizeof(struct sock_filter);
   struct sock_filter *insns = malloc(len);
   if (insns == NULL) return fence_fail(e, ENOMEM, "seccomp");
   memcpy(insns, prog, len); /* the plan buffer is not aligned for struct sock_filter */
   struct sock_fprog fprog = {.len = (unsigned short)count, .filter = insns};
   /* Installs the filter on this thread and everything it executes; irreversible. */
-  long rc = sys_seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, &fprog);
-  if (rc != 0 && errno == EINVAL) rc = sys_seccomp(SECCOMP_SET_MODE_FILTER, 0, &fprog);
+  long rc = sys_seccomp(SECCOMP_SET_MODE_FILTER, log ? SECCOMP_FILTER_FLAG_LOG : 0, &fprog);
+  if (rc != 0 && log && errno == EINVAL) rc = sys_seccomp(SECCOMP_SET_MODE_FILTER, 0, &fprog);
   int err = errno;
   free(insns);
   return rc == 0 ? 0 : fence_fail(e, err, "seccomp(SECCOMP_SET_MODE_FILTER)");

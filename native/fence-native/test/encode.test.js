@@ -26,6 +26,7 @@ describe('encodeHelperPlan', () => {
         ports: [{ access: 2, port: 3128 }],
       },
       seccomp: new Uint8Array([6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
+      seccompQuiet: new Uint8Array([6, 0, 0, 0, 1, 0, 5, 0]),
     };
     assert.equal(
       text(plan),
@@ -39,6 +40,7 @@ describe('encodeHelperPlan', () => {
         'landlock-path 13 /',
         'landlock-port 2 3128',
         'seccomp 060000000000ff7f',
+        'seccomp-quiet 0600000001000500',
         '',
       ].join('\n'),
     );
@@ -67,6 +69,7 @@ describe('encodeHelperPlan', () => {
       [{ bridges: [], rlimits: [{ resource: 'CORE', value: 0 }] }, /rlimits\[0\]\.resource must be AS, NPROC, CPU or NOFILE/],
       [{ bridges: [], rlimits: [{ resource: 'AS', value: -1 }] }, /rlimits\[0\]\.value must be an integer/],
       [{ bridges: [], rlimits: [], seccomp: new Uint8Array(12) }, /seccomp must be 1\.\.4096 struct sock_filter/],
+      [{ bridges: [], rlimits: [], seccompQuiet: new Uint8Array(0) }, /seccompQuiet must be 1\.\.4096 struct sock_filter/],
       [{ bridges: [], rlimits: [], landlock: { abi: 1, handledAccessFs: 1.5, handledAccessNet: 0, scoped: 0, restrictFlags: 0, paths: [], ports: [] } }, /landlock\.handledAccessFs must be an integer/],
       [{ bridges: [], rlimits: [], landlock: { abi: 1, handledAccessFs: 1, handledAccessNet: 0, scoped: 0, restrictFlags: 0, paths: [{ access: 1, path: 'rel' }], ports: [] } }, /landlock\.paths\[0\]\.path must be an absolute path/],
     ];

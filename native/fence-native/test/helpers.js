@@ -58,6 +58,33 @@ exports.freePort = () =>
     server.on('error', reject);
   });
 
+/**
+ * Reads /dev/kmsg from now on, without blocking: `read()` returns the records written since the
+ * last call. `{ reason }` when /dev/kmsg cannot be opened (not root, dmesg_restrict, no device).
+ */
+exports.openKmsg = function openKmsg() {
+  let fd;
+  try {
+    fd = fs.openSync('/dev/kmsg', fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    return { reason: `/dev/kmsg is unreadable (${e.code})` };
+  }
+  const buf = Buffer.alloc(8192); // one record per read; the kernel caps a record well below this
+  const read = () => {
+    const records = [];
+    for (;;) {
+      try {
+        records.push(buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, null)));
+      } catch (e) {
+        if (e.code === 'EAGAIN') return records;
+        if (e.code !== 'EPIPE') throw e; // EPIPE: records were overwritten; the next read resumes
+      }
+    }
+  };
+  read();
+  return { read, close: () => fs.closeSync(fd) };
+};
+
 const AUDIT_ARCH = { x64: 0xc000003e, arm64: 0xc00000b7 };
 const NR_UNAME = { x64: 63, arm64: 160 };
 const SECCOMP_RET_ALLOW = 0x7fff0000;

@@ -4,7 +4,9 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { describe, it } = require('node:test');
-const { READ_EXEC, abi, emptyPlan, fsRights, hasCommand, helper, launch, openDir, python, unameEpermProgram } =
+const { spawnSync } = require('node:child_process');
+const { setTimeout: sleep } = require('node:timers/promises');
+const { READ_EXEC, abi, emptyPlan, fsRights, hasCommand, helper, launch, openDir, openKmsg, python, unameEpermProgram } =
   require('./helpers.js');
 
 const LANDLOCK_ACCESS_NET_CONNECT_TCP = 2;
@@ -78,6 +80,44 @@ describe('fence-launch seccomp', { skip: skipSeccomp }, () => {
     const r = await launch({ ...emptyPlan(), seccomp: program }, ['sh', '-c', 'uname; echo after; grep ^Seccomp: /proc/self/status']);
     assert.match(r.stderr, /uname: .*Operation not permitted/);
     assert.match(r.stdout, /^after\nSeccomp:\s+2\n$/);
+  });
+
+  it('installs the seccomp-quiet filter as a second filter', async () => {
+    const plan = { ...emptyPlan(), seccomp: program, seccompQuiet: program };
+    const r = await launch(plan, ['sh', '-c', 'uname; grep ^Seccomp_filters: /proc/self/status']);
+    assert.match(r.stderr, /uname: .*Operation not permitted/);
+    assert.match(r.stdout, /^Seccomp_filters:\s+2\n$/);
+  });
+
+  it('logs the seccomp filter\'s denials to the kernel log and never the seccomp-quiet filter\'s', async (t) => {
+    const kmsg = openKmsg();
+    if (kmsg.reason) return t.skip(kmsg.reason);
+    t.after(() => kmsg.close());
+    const deniedPid = async (plan) => {
+      const r = await launch(plan, ['sh', '-c', 'echo $$; exec uname']);
+      assert.match(r.stderr, /uname: .*Operation not permitted/);
+      return r.stdout.trim();
+    };
+    const quiet = await deniedPid({ ...emptyPlan(), seccompQuiet: program });
+    const logged = await deniedPid({ ...emptyPlan(), seccomp: program });
+    // kauditd prints asynchronously, in order: once the later record is there, the earlier would be.
+    const records = [];
+    const audited = (pid) => records.some((r) => r.includes('type=1326') && r.includes(` pid=${pid} comm="uname"`));
+    for (let waited = 0; !audited(logged) && waited < 3000; waited += 50) {
+      await sleep(50);
+      records.push(...kmsg.read());
+    }
+    assert.ok(audited(logged), 'no type=1326 record for the logged denial (auditd running, or printk rate limit hit?)');
+    assert.equal(audited(quiet), false, 'the quiet filter\'s denial was logged');
+  });
+
+  it('refuses a plan with two seccomp-quiet lines', () => {
+    const r = spawnSync(helper, ['--plan-fd', '0', '--', 'echo', 'ran'], {
+      input: 'fence-launch-plan 1\nseccomp-quiet 0600000000000000\nseccomp-quiet 0600000000000000\n',
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 125);
+    assert.equal(r.stderr, 'fence-launch: plan: line 3: malformed "seccomp-quiet"\n');
   });
 });
 
