@@ -32,6 +32,12 @@ describe.runIf(hasProgram('socat')).each(USERS)('fence without the native helper
     expect(r.stdout).toBe('-1 1\n');
   });
 
+  it('still refuses socket(AF_UNIX) with EPERM: bwrap gets the quiet rule merged into its one program', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['--', 'python3', '-c', 'import ctypes; l=ctypes.CDLL(None, use_errno=True); print(l.socket(1,1,0), ctypes.get_errno())'], { env: NO_HELPER });
+    expect(r.stdout).toBe('-1 1\n');
+  });
+
   it('still reaches allowed domains through socat bridges', async () => {
     ws = workspace(user);
     const file = join(ws.dir, 'fence.json');

@@ -18,22 +18,32 @@ export const LAYER = 'bwrap';
 
 const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
+/**
+ * The one program for bwrap `--seccomp`. The helper plan holds the rules in two filters (the
+ * quiet one is socket(AF_UNIX)); bwrap takes one, so it is rebuilt with every rule, except that
+ * socat, started after bwrap installed it, needs AF_UNIX sockets for the bridges.
+ */
+async function fallbackSeccomp(plan: LaunchPlan): Promise<Uint8Array | undefined> {
+  const { seccomp: logged, seccompQuiet: quiet, bridges } = plan.helper;
+  if (!logged || !quiet) return logged ?? quiet;
+  const allowUnixSockets = bridges.length > 0;
+  const seccomp = await loadSeccomp();
+  if (!seccomp) {
+    const unix = allowUnixSockets ? 'allowed for the socat bridges' : 'NOT refused';
+    note(plan, LAYER, `seccomp: cannot merge the two programs (@fence/plugin-seccomp missing): socket(AF_UNIX) ${unix}`);
+    return logged;
+  }
+  if (allowUnixSockets) note(plan, LAYER, 'seccomp: AF_UNIX sockets allowed so the socat bridges work (degraded)');
+  return seccomp.buildSeccompProgram({ arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', allowUnixSockets });
+}
+
 /** The in-sandbox part of the wrapper when the native helper is missing. */
 async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?: number }> {
   const { bridges, landlock, rlimits } = plan.helper;
   note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp and socat');
   if (landlock) note(plan, LAYER, 'Landlock dropped: it needs the native helper (build @fence/native)');
   if (rlimits.length > 0) note(plan, LAYER, 'resource limits dropped: they need the native helper (build @fence/native)');
-  let program = plan.helper.seccomp;
-  const { allowAllUnixSockets, allowUnixSockets } = plan.policy.network;
-  if (program && bridges.length > 0 && !allowAllUnixSockets && allowUnixSockets.length === 0) {
-    // socat starts after bwrap installed the filter, so the filter must let it create AF_UNIX sockets.
-    const seccomp = await loadSeccomp();
-    if (seccomp) {
-      program = seccomp.buildSeccompProgram({ arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', allowUnixSockets: true });
-      note(plan, LAYER, 'seccomp: AF_UNIX sockets allowed so the socat bridges work (degraded)');
-    } else note(plan, LAYER, 'seccomp: cannot rebuild the program without the AF_UNIX rule; the proxy bridges will fail');
-  }
+  const program = await fallbackSeccomp(plan);
   const seccompFd = program ? addFd(plan, program) : undefined;
   if (bridges.length === 0) return { inner: [], seccompFd };
   const socat = processProbe.which('socat');
