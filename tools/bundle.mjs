@@ -1,13 +1,17 @@
 // Bundles the CLI (from the tsc output, so decorator metadata survives) into one CommonJS file,
-// packages/cli/dist/fence.cjs, and writes its V8 code cache. Plugins stay lazily evaluated
-// (dynamic imports become lazy module initialisers), and only the native addon stays external.
+// packages/cli/dist/fence.cjs, then writes its V8 code cache and a startup snapshot (snapshot.mjs).
+// Plugins stay lazily evaluated (dynamic imports become lazy module initialisers), and only the
+// native addon stays external.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { buildSnapshot, removeSnapshot } from './snapshot.mjs';
 
 const cli = resolve(import.meta.dirname, '../packages/cli');
 const outfile = resolve(cli, 'dist/fence.cjs');
+// A snapshot exists only for the bundle next to it: a failed build leaves none.
+removeSnapshot(outfile);
 await build({
   entryPoints: [resolve(cli, 'dist/bin.js')],
   outfile,
@@ -15,7 +19,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  minify: true,
+  minify: process.env.FENCE_BUNDLE_MINIFY !== '0', // 0: readable names in CPU profiles
   legalComments: 'none',
   external: ['@fence/native'],
   // Prefer ESM entry points: jsonc-parser's CommonJS main is a UMD wrapper with dynamic requires.
@@ -23,9 +27,10 @@ await build({
   // The loader runs the bundle through vm.Script, where import() has no host callback: use require.
   supported: { 'dynamic-import': false },
   logLevel: 'warning',
-  // import.meta.url is only used for locating files next to modules; the bundle provides it.
-  define: { 'import.meta.url': '__fenceImportMetaUrl' },
-  banner: { js: 'var __fenceImportMetaUrl=require("url").pathToFileURL(__filename).href;' },
+  // import.meta.url is only used for locating files next to modules; the bundle provides it, read
+  // when used: in the startup snapshot, __filename is only known at run time.
+  define: { 'import.meta.url': '__fenceImportMeta.url' },
+  banner: { js: 'var __fenceImportMeta={get url(){return require("url").pathToFileURL(__filename).href}};' },
 });
 // --version and --help are answered from this tiny file without loading the CLI bundle.
 await build({
@@ -47,3 +52,4 @@ if (r.status !== 0) {
   console.error('bundle: the bundled CLI failed to start (fence config schema)');
   process.exit(1);
 }
+buildSnapshot(outfile);

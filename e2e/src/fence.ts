@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const FENCE_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/fence.cjs');
+/** The package's bin: a shell launcher that starts Node from the CLI's startup snapshot when one is built. */
+export const FENCE_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/cli/bin/fence');
 export const NOBODY = 65534;
 export type User = 'root' | 'nobody';
 export const USERS: readonly User[] = process.getuid?.() === 0 ? ['root', 'nobody'] : ['root'];
@@ -65,7 +66,7 @@ export interface FenceOptions {
 }
 
 export function fence(ws: Workspace, args: readonly string[], opts: FenceOptions = {}): Promise<Result> {
-  const [cmd, ...rest] = userArgv(ws.user, [process.execPath, FENCE_BIN, ...args]);
+  const [cmd, ...rest] = userArgv(ws.user, [FENCE_BIN, ...args]);
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', ...opts.env };
   const child = spawn(cmd!, rest, { cwd: opts.cwd ?? ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   opts.onSpawn?.(child);

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ratio, timeCommand } from './timing.mjs';
 
-const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence.cjs');
+// The installed command (a shell launcher that starts Node from the CLI's startup snapshot).
+const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence');
 const SIZE = 512 * 1024 * 1024;
 const CHUNK = Buffer.alloc(1024 * 1024, 7);
 
@@ -42,7 +43,7 @@ export async function networkBench() {
   const dir = mkdtempSync(join(tmpdir(), 'fence-bench-net-'));
   const settings = join(dir, 'fence.json');
   writeFileSync(settings, JSON.stringify({ network: { allowedDomains: ['localhost'], allowLocalOutbound: true } }));
-  const fence = [process.execPath, FENCE, '-s', settings, '--'];
+  const fence = [FENCE, '-s', settings, '--'];
   const url = `http://localhost:${port}/big`;
   const best = (f) => Math.max(f(), f(), f());
   console.log('\n## Network (512 MiB download from 127.0.0.1; best of 3)');

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fmt, ratio, timeAsync, timeCommand } from './timing.mjs';
 
-const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence.cjs');
+// The installed command (a shell launcher that starts Node from the CLI's startup snapshot).
+const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence');
 export const BARE_BWRAP = ['bwrap', '--new-session', '--die-with-parent', '--unshare-all', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', 'true'];
 
 const spawnDone = (argv) =>
@@ -32,9 +33,9 @@ export async function startupBench() {
   const bare = timeCommand(['true']);
   const nodeE = timeCommand([node, '-e', '0']);
   const bwrap = timeCommand(BARE_BWRAP);
-  const cold = timeCommand([node, FENCE, '--', 'true']);
-  const coldNet = timeCommand([node, FENCE, '-s', twoDomains, '--', 'true']);
-  const version = timeCommand([node, FENCE, '--version']);
+  const cold = timeCommand([FENCE, '--', 'true']);
+  const coldNet = timeCommand([FENCE, '-s', twoDomains, '--', 'true']);
+  const version = timeCommand([FENCE, '--version']);
   console.log('## Start-up');
   console.log(`bare true                          ${fmt(bare)}`);
   console.log(`node -e 0                          ${fmt(nodeE)}`);

@@ -1,5 +1,23 @@
+/**
+ * The bundle's entry (dist/fence.cjs). Normally run by the code-cache loader (bin/fence.cjs).
+ * tools/snapshot.mjs also evaluates it inside `node --build-snapshot`, to start `fence` from a V8
+ * startup snapshot (bin/fence): there it only loads what a run needs and defers `main`.
+ */
+import { startupSnapshot } from 'node:v8';
 import { main } from './main.js';
+import { builtInPlugins } from './plugins.js';
 
-main(process.argv.slice(2)).then((status) => {
-  process.exitCode = status;
-});
+const run = (argv: readonly string[]) =>
+  main(argv).then((status) => {
+    process.exitCode = status;
+  });
+
+if (startupSnapshot.isBuildingSnapshot()) {
+  // Evaluated now, they are in the snapshot's heap (the builder drains the event loop first).
+  void Promise.all([import('./commands/run.js'), builtInPlugins()]);
+  // From a snapshot, argv[1] is the first argument after node's options; bin/fence puts the
+  // bundle's path there, so the user's arguments start at 2 as in a normal start.
+  startupSnapshot.setDeserializeMainFunction(() => void run(process.argv.slice(2)));
+} else {
+  void run(process.argv.slice(2));
+}

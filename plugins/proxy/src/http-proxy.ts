@@ -3,7 +3,7 @@
  * filterTarget(). Bodies are streamed, never buffered; keep-alive is kept with the client; every
  * malformed request gets a status and a close, never a crash.
  */
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { filterTarget, isPolicyBlock, type FilterDecision } from './filter.js';
 import { BLOCKED_BODY, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from './http-message.js';
@@ -42,6 +42,9 @@ function respond(res: ServerResponse, status: number, body: string, close = fals
 
 /** Creates the HTTP proxy; start() listens, stop() closes it and every open connection. */
 export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
+  // Loaded here, not at import: a run without network access never needs node:http, and the CLI's
+  // startup snapshot cannot hold it (Node 20's http module does not load in the snapshot builder).
+  const { createServer, request } = process.getBuiltinModule('node:http');
   const connectTimeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const idleTimeout = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const headersTimeout = options.headersTimeoutMs ?? 30_000;
