@@ -7,10 +7,14 @@ import { startupSnapshot } from 'node:v8';
 import { main } from './main.js';
 import { builtInPlugins } from './plugins.js';
 
-const run = (argv: readonly string[]) =>
-  main(argv).then((status) => {
+const run = (argv: readonly string[]) => {
+  // bin/fence keeps Node from loading NODE_EXTRA_CA_CERTS; the command still gets it.
+  const extraCa = process.env.FENCE_NODE_EXTRA_CA_CERTS;
+  if (extraCa !== undefined) process.env.NODE_EXTRA_CA_CERTS = extraCa;
+  return main(argv).then((status) => {
     process.exitCode = status;
   });
+};
 
 if (startupSnapshot.isBuildingSnapshot()) {
   // Evaluated now, they are in the snapshot's heap (the builder drains the event loop first).
