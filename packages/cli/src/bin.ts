@@ -4,6 +4,7 @@
  * startup snapshot (bin/fence): there it only loads what a run needs and defers `main`.
  */
 import { startupSnapshot } from 'node:v8';
+import { parseInvocation } from './args.js';
 import { main } from './main.js';
 import { builtInPlugins } from './plugins.js';
 
@@ -16,9 +17,22 @@ const run = (argv: readonly string[]) => {
   });
 };
 
+/**
+ * Runs the pure parts of `fence -- true` once: V8 keeps the compiled functions (and zod's
+ * generated parsers) in the snapshot, so a start does not compile them again. No environment, no
+ * files but `/`: nothing the build machine has may end up in the snapshot.
+ */
+async function warmUp(): Promise<void> {
+  const [{ findCommandDenial, loadPolicy }, seccomp] = await Promise.all([import('@fence/core'), import('@fence/plugin-seccomp')]);
+  parseInvocation(['--', 'true']);
+  const { policy } = loadPolicy({ cwd: '/', home: '/', env: {}, inline: {} });
+  findCommandDenial(['true'], policy.command);
+  seccomp.splitSeccompPrograms(seccomp.seccompOptionsFor(policy, 'x86_64'));
+}
+
 if (startupSnapshot.isBuildingSnapshot()) {
   // Evaluated now, they are in the snapshot's heap (the builder drains the event loop first).
-  void Promise.all([import('./commands/run.js'), builtInPlugins()]);
+  void Promise.all([import('./commands/run.js'), builtInPlugins(), warmUp()]);
   // From a snapshot, argv[1] is the first argument after node's options; bin/fence puts the
   // bundle's path there, so the user's arguments start at 2 as in a normal start.
   startupSnapshot.setDeserializeMainFunction(() => void run(process.argv.slice(2)));
