@@ -1,8 +1,7 @@
 // Proxy throughput and connection costs: a download from a server on the host's loopback, direct
 // (the floor) against each path from inside the sandbox (HTTP forward, CONNECT tunnel, SOCKS5).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ratio, timeCommand } from './timing.mjs';
@@ -10,23 +9,11 @@ import { ratio, timeCommand } from './timing.mjs';
 // The installed command (a shell launcher that starts Node from the CLI's startup snapshot).
 const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence');
 const SIZE = 512 * 1024 * 1024;
-const CHUNK = Buffer.alloc(1024 * 1024, 7);
 
+/** Starts load-server.mjs and resolves its port; the server exits when the bench does. */
 function startServer() {
-  const server = createServer((req, res) => {
-    if (req.url === '/small') return res.end('ok');
-    res.writeHead(200, { 'content-length': SIZE });
-    let sent = 0;
-    const pump = () => {
-      while (sent < SIZE) {
-        sent += CHUNK.length;
-        if (!res.write(CHUNK)) return res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
-  });
-  return new Promise((r) => server.listen(0, '127.0.0.1', () => r(server)));
+  const child = spawn(process.execPath, [resolve(import.meta.dirname, 'load-server.mjs'), String(SIZE)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((res) => child.stdout.once('data', (d) => res({ port: Number(String(d).trim()), close: () => child.stdin.end() })));
 }
 
 /** Runs curl (directly or in fence) and returns MB/s from curl's own measurement. */
@@ -39,7 +26,7 @@ function curlSpeed(prefix, args) {
 
 export async function networkBench() {
   const server = await startServer();
-  const port = server.address().port;
+  const port = server.port;
   const dir = mkdtempSync(join(tmpdir(), 'fence-bench-net-'));
   const settings = join(dir, 'fence.json');
   writeFileSync(settings, JSON.stringify({ network: { allowedDomains: ['localhost'], allowLocalOutbound: true } }));
@@ -50,9 +37,10 @@ export async function networkBench() {
   const direct = best(() => curlSpeed([], [url]));
   console.log(`direct loopback            ${direct.toFixed(0)} MB/s`);
   for (const [label, args] of [
-    ['HTTP forward (in fence)', [url]],
-    ['CONNECT tunnel (in fence)', ['-p', url]],
-    ['SOCKS5 (in fence)', ['--proxy', 'socks5h://127.0.0.1:1080', url]],
+    // localhost is in the sandbox's NO_PROXY: `--noproxy ''` sends it through the proxies anyway.
+    ['HTTP forward (in fence)', ['--noproxy', '', url]],
+    ['CONNECT tunnel (in fence)', ['--noproxy', '', '-p', url]],
+    ['SOCKS5 (in fence)', ['--noproxy', '', '--proxy', 'socks5h://127.0.0.1:1080', url]],
   ]) {
     const speed = best(() => curlSpeed(fence, args));
     console.log(`${label.padEnd(27)}${speed.toFixed(0)} MB/s   ratio ${(speed / direct).toFixed(2)} of direct (goal ≥ 0.5)`);
@@ -60,11 +48,11 @@ export async function networkBench() {
   const small = `http://localhost:${port}/small`;
   const urls = Array.from({ length: 100 }, () => small);
   const directSetup = timeCommand(['curl', '-s', '-o', '/dev/null', ...urls], { runs: 5, warmup: 1 });
-  const fencedSetup = timeCommand([...fence, 'curl', '-s', '-o', '/dev/null', ...urls], { runs: 5, warmup: 1 });
+  const fencedSetup = timeCommand([...fence, 'curl', '--noproxy', '', '-s', '-o', '/dev/null', ...urls], { runs: 5, warmup: 1 });
   console.log(`100 sequential requests: direct ${directSetup.median.toFixed(1)} ms, in fence ${fencedSetup.median.toFixed(1)} ms (includes start-up), ratio ${ratio(fencedSetup, directSetup)}`);
   const parallel = ['--parallel', '--parallel-max', '100', '-s', '-o', '/dev/null', ...urls.flatMap((u) => [u, '-o', '/dev/null'])];
   const directPar = timeCommand(['curl', ...parallel], { runs: 5, warmup: 1 });
-  const fencedPar = timeCommand([...fence, 'curl', ...parallel], { runs: 5, warmup: 1 });
+  const fencedPar = timeCommand([...fence, 'curl', '--noproxy', '', ...parallel], { runs: 5, warmup: 1 });
   console.log(`100 concurrent clients:  direct ${directPar.median.toFixed(1)} ms, in fence ${fencedPar.median.toFixed(1)} ms, ratio ${ratio(fencedPar, directPar)}`);
   server.close();
 }
