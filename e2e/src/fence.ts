@@ -3,7 +3,7 @@
  * (uid/gid 65534 via setpriv), in a workspace that user owns.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,14 @@ export function workspace(user: User): Workspace {
     for (const d of [dir, home]) chownSync(d, NOBODY, NOBODY);
   }
   return { user, dir, home, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Writes `fence.json` in the workspace (owned by its user), so `fence` discovers it. */
+export function writeSettings(ws: Workspace, settings: object): string {
+  const file = join(ws.dir, 'fence.json');
+  writeFileSync(file, JSON.stringify(settings));
+  own(ws, file);
+  return file;
 }
 
 /** Owns `path` by the workspace's user (for files a test creates as root). */

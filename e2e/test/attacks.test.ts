@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'nod
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
 
 // Attacks from SPEC §8 not covered elsewhere, each judged by its effect on the host.
 describe.each(USERS)('escape attempts (as %s)', (user) => {
@@ -51,9 +51,7 @@ describe.each(USERS)('escape attempts (as %s)', (user) => {
     await new Promise<void>((r) => server.listen(`\0${name}`, r));
     const connect = `python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('\\0${name}')"`;
     await fence(ws, ['-c', connect]);
-    const file = join(ws.dir, 'fence.json');
-    writeFileSync(file, JSON.stringify({ network: { allowAllUnixSockets: true } }));
-    own(ws, file);
+    writeSettings(ws, { network: { allowAllUnixSockets: true } });
     const allowed = await fence(ws, ['-c', connect]);
     server.close();
     expect(allowed.stderr).toMatch(/ConnectionRefusedError|Operation not permitted/);

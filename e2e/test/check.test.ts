@@ -1,7 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
 
 describe.each(USERS)('fence check (as %s)', (user) => {
   let ws: Workspace;
@@ -18,9 +16,7 @@ describe.each(USERS)('fence check (as %s)', (user) => {
 
   it('reports an attack the policy lets through, and fails', async () => {
     ws = workspace(user);
-    const file = join(ws.dir, 'fence.json');
-    writeFileSync(file, JSON.stringify({ filesystem: { allowWrite: ['/var/tmp'] } }));
-    own(ws, file);
+    writeSettings(ws, { filesystem: { allowWrite: ['/var/tmp'] } });
     const r = await fence(ws, ['check']);
     expect(r.stdout).toContain('✗ NOT stopped: write outside the allowed paths');
     expect(r.status).toBe(1);

@@ -1,7 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, workspace, type Workspace } from '../src/fence.js';
+import { fence, writeSettings, workspace, type Workspace } from '../src/fence.js';
 
 describe('the command policy and environment of fence', () => {
   let ws: Workspace;
@@ -9,9 +7,7 @@ describe('the command policy and environment of fence', () => {
 
   it('refuses a denied command hidden in a shell string, naming the rule, before starting anything', async () => {
     ws = workspace('root');
-    const file = join(ws.dir, 'fence.json');
-    writeFileSync(file, JSON.stringify({ command: { deny: ['git push'] } }));
-    own(ws, file);
+    writeSettings(ws, { command: { deny: ['git push'] } });
     const r = await fence(ws, ['-c', 'echo started > started.txt; (cd /tmp && /usr/bin/git push origin)']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^fence: command "git push origin" is denied by command\.deny rule "git push"/);

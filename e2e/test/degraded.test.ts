@@ -1,7 +1,7 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fence, hasProgram, own, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, writeSettings, hasProgram, USERS, workspace, type Workspace } from '../src/fence.js';
 import { httpServer } from '../src/servers.js';
 
 // FENCE_LAUNCH_PATH='' makes Fence behave as on a machine where the native helper could not be
@@ -40,9 +40,7 @@ describe.runIf(hasProgram('socat')).each(USERS)('fence without the native helper
 
   it('still reaches allowed domains through socat bridges', async () => {
     ws = workspace(user);
-    const file = join(ws.dir, 'fence.json');
-    writeFileSync(file, JSON.stringify({ network: { allowedDomains: ['localhost'], allowLocalOutbound: true } }));
-    own(ws, file);
+    writeSettings(ws, { network: { allowedDomains: ['localhost'], allowLocalOutbound: true } });
     const r = await fence(ws, ['--', 'curl', '-sS', '--noproxy', '', `http://localhost:${server.port}/`], { env: NO_HELPER });
     expect(r.stdout).toBe(`hello from localhost:${server.port}\n`);
   });

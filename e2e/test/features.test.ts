@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, workspace, type Workspace } from '../src/fence.js';
+import { fence, writeSettings, workspace, type Workspace } from '../src/fence.js';
 
 describe('fence --linux-features', () => {
   let ws: Workspace;
@@ -45,9 +45,7 @@ describe('third-party plugins', () => {
     writeFileSync(join(ws.dir, 'audit-note.mjs'), PLUGIN);
     const byFlag = await fence(ws, ['--plugin', './audit-note.mjs', '--', 'true']);
     expect(byFlag.stderr).toBe('audit-note saw bwrap\n');
-    const file = join(ws.dir, 'fence.json');
-    writeFileSync(file, JSON.stringify({ plugins: ['./audit-note.mjs'] }));
-    own(ws, file);
+    writeSettings(ws, { plugins: ['./audit-note.mjs'] });
     expect((await fence(ws, ['--', 'true'])).stderr).toBe('audit-note saw bwrap\n');
   });
 

@@ -1,8 +1,8 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fence, hasProgram, own, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, writeSettings, hasProgram, own, USERS, workspace, type Workspace } from '../src/fence.js';
 import { BIG, BIG_SHA256, httpServer, httpsServer, udpServer } from '../src/servers.js';
 
 type Servers = { http: Awaited<ReturnType<typeof httpServer>>; https: Awaited<ReturnType<typeof httpsServer>> };
@@ -15,11 +15,6 @@ afterAll(() => {
   servers.https.close();
 });
 
-const settings = (ws: Workspace, value: object) => {
-  const file = join(ws.dir, 'fence.json');
-  writeFileSync(file, JSON.stringify(value));
-  own(ws, file);
-};
 // localhost is in NO_PROXY inside the sandbox (SPEC §3): `--noproxy ''` makes curl use the proxy anyway.
 const VIA_PROXY = ['--noproxy', ''];
 const LOCAL = { network: { allowedDomains: ['localhost'], allowLocalOutbound: true } };
@@ -30,7 +25,7 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
 
   it('reaches an allowed domain through the HTTP proxy', async () => {
     ws = workspace(user);
-    settings(ws, LOCAL);
+    writeSettings(ws, LOCAL);
     const r = await fence(ws, ['--', 'curl', '-sS', ...VIA_PROXY, `http://localhost:${servers.http.port}/`]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`hello from localhost:${servers.http.port}\n`);
@@ -38,7 +33,7 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
 
   it('reaches an allowed TLS server through CONNECT', async () => {
     ws = workspace(user);
-    settings(ws, LOCAL);
+    writeSettings(ws, LOCAL);
     copyFileSync(servers.https.ca, join(ws.dir, 'ca.pem'));
     const r = await fence(ws, ['--', 'curl', '-sS', ...VIA_PROXY, '--cacert', 'ca.pem', `https://localhost:${servers.https.port}/`]);
     expect(r.stderr).toBe('');
@@ -47,14 +42,14 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
 
   it('reaches an allowed domain through socks5h', async () => {
     ws = workspace(user);
-    settings(ws, LOCAL);
+    writeSettings(ws, LOCAL);
     const r = await fence(ws, ['--', 'curl', '-sS', '--noproxy', '', '--proxy', 'socks5h://127.0.0.1:1080', `http://localhost:${servers.http.port}/`]);
     expect(r.stdout).toBe(`hello from localhost:${servers.http.port}\n`);
   });
 
   it('blocks other domains with 403 and reports them with -m', async () => {
     ws = workspace(user);
-    settings(ws, { network: { allowedDomains: ['example.com'] } });
+    writeSettings(ws, { network: { allowedDomains: ['example.com'] } });
     const r = await fence(ws, ['-m', '--', 'curl', '-s', '-w', '\\n%{http_code}', 'http://blocked.example.org/x']);
     expect(r.stdout).toBe('Connection blocked by network allowlist\n403');
     expect(r.stderr).toMatch(/\[fence:http\] \d\d:\d\d:\d\d ✗ GET 403 blocked\.example\.org/);
@@ -63,7 +58,7 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
 
   it('refuses blocked SOCKS connections by ruleset, as JSON with --json', async () => {
     ws = workspace(user);
-    settings(ws, { network: { allowedDomains: ['example.com'], deniedDomains: ['example.com'] } });
+    writeSettings(ws, { network: { allowedDomains: ['example.com'], deniedDomains: ['example.com'] } });
     const r = await fence(ws, ['-m', '--json', '--', 'curl', '-s', '--noproxy', '', '--proxy', 'socks5h://127.0.0.1:1080', 'http://example.com/']);
     expect(r.status).not.toBe(0);
     const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { source: string });
@@ -72,14 +67,14 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
 
   it('refuses an allowed name that resolves to loopback unless allowLocalOutbound (DNS rebinding)', async () => {
     ws = workspace(user);
-    settings(ws, { network: { allowedDomains: ['localhost'] } });
+    writeSettings(ws, { network: { allowedDomains: ['localhost'] } });
     const r = await fence(ws, ['--', 'curl', '-s', ...VIA_PROXY, '-o', '/dev/null', '-w', '%{http_code}', `http://localhost:${servers.http.port}/`]);
     expect(r.stdout).toBe('403');
   });
 
   it('gives no direct way out: --noproxy, /dev/tcp, python sockets, IPv6 and UDP all fail', async () => {
     ws = workspace(user);
-    settings(ws, LOCAL);
+    writeSettings(ws, LOCAL);
     const udp = await udpServer();
     const port = servers.http.port;
     const script = [
@@ -106,7 +101,7 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
     const connect = `python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('${path}'); print(s.recv(9).decode().strip())"`;
     const denied = await fence(ws, ['-c', `${connect} 2>&1 | tail -1`]);
     expect(denied.stdout).toMatch(/Operation not permitted/);
-    settings(ws, { network: { allowUnixSockets: [path] } });
+    writeSettings(ws, { network: { allowUnixSockets: [path] } });
     const allowed = await fence(ws, ['-c', connect]);
     server.close();
     expect(allowed.stdout).toBe('unix-ok\n');
@@ -141,7 +136,7 @@ c, _ = s.accept(); c.sendall(b'from-sandbox'); c.close()`],
 
   it('delivers 20 sequential 100 MB downloads through CONNECT complete', async () => {
     ws = workspace(user);
-    settings(ws, LOCAL);
+    writeSettings(ws, LOCAL);
     copyFileSync(servers.https.ca, join(ws.dir, 'ca.pem'));
     const url = `https://localhost:${servers.https.port}/big`;
     const r = await fence(ws, ['-c', `for i in $(seq 20); do curl -sS --noproxy '' --cacert ca.pem ${url} | sha256sum | cut -c1-64; done`], { timeoutMs: 240_000 });

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
 
 const until = async (what: () => boolean, ms = 5000) => {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (what()) return true;
@@ -25,9 +24,7 @@ describe.each(USERS)('signals and cleanup through the fence command (as %s)', (u
   it('leaves no process, socket or temp directory behind when fence is killed with SIGKILL', async () => {
     ws = workspace(user);
     const marker = `fence-e2e-marker-${process.pid}-${user}`;
-    const file = join(ws.dir, 'fence.json');
-    writeFileSync(file, JSON.stringify({ network: { allowedDomains: ['example.com'] } })); // starts the proxies
-    own(ws, file);
+    writeSettings(ws, { network: { allowedDomains: ['example.com'] } });
     let runtimeDir = '';
     let existed = false;
     const r = await fence(ws, ['-d', '--', 'sh', '-c', `echo ready; exec sleep 60 ${marker}`], {
