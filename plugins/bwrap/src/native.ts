@@ -15,14 +15,11 @@ export interface SeccompModule {
   buildSeccompProgram(options: { arch: 'x86_64' | 'aarch64'; allowUnixSockets: boolean }): Uint8Array;
 }
 
-// Variable specifiers keep TypeScript from requiring the packages at build time.
-const NATIVE_PACKAGE = '@fence/native';
-const SECCOMP_PACKAGE = '@fence/plugin-seccomp';
-
 let native: Promise<NativeModule | undefined> | undefined;
 
 export function loadNative(): Promise<NativeModule | undefined> {
-  native ??= import(NATIVE_PACKAGE).then(
+  // Literal specifiers: the CLI bundler must see them to ship these packages with the bundle.
+  native ??= import('@fence/native').then(
     (m: { default?: NativeModule } & Partial<NativeModule>) => (typeof m.helperPath === 'function' ? (m as NativeModule) : m.default),
     () => undefined,
   );
@@ -41,7 +38,7 @@ export async function nativeHelper(): Promise<{ path: string; encode: NativeModu
 }
 
 export function loadSeccomp(): Promise<SeccompModule | undefined> {
-  return import(SECCOMP_PACKAGE).then(
+  return import('@fence/plugin-seccomp').then(
     (m: Partial<SeccompModule>) => (typeof m.buildSeccompProgram === 'function' ? (m as SeccompModule) : undefined),
     () => undefined,
   );

@@ -75,9 +75,9 @@ const optional = <K extends string, V>(key: K, value: V | undefined) =>
 
 /** @fence/native may be absent (not installed, or not built for this machine). */
 async function nativeProbes(): Promise<SeccompProbes | undefined> {
-  const specifier = '@fence/native';
   try {
-    const native = (await import(specifier)) as { addon?: () => unknown; default?: { addon?: () => unknown } };
+    // A literal specifier, so the CLI bundler ships @fence/native's locator with the bundle.
+    const native = (await import('@fence/native')) as unknown as { addon?: () => unknown; default?: { addon?: () => unknown } };
     return (native.addon ?? native.default?.addon)?.() as SeccompProbes | undefined;
   } catch {
     return undefined;
