@@ -10,24 +10,15 @@ import type { NetworkRules } from '../src/filter.js';
 import { BLOCKED_BODY } from '../src/http-message.js';
 import { createHttpProxy, type HttpProxyOptions } from '../src/http-proxy.js';
 import type { ProxyServer } from '../src/listener.js';
-import { collect, connectUnix, deadPort, echoServer, exchange, fdCount, fdsSettle, readUntil, recorder, sleep, tempDir } from './support.js';
+import { collect, connectUnix, deadPort, echoServer, exchange, fdCount, fdsSettle, readUntil, sleep, startTestProxy, tempDir } from './support.js';
 
 const dir = tempDir();
 let proxies: ProxyServer[] = [];
-let n = 0;
 
 async function proxy(rules: Partial<NetworkRules>, extra: Partial<HttpProxyOptions> = {}) {
-  const events = recorder();
-  const path = join(dir.path, `http-${n++}.sock`);
-  const p = createHttpProxy({
-    listen: { path },
-    rules: { allowedDomains: [], deniedDomains: [], allowLocalOutbound: false, ...rules },
-    violations: events,
-    ...extra,
-  });
-  await p.start();
-  proxies.push(p);
-  return { path, events: events.events, proxy: p };
+  const started = await startTestProxy(createHttpProxy, dir.path, rules, extra);
+  proxies.push(started.proxy);
+  return started;
 }
 
 const local = { allowedDomains: ['localhost', '127.0.0.1'], allowLocalOutbound: true };

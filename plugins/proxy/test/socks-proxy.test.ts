@@ -1,29 +1,19 @@
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkRules } from '../src/filter.js';
 import type { ProxyServer } from '../src/listener.js';
 import { Reply } from '../src/socks-protocol.js';
 import { createSocksProxy, type SocksProxyOptions } from '../src/socks-proxy.js';
-import { collect, connectUnix, deadPort, echoServer, exchange, readUntil, recorder, sleep, tempDir, type TcpServer } from './support.js';
+import { collect, connectUnix, deadPort, echoServer, exchange, readUntil, sleep, startTestProxy, tempDir, type TcpServer } from './support.js';
 
 const dir = tempDir();
 let proxies: ProxyServer[] = [];
-let n = 0;
 let echo: TcpServer;
 
 async function proxy(rules: Partial<NetworkRules>, extra: Partial<SocksProxyOptions> = {}) {
-  const events = recorder();
-  const path = join(dir.path, `socks-${n++}.sock`);
-  const p = createSocksProxy({
-    listen: { path },
-    rules: { allowedDomains: [], deniedDomains: [], allowLocalOutbound: false, ...rules },
-    violations: events,
-    ...extra,
-  });
-  await p.start();
-  proxies.push(p);
-  return { path, events: events.events, proxy: p };
+  const started = await startTestProxy(createSocksProxy, dir.path, rules, extra);
+  proxies.push(started.proxy);
+  return started;
 }
 
 const GREETING = [5, 1, 0];

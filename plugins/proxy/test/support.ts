@@ -4,6 +4,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Violation } from '@fence/core';
+import type { NetworkRules } from '../src/filter.js';
+import type { ProxyServer } from '../src/listener.js';
+import type { ProxyOptions } from '../src/options.js';
 
 export function tempDir(): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), 'fence-proxy-test-'));
@@ -118,3 +121,23 @@ export function recorder(): { events: Violation[]; emit(v: Violation): void } {
   const events: Violation[] = [];
   return { events, emit: (v) => events.push(v) };
 }
+
+/** A started proxy on a fresh Unix socket in `dir`, with every rule defaulted to "nothing allowed". */
+export async function startTestProxy<E extends object>(
+  create: (options: ProxyOptions & Partial<E>) => ProxyServer,
+  dir: string,
+  rules: Partial<NetworkRules>,
+  extra: Partial<E> = {},
+): Promise<{ path: string; events: Violation[]; proxy: ProxyServer }> {
+  const events = recorder();
+  const path = join(dir, `proxy-${nextProxy++}.sock`);
+  const proxy = create({
+    listen: { path },
+    rules: { allowedDomains: [], deniedDomains: [], allowLocalOutbound: false, ...rules },
+    violations: events,
+    ...extra,
+  });
+  await proxy.start();
+  return { path, events: events.events, proxy };
+}
+let nextProxy = 0;
