@@ -88,17 +88,7 @@ export class Sandbox {
       forwardSignals: options.forwardSignals ?? false,
     });
     this.#running.add(spawned);
-    const wall = this.policy.limits.wallSeconds;
-    const timer =
-      wall > 0
-        ? setTimeout(() => {
-            this.kernel.logger.warn(`limits.wallSeconds: the command ran for ${wall} s and was stopped`);
-            spawned.kill('SIGTERM');
-            // A command that ignores SIGTERM gets SIGKILL shortly after.
-            setTimeout(() => spawned.kill('SIGKILL'), 2000).unref();
-          }, wall * 1000)
-        : undefined;
-    void spawned.exited.finally(() => clearTimeout(timer)).catch(() => undefined);
+    this.#enforceWallClock(spawned);
     const running: RunningCommand = {
       plan: this.plan,
       argv,
@@ -106,9 +96,11 @@ export class Sandbox {
       startedAt: Date.now(),
       monitor: this.kernel.options.monitor,
     };
-    const monitored = this.kernel.hooks.monitor.promise(running);
-    // The command starts once every monitor watches it, even if one of them failed to attach.
-    void monitored.finally(() => spawned.release()).catch(() => undefined);
+    // The command starts once every monitor watches it; a monitor that fails only costs its events.
+    const monitored = this.kernel.hooks.monitor
+      .promise(running)
+      .catch((e: unknown) => this.kernel.logger.warn(`a monitor failed: ${e instanceof Error ? e.message : String(e)}`));
+    void monitored.then(() => spawned.release());
     const exited = Promise.all([spawned.exited, monitored]).then(async ([status]) => {
       this.#running.delete(spawned);
       await this.kernel.hooks.exit.promise({ command: running, status });
@@ -116,6 +108,18 @@ export class Sandbox {
     });
     exited.catch(() => this.#running.delete(spawned));
     return { ...spawned, exited };
+  }
+
+  /** limits.wallSeconds: SIGTERM when the time is up, SIGKILL shortly after if it is ignored. */
+  #enforceWallClock(spawned: SpawnedCommand): void {
+    const wall = this.policy.limits.wallSeconds;
+    if (wall <= 0) return;
+    const timer = setTimeout(() => {
+      this.kernel.logger.warn(`limits.wallSeconds: the command ran for ${wall} s and was stopped`);
+      spawned.kill('SIGTERM');
+      setTimeout(() => spawned.kill('SIGKILL'), 2000).unref();
+    }, wall * 1000);
+    void spawned.exited.finally(() => clearTimeout(timer)).catch(() => undefined);
   }
 
   /** Runs a command to completion and returns its exit status. */
