@@ -45,6 +45,14 @@ describe.runIf(hasProgram('socat')).each(USERS)('fence without the native helper
     expect(r.stdout).toBe(`hello from localhost:${server.port}\n`);
   });
 
+  it('still tunnels CONNECT through socat bridges, spliced in Node: socat takes no handoff', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { network: { allowedDomains: ['localhost'], allowLocalOutbound: true } });
+    const r = await fence(ws, ['-d', '--', 'curl', '-sS', '--noproxy', '', '-p', `http://localhost:${server.port}/`], { env: NO_HELPER });
+    expect(r.stdout).toBe(`hello from localhost:${server.port}\n`);
+    expect(r.stderr).not.toMatch(/tunnel handoff on/);
+  });
+
   it('refuses to degrade under --strict, naming the layer', async () => {
     ws = workspace(user);
     const r = await fence(ws, ['--strict', '--', 'true'], { env: NO_HELPER });

@@ -40,6 +40,16 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
     expect(r.stdout).toBe(`hello from localhost:${servers.https.port}\n`);
   });
 
+  it('hands CONNECT and SOCKS5 tunnels to fence-launch\'s bridges', async () => {
+    ws = workspace(user);
+    writeSettings(ws, LOCAL);
+    const url = `http://localhost:${servers.http.port}/`;
+    const script = `curl -sS --noproxy '' -p ${url} && curl -sS --noproxy '' --proxy socks5h://127.0.0.1:1080 ${url}`;
+    const r = await fence(ws, ['-d', '--', 'sh', '-c', script]);
+    expect(r.stdout).toBe(`hello from localhost:${servers.http.port}\n`.repeat(2));
+    expect(r.stderr).toMatch(/\[fence:proxy\] tunnel handoff on/);
+  });
+
   it('reaches an allowed domain through socks5h', async () => {
     ws = workspace(user);
     writeSettings(ws, LOCAL);

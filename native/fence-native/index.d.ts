@@ -25,6 +25,13 @@ export interface NativeAddon {
    * On failure Node's state is restored and it throws an Error with `errno` (e.g. 2), `syscall`, `path`.
    */
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
+  /**
+   * Sends `data` (at least one byte) and a copy of the descriptor `passFd` over the Unix stream
+   * socket `unixFd` in one sendmsg (SCM_RIGHTS), without blocking. Throws an Error with `code`
+   * and `errno`: EBUSY when `unixFd` has unread input (the handoff would lose it), EAGAIN when
+   * the socket buffer is full, ENOSYS on other platforms than Linux.
+   */
+  sendFd(unixFd: number, passFd: number, data: Uint8Array): void;
 }
 
 /** Absolute path of fence-launch ($FENCE_LAUNCH_PATH, then the platform package, then the local build). */

@@ -1,4 +1,5 @@
-// fence_native.node: Landlock and seccomp probes for `detect`, and execve for the CLI's last step.
+// fence_native.node: Landlock and seccomp probes for `detect`, execve for the CLI's last step, and
+// sendFd for the proxies' tunnel handoff to the in-sandbox bridge.
 // The logic lives in the C files shared with fence-launch; this file only converts values.
 #include <napi.h>
 
@@ -11,6 +12,7 @@
 extern "C" {
 #include "exec.h"
 #ifdef __linux__
+#include "fdpass.h"
 #include "landlock.h"
 #include "seccomp.h"
 #include <linux/seccomp.h>
@@ -122,12 +124,42 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
   return ThrowErrno(env, err, path);
 }
 
+// One sendmsg with `data` and the descriptor `passFd` on the Unix socket `unixFd`.
+Napi::Value SendFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw Napi::TypeError::New(env, "sendFd(unixFd: number, passFd: number, data: Uint8Array)");
+  int sock = info[0].As<Napi::Number>().Int32Value(), fd = info[1].As<Napi::Number>().Int32Value();
+  Napi::Uint8Array data = info[2].As<Napi::Uint8Array>();
+#ifdef __linux__
+  int rc = fdpass_send(sock, fd, data.Data(), data.ByteLength());
+#else
+  (void)sock, (void)fd, (void)data;
+  int rc = -ENOSYS;
+#endif
+  if (rc == 0) return env.Undefined();
+  static const struct { int err; const char* code; } kCodes[] = {
+      {EAGAIN, "EAGAIN"}, {EBADF, "EBADF"}, {EBUSY, "EBUSY"}, {ECONNRESET, "ECONNRESET"}, {EINVAL, "EINVAL"},
+      {ENOSYS, "ENOSYS"}, {ENOTSOCK, "ENOTSOCK"}, {EPIPE, "EPIPE"}, {ENOBUFS, "ENOBUFS"}, {ENOMEM, "ENOMEM"},
+  };
+  std::string code = "E" + std::to_string(-rc);
+  for (const auto& c : kCodes)
+    if (c.err == -rc) code = c.code;
+  Napi::Error e = Napi::Error::New(env, std::string("sendFd: ") + std::strerror(-rc));
+  e.Set("code", Napi::String::New(env, code));
+  e.Set("errno", Napi::Number::New(env, -rc));
+  e.Set("syscall", Napi::String::New(env, "sendmsg"));
+  throw e;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("landlockAbiVersion", Napi::Function::New(env, LandlockAbiVersion, "landlockAbiVersion"));
   exports.Set("landlockErrata", Napi::Function::New(env, LandlockErrata, "landlockErrata"));
   exports.Set("seccompActionAvailable", Napi::Function::New(env, SeccompActionAvailable, "seccompActionAvailable"));
   exports.Set("seccompFlagsAvailable", Napi::Function::New(env, SeccompFlagsAvailable, "seccompFlagsAvailable"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
+  exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
   return exports;
 }
 

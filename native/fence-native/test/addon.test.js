@@ -1,6 +1,10 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
 const { describe, it } = require('node:test');
 const native = require('..');
 
@@ -64,5 +68,29 @@ describe('addon', { skip }, () => {
     );
     assert.equal(r.stdout, '2 execve execve /nonexistent/program: No such file or directory\nalive\n');
     assert.equal(r.status, 0);
+  });
+
+  it('sendFd passes a descriptor with its bytes, and refuses (EBUSY) while input is unread', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fence-native-sendfd-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const sock = path.join(dir, 's.sock');
+    const accepted = new Promise((resolve) => {
+      const server = net.createServer({ pauseOnConnect: true }, (s) => resolve(s)).listen(sock);
+      t.after(() => server.close());
+    });
+    const peer = net.createConnection(sock);
+    const local = await accepted;
+    t.after(() => (peer.destroy(), local.destroy()));
+    const passed = fs.openSync(__filename, 'r');
+    t.after(() => fs.closeSync(passed));
+
+    assert.throws(() => addon.sendFd(local._handle.fd, passed, new Uint8Array()), { code: 'EINVAL' });
+    assert.throws(() => addon.sendFd(local._handle.fd, passed, 'x'), TypeError);
+    addon.sendFd(local._handle.fd, passed, Buffer.from('hi!'));
+    assert.equal(String(await new Promise((resolve) => peer.once('data', resolve))), 'hi!');
+
+    peer.write('unread');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.throws(() => addon.sendFd(local._handle.fd, passed, Buffer.from('x')), { code: 'EBUSY', errno: 16 });
   });
 });

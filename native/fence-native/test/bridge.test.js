@@ -52,6 +52,68 @@ print(len(got), hashlib.sha256(got).hexdigest())`;
     assert.equal(r.stdout, `${data.length} ${crypto.createHash('sha256').update(data).digest('hex')}\n`, r.stderr);
   });
 
+  it('tcp-to-unix hands the stream over to a passed socket: reply, 4 MiB both ways, half-close, no leaked descriptor', async (t) => {
+    const addon = require('..').addon();
+    if (!addon) return t.skip('the addon is not built (npm run build)');
+    // The upstream: echoes, and ends its side only after the client ended its own.
+    const echo = await listen(net.createServer({ allowHalfOpen: true }, (c) => c.pipe(c)), { port: 0, host: '127.0.0.1' });
+    t.after(() => echo.close());
+    const reply = 'HTTP/1.1 200 Connection established\r\n\r\n';
+    const sock = path.join(openDir(t, 'bridge'), 'proxy.sock');
+    // The proxy: connects upstream, then passes that socket with its reply and the marker byte.
+    const proxy = await listen(
+      net.createServer({ pauseOnConnect: true }, (client) => {
+        const up = net.createConnection(echo.address().port, '127.0.0.1', () => {
+          addon.sendFd(client._handle.fd, up._handle.fd, Buffer.from(`${reply}\0`));
+          client.destroy();
+          up.destroy();
+        });
+      }),
+      sock,
+    );
+    t.after(() => proxy.close());
+    const port = await freePort();
+    const data = crypto.randomBytes(4 << 20);
+    const client = `
+import hashlib, os, socket, sys, threading, time
+def relay_fds():
+    # The relay is the fence-launch process holding a pidfd for this process.
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(f"Pid:\\t{os.getpid()}\\n" in open(f"/proc/{pid}/fdinfo/{fd}").read() for fd in fds):
+                return len(fds)
+        except OSError:
+            pass
+before = relay_fds()
+data = sys.stdin.buffer.read()
+s = socket.create_connection(("127.0.0.1", ${port}))
+got = b""
+while len(got) < ${reply.length}:
+    got += s.recv(${reply.length} - len(got))
+print(got.decode().strip())
+def send():
+    s.sendall(data); s.shutdown(socket.SHUT_WR)
+threading.Thread(target=send).start()
+got = b""
+while chunk := s.recv(65536):
+    got += chunk
+s.close()
+print(len(got), hashlib.sha256(got).hexdigest())
+for _ in range(100):
+    if relay_fds() == before: break
+    time.sleep(0.02)
+print("fds", before, relay_fds())`;
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, path: sock }], rlimits: [] };
+    const r = await launch(plan, [python, '-c', client], { stdin: data });
+    const [status, sum, fds] = r.stdout.split('\n');
+    assert.equal(status, 'HTTP/1.1 200 Connection established', r.stderr);
+    assert.equal(sum, `${data.length} ${crypto.createHash('sha256').update(data).digest('hex')}`);
+    const [, before, after] = fds.split(' ');
+    assert.ok(Number(before) > 0, fds);
+    assert.equal(after, before);
+  });
+
   it('unix-to-tcp: a host client on the Unix socket reaches a server on 127.0.0.1:port inside', async (t) => {
     const sock = path.join(openDir(t, 'bridge'), 'in.sock');
     const port = await freePort();

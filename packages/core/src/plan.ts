@@ -110,6 +110,12 @@ export interface LaunchPlan {
   readonly fds: PlanFd[];
   /** Set by a monitor that must see the command from its first instruction (see PlanFd). */
   holdStart: boolean;
+  /**
+   * Set by the sandbox plugin when the bridges it runs take tunnel handoffs (fence-launch's do,
+   * socat's do not): a proxy may then pass a connected upstream socket to the bridge, which relays
+   * without the proxy. Read it at `launch`; it is final after `prepare`.
+   */
+  bridgeHandoff: boolean;
   readonly helper: HelperPlan;
   readonly services: HostService[];
   /** Run at session close, in reverse order; must not throw. */
@@ -123,7 +129,7 @@ export interface LaunchPlan {
 
 /** An empty plan, ready for the prepare hook. */
 export function createLaunchPlan(policy: Policy, runtimeDir: () => string): LaunchPlan {
-  return { policy, wrappers: [], env: {}, fds: [], holdStart: false, helper: { bridges: [], rlimits: [] }, services: [], cleanup: [], notes: [], runtimeDir };
+  return { policy, wrappers: [], env: {}, fds: [], holdStart: false, bridgeHandoff: false, helper: { bridges: [], rlimits: [] }, services: [], cleanup: [], notes: [], runtimeDir };
 }
 
 /** Adds a descriptor to the plan and returns its number in the child. */

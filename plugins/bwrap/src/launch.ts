@@ -79,6 +79,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const argsFd = addFd(plan, new TextEncoder().encode(`${args.join('\0')}\0`));
   // A monitor that must see the command from its start holds it behind bwrap's --block-fd: the
   // namespaces exist (so the monitor can find them), the command waits for the gate's byte.
+  plan.bridgeHandoff = helper !== undefined && plan.helper.bridges.length > 0;
   const gate = plan.holdStart ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
   plan.wrappers.push({ layer: LAYER, argv: [bwrap, ...gate, '--args', String(argsFd), '--', ...inner] });
   plan.signal = forwardToCommand;

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { filterTarget, isPolicyBlock, type FilterDecision } from './filter.js';
 import { BLOCKED_BODY, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from './http-message.js';
-import { SocketSet, trackedService, type ProxyServer } from './listener.js';
+import { SocketSet, trackedService, type TunnelProxy } from './listener.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
@@ -16,7 +16,7 @@ import {
   type Decision,
   type ProxyOptions,
 } from './options.js';
-import { closeAfter, connectUpstream, describeError, splice } from './tunnel.js';
+import { closeAfter, connectUpstream, describeError, handOff, splice, type FdSender } from './tunnel.js';
 
 export interface HttpProxyOptions extends ProxyOptions {
   /** Time allowed for a request's headers to arrive (default 30 s); then 408 and close. */
@@ -25,6 +25,8 @@ export interface HttpProxyOptions extends ProxyOptions {
 
 /** Request headers beyond this size get 431 and a close. */
 export const MAX_HEADER_SIZE = 64 * 1024;
+
+const CONNECTED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
 const statusOf = (d: FilterDecision): number => (d.allowed ? 200 : d.code === 'bad-target' ? 400 : isPolicyBlock(d) ? 403 : 502);
 const bodyOf = (d: FilterDecision): string =>
@@ -41,7 +43,7 @@ function respond(res: ServerResponse, status: number, body: string, close = fals
 }
 
 /** Creates the HTTP proxy; start() listens, stop() closes it and every open connection. */
-export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
+export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   // Loaded here, not at import: a run without network access never needs node:http, and the CLI's
   // startup snapshot cannot hold it (Node 20's http module does not load in the snapshot builder).
   const { createServer, request } = process.getBuiltinModule('node:http');
@@ -50,6 +52,7 @@ export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
   const headersTimeout = options.headersTimeoutMs ?? 30_000;
   const report = decisionReporter('http', options);
   const sockets = new SocketSet();
+  let handoff: FdSender | undefined;
 
   const decided = (method: string, url: string, d: FilterDecision, status: number, reason = d.reason): void => {
     const action: Decision['action'] = isPolicyBlock(d) ? 'block' : 'allow';
@@ -76,7 +79,8 @@ export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
     sockets.add(upstream);
     decided('CONNECT', url, d, 200);
     if (client.destroyed) return void upstream.destroy();
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length === 0 && handoff && handOff(client, upstream, CONNECTED, handoff)) return;
+    client.write(CONNECTED);
     if (head.length > 0) upstream.write(head);
     splice(client, upstream, idleTimeout);
   }
@@ -150,11 +154,12 @@ export function createHttpProxy(options: HttpProxyOptions): ProxyServer {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || inFlight) return void socket.destroy();
     closeAfter(socket, rawReply(status, `fence: ${err.code ?? 'bad request'}\n`));
   });
-  return trackedService('http-proxy', server, options.listen, sockets);
+  // Assigned, not spread: openSockets is a getter.
+  return Object.assign(trackedService('http-proxy', server, options.listen, sockets), { enableHandoff: (send: FdSender) => void (handoff = send) });
 }
 
 /** Creates and starts the HTTP proxy. */
-export async function startHttpProxy(options: HttpProxyOptions): Promise<ProxyServer> {
+export async function startHttpProxy(options: HttpProxyOptions): Promise<TunnelProxy> {
   const proxy = createHttpProxy(options);
   await proxy.start();
   return proxy;

@@ -3,6 +3,8 @@
  * proxies here, on the host, are the only way to the network, and they let through only what
  * network.allowedDomains allows. On Linux they listen on Unix sockets in the session's runtime
  * directory, bridged into the sandbox by the in-sandbox helper; on macOS on 127.0.0.1 directly.
+ * When the helper runs the bridges (plan.bridgeHandoff), an allowed tunnel is handed to its bridge
+ * once connected, so the bytes no longer pass through Node.
  */
 import { join } from 'node:path';
 import {
@@ -16,7 +18,8 @@ import {
   type LaunchPlan,
 } from '@fence/core';
 import { createHttpProxy } from './http-proxy.js';
-import { describeTarget, type ProxyServer } from './listener.js';
+import { describeTarget, type ProxyServer, type TunnelProxy } from './listener.js';
+import { loadFdSender } from './native.js';
 import {
   HTTP_SOCKET,
   inboundBridges,
@@ -34,13 +37,13 @@ export * from './address-guard.js';
 export * from './filter.js';
 export * from './http-message.js';
 export * from './http-proxy.js';
-export { describeTarget, type ListenTarget, type ProxyServer } from './listener.js';
+export { describeTarget, type ListenTarget, type ProxyServer, type TunnelProxy } from './listener.js';
 export * from './network-plan.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, formatTarget, type ProxyOptions, type ViolationSink } from './options.js';
 export * from './port-forward.js';
 export * from './socks-protocol.js';
 export * from './socks-proxy.js';
-export { splice } from './tunnel.js';
+export { handOff, splice, type FdSender } from './tunnel.js';
 
 const LAYER = 'proxy';
 
@@ -49,13 +52,14 @@ function explained(service: ProxyServer, explain: (e: unknown) => Error): HostSe
   return { name: service.name, start: () => service.start().catch((e: unknown) => Promise.reject(explain(e))), stop: () => service.stop() };
 }
 
-function prepare(kernel: Kernel, plan: LaunchPlan): void {
+/** Returns the tunnel proxies it created (none when the sandbox has no network). */
+function prepare(kernel: Kernel, plan: LaunchPlan): TunnelProxy[] {
   const network = plan.policy.network;
   const { options } = kernel;
   if (!proxiesNeeded(network, options)) {
     Object.assign(plan.env, noProxyEnvironment());
     note(plan, LAYER, 'no allowed domains (and no -m, -d or -p): proxies not started; the sandbox has no network');
-    return;
+    return [];
   }
   const linux = options.platform === 'linux';
   const clock = kernel.resolve(Tokens.Clock);
@@ -76,10 +80,10 @@ function prepare(kernel: Kernel, plan: LaunchPlan): void {
   note(plan, LAYER, `SOCKS5 proxy on ${describeTarget(socks.target)} (127.0.0.1:${network.socksProxyPort} in the sandbox)`);
   note(plan, LAYER, `allowed: ${network.allowedDomains.join(', ') || '(none)'}; denied: ${network.deniedDomains.join(', ') || '(none)'}`);
 
-  if (options.ports.length === 0) return;
+  if (options.ports.length === 0) return [http, socks];
   if (!linux) {
     note(plan, LAYER, `-p ${options.ports.join(', ')}: the sandbox shares the host's network here; nothing to forward`);
-    return;
+    return [http, socks];
   }
   for (const port of options.ports) {
     const forward = createPortForward({ port, path: join(dir, inboundSocket(port)) });
@@ -91,6 +95,17 @@ function prepare(kernel: Kernel, plan: LaunchPlan): void {
     note(plan, LAYER, `-p ${port}: host 127.0.0.1:${port} → sandbox 127.0.0.1:${port}`);
   }
   plan.helper.bridges.push(...inboundBridges(dir, options.ports));
+  return [http, socks];
+}
+
+/** After prepare: hands tunnels to the bridges when the sandbox plugin said they take them. */
+async function launch(kernel: Kernel, plan: LaunchPlan, tunnels: readonly TunnelProxy[]): Promise<void> {
+  if (!plan.bridgeHandoff || tunnels.length === 0) return;
+  const send = await loadFdSender();
+  const logger = kernel.resolve(Tokens.Logger);
+  if (!send) return logger.debug(LAYER, 'tunnel handoff off: the @fence/native addon is not built; tunnels relay through Node');
+  for (const proxy of tunnels) proxy.enableHandoff(send);
+  logger.debug(LAYER, 'tunnel handoff on: allowed CONNECT tunnels are relayed by the in-sandbox bridge');
 }
 
 export const proxyPlugin = definePlugin({
@@ -107,7 +122,9 @@ export const proxyPlugin = definePlugin({
     };
   },
   apply(kernel) {
-    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan) => prepare(kernel, plan));
+    const tunnels = new WeakMap<LaunchPlan, TunnelProxy[]>();
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan) => void tunnels.set(plan, prepare(kernel, plan)));
+    kernel.hooks.launch.tapPromise(LAYER, (plan) => launch(kernel, plan, tunnels.get(plan) ?? []));
   },
 });
 

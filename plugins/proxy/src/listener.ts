@@ -4,6 +4,7 @@
  */
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { HostService } from '@fence/core';
+import type { FdSender } from './tunnel.js';
 
 /** Where a server listens: a Unix socket path (Linux, bridged into the sandbox) or a TCP address. */
 export type ListenTarget = { readonly path: string } | { readonly host: string; readonly port: number };
@@ -16,6 +17,12 @@ export interface ProxyServer extends HostService {
   address(): AddressInfo | string | null;
   /** Sockets open right now, accepted and outgoing. */
   readonly openSockets: number;
+}
+
+/** A proxy whose tunnels can be handed to the bridge that connects to it (see handOff in tunnel.ts). */
+export interface TunnelProxy extends ProxyServer {
+  /** From now on, tunnels are handed off with `send` when the bridge side allows it. */
+  enableHandoff(send: FdSender): void;
 }
 
 export class SocketSet {

@@ -5,7 +5,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { filterTarget, isPolicyBlock } from './filter.js';
-import { SocketSet, trackedService, type ProxyServer } from './listener.js';
+import { SocketSet, trackedService, type TunnelProxy } from './listener.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, decisionReporter, formatTarget, type ProxyOptions } from './options.js';
 import {
   encodeReply,
@@ -17,7 +17,7 @@ import {
   replyForError,
   SOCKS_VERSION,
 } from './socks-protocol.js';
-import { closeAfter, connectUpstream, describeError, errnoCode, splice } from './tunnel.js';
+import { closeAfter, connectUpstream, describeError, errnoCode, handOff, splice, type FdSender } from './tunnel.js';
 
 export interface SocksProxyOptions extends ProxyOptions {
   /** Time allowed from accept to a complete CONNECT request (default 10 s). */
@@ -51,12 +51,13 @@ function readMessage<T extends { kind: string }>(socket: Socket, parse: (buf: Bu
 }
 
 /** Creates the SOCKS5 proxy; start() listens, stop() closes it and every open connection. */
-export function createSocksProxy(options: SocksProxyOptions): ProxyServer {
+export function createSocksProxy(options: SocksProxyOptions): TunnelProxy {
   const connectTimeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const idleTimeout = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const handshakeTimeout = options.handshakeTimeoutMs ?? 10_000;
   const report = decisionReporter('socks', options);
   const sockets = new SocketSet();
+  let handoff: FdSender | undefined;
 
   async function serve(client: Socket): Promise<void> {
     const timer = setTimeout(() => client.destroy(), handshakeTimeout);
@@ -90,7 +91,9 @@ export function createSocksProxy(options: SocksProxyOptions): ProxyServer {
     sockets.add(upstream);
     report({ action: 'allow', host: d.host, port: d.port, reason: d.reason, detail: detail('ALLOWED') });
     if (client.destroyed) return void upstream.destroy();
-    client.write(encodeReply(Reply.SUCCEEDED, { address: upstream.localAddress ?? '0.0.0.0', port: upstream.localPort ?? 0 }));
+    const reply = encodeReply(Reply.SUCCEEDED, { address: upstream.localAddress ?? '0.0.0.0', port: upstream.localPort ?? 0 });
+    if (handoff && handOff(client, upstream, reply, handoff)) return;
+    client.write(reply);
     splice(client, upstream, idleTimeout);
   }
 
@@ -98,11 +101,12 @@ export function createSocksProxy(options: SocksProxyOptions): ProxyServer {
     client.on('error', () => client.destroy());
     serve(client).catch(() => client.destroy());
   });
-  return trackedService('socks-proxy', server, options.listen, sockets);
+  // Assigned, not spread: openSockets is a getter.
+  return Object.assign(trackedService('socks-proxy', server, options.listen, sockets), { enableHandoff: (send: FdSender) => void (handoff = send) });
 }
 
 /** Creates and starts the SOCKS5 proxy. */
-export async function startSocksProxy(options: SocksProxyOptions): Promise<ProxyServer> {
+export async function startSocksProxy(options: SocksProxyOptions): Promise<TunnelProxy> {
   const proxy = createSocksProxy(options);
   await proxy.start();
   return proxy;

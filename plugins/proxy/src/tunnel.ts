@@ -1,6 +1,7 @@
 /**
  * Socket plumbing shared by the proxies and the port forwarder: connecting to decided addresses,
- * joining two sockets without ever truncating a stream, and closing after a last reply.
+ * joining two sockets without ever truncating a stream, handing a tunnel to the in-sandbox bridge,
+ * and closing after a last reply.
  */
 import { connect, type Socket } from 'node:net';
 import type { ResolvedAddress } from './filter.js';
@@ -82,6 +83,37 @@ export function splice(a: Socket, b: Socket, idleTimeoutMs: number): void {
     from.pipe(to);
   }
   if (a.destroyed || b.destroyed) both();
+}
+
+/** Sends `data` and a copy of the descriptor `passFd` over the Unix socket `unixFd` in one message; throws on failure. */
+export type FdSender = (unixFd: number, passFd: number, data: Uint8Array) => void;
+
+/** Ends a handoff message: the bridge drops it and forwards the bytes before it (the reply). */
+const HANDOFF_MARKER = Uint8Array.of(0);
+
+const fdOf = (s: Socket): number => (s as Socket & { _handle?: { fd?: number } | null })._handle?.fd ?? -1;
+
+/**
+ * Hands a decided, connected tunnel to the bridge at the other end of `client` (fence-launch's):
+ * one message carries the success reply, the marker and the upstream socket, and the bridge relays
+ * client and upstream directly from then on, with no idle timeout. Both Node sockets are closed.
+ * Returns false, with nothing sent, when a byte is already buffered on either side (it would be
+ * lost) or the send fails (sendFd refuses while the client has unread input); the caller then
+ * writes the reply and splices.
+ */
+export function handOff(client: Socket, upstream: Socket, reply: Uint8Array, send: FdSender): boolean {
+  const clientFd = fdOf(client);
+  const upstreamFd = fdOf(upstream);
+  if (clientFd < 0 || upstreamFd < 0) return false;
+  if (client.readableLength > 0 || client.writableLength > 0 || upstream.readableLength > 0) return false;
+  try {
+    send(clientFd, upstreamFd, Buffer.concat([reply, HANDOFF_MARKER]));
+  } catch {
+    return false;
+  }
+  client.destroy();
+  upstream.destroy();
+  return true;
 }
 
 /** Writes a last reply, then closes (a stream socket keeps what was written for its reader). */

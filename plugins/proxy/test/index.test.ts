@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { isFenceError, Kernel, SettingsSchema, type KernelOptions, type LaunchPlan, type Policy, type Violation, createLaunchPlan } from '@fence/core';
@@ -6,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import defaultExport, { proxyPlugin } from '../src/index.js';
 import { collect, deadPort, tempDir } from './support.js';
 
+const addonBuilt = (createRequire(import.meta.url)('@fence/native') as { addon(): { sendFd?: unknown } | undefined }).addon()?.sendFd !== undefined;
 const dirs: { remove(): void }[] = [];
 const plans: LaunchPlan[] = [];
 
@@ -67,6 +69,31 @@ describe('proxyPlugin', () => {
     expect(kernel.violations.blockedCounts().get('http')).toBe(1);
     await Promise.all(plan.services.map((s) => s.stop()));
     expect(existsSync(join(dir, 'http.sock'))).toBe(false);
+  });
+
+  it('hands tunnels to the bridges only when the launch plan says they take them', async () => {
+    const upstream = createServer((c) => c.on('error', () => undefined).end('from upstream'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as { port: number }).port;
+    const tunnel = async (bridgeHandoff: boolean): Promise<string> => {
+      const { plan, kernel, dir } = await prepare({ allowedDomains: ['127.0.0.1'], allowLocalOutbound: true });
+      plan.bridgeHandoff = bridgeHandoff;
+      await Promise.all(plan.services.map((s) => s.start()));
+      await kernel.hooks.launch.promise(plan);
+      const s = connect({ path: join(dir, 'http.sock'), allowHalfOpen: true });
+      const reply = collect(s);
+      s.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\n\r\n`);
+      return (await reply).toString();
+    };
+    try {
+      expect(await tunnel(false)).toBe('HTTP/1.1 200 Connection Established\r\n\r\nfrom upstream');
+      // A plain Unix client is no bridge: it gets the reply and the marker, and the passed socket is dropped.
+      // Without the addon the plugin keeps splicing.
+      const handedOff = addonBuilt ? 'HTTP/1.1 200 Connection Established\r\n\r\n\0' : 'HTTP/1.1 200 Connection Established\r\n\r\nfrom upstream';
+      expect(await tunnel(true)).toBe(handedOff);
+    } finally {
+      upstream.close();
+    }
   });
 
   it('starts the proxies with -m even without allowed domains, so blocks are seen', async () => {
