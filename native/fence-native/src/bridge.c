@@ -3,10 +3,17 @@
  * shutdown(SHUT_WR) on the other once that direction's buffer is flushed (half-close).
  *
  * Tunnel handoff (tcp-to-unix only): the host proxy may pass, with SCM_RIGHTS, the socket it
- * connected upstream. The read that brings the descriptor ends with a marker byte, which is
- * dropped; the bytes before it (the proxy's success reply) go to the client as usual. The Unix
- * connection is then closed and the client is relayed to the received socket directly, so the
- * proxy is out of the data path. Such a tunnel has no idle timeout. */
+ * connected upstream. The read that brings the descriptor ends with a trailer: N, the number of
+ * bytes the proxy read from this Unix connection (8 bytes, little-endian), then a marker byte. The
+ * trailer is dropped; the bytes before it (the proxy's success reply) go to the client as usual.
+ * The Unix connection is then closed and the client is relayed to the received socket directly, so
+ * the proxy is out of the data path. Such a tunnel has no idle timeout.
+ *
+ * Client bytes the bridge wrote to the Unix side that the proxy never read (the client did not wait
+ * for the reply) would die with the Unix connection. So the bridge counts what it wrote there (T)
+ * and keeps the last BRIDGE_BUF bytes of it; on handoff it writes bytes [N, T) to the new upstream
+ * before anything else from the client. When N > T, or more than it kept is missing, it closes the
+ * connection: a stream is never corrupted. */
 #include "bridge.h"
 #include "fdpass.h"
 
@@ -17,6 +24,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -48,8 +56,14 @@ struct conn {
   int fd[2]; /* [0] accepted client, [1] upstream */
   bool connecting, dead;
   bool handoff; /* fd[1] is a host proxy that may still hand over its upstream socket */
+  uint64_t sent; /* T: bytes written to the Unix side while `handoff` */
+  char *kept;    /* ring of the last BRIDGE_BUF bytes of those (handoff only; pages touched as used) */
+  size_t replay; /* after a handoff: the last `replay` bytes of `kept` still go to the new upstream */
   struct half dir[2];
 };
+
+#define HANDOFF_TRAILER 9 /* N (uint64, little-endian), then the marker */
+#define HANDOFF_MARKER 0
 
 static socklen_t make_addr(union addr *a, int unix_side, const struct plan_bridge *b) {
   memset(a, 0, sizeof *a);
@@ -101,6 +115,8 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     struct conn **grown = ok ? realloc(*conns, (*nconns + 1) * sizeof **conns) : NULL;
     if (grown != NULL) *conns = grown;
     struct conn *c = grown ? calloc(1, sizeof *c) : NULL;
+    char *kept = c != NULL && b->kind == BRIDGE_TCP_TO_UNIX ? malloc(BRIDGE_BUF) : NULL;
+    if (c != NULL && b->kind == BRIDGE_TCP_TO_UNIX && kept == NULL) free(c), c = NULL;
     if (c == NULL) {
       (void)close(client); /* the client sees the connection closed: upstream is not there */
       if (up >= 0) (void)close(up);
@@ -110,29 +126,59 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     c->fd[0] = client, c->fd[1] = up;
     c->connecting = rc != 0;
     c->handoff = b->kind == BRIDGE_TCP_TO_UNIX;
+    c->kept = kept;
     (*conns)[(*nconns)++] = c;
   }
 }
 
-/* Writes dir[i]'s pending bytes to fd[1 - i]. */
+/* Copies what was just written to the Unix side into the ring and counts it. */
+static void conn_keep(struct conn *c, const char *p, size_t n) {
+  while (n > 0) {
+    size_t at = (size_t)(c->sent % BRIDGE_BUF), run = BRIDGE_BUF - at < n ? BRIDGE_BUF - at : n;
+    memcpy(c->kept + at, p, run);
+    c->sent += run, p += run, n -= run;
+  }
+}
+
+/* Writes dir[i]'s pending bytes to fd[1 - i]; towards upstream, bytes to replay go first. */
 static void conn_flush(struct conn *c, int i) {
   struct half *h = &c->dir[i];
+  while (i == 0 && c->replay > 0) {
+    size_t at = (size_t)((c->sent - c->replay) % BRIDGE_BUF);
+    size_t run = BRIDGE_BUF - at < c->replay ? BRIDGE_BUF - at : c->replay;
+    ssize_t n = send(c->fd[1], c->kept + at, run, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) c->dead = true;
+    if (n < 0) return;
+    c->replay -= (size_t)n;
+  }
+  if (i == 0 && !c->handoff && c->kept != NULL) { /* replayed: the ring is no longer needed */
+    free(c->kept);
+    c->kept = NULL;
+  }
   while (h->off < h->len) {
     ssize_t n = send(c->fd[1 - i], h->buf + h->off, h->len - h->off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) c->dead = true;
     if (n < 0) return;
+    if (i == 0 && c->handoff) conn_keep(c, h->buf + h->off, (size_t)n);
     h->off += (size_t)n;
   }
   h->len = h->off = 0;
 }
 
-/* Replaces the Unix connection with the passed socket; `n` bytes were read, the last the marker. */
+/* Replaces the Unix connection with the passed socket; `n` bytes were read, the last ones the
+ * trailer. */
 static void conn_take(struct conn *c, int passed, ssize_t n) {
   struct half *h = &c->dir[1];
   int fl = fcntl(passed, F_GETFL);
-  /* A full read may have cut the handoff message before its marker: fail rather than corrupt. */
-  if (n <= 0 || (size_t)n == sizeof h->buf || fl < 0 || fcntl(passed, F_SETFL, fl | O_NONBLOCK) != 0) {
+  uint64_t used = 0; /* N: what the proxy read of the T bytes sent to it */
+  /* A full read may have cut the handoff message before its trailer: fail rather than corrupt. */
+  bool ok = n >= HANDOFF_TRAILER && (size_t)n < sizeof h->buf && h->buf[n - 1] == HANDOFF_MARKER;
+  for (int k = 0; ok && k < 8; k++) used |= (uint64_t)(unsigned char)h->buf[n - HANDOFF_TRAILER + k] << (8 * k);
+  /* The proxy read more than was sent, or the bytes it missed are no longer all kept. */
+  ok = ok && used <= c->sent && c->sent - used <= BRIDGE_BUF;
+  if (!ok || fl < 0 || fcntl(passed, F_SETFL, fl | O_NONBLOCK) != 0) {
     (void)close(passed);
     c->dead = true;
     return;
@@ -140,9 +186,11 @@ static void conn_take(struct conn *c, int passed, ssize_t n) {
   (void)close(c->fd[1]);
   c->fd[1] = passed;
   c->handoff = false;
-  h->len = (size_t)n - 1, h->off = 0;
-  /* The client's FIN already went to the proxy: the new upstream gets it too. */
-  if (c->dir[0].shut && shutdown(passed, SHUT_WR) != 0) c->dead = true;
+  c->replay = (size_t)(c->sent - used);
+  h->len = (size_t)n - HANDOFF_TRAILER, h->off = 0;
+  /* The client's FIN went to the proxy: conn_step passes it to the new upstream after the replay. */
+  c->dir[0].shut = false;
+  conn_flush(c, 0);
   if (!c->dead) conn_flush(c, 1);
 }
 
@@ -165,7 +213,7 @@ static short conn_events(const struct conn *c, int i) {
   if (c->connecting) return i == 1 ? POLLOUT : 0;
   short ev = 0;
   if (!c->dir[i].eof && c->dir[i].len == 0) ev |= POLLIN;
-  if (c->dir[1 - i].off < c->dir[1 - i].len) ev |= POLLOUT;
+  if (c->dir[1 - i].off < c->dir[1 - i].len || (i == 1 && c->replay > 0)) ev |= POLLOUT;
   return ev;
 }
 
@@ -185,7 +233,7 @@ static bool conn_step(struct conn *c, const struct pollfd *p) {
   }
   for (int i = 0; i < 2 && !c->dead; i++) {
     struct half *h = &c->dir[i];
-    if (h->eof && h->len == 0 && !h->shut) {
+    if (h->eof && h->len == 0 && !h->shut && (i == 1 || c->replay == 0)) {
       /* Passes the half-close on: the peer of fd[1 - i] reads EOF, the other direction stays open. */
       if (shutdown(c->fd[1 - i], SHUT_WR) != 0) c->dead = true;
       h->shut = true;
@@ -197,6 +245,7 @@ static bool conn_step(struct conn *c, const struct pollfd *p) {
 static void conn_close(struct conn *c) {
   (void)close(c->fd[0]); /* nothing left to flush: errors change nothing */
   (void)close(c->fd[1]);
+  free(c->kept);
   free(c);
 }
 

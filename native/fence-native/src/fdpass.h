@@ -7,7 +7,9 @@
 #include <sys/types.h>
 
 /* One sendmsg carrying `data` (at least one byte) and `fd`. Refuses with -EBUSY when `sock` has
- * unread input: bytes the peer sent that the sender has not seen would be lost with the handoff.
+ * unread input: bytes the peer sent that the sender has not seen. The bridge re-sends those from the
+ * count in the message (see bridge.c), so this is a first line of defence that keeps a backlog on
+ * the proxy's splice path rather than a guarantee: bytes can still arrive after the check.
  * Returns 0, or -errno (-EAGAIN when the socket buffer is full, or only part of `data` went out:
  * the stream is then unusable). */
 int fdpass_send(int sock, int fd, const void *data, size_t len);

@@ -16,6 +16,46 @@ function listen(server, where) {
   });
 }
 
+/** The end of a handoff message: N, the bytes the proxy read (uint64 LE), then the marker 0. */
+function trailer(n) {
+  const t = Buffer.alloc(9);
+  t.writeBigUInt64LE(BigInt(n));
+  return t;
+}
+
+/**
+ * A fake host proxy on a Unix socket (python: it can read exactly the request): reads `readLen`
+ * bytes, waits until `waitQueued` more bytes are queued unread (the client did not wait for the
+ * reply), connects to 127.0.0.1:upPort and hands that socket over claiming N = `claim` bytes read.
+ */
+const FAKE_PROXY = `
+import socket, sys, time
+path, read_len, wait_queued, claim, up_port, reply = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), bytes.fromhex(sys.argv[6])
+srv = socket.socket(socket.AF_UNIX); srv.bind(path); srv.listen(1)
+print("ready", flush=True)
+c, _ = srv.accept()
+got = b""
+while len(got) < read_len:
+    got += c.recv(read_len - len(got))
+deadline = time.time() + 5
+while wait_queued and len(c.recv(wait_queued, socket.MSG_PEEK)) < wait_queued and time.time() < deadline:
+    time.sleep(0.01)
+up = socket.create_connection(("127.0.0.1", up_port))
+socket.send_fds(c, [reply + claim.to_bytes(8, "little") + b"\\0"], [up.fileno()])
+c.close(); up.close()
+print("handed", got.hex(), flush=True)
+`;
+
+function fakeProxy(t, args) {
+  const { spawn } = require('node:child_process');
+  const child = spawn(python, ['-c', FAKE_PROXY, ...args.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill());
+  let out = '';
+  const lines = new Promise((resolve) => child.stdout.on('data', (d) => (out += d)).on('end', () => resolve(out)));
+  const ready = new Promise((resolve) => child.stdout.on('data', () => out.startsWith('ready') && resolve()));
+  return { ready, lines };
+}
+
 describe('fence-launch bridges', { skip }, () => {
   it('tcp-to-unix: a client on 127.0.0.1:port reaches a host Unix socket server', async (t) => {
     if (!hasCommand('curl')) return t.skip('curl is not installed');
@@ -64,7 +104,7 @@ print(len(got), hashlib.sha256(got).hexdigest())`;
     const proxy = await listen(
       net.createServer({ pauseOnConnect: true }, (client) => {
         const up = net.createConnection(echo.address().port, '127.0.0.1', () => {
-          addon.sendFd(client._handle.fd, up._handle.fd, Buffer.from(`${reply}\0`));
+          addon.sendFd(client._handle.fd, up._handle.fd, Buffer.concat([Buffer.from(reply), trailer(client.bytesRead)]));
           client.destroy();
           up.destroy();
         });
@@ -112,6 +152,91 @@ print("fds", before, relay_fds())`;
     const [, before, after] = fds.split(' ');
     assert.ok(Number(before) > 0, fds);
     assert.equal(after, before);
+  });
+
+  it('tcp-to-unix handoff re-sends to the upstream the client bytes the proxy never read, in order', async (t) => {
+    // The upstream: collects everything until the client's FIN, then answers with its length and hash.
+    const upstream = await listen(
+      net.createServer({ allowHalfOpen: true }, (c) => {
+        const chunks = [];
+        c.on('data', (d) => chunks.push(d)).on('end', () => {
+          const all = Buffer.concat(chunks);
+          c.end(`${all.length} ${crypto.createHash('sha256').update(all).digest('hex')}`);
+        });
+      }),
+      { port: 0, host: '127.0.0.1' },
+    );
+    t.after(() => upstream.close());
+    const reply = 'HTTP/1.1 200 Connection established\r\n\r\n';
+    const request = 'CONNECT example.test:443 HTTP/1.1\r\nHost: example.test\r\n\r\n';
+    const early = crypto.randomBytes(100_000); // sent with the request, before the reply
+    const later = crypto.randomBytes(300_000); // sent after the reply
+    const sock = path.join(openDir(t, 'bridge'), 'proxy.sock');
+    // Reads only the request, waits until early bytes sit unread in its socket, claims N = request.
+    const proxy = fakeProxy(t, [sock, request.length, 4096, request.length, upstream.address().port, Buffer.from(reply).toString('hex')]);
+    await proxy.ready;
+    const port = await freePort();
+    const client = `
+import socket, sys
+early, later = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.sendall(${JSON.stringify(request)}.encode() + early)
+got = b""
+while len(got) < ${reply.length}:
+    chunk = s.recv(${reply.length} - len(got))
+    if not chunk: break
+    got += chunk
+print(got.decode().strip())
+s.sendall(later); s.shutdown(socket.SHUT_WR)
+rest = b""
+while chunk := s.recv(65536): rest += chunk
+print(rest.decode())`;
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, path: sock }], rlimits: [] };
+    // argv is too small for 800 KB of hex: the client reads the payloads from files instead.
+    const dir = openDir(t, 'payload');
+    const fs = require('node:fs');
+    fs.writeFileSync(path.join(dir, 'early'), early.toString('hex'));
+    fs.writeFileSync(path.join(dir, 'later'), later.toString('hex'));
+    const script = client.replace('bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])', `bytes.fromhex(open(${JSON.stringify(path.join(dir, 'early'))}).read()), bytes.fromhex(open(${JSON.stringify(path.join(dir, 'later'))}).read())`);
+    const r = await launch(plan, [python, '-c', script]);
+    const [status, summary] = r.stdout.split('\n');
+    assert.equal(status, 'HTTP/1.1 200 Connection established', r.stderr);
+    const all = Buffer.concat([early, later]);
+    assert.equal(summary, `${all.length} ${crypto.createHash('sha256').update(all).digest('hex')}`, r.stderr);
+    assert.equal((await proxy.lines).split('\n')[1], `handed ${Buffer.from(request).toString('hex')}`);
+  });
+
+  it('tcp-to-unix handoff closes the connection when the proxy claims more bytes than were sent', async (t) => {
+    let received = -1;
+    const upstream = await listen(
+      net.createServer((c) => {
+        const chunks = [];
+        c.on('data', (d) => chunks.push(d)).on('close', () => (received = Buffer.concat(chunks).length));
+      }),
+      { port: 0, host: '127.0.0.1' },
+    );
+    t.after(() => upstream.close());
+    const request = 'CONNECT example.test:443 HTTP/1.1\r\n\r\n';
+    const sock = path.join(openDir(t, 'bridge'), 'proxy.sock');
+    const proxy = fakeProxy(t, [sock, request.length, 0, request.length + 10, upstream.address().port, Buffer.from('ok').toString('hex')]);
+    await proxy.ready;
+    const port = await freePort();
+    const client = `
+import socket
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.sendall(${JSON.stringify(request)}.encode())
+got = b""
+try:
+    while chunk := s.recv(4096): got += chunk
+except ConnectionResetError:
+    pass
+print(repr(got))`;
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, path: sock }], rlimits: [] };
+    const r = await launch(plan, [python, '-c', client]);
+    assert.equal(r.stdout, "b''\n", r.stderr); // not even the reply: nothing of a broken stream
+    await proxy.lines;
+    for (let i = 0; i < 100 && received < 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(received, 0);
   });
 
   it('unix-to-tcp: a host client on the Unix socket reaches a server on 127.0.0.1:port inside', async (t) => {

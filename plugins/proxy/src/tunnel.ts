@@ -88,26 +88,36 @@ export function splice(a: Socket, b: Socket, idleTimeoutMs: number): void {
 /** Sends `data` and a copy of the descriptor `passFd` over the Unix socket `unixFd` in one message; throws on failure. */
 export type FdSender = (unixFd: number, passFd: number, data: Uint8Array) => void;
 
-/** Ends a handoff message: the bridge drops it and forwards the bytes before it (the reply). */
-const HANDOFF_MARKER = Uint8Array.of(0);
+/**
+ * Ends a handoff message: N, the number of bytes this proxy read from the Unix connection (uint64,
+ * little-endian), then a marker byte. The bridge drops the trailer, forwards the bytes before it
+ * (the reply) and writes the client bytes it sent past N (the proxy never saw them) to the upstream.
+ */
+function handoffTrailer(bytesRead: number): Buffer {
+  const t = Buffer.alloc(9); // the marker is the last byte, 0
+  t.writeBigUInt64LE(BigInt(bytesRead));
+  return t;
+}
 
 const fdOf = (s: Socket): number => (s as Socket & { _handle?: { fd?: number } | null })._handle?.fd ?? -1;
 
 /**
  * Hands a decided, connected tunnel to the bridge at the other end of `client` (fence-launch's):
- * one message carries the success reply, the marker and the upstream socket, and the bridge relays
- * client and upstream directly from then on, with no idle timeout. Both Node sockets are closed.
- * Returns false, with nothing sent, when a byte is already buffered on either side (it would be
- * lost) or the send fails (sendFd refuses while the client has unread input); the caller then
- * writes the reply and splices.
+ * one message carries the success reply, the trailer (the count of bytes read from the client, then
+ * the marker) and the upstream socket, and the bridge relays client and upstream directly from then
+ * on, with no idle timeout. Bytes the client sent that this proxy never read are re-sent by the
+ * bridge from that count. Both Node sockets are closed. Returns false, with nothing sent, when a
+ * byte is already buffered on either side (it would be lost) or the send fails (sendFd refuses
+ * while the client has unread input); the caller then writes the reply and splices.
  */
 export function handOff(client: Socket, upstream: Socket, reply: Uint8Array, send: FdSender): boolean {
   const clientFd = fdOf(client);
   const upstreamFd = fdOf(upstream);
   if (clientFd < 0 || upstreamFd < 0) return false;
+  // Nothing buffered, so every byte read from the client (the request included) was used: N is bytesRead.
   if (client.readableLength > 0 || client.writableLength > 0 || upstream.readableLength > 0) return false;
   try {
-    send(clientFd, upstreamFd, Buffer.concat([reply, HANDOFF_MARKER]));
+    send(clientFd, upstreamFd, Buffer.concat([reply, handoffTrailer(client.bytesRead)]));
   } catch {
     return false;
   }

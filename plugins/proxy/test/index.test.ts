@@ -87,9 +87,11 @@ describe('proxyPlugin', () => {
     };
     try {
       expect(await tunnel(false)).toBe('HTTP/1.1 200 Connection Established\r\n\r\nfrom upstream');
-      // A plain Unix client is no bridge: it gets the reply and the marker, and the passed socket is dropped.
-      // Without the addon the plugin keeps splicing.
-      const handedOff = addonBuilt ? 'HTTP/1.1 200 Connection Established\r\n\r\n\0' : 'HTTP/1.1 200 Connection Established\r\n\r\nfrom upstream';
+      // A plain Unix client is no bridge: it gets the reply and the trailer (N = the request's length,
+      // uint64 LE, then the marker), and the passed socket is dropped. Without the addon the plugin keeps splicing.
+      const n = Buffer.alloc(9);
+      n.writeBigUInt64LE(BigInt(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\n\r\n`.length));
+      const handedOff = addonBuilt ? `HTTP/1.1 200 Connection Established\r\n\r\n${n.toString('latin1')}` : 'HTTP/1.1 200 Connection Established\r\n\r\nfrom upstream';
       expect(await tunnel(true)).toBe(handedOff);
     } finally {
       upstream.close();

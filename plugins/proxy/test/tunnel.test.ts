@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpProxy } from '../src/http-proxy.js';
 import type { TunnelProxy } from '../src/listener.js';
@@ -17,9 +18,12 @@ const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
  * then talks to the upstream through that descriptor alone. Prints the message and the echo.
  */
 const BRIDGE = `
-import socket, sys
+import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-s.sendall(bytes.fromhex(sys.argv[2]))
+request, split = bytes.fromhex(sys.argv[2]), int(sys.argv[3])
+# split > 0: the request arrives in pieces of that size, so the proxy reads it in several reads.
+for i in range(0, len(request), split or len(request)):
+    s.sendall(request[i:i + (split or len(request))]); time.sleep(0.02 if split else 0)
 data, fds = b"", []
 while not fds:
     chunk, fds, _, _ = socket.recv_fds(s, 4096, 4)
@@ -35,9 +39,9 @@ if fds:
     print(got.decode())
 `;
 
-function bridge(path: string, request: Buffer): Promise<{ message: Buffer; fds: number; echoed?: string }> {
+function bridge(path: string, request: Buffer, split = 0): Promise<{ message: Buffer; fds: number; echoed?: string }> {
   return new Promise((resolve, reject) => {
-    execFile(python, ['-c', BRIDGE, path, request.toString('hex')], { timeout: 10_000 }, (err, stdout) => {
+    execFile(python, ['-c', BRIDGE, path, request.toString('hex'), String(split)], { timeout: 10_000 }, (err, stdout) => {
       if (err) return reject(err);
       const [line, echoed] = stdout.split('\n');
       const [hex, fds] = line.split(' ');
@@ -51,6 +55,13 @@ let echo: TcpServer;
 let proxies: TunnelProxy[] = [];
 const local = { allowedDomains: ['localhost'], allowLocalOutbound: true };
 const CONNECTED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
+
+/** The end of a handoff message: N, the bytes the proxy read from the bridge (uint64 LE), then the marker 0. */
+function trailer(n: number): Buffer {
+  const t = Buffer.alloc(9);
+  t.writeBigUInt64LE(BigInt(n));
+  return t;
+}
 
 async function proxy(create: typeof createHttpProxy | typeof createSocksProxy, send?: FdSender) {
   const calls: number[] = [];
@@ -90,15 +101,43 @@ describe.skipIf(!sendFd)('handOff', () => {
     expect(calls).toEqual([]);
   });
 
-  it('passes an allowed CONNECT upstream socket with the reply and the marker, and keeps no socket', async () => {
+  it('passes an allowed CONNECT upstream socket with the reply, the count of bytes read and the marker, and keeps no socket', async () => {
     const start = fdCount();
     const { path, proxy: p, events } = await proxy(createHttpProxy, send);
     const r = await bridge(path, connect());
-    expect(r).toEqual({ message: Buffer.from(`${CONNECTED}\0`), fds: 1, echoed: 'through the passed socket' });
+    // N counts exactly the request head: the bridge re-sends whatever it wrote past it.
+    const message = Buffer.concat([Buffer.from(CONNECTED), trailer(connect().length)]);
+    expect(r).toEqual({ message, fds: 1, echoed: 'through the passed socket' });
     expect(events).toMatchObject([{ action: 'allow', detail: `CONNECT 200 localhost https://localhost:${echo.port}` }]);
     expect(p.openSockets).toBe(0);
     await p.stop();
     expect(await fdsSettle(start)).toBe(start);
+  });
+
+  it('counts every read in N when the CONNECT head arrives in pieces', async () => {
+    const { path } = await proxy(createHttpProxy, send);
+    const r = await bridge(path, connect(), 7);
+    expect(r.message).toEqual(Buffer.concat([Buffer.from(CONNECTED), trailer(connect().length)]));
+    expect(r.echoed).toBe('through the passed socket');
+  });
+
+  it('splices instead when the client sends right before the handoff: no byte is lost or reordered', async () => {
+    let s: Socket | undefined;
+    // A delay hook before sendFd: the client's first payload reaches the proxy's socket after its
+    // own checks (nothing buffered in Node) and before the send, which then refuses (EBUSY).
+    const { path, calls } = await proxy(createHttpProxy, (u, f, data) => {
+      s?.write('early ');
+      const until = Date.now() + 50;
+      while (Date.now() < until); // the write lands in the Unix socket's queue
+      send(u, f, data);
+    });
+    s = await connectUnix(path);
+    s.write(connect());
+    expect((await readUntil(s, (b) => b.toString().endsWith('early '))).toString()).toBe(`${CONNECTED}early `);
+    const all = collect(s);
+    s.end('then the rest');
+    expect((await all).toString()).toBe('then the rest');
+    expect(calls).toHaveLength(1);
   });
 
   it('splices instead when bytes follow the CONNECT header', async () => {
@@ -120,19 +159,19 @@ describe.skipIf(!sendFd)('handOff', () => {
     const all = collect(s);
     s.end('after a failed handoff');
     expect((await all).toString()).toBe('after a failed handoff');
-    expect(calls).toEqual([CONNECTED.length + 1]); // tried once, with the marker
+    expect(calls).toEqual([CONNECTED.length + 9]); // tried once, with the trailer
   });
 
   it('passes a SOCKS5 CONNECT upstream socket after the method reply, with the success reply', async () => {
     const { path, events } = await proxy(createSocksProxy, send);
     const host = Buffer.from('localhost');
-    const request = Buffer.from([5, 1, 0, 5, 1, 0, 3, host.length, ...host, echo.port >> 8, echo.port & 0xff]);
-    const r = await bridge(path, request);
+    const request = Buffer.from([5, 1, 0, 3, host.length, ...host, echo.port >> 8, echo.port & 0xff]);
+    const r = await bridge(path, Buffer.concat([Buffer.from([5, 1, 0]), request]));
     expect(r.fds).toBe(1);
     expect([...r.message.subarray(0, 2)]).toEqual([5, 0]); // the method reply
     expect([...r.message.subarray(2, 6)]).toEqual([5, 0, 0, 1]); // succeeded, IPv4 bound address
-    expect(r.message.length).toBe(2 + 10 + 1);
-    expect(r.message.at(-1)).toBe(0);
+    expect(r.message.length).toBe(2 + 10 + 9);
+    expect(r.message.subarray(12)).toEqual(trailer(3 + request.length)); // N: the greeting and the request
     expect(r.echoed).toBe('through the passed socket');
     expect(events).toMatchObject([{ action: 'allow', detail: `CONNECT localhost:${echo.port} ALLOWED` }]);
   });
