@@ -4,7 +4,6 @@
  * `fence: <message>` and exits 1.
  */
 export const ErrorCodes = [
-  'BWRAP_MISSING',
   'COMMAND_DENIED',
   'COMMAND_MISSING',
   'EXTENDS_CYCLE',
@@ -39,8 +38,6 @@ export class FenceError extends Error {
 export const isFenceError = (e: unknown): e is FenceError => e instanceof FenceError;
 
 export const errors = {
-  bwrapMissing: (install: string) =>
-    new FenceError('BWRAP_MISSING', `bubblewrap (bwrap) is not installed; install it with: ${install}`),
   commandDenied: (command: string, rule: string, field: 'command.deny' | 'command.useDefaults') =>
     new FenceError(
       'COMMAND_DENIED',
@@ -57,10 +54,14 @@ export const errors = {
   extendsMissing: (file: string, target: string, known: readonly string[]) =>
     new FenceError('EXTENDS_MISSING', `${file}: extends: "${target}" is neither a built-in template (${known.join(', ')}) nor an existing file`),
   flagInvalid: (flag: string, why: string) => new FenceError('FLAG_INVALID', `${flag}: ${why}`),
+  /** An essential layer (the sandbox itself) is absent: its own reason says what to install. */
+  layerMissing: (layer: string, reason: string | undefined) => new FenceError('LAYER_UNAVAILABLE', reason ?? `the ${layer} layer is unavailable`),
   layerUnavailable: (layer: string, why: string) =>
     new FenceError('LAYER_UNAVAILABLE', `--strict: the ${layer} layer is unavailable: ${why}; run without --strict to degrade, or see fence --linux-features`),
   noSandbox: (platform: string) =>
     new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform}; Fence sandboxes commands on linux (bubblewrap) and darwin (sandbox-exec) and never runs a command unsandboxed`),
+  nativeMissing: (feature: string) =>
+    new FenceError('LAYER_UNAVAILABLE', `${feature} needs the native helper; build it with: npm rebuild @fence/native (needs a C compiler and cmake)`),
   pathInvalid: (field: string, path: string, why: string) => new FenceError('PATH_INVALID', `${field}: "${path}" ${why}`),
   pluginFailed: (plugin: string, hook: string, cause: unknown) =>
     new FenceError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),

@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
-import { errors, FenceError } from './errors.js';
+import { errors } from './errors.js';
 import { createHooks, type DetectionReport, type KernelHooks } from './hooks.js';
 import type { Availability, FencePlugin } from './plugin.js';
 import type { Policy } from './policy.js';
@@ -112,7 +112,7 @@ export class Kernel {
     for (const p of this.wantedPlugins) {
       const a = report.get(p.name)!;
       const required = p.requiredUnderStrict?.({ monitor: this.options.monitor }) ?? true;
-      if (p.essential && a.status === 'absent') throw new FenceError('LAYER_UNAVAILABLE', a.reason ?? `${p.name} is unavailable`);
+      if (p.essential && a.status === 'absent') throw errors.layerMissing(p.name, a.reason);
       if (this.options.strict && required && a.status !== 'available') {
         throw errors.layerUnavailable(p.name, a.reason ?? a.status);
       }

@@ -15,7 +15,8 @@ export const bwrapPlugin: FencePlugin = definePlugin({
   detect: () => detectBwrap(),
   apply(kernel) {
     const logger = kernel.resolve(Tokens.Logger);
-    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, logger));
+    const probe = kernel.resolve(Tokens.Probe);
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, logger, probe));
   },
 });
 

@@ -6,7 +6,7 @@
  * argv length limit. Without the native helper: seccomp goes to bwrap `--seccomp`, the bridges to
  * socat, and Landlock and the limits are dropped, each with a note.
  */
-import { addFd, note, processProbe, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
+import { addFd, note, type DetectionReport, type FeatureProbe, type LaunchPlan, type Logger } from '@fence/core';
 import { buildBwrapArgs, type BwrapInput } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
 import { loadSeccomp, nativeHelper } from './native.js';
@@ -38,7 +38,7 @@ async function fallbackSeccomp(plan: LaunchPlan): Promise<Uint8Array | undefined
 }
 
 /** The in-sandbox part of the wrapper when the native helper is missing. */
-async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?: number }> {
+async function fallback(plan: LaunchPlan, probe: FeatureProbe): Promise<{ inner: string[]; seccompFd?: number }> {
   const { bridges, landlock, rlimits } = plan.helper;
   note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp and socat');
   if (landlock) note(plan, LAYER, 'Landlock dropped: it needs the native helper (build @fence/native)');
@@ -46,7 +46,7 @@ async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?
   const program = await fallbackSeccomp(plan);
   const seccompFd = program ? addFd(plan, program) : undefined;
   if (bridges.length === 0) return { inner: [], seccompFd };
-  const socat = processProbe.which('socat');
+  const socat = probe.which('socat');
   if (!socat) {
     note(plan, LAYER, 'no socat: the proxy bridges cannot run, so nothing inside reaches the network; apt install socat');
     return { inner: [], seccompFd };
@@ -54,7 +54,7 @@ async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?
   return { inner: bridgeWrapperArgv(socat, bridges), seccompFd };
 }
 
-export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger): Promise<void> {
+export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger, probe: FeatureProbe): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true });
@@ -67,7 +67,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const helper = await nativeHelper();
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
-    : await fallback(plan);
+    : await fallback(plan, probe);
   const input: BwrapInput = {
     ...gathered.input,
     protect: { existing: gathered.input.protect.existing, missing: created },

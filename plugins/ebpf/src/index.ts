@@ -3,7 +3,7 @@
  * sandbox's failing file, exec and connect syscalls, filtered in the kernel by its PID namespace;
  * the kernel log adds seccomp (and Landlock) audit records of the same namespace.
  */
-import { definePlugin, PrepareStage, processProbe, Tokens, type Kernel, type RunningCommand } from '@fence/core';
+import { definePlugin, PrepareStage, Tokens, type Kernel, type RunningCommand } from '@fence/core';
 import { availableSyscalls, detectEbpf, kmsgReadable } from './detect.js';
 import { KmsgReader } from './kmsg-reader.js';
 import { EbpfMonitor } from './monitor.js';
@@ -23,11 +23,12 @@ async function attach(kernel: Kernel, command: RunningCommand): Promise<Attached
   }
   const violations = kernel.resolve(Tokens.Violations);
   const attached: Attached[] = [];
-  const dmesg = kmsgReadable() ? processProbe.which('dmesg') : undefined;
+  const probe = kernel.resolve(Tokens.Probe);
+  const dmesg = kmsgReadable() ? probe.which('dmesg') : undefined;
   if (dmesg) attached.push(KmsgReader.start({ dmesg, pidns, violations, syscallName: await seccompSyscallNamer() }));
   try {
     attached.push(
-      await EbpfMonitor.start({ bpftrace: processProbe.which('bpftrace')!, pidns, syscalls: availableSyscalls(), violations, clock: kernel.resolve(Tokens.Clock), logger }),
+      await EbpfMonitor.start({ bpftrace: probe.which('bpftrace')!, pidns, syscalls: availableSyscalls(), violations, clock: kernel.resolve(Tokens.Clock), logger }),
     );
   } catch (e) {
     logger.warn(e instanceof Error ? e.message : String(e));

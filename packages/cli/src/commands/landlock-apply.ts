@@ -3,17 +3,17 @@
  * the native helper via the addon's execve; the helper applies it and execs the command. Landlock
  * is never applied to this multi-threaded Node process itself.
  */
-import { FenceError } from '@fence/core';
+import { errors } from '@fence/core';
 import { addon, helperPath } from '@fence/native';
 
 export function landlockApply(command: readonly string[]): number {
   const native = addon();
   const helper = helperPath();
   if (!native || !helper) {
-    throw new FenceError('LAYER_UNAVAILABLE', '--landlock-apply needs the native helper; build it with: npm rebuild @fence/native (needs a C compiler and cmake)');
+    throw errors.nativeMissing('--landlock-apply');
   }
   if (!process.env.FENCE_LAUNCH_PLAN) {
-    throw new FenceError('FLAG_INVALID', '--landlock-apply: FENCE_LAUNCH_PLAN is not set; it carries the encoded policy (set by Fence itself)');
+    throw errors.flagInvalid('--landlock-apply', 'FENCE_LAUNCH_PLAN is not set; it carries the encoded policy (set by Fence itself)');
   }
   const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   native.execve(helper, [helper, '--', ...command], env);
