@@ -92,11 +92,17 @@ export interface PlanNote {
 }
 
 /**
- * A descriptor for a wrapper: bytes written at spawn, or the start gate — a pipe that receives
- * one byte only after every `monitor` tap has run, so the command cannot act before the monitors
- * watch it (bwrap `--block-fd`).
+ * A descriptor for a wrapper: bytes written at spawn; the start gate — a pipe that receives one
+ * byte only after every `monitor` tap has run, so the command cannot act before the monitors
+ * watch it (bwrap `--block-fd`); or a descriptor this process holds open (a path opened once, a
+ * socket), passed as is, so the wrapper uses what was checked and not whatever a path names later.
  */
-export type PlanFd = Uint8Array | 'start-gate';
+export type PlanFd = Uint8Array | 'start-gate' | InheritedFd;
+
+export interface InheritedFd {
+  /** Called at each spawn; the descriptor must stay open until the session closes. */
+  readonly inherit: () => number;
+}
 
 export type SignalStrategy = (childPid: number, signal: NodeJS.Signals) => void;
 
