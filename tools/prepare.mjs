@@ -10,14 +10,12 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 if (process.platform === 'linux') {
   const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-  const missing = ['bwrap', 'socat'].filter((c) => !has(c));
   const helper = existsSync(resolve(import.meta.dirname, '../native/fence-native/build/Release/fence-launch'));
-  if (missing.includes('bwrap')) {
+  if (!has('bwrap')) {
     console.warn('fence: bubblewrap (bwrap) is not installed; Fence cannot run without it. Install it with: sudo apt install bubblewrap');
   }
   if (!helper) {
-    console.warn('fence: the native helper was not built (no C compiler or cmake?); Landlock is off and the proxy bridges need socat.');
+    console.warn('fence: the native helper was not built (no C compiler or cmake?); Landlock and limits are off and network policies are refused.');
     console.warn('      Install a compiler and cmake (sudo apt install g++ cmake), then run: npm rebuild @fence/native');
-    if (missing.includes('socat')) console.warn('fence: socat is not installed either; install it with: sudo apt install socat');
   }
 }

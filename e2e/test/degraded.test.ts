@@ -5,7 +5,8 @@ import { fence, writeSettings, hasProgram, USERS, workspace, type Workspace } fr
 import { httpServer } from '../src/servers.js';
 
 // FENCE_LAUNCH_PATH='' makes Fence behave as on a machine where the native helper could not be
-// built (no compiler): bwrap installs seccomp itself, socat runs the bridges, Landlock is off.
+// built (no compiler): bwrap installs seccomp itself, Landlock is off, and a policy that needs the
+// proxy bridges is refused (any other relay would need Unix sockets, and so open host sockets).
 const NO_HELPER = { FENCE_LAUNCH_PATH: '' };
 
 let server: Awaited<ReturnType<typeof httpServer>>;
@@ -14,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-describe.runIf(hasProgram('socat')).each(USERS)('fence without the native helper (as %s)', (user) => {
+describe.each(USERS)('fence without the native helper (as %s)', (user) => {
   let ws: Workspace;
   afterEach(() => ws.cleanup());
 
@@ -38,26 +39,34 @@ describe.runIf(hasProgram('socat')).each(USERS)('fence without the native helper
     expect(r.stdout).toBe('-1 1\n');
   });
 
-  it('still reaches allowed domains through socat bridges', async () => {
+  it('refuses a policy that allows a domain, naming the native helper and how to build it', async () => {
     ws = workspace(user);
     writeSettings(ws, { network: { allowedDomains: ['localhost'], allowLocalOutbound: true } });
     const r = await fence(ws, ['--', 'curl', '-sS', '--noproxy', '', `http://localhost:${server.port}/`], { env: NO_HELPER });
-    expect(r.stdout).toBe(`hello from localhost:${server.port}\n`);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^fence: network access \(network\.allowedDomains, -p\).* needs the native helper; build it with: npm rebuild @fence\/native/);
   });
 
-  it('still tunnels CONNECT through socat bridges, spliced in Node: socat takes no handoff', async () => {
+  it('refuses -p for the same reason', async () => {
     ws = workspace(user);
-    writeSettings(ws, { network: { allowedDomains: ['localhost'], allowLocalOutbound: true } });
-    const r = await fence(ws, ['-d', '--', 'curl', '-sS', '--noproxy', '', '-p', `http://localhost:${server.port}/`], { env: NO_HELPER });
-    expect(r.stdout).toBe(`hello from localhost:${server.port}\n`);
-    expect(r.stderr).not.toMatch(/tunnel handoff on/);
+    const r = await fence(ws, ['-p', '18089', '--', 'true'], { env: NO_HELPER });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/needs the native helper/);
+  });
+
+  it('still runs with -d and no allowed domain: the proxies start, unbridged, and nothing inside reaches them', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['-d', '--', 'bash', '-c', 'echo x > /dev/tcp/127.0.0.1/3128 && echo reached'], { env: NO_HELPER });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/no proxy bridges/);
   });
 
   it('refuses to degrade under --strict, naming the layer', async () => {
     ws = workspace(user);
     const r = await fence(ws, ['--strict', '--', 'true'], { env: NO_HELPER });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^fence: --strict: the landlock layer is unavailable: no native helper/);
+    expect(r.stderr).toMatch(/^fence: --strict: the bwrap layer is unavailable: the native helper \(@fence\/native\) is not built/);
   });
 });
 
@@ -69,7 +78,7 @@ describe('fence without bubblewrap', () => {
     ws = workspace('root');
     const bin = join(ws.dir, 'bin');
     mkdirSync(bin);
-    for (const tool of ['sh', 'true', 'socat', 'uname']) if (hasProgram(tool)) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+    for (const tool of ['sh', 'true', 'uname']) if (hasProgram(tool)) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
     const r = await fence(ws, ['--', 'true'], { env: { PATH: bin } });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('fence: bubblewrap (bwrap) is not installed; install it with: apt install bubblewrap\n');

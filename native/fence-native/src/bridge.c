@@ -283,16 +283,14 @@ static void relay(const struct plan_bridge *bridges, size_t n, const int *fds, i
   }
 }
 
-/* Closes every descriptor >= 3 except the listeners and the pidfd (the relay never executes
- * anything, so close-on-exec does not help here). */
-static void close_others(const int *fds, size_t n, int owner) {
+/* Closes every descriptor >= 3 except those in `keep` (the relay never executes anything, so
+ * close-on-exec does not help here). */
+static void close_others(const int *keep, size_t n) {
   unsigned int next = 3;
   for (;;) {
     unsigned int lowest = ~0U; /* smallest kept descriptor >= next */
-    for (size_t i = 0; i <= n; i++) {
-      int fd = i < n ? fds[i] : owner;
-      if (fd >= (int)next && (unsigned int)fd < lowest) lowest = (unsigned int)fd;
-    }
+    for (size_t i = 0; i < n; i++)
+      if (keep[i] >= (int)next && (unsigned int)keep[i] < lowest) lowest = (unsigned int)keep[i];
     if (lowest > next) /* ENOSYS (before Linux 5.9): the relay keeps a few stray descriptors */
       (void)syscall(SYS_close_range, next, lowest == ~0U ? ~0U : lowest - 1, 0);
     if (lowest == ~0U) return;
@@ -301,22 +299,23 @@ static void close_others(const int *fds, size_t n, int owner) {
 }
 
 /* Detaches the relay from everything the command could reach or wait on. */
-static void relay_detach(const int *fds, size_t n, int owner) {
-  close_others(fds, n, owner);
+static void relay_detach(const int *keep, size_t n) {
+  close_others(keep, n);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd = 0; fd <= 2; fd++) {
     /* The command's stdout/stderr pipes must not stay open in the relay. */
     if (null < 0 || dup2(null, fd) < 0) (void)close(fd);
   }
   if (null > 2) (void)close(null);
-  /* No ptrace attach, no /proc/<pid>/mem, no core dump from the sandboxed command. */
+  /* No ptrace attach, no /proc/<pid>/mem or /proc/<pid>/fd (the bridge directory) from the
+   * sandboxed command, no core dump. */
   (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* Own session: terminal signals (Ctrl-C) go to the command, not to the relay. */
   (void)setsid();
   (void)signal(SIGPIPE, SIG_IGN);
 }
 
-int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
+int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, int dir, struct fence_err *e) {
   /* A pidfd for this process: it stays valid across execve, so the relay sees the command exit. */
   int owner = (int)syscall(SYS_pidfd_open, getpid(), 0);
   if (owner < 0 && errno != ENOSYS) return fence_fail(e, errno, "bridge: pidfd_open");
@@ -326,7 +325,13 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
     /* The intermediate child exits at once, so the relay is not a child of the command. */
     pid_t relay_pid = fork();
     if (relay_pid != 0) _exit(relay_pid < 0 ? 1 : 0);
-    relay_detach(fds, n, owner);
+    /* Kept: the listeners, the pidfd and the bridge directory (its sockets are reached through
+     * /proc/self/fd/<dir>, see plan.h). */
+    int *keep = malloc((n + 2) * sizeof *keep);
+    if (keep == NULL) _exit(1);
+    memcpy(keep, fds, n * sizeof *keep);
+    keep[n] = owner, keep[n + 1] = dir;
+    relay_detach(keep, n + 2);
     relay(bridges, n, fds, owner);
     _exit(0);
   }
@@ -337,5 +342,7 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
   for (size_t i = 0; i < n; i++)
     if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener");
   if (owner >= 0 && close(owner) != 0) return fence_fail(e, errno, "bridge: close pidfd");
+  /* The command must not inherit a way into the host directory. */
+  if (close(dir) != 0) return fence_fail(e, errno, "bridge: close bridge directory");
   return 0;
 }

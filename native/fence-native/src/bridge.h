@@ -12,6 +12,6 @@
 int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e);
 /* Starts the relay process (double-forked, non-dumpable, in its own session, exits with the
  * calling process) and closes `fds` in the caller. */
-int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e);
+int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, int dir, struct fence_err *e);
 
 #endif

@@ -13,6 +13,8 @@ enum bridge_kind { BRIDGE_TCP_TO_UNIX, BRIDGE_UNIX_TO_TCP };
 struct plan_bridge {
   enum bridge_kind kind;
   uint16_t port;
+  /* /proc/self/fd/<bridge_dir>/<name>: the socket is reached through the directory descriptor the
+   * host opened, never through a path the command can see or change. */
   char *path;
 };
 
@@ -50,6 +52,7 @@ struct plan_filter {
 struct plan {
   struct plan_bridge *bridges;
   size_t nbridges;
+  int bridge_dir; /* descriptor of the host directory holding the bridges' sockets; -1: none */
   struct plan_rlimit *rlimits;
   size_t nrlimits;
   struct plan_landlock *landlock;   /* NULL: no Landlock */

@@ -9,9 +9,10 @@ describe('encodeHelperPlan', () => {
   it('writes one line per instruction, in the order fence-launch applies them', () => {
     const plan = {
       bridges: [
-        { kind: 'tcp-to-unix', port: 3128, path: '/run/fence/http.sock' },
-        { kind: 'unix-to-tcp', path: '/run/fence/in.sock', port: 8080 },
+        { kind: 'tcp-to-unix', port: 3128, name: 'http.sock' },
+        { kind: 'unix-to-tcp', name: 'in 1.sock', port: 8080 },
       ],
+      bridgeDir: 5,
       rlimits: [
         { resource: 'NOFILE', value: 1024 },
         { resource: 'AS', value: Infinity },
@@ -32,8 +33,9 @@ describe('encodeHelperPlan', () => {
       text(plan),
       [
         'fence-launch-plan 1',
-        'bridge tcp-to-unix 3128 /run/fence/http.sock',
-        'bridge unix-to-tcp 8080 /run/fence/in.sock',
+        'bridge-dir 5',
+        'bridge tcp-to-unix 3128 http.sock',
+        'bridge unix-to-tcp 8080 in%201.sock',
         'rlimit NOFILE 1024',
         'rlimit AS unlimited',
         'landlock 7 65535 3 3 2',
@@ -63,9 +65,11 @@ describe('encodeHelperPlan', () => {
 
   it('names the field of an invalid value', () => {
     const cases = [
-      [{ bridges: [{ kind: 'tcp-to-unix', port: 0, path: '/x' }], rlimits: [] }, /bridges\[0\]\.port must be a port 1\.\.65535/],
-      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, path: `/${'x'.repeat(107)}` }], rlimits: [] }, /bridges\[0\]\.path must be an absolute path of at most 107 bytes/],
-      [{ bridges: [{ kind: 'udp', port: 1, path: '/x' }], rlimits: [] }, /bridges\[0\]\.kind/],
+      [{ bridges: [{ kind: 'tcp-to-unix', port: 0, name: 'x' }], bridgeDir: 3, rlimits: [] }, /bridges\[0\]\.port must be a port 1\.\.65535/],
+      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, name: 'x'.repeat(88) }], bridgeDir: 3, rlimits: [] }, /bridges\[0\]\.name must be a file name of 1\.\.87 bytes/],
+      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, name: '../x' }], bridgeDir: 3, rlimits: [] }, /bridges\[0\]\.name must be a file name/],
+      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, name: 'x' }], rlimits: [] }, /bridgeDir must be set when there are bridges/],
+      [{ bridges: [{ kind: 'udp', port: 1, name: 'x' }], bridgeDir: 3, rlimits: [] }, /bridges\[0\]\.kind/],
       [{ bridges: [], rlimits: [{ resource: 'CORE', value: 0 }] }, /rlimits\[0\]\.resource must be AS, NPROC, CPU or NOFILE/],
       [{ bridges: [], rlimits: [{ resource: 'AS', value: -1 }] }, /rlimits\[0\]\.value must be an integer/],
       [{ bridges: [], rlimits: [], seccomp: new Uint8Array(12) }, /seccomp must be 1\.\.4096 struct sock_filter/],

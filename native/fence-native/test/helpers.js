@@ -17,14 +17,22 @@ exports.hasCommand = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { std
 
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 
-/** Runs fence-launch with the plan on fd 3 (as uid 65534 with asNobody); resolves with code and output. */
-exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout } = {}) {
+const O_PATH = 0o10000000;
+
+/**
+ * Runs fence-launch with the plan on fd 3 (as uid 65534 with asNobody); resolves with code and
+ * output. `bridgeDir`: the directory of the bridges' sockets, opened O_PATH and passed as fd 4, as
+ * Fence does.
+ */
+exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, bridgeDir } = {}) {
   const args = ['--plan-fd', '3', '--', ...argv];
+  const dirFd = bridgeDir === undefined ? undefined : fs.openSync(bridgeDir, O_PATH | fs.constants.O_DIRECTORY);
   const child = spawn(asNobody ? 'setpriv' : exports.helper, asNobody ? [...NOBODY, exports.helper, ...args] : args, {
     env,
-    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...Array(extraFds).fill('pipe')],
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(dirFd === undefined ? [] : [dirFd]), ...Array(extraFds).fill('pipe')],
   });
-  child.stdio[3].end(Buffer.from(native.encodeHelperPlan(plan)));
+  if (dirFd !== undefined) fs.closeSync(dirFd);
+  child.stdio[3].end(Buffer.from(native.encodeHelperPlan(dirFd === undefined ? plan : { ...plan, bridgeDir: 4 })));
   if (stdin) child.stdin.end(stdin);
   let stdout = '';
   let stderr = '';

@@ -33,12 +33,16 @@ export interface HostService {
   stop(): Promise<void>;
 }
 
-/** A bridge run by the in-sandbox helper. */
+/**
+ * A bridge run by the in-sandbox helper. `name` is a socket in the host directory whose
+ * descriptor is `HelperPlan.bridgeDir`: the helper reaches it only through that descriptor, so
+ * nothing inside the sandbox can see, replace or redirect it.
+ */
 export type Bridge =
-  /** Listen on 127.0.0.1:port inside the sandbox; forward each connection to a host Unix socket. */
-  | { readonly kind: 'tcp-to-unix'; readonly port: number; readonly path: string }
-  /** Listen on a Unix socket path (visible to the host); forward each connection to 127.0.0.1:port inside. */
-  | { readonly kind: 'unix-to-tcp'; readonly path: string; readonly port: number };
+  /** Listen on 127.0.0.1:port inside the sandbox; forward each connection to the host socket `name`. */
+  | { readonly kind: 'tcp-to-unix'; readonly port: number; readonly name: string }
+  /** Listen on the socket `name` (the host connects to it); forward each connection to 127.0.0.1:port inside. */
+  | { readonly kind: 'unix-to-tcp'; readonly name: string; readonly port: number };
 
 export interface LandlockPathRule {
   /** LANDLOCK_ACCESS_FS_* bit mask. */
@@ -69,6 +73,8 @@ export type RlimitResource = 'AS' | 'NPROC' | 'CPU' | 'NOFILE';
 /** Instructions for the native in-sandbox helper (`fence-launch`), executed in this order. */
 export interface HelperPlan {
   bridges: Bridge[];
+  /** The helper's descriptor of the host directory holding the bridges' sockets (required with bridges). */
+  bridgeDir?: number;
   rlimits: { readonly resource: RlimitResource; readonly value: number }[];
   landlock?: LandlockRuleset;
   /**
@@ -117,9 +123,9 @@ export interface LaunchPlan {
   /** Set by a monitor that must see the command from its first instruction (see PlanFd). */
   holdStart: boolean;
   /**
-   * Set by the sandbox plugin when the bridges it runs take tunnel handoffs (fence-launch's do,
-   * socat's do not): a proxy may then pass a connected upstream socket to the bridge, which relays
-   * without the proxy. Read it at `launch`; it is final after `prepare`.
+   * Set by the sandbox plugin when the bridges it runs take tunnel handoffs: a proxy may then pass
+   * a connected upstream socket to the bridge, which relays without the proxy. Read it at
+   * `launch`; it is final after `prepare`.
    */
   bridgeHandoff: boolean;
   readonly helper: HelperPlan;

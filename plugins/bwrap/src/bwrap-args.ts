@@ -35,8 +35,6 @@ export interface BwrapInput {
   readonly cwd: string;
   /** Existing allowWrite paths. */
   readonly allowWrite: readonly string[];
-  /** Host directory shared with the sandbox read-write (proxy sockets, bridges). */
-  readonly runtimeDir?: string;
   /** Existing denyRead paths: directories get an empty tmpfs, files `/dev/null`. */
   readonly denyRead: readonly PathEntry[];
   /** Existing denyWrite paths. */
@@ -97,9 +95,7 @@ function visibilityOf(path: string, mounts: readonly Mount[]): Visibility {
 
 function writeRootsOf(input: BwrapInput): string[] {
   const readOnly = [...input.denyWrite, ...input.protect.existing, ...input.protect.missing];
-  return [...input.allowWrite, ...(input.runtimeDir ? [input.runtimeDir] : [])].filter(
-    (w) => !readOnly.some((r) => isWithin(w, r)),
-  );
+  return input.allowWrite.filter((w) => !readOnly.some((r) => isWithin(w, r)));
 }
 
 /** Writable roots, hidden paths and paths kept visible under /tmp: what decides visibility. */

@@ -8,6 +8,8 @@ import { processProbe, type Availability, type FeatureLine, type ProbeResult } f
 import { nativeHelper } from './native.js';
 
 export const BWRAP_INSTALL = 'apt install bubblewrap';
+/** What the sandbox lacks without fence-launch. */
+const HELPER_MISSING = 'no Landlock, no limits, and network policies (allowed domains, -p) are refused';
 /** The message for a missing bwrap; the CLI prints it as `fence: <hint>` and exits 1. */
 export const bwrapInstallHint = `bubblewrap (bwrap) is not installed; install it with: ${BWRAP_INSTALL}`;
 
@@ -25,7 +27,6 @@ export interface BwrapFacts {
   readonly netns: boolean;
   readonly disableUserns: boolean;
   readonly helper: boolean;
-  readonly socat: boolean;
 }
 
 const firstLine = (r: ProbeResult): string => (r.stderr || r.error || `exit ${r.status}`).trim().split('\n')[0] ?? '';
@@ -48,7 +49,6 @@ export async function probeBwrap(prober: Prober = processProbe): Promise<{ facts
       netns: netns.status === 0,
       disableUserns: `${help.stdout}${help.stderr}`.includes('--disable-userns'),
       helper,
-      socat: prober.which('socat') !== undefined,
     },
     usernsError: userns.status === 0 ? undefined : firstLine(userns),
     netnsError: netns.status === 0 ? undefined : firstLine(netns),
@@ -67,11 +67,9 @@ function featureLines(p: Awaited<ReturnType<typeof probeBwrap>>): FeatureLine[] 
   return [
     kernel,
     { mark: '✓', name: 'Bubblewrap (bwrap)', value: f.version, consequence: 'namespace and mount isolation' },
-    f.socat
-      ? { mark: '✓', name: 'Socat', value: 'installed', consequence: f.helper ? 'not needed: the native helper runs the proxy bridges' : 'runs the proxy bridges (native helper missing)' }
-      : f.helper
-        ? { mark: '○', name: 'Socat', value: 'not installed', consequence: 'not needed: the native helper runs the proxy bridges' }
-        : { mark: '✗', name: 'Socat', value: 'not installed', consequence: 'no native helper either: the proxies are unreachable inside; apt install socat' },
+    f.helper
+      ? { mark: '✓', name: 'Native helper (fence-launch)', value: 'built', consequence: 'runs the proxy bridges, Landlock, limits and seccomp inside the sandbox' }
+      : { mark: '○', name: 'Native helper (fence-launch)', value: 'not built', consequence: `${HELPER_MISSING}; build it: npm rebuild @fence/native (needs cmake and g++)` },
     f.userns
       ? { mark: '✓', name: 'User namespaces', value: 'usable', consequence: 'the sandbox needs no privileges; root outside has no capabilities inside' }
       : { mark: '✗', name: 'User namespaces', value: 'unusable', consequence: `bwrap cannot build the sandbox: ${p.usernsError}` },
@@ -106,10 +104,10 @@ export async function detectBwrap(prober: Prober = processProbe): Promise<Availa
       facts: plain,
     };
   }
-  if (!facts.helper && !facts.socat) {
+  if (!facts.helper) {
     return {
       status: 'degraded',
-      reason: 'neither the native helper (@fence/native) nor socat is available: the proxy bridges cannot run, so nothing inside can reach the network; apt install socat',
+      reason: `the native helper (@fence/native) is not built: ${HELPER_MISSING}; build it: npm rebuild @fence/native (needs cmake and g++)`,
       summary,
       features,
       facts: plain,

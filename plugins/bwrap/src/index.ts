@@ -15,8 +15,7 @@ export const bwrapPlugin: FencePlugin = definePlugin({
   detect: () => detectBwrap(),
   apply(kernel) {
     const logger = kernel.resolve(Tokens.Logger);
-    const probe = kernel.resolve(Tokens.Probe);
-    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, logger, probe));
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, logger));
   },
 });
 
@@ -27,6 +26,5 @@ export { detectBwrap, probeBwrap, bwrapInstallHint, BWRAP_INSTALL, type BwrapFac
 export { gatherPaths, type GatheredPaths } from './gather.js';
 export { absolutePattern, globToRegExp, parsePattern, walkTrees, outermost, type PathPattern, type WalkVisitor } from './glob-expand.js';
 export { PROTECTED_FILES, PROTECTED_DIRS, gitProtectedNames, protectedNamesAt } from './mandatory-paths.js';
-export { bridgeWrapperArgv, socatArgs } from './socat-args.js';
 export { commandPid, forwardToCommand } from './signal.js';
 export { prepareBwrap, LAYER } from './launch.js';

@@ -3,16 +3,15 @@
  * arguments and wraps the command as
  *   bwrap --args <fd> -- fence-launch --plan-fd <fd> -- <command...>
  * The arguments travel through a descriptor (NUL-separated), so no path ever meets a shell or the
- * argv length limit. Without the native helper: seccomp goes to bwrap `--seccomp`, the bridges to
- * socat, and Landlock and the limits are dropped, each with a note.
+ * argv length limit. Without the native helper: seccomp goes to bwrap `--seccomp`, Landlock and the
+ * limits are dropped, each with a note, and a policy that needs the proxy bridges is refused.
  */
-import { addFd, note, type DetectionReport, type FeatureProbe, type LaunchPlan, type Logger } from '@fence/core';
+import { addFd, errors, note, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { buildBwrapArgs, type BwrapInput } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
 import { forwardToCommand } from './signal.js';
-import { bridgeWrapperArgv } from './socat-args.js';
 
 export const LAYER = 'bwrap';
 
@@ -20,41 +19,46 @@ const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s
 
 /**
  * The one program for bwrap `--seccomp`. The helper plan holds the rules in two filters (the
- * quiet one is socket(AF_UNIX)); bwrap takes one, so it is rebuilt with every rule, except that
- * socat, started after bwrap installed it, needs AF_UNIX sockets for the bridges.
+ * quiet one is socket(AF_UNIX)); bwrap takes one, so it is rebuilt with every rule.
  */
 async function fallbackSeccomp(plan: LaunchPlan): Promise<Uint8Array | undefined> {
-  const { seccomp: logged, seccompQuiet: quiet, bridges } = plan.helper;
+  const { seccomp: logged, seccompQuiet: quiet } = plan.helper;
   if (!logged || !quiet) return logged ?? quiet;
-  const allowUnixSockets = bridges.length > 0;
   const seccomp = await loadSeccomp();
   if (!seccomp) {
-    const unix = allowUnixSockets ? 'allowed for the socat bridges' : 'NOT refused';
-    note(plan, LAYER, `seccomp: cannot merge the two programs (@fence/plugin-seccomp missing): socket(AF_UNIX) ${unix}`);
+    note(plan, LAYER, 'seccomp: cannot merge the two programs (@fence/plugin-seccomp missing): socket(AF_UNIX) NOT refused');
     return logged;
   }
-  if (allowUnixSockets) note(plan, LAYER, 'seccomp: AF_UNIX sockets allowed so the socat bridges work (degraded)');
-  return seccomp.buildSeccompProgram({ arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', allowUnixSockets });
+  return seccomp.buildSeccompProgram({ arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', allowUnixSockets: false });
 }
 
-/** The in-sandbox part of the wrapper when the native helper is missing. */
-async function fallback(plan: LaunchPlan, probe: FeatureProbe): Promise<{ inner: string[]; seccompFd?: number }> {
+/** Without the helper nothing would close the bridge directory's descriptor before the command. */
+function dropBridges(plan: LaunchPlan): void {
+  plan.helper.bridges.length = 0;
+  if (plan.helper.bridgeDir !== undefined) plan.fds[plan.helper.bridgeDir - 3] = new Uint8Array(0);
+  plan.helper.bridgeDir = undefined;
+}
+
+/**
+ * The in-sandbox part of the wrapper when the native helper is missing. The proxy bridges need
+ * it: any other relay would need Unix sockets inside the sandbox, and with them the command could
+ * reach every host Unix socket. So a policy that needs the network is refused; one that only
+ * watches (-m, -d) runs without the bridges, and nothing inside reaches the proxies.
+ */
+async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?: number }> {
   const { bridges, landlock, rlimits } = plan.helper;
-  note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp and socat');
+  if (bridges.length > 0 && (plan.policy.network.allowedDomains.length > 0 || bridges.some((b) => b.kind === 'unix-to-tcp'))) {
+    throw errors.nativeMissing('network access (network.allowedDomains, -p), which must not open host Unix sockets to the command,');
+  }
+  note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp; no proxy bridges');
+  dropBridges(plan);
   if (landlock) note(plan, LAYER, 'Landlock dropped: it needs the native helper (build @fence/native)');
   if (rlimits.length > 0) note(plan, LAYER, 'resource limits dropped: they need the native helper (build @fence/native)');
   const program = await fallbackSeccomp(plan);
-  const seccompFd = program ? addFd(plan, program) : undefined;
-  if (bridges.length === 0) return { inner: [], seccompFd };
-  const socat = probe.which('socat');
-  if (!socat) {
-    note(plan, LAYER, 'no socat: the proxy bridges cannot run, so nothing inside reaches the network; apt install socat');
-    return { inner: [], seccompFd };
-  }
-  return { inner: bridgeWrapperArgv(socat, bridges), seccompFd };
+  return { inner: [], seccompFd: program ? addFd(plan, program) : undefined };
 }
 
-export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger, probe: FeatureProbe): Promise<void> {
+export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true });
@@ -67,11 +71,10 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const helper = await nativeHelper();
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
-    : await fallback(plan, probe);
+    : await fallback(plan);
   const input: BwrapInput = {
     ...gathered.input,
     protect: { existing: gathered.input.protect.existing, missing: created },
-    runtimeDir: plan.helper.bridges.length > 0 ? plan.runtimeDir() : undefined,
     helper: helper?.path,
     seccompFd,
   };
@@ -86,7 +89,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];
   note(plan, LAYER, `namespaces: ${ns.join(', ')}; capabilities dropped${input.disableUserns ? '; nested user namespaces disabled' : ''}`);
-  note(plan, LAYER, `writable: ${[...input.allowWrite, ...(input.runtimeDir ? [input.runtimeDir] : []), '/tmp (private)'].join(', ')}`);
+  note(plan, LAYER, `writable: ${[...input.allowWrite, '/tmp (private)'].join(', ')}`);
   note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s); denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
   note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
   note(plan, LAYER, [bwrap, ...args, '--', ...inner].map(shellWord).join(' '));

@@ -1,6 +1,6 @@
 /**
  * Optional packages, loaded lazily so that a missing or broken build only changes the launch path:
- * without @fence/native's helper the sandbox falls back to bwrap `--seccomp` and socat bridges.
+ * without @fence/native's helper the sandbox falls back to bwrap `--seccomp` (and no proxy bridges).
  */
 import type { HelperPlan } from '@fence/core';
 

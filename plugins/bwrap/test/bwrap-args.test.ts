@@ -114,12 +114,9 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
-  it('shares the runtime directory and the helper, and passes the seccomp descriptor', () => {
-    const args = buildBwrapArgs(
-      input({ runtimeDir: '/tmp/fence-abc', helper: '/tmp/pkg/fence-launch', seccompFd: 5 }),
-    );
+  it('shows the helper, and passes the seccomp descriptor', () => {
+    const args = buildBwrapArgs(input({ helper: '/tmp/pkg/fence-launch', seccompFd: 5 }));
     expect(args.slice(MOUNTS_AT)).toEqual([
-      '--bind', '/tmp/fence-abc', '/tmp/fence-abc',
       '--ro-bind', '/tmp/pkg/fence-launch', '/tmp/pkg/fence-launch',
       '--seccomp', '5',
       '--chdir', '/work/proj',

@@ -6,8 +6,10 @@
  * When the helper runs the bridges (plan.bridgeHandoff), an allowed tunnel is handed to its bridge
  * once connected, so the bytes no longer pass through Node.
  */
+import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  addFd,
   definePlugin,
   errors,
   note,
@@ -52,6 +54,19 @@ function explained(service: ProxyServer, explain: (e: unknown) => Error): HostSe
   return { name: service.name, start: () => service.start().catch((e: unknown) => Promise.reject(explain(e))), stop: () => service.stop() };
 }
 
+const O_PATH = 0o10000000;
+
+/**
+ * Gives the helper the runtime directory as a descriptor, opened now, before any command runs:
+ * the directory is never mounted in the sandbox, so its sockets cannot be replaced or redirected
+ * from inside, and the sandbox gets no writable host storage through it.
+ */
+function shareBridgeDir(plan: LaunchPlan, dir: string): void {
+  const fd = openSync(dir, O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  plan.cleanup.push(() => closeSync(fd));
+  plan.helper.bridgeDir = addFd(plan, { inherit: () => fd });
+}
+
 /** Returns the tunnel proxies it created (none when the sandbox has no network). */
 function prepare(kernel: Kernel, plan: LaunchPlan): TunnelProxy[] {
   const network = plan.policy.network;
@@ -75,7 +90,10 @@ function prepare(kernel: Kernel, plan: LaunchPlan): TunnelProxy[] {
   });
   for (const proxy of [http, socks]) plan.services.push(explained(proxy, (e) => errors.pluginFailed(LAYER, `start of ${proxy.name}`, e)));
   Object.assign(plan.env, proxyEnvironment(network));
-  if (linux) plan.helper.bridges.push(...proxyBridges(dir, network));
+  if (linux) {
+    shareBridgeDir(plan, dir);
+    plan.helper.bridges.push(...proxyBridges(network));
+  }
   note(plan, LAYER, `HTTP proxy on ${describeTarget(http.target)} (127.0.0.1:${network.httpProxyPort} in the sandbox)`);
   note(plan, LAYER, `SOCKS5 proxy on ${describeTarget(socks.target)} (127.0.0.1:${network.socksProxyPort} in the sandbox)`);
   note(plan, LAYER, `allowed: ${network.allowedDomains.join(', ') || '(none)'}; denied: ${network.deniedDomains.join(', ') || '(none)'}`);
@@ -94,7 +112,7 @@ function prepare(kernel: Kernel, plan: LaunchPlan): TunnelProxy[] {
     plan.services.push(explained(forward, inUse));
     note(plan, LAYER, `-p ${port}: host 127.0.0.1:${port} → sandbox 127.0.0.1:${port}`);
   }
-  plan.helper.bridges.push(...inboundBridges(dir, options.ports));
+  plan.helper.bridges.push(...inboundBridges(options.ports));
   return [http, socks];
 }
 

@@ -2,7 +2,6 @@
  * What the proxy layer adds to the launch plan, as pure data: whether the proxies are needed,
  * the Unix socket names in the runtime directory, the helper's bridges and the environment.
  */
-import { join } from 'node:path';
 import type { Bridge, KernelOptions, Policy } from '@fence/core';
 
 export const HTTP_SOCKET = 'http.sock';
@@ -43,15 +42,15 @@ export function noProxyEnvironment(): Record<string, string | undefined> {
   return { ...Object.fromEntries(PROXY_VARIABLES.map((v) => [v, undefined])), FENCE_SANDBOX: '1' };
 }
 
-/** Bridges for the two proxies (sandbox 127.0.0.1:port → host Unix socket). */
-export function proxyBridges(runtimeDir: string, network: Policy['network']): Bridge[] {
+/** Bridges for the two proxies (sandbox 127.0.0.1:port → host Unix socket in the runtime directory). */
+export function proxyBridges(network: Policy['network']): Bridge[] {
   return [
-    { kind: 'tcp-to-unix', port: network.httpProxyPort, path: join(runtimeDir, HTTP_SOCKET) },
-    { kind: 'tcp-to-unix', port: network.socksProxyPort, path: join(runtimeDir, SOCKS_SOCKET) },
+    { kind: 'tcp-to-unix', port: network.httpProxyPort, name: HTTP_SOCKET },
+    { kind: 'tcp-to-unix', port: network.socksProxyPort, name: SOCKS_SOCKET },
   ];
 }
 
-/** Bridges for `-p` (a helper-served Unix socket → the sandbox's 127.0.0.1:port). */
-export function inboundBridges(runtimeDir: string, ports: readonly number[]): Bridge[] {
-  return ports.map((port) => ({ kind: 'unix-to-tcp', path: join(runtimeDir, inboundSocket(port)), port }));
+/** Bridges for `-p` (a helper-served Unix socket in the runtime directory → the sandbox's 127.0.0.1:port). */
+export function inboundBridges(ports: readonly number[]): Bridge[] {
+  return ports.map((port) => ({ kind: 'unix-to-tcp', name: inboundSocket(port), port }));
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -53,9 +53,12 @@ describe('proxyPlugin', () => {
     const { plan, kernel, dir } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: 3128, socksProxyPort: 1080 });
     expect(plan.services.map((s) => s.name)).toEqual(['http-proxy', 'socks-proxy']);
     expect(plan.helper.bridges).toEqual([
-      { kind: 'tcp-to-unix', port: 3128, path: join(dir, 'http.sock') },
-      { kind: 'tcp-to-unix', port: 1080, path: join(dir, 'socks.sock') },
+      { kind: 'tcp-to-unix', port: 3128, name: 'http.sock' },
+      { kind: 'tcp-to-unix', port: 1080, name: 'socks.sock' },
     ]);
+    // The helper reaches the sockets only through a descriptor of the runtime directory, opened now.
+    const shared = plan.fds[plan.helper.bridgeDir! - 3];
+    expect(shared && 'inherit' in shared && readlinkSync(`/proc/self/fd/${shared.inherit()}`)).toBe(dir);
     expect(plan.env).toMatchObject({ HTTPS_PROXY: 'http://127.0.0.1:3128', all_proxy: 'socks5h://127.0.0.1:1080', FENCE_SANDBOX: '1' });
     await Promise.all(plan.services.map((s) => s.start()));
     expect(existsSync(join(dir, 'http.sock')) && existsSync(join(dir, 'socks.sock'))).toBe(true);
@@ -106,7 +109,7 @@ describe('proxyPlugin', () => {
   it('forwards -p ports from the host into the sandbox through in-N.sock', async () => {
     const port = await deadPort();
     const { plan, dir } = await prepare({}, { ports: [port] });
-    expect(plan.helper.bridges).toContainEqual({ kind: 'unix-to-tcp', path: join(dir, `in-${port}.sock`), port });
+    expect(plan.helper.bridges).toContainEqual({ kind: 'unix-to-tcp', name: `in-${port}.sock`, port });
     // Stand in for the helper: serve the inbound socket.
     const inner = createServer((c) => c.end('from inside'));
     await new Promise<void>((r) => inner.listen(join(dir, `in-${port}.sock`), r));

@@ -40,13 +40,13 @@ describe('proxyEnvironment', () => {
 
 describe('bridges', () => {
   it('bridges the proxy ports to http.sock and socks.sock, and -p ports from in-N.sock', () => {
-    expect(proxyBridges('/run/f', network({ httpProxyPort: 3000, socksProxyPort: 3001 }))).toEqual([
-      { kind: 'tcp-to-unix', port: 3000, path: '/run/f/http.sock' },
-      { kind: 'tcp-to-unix', port: 3001, path: '/run/f/socks.sock' },
+    expect(proxyBridges(network({ httpProxyPort: 3000, socksProxyPort: 3001 }))).toEqual([
+      { kind: 'tcp-to-unix', port: 3000, name: 'http.sock' },
+      { kind: 'tcp-to-unix', port: 3001, name: 'socks.sock' },
     ]);
-    expect(inboundBridges('/run/f', [8080, 9000])).toEqual([
-      { kind: 'unix-to-tcp', path: '/run/f/in-8080.sock', port: 8080 },
-      { kind: 'unix-to-tcp', path: '/run/f/in-9000.sock', port: 9000 },
+    expect(inboundBridges([8080, 9000])).toEqual([
+      { kind: 'unix-to-tcp', name: 'in-8080.sock', port: 8080 },
+      { kind: 'unix-to-tcp', name: 'in-9000.sock', port: 9000 },
     ]);
   });
 });
