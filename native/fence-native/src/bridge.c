@@ -56,6 +56,9 @@ struct conn {
   int fd[2]; /* [0] accepted client, [1] upstream */
   bool connecting, dead;
   bool handoff; /* fd[1] is a host proxy that may still hand over its upstream socket */
+  /* The proxy closed its side (it does so right after handing off): writes to it fail, but the
+   * message with the upstream socket may still be queued for reading. Client bytes wait for it. */
+  bool unix_gone;
   uint64_t sent; /* T: bytes written to the Unix side while `handoff` */
   char *kept;    /* ring of the last BRIDGE_BUF bytes of those (handoff only; pages touched as used) */
   size_t replay; /* after a handoff: the last `replay` bytes of `kept` still go to the new upstream */
@@ -143,6 +146,7 @@ static void conn_keep(struct conn *c, const char *p, size_t n) {
 /* Writes dir[i]'s pending bytes to fd[1 - i]; towards upstream, bytes to replay go first. */
 static void conn_flush(struct conn *c, int i) {
   struct half *h = &c->dir[i];
+  if (i == 0 && c->handoff && c->unix_gone) return;
   while (i == 0 && c->replay > 0) {
     size_t at = (size_t)((c->sent - c->replay) % BRIDGE_BUF);
     size_t run = BRIDGE_BUF - at < c->replay ? BRIDGE_BUF - at : c->replay;
@@ -159,6 +163,10 @@ static void conn_flush(struct conn *c, int i) {
   while (h->off < h->len) {
     ssize_t n = send(c->fd[1 - i], h->buf + h->off, h->len - h->off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && i == 0 && c->handoff && (errno == EPIPE || errno == ECONNRESET)) {
+      c->unix_gone = true; /* the bytes stay pending: after a handoff they go to the upstream */
+      return;
+    }
     if (n < 0 && errno != EAGAIN) c->dead = true;
     if (n < 0) return;
     if (i == 0 && c->handoff) conn_keep(c, h->buf + h->off, (size_t)n);
@@ -186,6 +194,7 @@ static void conn_take(struct conn *c, int passed, ssize_t n) {
   (void)close(c->fd[1]);
   c->fd[1] = passed;
   c->handoff = false;
+  c->unix_gone = false;
   c->replay = (size_t)(c->sent - used);
   h->len = (size_t)n - HANDOFF_TRAILER, h->off = 0;
   /* The client's FIN went to the proxy: conn_step passes it to the new upstream after the replay. */
@@ -213,7 +222,8 @@ static short conn_events(const struct conn *c, int i) {
   if (c->connecting) return i == 1 ? POLLOUT : 0;
   short ev = 0;
   if (!c->dir[i].eof && c->dir[i].len == 0) ev |= POLLIN;
-  if (c->dir[1 - i].off < c->dir[1 - i].len || (i == 1 && c->replay > 0)) ev |= POLLOUT;
+  bool parked = i == 1 && c->handoff && c->unix_gone;
+  if (!parked && (c->dir[1 - i].off < c->dir[1 - i].len || (i == 1 && c->replay > 0))) ev |= POLLOUT;
   return ev;
 }
 
@@ -235,11 +245,14 @@ static bool conn_step(struct conn *c, const struct pollfd *p) {
     struct half *h = &c->dir[i];
     if (h->eof && h->len == 0 && !h->shut && (i == 1 || c->replay == 0)) {
       /* Passes the half-close on: the peer of fd[1 - i] reads EOF, the other direction stays open. */
-      if (shutdown(c->fd[1 - i], SHUT_WR) != 0) c->dead = true;
+      bool gone = i == 0 && c->handoff && c->unix_gone;
+      if (!gone && shutdown(c->fd[1 - i], SHUT_WR) != 0) c->dead = true;
       h->shut = true;
     }
   }
-  return c->dead || (c->dir[0].shut && c->dir[1].shut);
+  /* The proxy ended without a handoff (a refusal): nothing will take the client's bytes. */
+  bool abandoned = c->handoff && c->unix_gone && c->dir[1].shut;
+  return c->dead || abandoned || (c->dir[0].shut && c->dir[1].shut);
 }
 
 static void conn_close(struct conn *c) {
