@@ -1,8 +1,8 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fence, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, own, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
 
 const HOST_REPLY = 'HOST-SOCKET-REACHED';
 
@@ -49,6 +49,30 @@ describe.each(USERS)("Fence's own relays cannot be turned against the host (as %
     const r = await fence(ws, ['-c', attack]);
     expect(r.stdout).not.toContain(HOST_REPLY);
     expect(host.reached()).toBe(false);
+  });
+
+  it('…also when the runtime directory lies under a writable path (allowWrite /tmp, or TMPDIR in the workspace)', async () => {
+    ws = workspace(user);
+    const attack = [
+      swapSockets(host.path),
+      `for port in 3128 1080; do (exec 3<>/dev/tcp/127.0.0.1/$port && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 2 cat <&3); done`,
+    ].join('; ');
+    writeSettings(ws, { network: { allowedDomains: ['example.com'] }, filesystem: { allowWrite: ['/tmp'] } });
+    const underTmp = await fence(ws, ['-c', attack]);
+    writeSettings(ws, { network: { allowedDomains: ['example.com'] }, filesystem: { allowWrite: ['.'] } });
+    const tmpdir = join(ws.dir, 'tmpd');
+    mkdirSync(tmpdir);
+    own(ws, tmpdir);
+    const underWorkspace = await fence(ws, ['-c', attack.replaceAll('/tmp /run', `${tmpdir} /tmp /run`)], { env: { TMPDIR: tmpdir } });
+    expect(underTmp.stdout + underWorkspace.stdout).not.toContain(HOST_REPLY);
+    expect(host.reached()).toBe(false);
+  });
+
+  it('-p cannot take the sandbox\'s own proxy port', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['-p', '3128', '--', 'true']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("fence: -p: port 3128 is the sandbox's proxy port (network.httpProxyPort/socksProxyPort); choose another port\n");
   });
 
   it('the runtime directory is not in the sandbox: no socket of Fence is visible, nothing of it is writable', async () => {

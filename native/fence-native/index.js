@@ -59,9 +59,6 @@ exports.addon = function addon() {
 };
 
 const PLAN_MAGIC = 'fence-launch-plan 1';
-// sizeof(sockaddr_un.sun_path) - 1, less "/proc/self/fd/65535/": the helper reaches a bridge's
-// socket through the directory descriptor.
-const BRIDGE_NAME_MAX = 107 - '/proc/self/fd/65535/'.length;
 const BPF_INSN_BYTES = 8;
 const BPF_MAX_INSNS = 4096;
 const RLIMITS = new Set(['AS', 'NPROC', 'CPU', 'NOFILE']);
@@ -93,26 +90,13 @@ function encodePath(field, value) {
   return out;
 }
 
-/** Percent-encodes a socket name: one path component, short enough for sun_path under /proc/self/fd/N/. */
-function encodeName(field, value) {
-  if (typeof value !== 'string' || value === '' || value === '.' || value === '..' || value.includes('/') || Buffer.byteLength(value) > BRIDGE_NAME_MAX) {
-    throw planError(field, `must be a file name of 1..${BRIDGE_NAME_MAX} bytes without "/"`, value);
-  }
-  return encodePath(field, `/${value}`).slice(1);
-}
-
 function bridgeLine(bridge, i) {
   const field = `bridges[${i}]`;
   if (bridge.kind !== 'tcp-to-unix' && bridge.kind !== 'unix-to-tcp') {
     throw planError(`${field}.kind`, "must be 'tcp-to-unix' or 'unix-to-tcp'", bridge.kind);
   }
-  return `bridge ${bridge.kind} ${port(`${field}.port`, bridge.port)} ${encodeName(`${field}.name`, bridge.name)}`;
-}
-
-function bridgeDirLine(plan) {
-  if (plan.bridges.length === 0) return [];
-  if (plan.bridgeDir === undefined) throw planError('bridgeDir', 'must be set when there are bridges', plan.bridgeDir);
-  return [`bridge-dir ${uint('bridgeDir', plan.bridgeDir, 65535)}`];
+  if (!Number.isInteger(bridge.fd) || bridge.fd < 3) throw planError(`${field}.fd`, 'must be a descriptor number 3..65535', bridge.fd);
+  return `bridge ${bridge.kind} ${port(`${field}.port`, bridge.port)} ${uint(`${field}.fd`, bridge.fd, 65535)}`;
 }
 
 function rlimitLine(limit, i) {
@@ -157,7 +141,6 @@ function seccompLine(field, keyword, program) {
 exports.encodeHelperPlan = function encodeHelperPlan(plan) {
   const lines = [
     PLAN_MAGIC,
-    ...bridgeDirLine(plan),
     ...plan.bridges.map(bridgeLine),
     ...plan.rlimits.map(rlimitLine),
     ...(plan.landlock ? landlockLines(plan.landlock) : []),

@@ -15,6 +15,7 @@ extern "C" {
 #include "fdpass.h"
 #include "landlock.h"
 #include "seccomp.h"
+#include "unixsock.h"
 #include <linux/seccomp.h>
 #endif
 }
@@ -153,6 +154,25 @@ Napi::Value SendFd(const Napi::CallbackInfo& info) {
   throw e;
 }
 
+// A listening Unix socket at `path` (close-on-exec); its descriptor, to pass to the in-sandbox relay.
+Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "listenUnix(path: string, backlog: number)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+#ifdef __linux__
+  int rc = unix_listen(path.c_str(), info[1].As<Napi::Number>().Int32Value());
+#else
+  int rc = -ENOSYS;
+#endif
+  if (rc >= 0) return Napi::Number::New(env, rc);
+  Napi::Error e = Napi::Error::New(env, std::string("listenUnix: ") + path + ": " + std::strerror(-rc));
+  e.Set("code", Napi::String::New(env, -rc == EADDRINUSE ? "EADDRINUSE" : "E" + std::to_string(-rc)));
+  e.Set("errno", Napi::Number::New(env, -rc));
+  e.Set("syscall", Napi::String::New(env, "bind"));
+  throw e;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("landlockAbiVersion", Napi::Function::New(env, LandlockAbiVersion, "landlockAbiVersion"));
   exports.Set("landlockErrata", Napi::Function::New(env, LandlockErrata, "landlockErrata"));
@@ -160,6 +180,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("seccompFlagsAvailable", Napi::Function::New(env, SeccompFlagsAvailable, "seccompFlagsAvailable"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
+  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   return exports;
 }
 

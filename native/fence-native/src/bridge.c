@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -68,11 +69,13 @@ struct conn {
 #define HANDOFF_TRAILER 9 /* N (uint64, little-endian), then the marker */
 #define HANDOFF_MARKER 0
 
-static socklen_t make_addr(union addr *a, int unix_side, const struct plan_bridge *b) {
+/* The address a connection is made to: the host socket through its descriptor (the path names
+ * this process's descriptor, resolved by the kernel to the socket Fence opened), or 127.0.0.1. */
+static socklen_t make_addr(union addr *a, const struct plan_bridge *b) {
   memset(a, 0, sizeof *a);
-  if (unix_side) {
+  if (b->kind == BRIDGE_TCP_TO_UNIX) {
     a->un.sun_family = AF_UNIX;
-    memcpy(a->un.sun_path, b->path, strlen(b->path) + 1); /* length checked in bridge_listen */
+    (void)snprintf(a->un.sun_path, sizeof a->un.sun_path, "/proc/self/fd/%d", b->fd);
     return sizeof a->un;
   }
   a->in.sin_family = AF_INET;
@@ -84,24 +87,21 @@ static socklen_t make_addr(union addr *a, int unix_side, const struct plan_bridg
 int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
   for (size_t i = 0; i < n; i++) {
     const struct plan_bridge *b = &bridges[i];
-    int unix_side = b->kind == BRIDGE_UNIX_TO_TCP, one = 1;
-    union addr a;
-    struct stat st;
-    if (strlen(b->path) >= sizeof a.un.sun_path)
-      return fence_fail(e, ENAMETOOLONG, "bridge %s", b->path);
-    socklen_t len = make_addr(&a, unix_side, b);
-    /* A socket left by an earlier command of the same session would make bind fail. */
-    if (unix_side && lstat(b->path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(b->path) != 0)
-      return fence_fail(e, errno, "bridge: unlink stale socket %s", b->path);
-    fds[i] = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fds[i] < 0) return fence_fail(e, errno, "bridge: socket");
-    if (!unix_side && setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
-      return fence_fail(e, errno, "bridge: SO_REUSEADDR");
-    /* Creates the listening endpoint (a socket file for the Unix side). */
-    if (bind(fds[i], &a.sa, len) != 0 || listen(fds[i], BRIDGE_BACKLOG) != 0) {
-      if (unix_side) return fence_fail(e, errno, "bridge: listen on %s", b->path);
-      return fence_fail(e, errno, "bridge: listen on 127.0.0.1:%u", (unsigned)b->port);
+    if (b->kind == BRIDGE_UNIX_TO_TCP) {
+      /* Fence bound and listens on it already; the relay only accepts. */
+      int fl = fcntl(b->fd, F_GETFL);
+      if (fl < 0 || fcntl(b->fd, F_SETFL, fl | O_NONBLOCK) != 0) return fence_fail(e, errno, "bridge: listener fd %d", b->fd);
+      fds[i] = b->fd;
+      continue;
     }
+    union addr a = {.in = {.sin_family = AF_INET, .sin_port = htons(b->port), .sin_addr = {htonl(INADDR_LOOPBACK)}}};
+    int one = 1;
+    fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fds[i] < 0) return fence_fail(e, errno, "bridge: socket");
+    if (setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return fence_fail(e, errno, "bridge: SO_REUSEADDR");
+    /* Creates the listening endpoint inside the sandbox's network namespace. */
+    if (bind(fds[i], &a.sa, sizeof a.in) != 0 || listen(fds[i], BRIDGE_BACKLOG) != 0)
+      return fence_fail(e, errno, "bridge: listen on 127.0.0.1:%u", (unsigned)b->port);
   }
   return 0;
 }
@@ -111,7 +111,7 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     int client = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) return; /* EAGAIN: drained; anything else: try again on the next event */
     union addr a;
-    socklen_t len = make_addr(&a, b->kind == BRIDGE_TCP_TO_UNIX, b);
+    socklen_t len = make_addr(&a, b);
     int up = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int rc = up < 0 ? -1 : connect(up, &a.sa, len);
     bool ok = rc == 0 || errno == EINPROGRESS;
@@ -320,31 +320,34 @@ static void relay_detach(const int *keep, size_t n) {
     if (null < 0 || dup2(null, fd) < 0) (void)close(fd);
   }
   if (null > 2) (void)close(null);
-  /* No ptrace attach, no /proc/<pid>/mem or /proc/<pid>/fd (the bridge directory) from the
-   * sandboxed command, no core dump. */
-  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   /* Own session: terminal signals (Ctrl-C) go to the command, not to the relay. */
   (void)setsid();
   (void)signal(SIGPIPE, SIG_IGN);
 }
 
-int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, int dir, struct fence_err *e) {
+int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
   /* A pidfd for this process: it stays valid across execve, so the relay sees the command exit. */
   int owner = (int)syscall(SYS_pidfd_open, getpid(), 0);
   if (owner < 0 && errno != ENOSYS) return fence_fail(e, errno, "bridge: pidfd_open");
+  /* Non-dumpable before the fork, so the relay is never inspectable, not even for an instant; the
+   * command's execve makes the launcher's image dumpable again. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return fence_fail(e, errno, "bridge: prctl(PR_SET_DUMPABLE)");
   pid_t mid = fork();
   if (mid < 0) return fence_fail(e, errno, "bridge: fork");
   if (mid == 0) {
     /* The intermediate child exits at once, so the relay is not a child of the command. */
     pid_t relay_pid = fork();
     if (relay_pid != 0) _exit(relay_pid < 0 ? 1 : 0);
-    /* Kept: the listeners, the pidfd and the bridge directory (its sockets are reached through
-     * /proc/self/fd/<dir>, see plan.h). */
-    int *keep = malloc((n + 2) * sizeof *keep);
+    /* Kept: the listeners, the pidfd and the host sockets' descriptors (see plan.h). */
+    int *keep = malloc((2 * n + 1) * sizeof *keep);
     if (keep == NULL) _exit(1);
-    memcpy(keep, fds, n * sizeof *keep);
-    keep[n] = owner, keep[n + 1] = dir;
-    relay_detach(keep, n + 2);
+    size_t nkeep = 0;
+    for (size_t i = 0; i < n; i++) {
+      keep[nkeep++] = fds[i];
+      if (bridges[i].kind == BRIDGE_TCP_TO_UNIX) keep[nkeep++] = bridges[i].fd;
+    }
+    keep[nkeep++] = owner;
+    relay_detach(keep, nkeep);
     relay(bridges, n, fds, owner);
     _exit(0);
   }
@@ -352,10 +355,11 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, int dir,
   while (waitpid(mid, &status, 0) < 0)
     if (errno != EINTR) return fence_fail(e, errno, "bridge: waitpid");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fence_fail(e, EAGAIN, "bridge: fork");
-  for (size_t i = 0; i < n; i++)
+  /* The command must not inherit a way to the host sockets. */
+  for (size_t i = 0; i < n; i++) {
     if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener");
+    if (bridges[i].kind == BRIDGE_TCP_TO_UNIX && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket");
+  }
   if (owner >= 0 && close(owner) != 0) return fence_fail(e, errno, "bridge: close pidfd");
-  /* The command must not inherit a way into the host directory. */
-  if (close(dir) != 0) return fence_fail(e, errno, "bridge: close bridge directory");
   return 0;
 }

@@ -1,4 +1,5 @@
-/* Bridges: relays between 127.0.0.1 ports inside the sandbox and Unix sockets shared with the host. */
+/* Bridges: relays between 127.0.0.1 ports inside the sandbox and Unix sockets on the host, reached
+ * only through descriptors Fence opened before the sandbox existed. */
 #ifndef FENCE_BRIDGE_H
 #define FENCE_BRIDGE_H
 
@@ -12,6 +13,6 @@
 int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e);
 /* Starts the relay process (double-forked, non-dumpable, in its own session, exits with the
  * calling process) and closes `fds` in the caller. */
-int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, int dir, struct fence_err *e);
+int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e);
 
 #endif

@@ -81,7 +81,7 @@ static void apply(const struct plan *plan, struct fence_err *e) {
     int *fds = calloc(plan->nbridges, sizeof *fds);
     if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
     if (bridge_listen(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
-    if (bridge_start(plan->bridges, plan->nbridges, fds, plan->bridge_dir, e) != 0) die(e);
+    if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
     free(fds);
   }
   if (rlimit_apply(plan->rlimits, plan->nrlimits, e) != 0) die(e);

@@ -4,7 +4,6 @@
 #include "plan.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,8 +33,8 @@ static int hex_nibble(char c) {
   return -1;
 }
 
-/* Percent-decodes in place; the result has no NUL. */
-static int decode_path_bytes(char *s) {
+/* Percent-decodes in place; the result must be an absolute path without NUL. */
+static int decode_path(char *s) {
   char *w = s;
   for (const char *r = s; *r; r++) {
     if (*r != '%') {
@@ -48,18 +47,7 @@ static int decode_path_bytes(char *s) {
     r += 2;
   }
   *w = '\0';
-  return 0;
-}
-
-/* Percent-decodes in place; the result must be an absolute path without NUL. */
-static int decode_path(char *s) {
-  return decode_path_bytes(s) == 0 && s[0] == '/' ? 0 : -1;
-}
-
-/* Percent-decodes in place; the result must be one path component (no '/', not . or ..). */
-static int decode_name(char *s) {
-  if (decode_path_bytes(s) != 0 || strchr(s, '/') != NULL || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return -1;
-  return s[0] != '\0' ? 0 : -1;
+  return s[0] == '/' ? 0 : -1;
 }
 
 /* At most one program per filter: a second line for the same filter rejects the plan. */
@@ -110,29 +98,11 @@ static int decode_bridge(char **f, struct plan *p) {
     b->kind = BRIDGE_UNIX_TO_TCP;
   else
     return -1;
-  if (parse_u64(f[2], 65535, &port) != 0 || port == 0 || decode_name(f[3]) != 0) return -1;
-  b->port = (uint16_t)port;
-  b->path = f[3];
-  p->nbridges++;
-  return 0;
-}
-
-static int decode_bridge_dir(char **f, struct plan *p) {
   uint64_t fd;
-  if (p->bridge_dir >= 0 || parse_u64(f[1], 65535, &fd) != 0 || fd < 3) return -1;
-  p->bridge_dir = (int)fd;
-  return 0;
-}
-
-/* Makes each bridge's socket name a path through the directory descriptor. */
-static int resolve_bridges(struct plan *p, struct fence_err *e) {
-  if (p->nbridges > 0 && p->bridge_dir < 0) return fence_fail(e, 0, "plan: bridge lines need a bridge-dir line");
-  for (size_t i = 0; i < p->nbridges; i++) {
-    char path[108];
-    int n = snprintf(path, sizeof path, "/proc/self/fd/%d/%s", p->bridge_dir, p->bridges[i].path);
-    if (n < 0 || (size_t)n >= sizeof path) return fence_fail(e, ENAMETOOLONG, "plan: bridge %s", p->bridges[i].path);
-    if ((p->bridges[i].path = strdup(path)) == NULL) return fence_fail(e, ENOMEM, "plan");
-  }
+  if (parse_u64(f[2], 65535, &port) != 0 || port == 0 || parse_u64(f[3], 65535, &fd) != 0 || fd < 3) return -1;
+  b->port = (uint16_t)port;
+  b->fd = (int)fd;
+  p->nbridges++;
   return 0;
 }
 
@@ -168,7 +138,6 @@ static int decode_landlock_rule(char **f, int nf, struct plan *p) {
 
 static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *ll) {
   if (nf == 4 && strcmp(f[0], "bridge") == 0) return decode_bridge(f, p);
-  if (nf == 2 && strcmp(f[0], "bridge-dir") == 0) return decode_bridge_dir(f, p);
   if (nf == 3 && strcmp(f[0], "rlimit") == 0) return decode_rlimit(f, p);
   if (nf == 6 && strcmp(f[0], "landlock") == 0) return decode_landlock(f, p, ll);
   if (strncmp(f[0], "landlock-", 9) == 0) return decode_landlock_rule(f, nf, p);
@@ -195,7 +164,6 @@ static int split(char *line, char **f) {
 int plan_decode(char *text, size_t len, struct plan *p, struct fence_err *e) {
   size_t nlines = 0;
   memset(p, 0, sizeof *p);
-  p->bridge_dir = -1;
   if (len == 0 || text[len - 1] != '\n' || memchr(text, '\0', len) != NULL)
     return fence_fail(e, 0, "plan: not a newline-terminated text");
   for (size_t i = 0; i < len; i++) nlines += text[i] == '\n';
@@ -220,7 +188,7 @@ int plan_decode(char *text, size_t len, struct plan *p, struct fence_err *e) {
     }
     line = end + 1;
   }
-  return resolve_bridges(p, e);
+  return 0;
 }
 
 char *plan_read_fd(int fd, size_t *len, struct fence_err *e) {

@@ -10,12 +10,13 @@
 
 enum bridge_kind { BRIDGE_TCP_TO_UNIX, BRIDGE_UNIX_TO_TCP };
 
+/* The Unix side of a bridge is a descriptor Fence opened on the host before the sandbox existed,
+ * never a path the command could see or replace: for tcp-to-unix an O_PATH descriptor of the host
+ * socket (connected to through /proc/self/fd/<fd>), for unix-to-tcp a listening socket. */
 struct plan_bridge {
   enum bridge_kind kind;
   uint16_t port;
-  /* /proc/self/fd/<bridge_dir>/<name>: the socket is reached through the directory descriptor the
-   * host opened, never through a path the command can see or change. */
-  char *path;
+  int fd;
 };
 
 struct plan_rlimit {
@@ -52,7 +53,6 @@ struct plan_filter {
 struct plan {
   struct plan_bridge *bridges;
   size_t nbridges;
-  int bridge_dir; /* descriptor of the host directory holding the bridges' sockets; -1: none */
   struct plan_rlimit *rlimits;
   size_t nrlimits;
   struct plan_landlock *landlock;   /* NULL: no Landlock */

@@ -1,11 +1,12 @@
 'use strict';
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const { describe, it } = require('node:test');
-const { freePort, hasCommand, helper, launch, openDir, python } = require('./helpers.js');
+const { freePort, hasCommand, helper, launch, openDir, openSocketPath, python } = require('./helpers.js');
 
 const skip = !helper && 'fence-launch is not built (npm run build)';
 
@@ -63,8 +64,8 @@ describe('fence-launch bridges', { skip }, () => {
     const server = await listen(http.createServer((req, res) => res.end(`hello from unix ${req.url}\n`)), sock);
     t.after(() => server.close());
     const port = await freePort();
-    const plan = { bridges: [{ kind: 'tcp-to-unix', port, name: path.basename(sock) }], rlimits: [] };
-    const r = await launch(plan, ['curl', '-sS', `http://127.0.0.1:${port}/a`, `http://127.0.0.1:${port}/b`], { bridgeDir: path.dirname(sock) });
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [] };
+    const r = await launch(plan, ['curl', '-sS', `http://127.0.0.1:${port}/a`, `http://127.0.0.1:${port}/b`], { pass: [openSocketPath(sock)] });
     assert.equal(r.stdout, 'hello from unix /a\nhello from unix /b\n', r.stderr);
     assert.equal(r.code, 0);
   });
@@ -87,8 +88,8 @@ got = b""
 while chunk := s.recv(65536):
     got += chunk
 print(len(got), hashlib.sha256(got).hexdigest())`;
-    const plan = { bridges: [{ kind: 'tcp-to-unix', port, name: path.basename(sock) }], rlimits: [] };
-    const r = await launch(plan, [python, '-c', client], { stdin: data, bridgeDir: path.dirname(sock) });
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [] };
+    const r = await launch(plan, [python, '-c', client], { stdin: data, pass: [openSocketPath(sock)] });
     assert.equal(r.stdout, `${data.length} ${crypto.createHash('sha256').update(data).digest('hex')}\n`, r.stderr);
   });
 
@@ -144,8 +145,8 @@ for _ in range(100):
     if relay_fds() == before: break
     time.sleep(0.02)
 print("fds", before, relay_fds())`;
-    const plan = { bridges: [{ kind: 'tcp-to-unix', port, name: path.basename(sock) }], rlimits: [] };
-    const r = await launch(plan, [python, '-c', client], { stdin: data, bridgeDir: path.dirname(sock) });
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [] };
+    const r = await launch(plan, [python, '-c', client], { stdin: data, pass: [openSocketPath(sock)] });
     const [status, sum, fds] = r.stdout.split('\n');
     assert.equal(status, 'HTTP/1.1 200 Connection established', r.stderr);
     assert.equal(sum, `${data.length} ${crypto.createHash('sha256').update(data).digest('hex')}`);
@@ -191,14 +192,14 @@ s.sendall(later); s.shutdown(socket.SHUT_WR)
 rest = b""
 while chunk := s.recv(65536): rest += chunk
 print(rest.decode())`;
-    const plan = { bridges: [{ kind: 'tcp-to-unix', port, name: path.basename(sock) }], rlimits: [] };
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [] };
     // argv is too small for 800 KB of hex: the client reads the payloads from files instead.
     const dir = openDir(t, 'payload');
     const fs = require('node:fs');
     fs.writeFileSync(path.join(dir, 'early'), early.toString('hex'));
     fs.writeFileSync(path.join(dir, 'later'), later.toString('hex'));
     const script = client.replace('bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])', `bytes.fromhex(open(${JSON.stringify(path.join(dir, 'early'))}).read()), bytes.fromhex(open(${JSON.stringify(path.join(dir, 'later'))}).read())`);
-    const r = await launch(plan, [python, '-c', script], { bridgeDir: path.dirname(sock) });
+    const r = await launch(plan, [python, '-c', script], { pass: [openSocketPath(sock)] });
     const [status, summary] = r.stdout.split('\n');
     assert.equal(status, 'HTTP/1.1 200 Connection established', r.stderr);
     const all = Buffer.concat([early, later]);
@@ -231,8 +232,8 @@ try:
 except ConnectionResetError:
     pass
 print(repr(got))`;
-    const plan = { bridges: [{ kind: 'tcp-to-unix', port, name: path.basename(sock) }], rlimits: [] };
-    const r = await launch(plan, [python, '-c', client], { bridgeDir: path.dirname(sock) });
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [] };
+    const r = await launch(plan, [python, '-c', client], { pass: [openSocketPath(sock)] });
     assert.equal(r.stdout, "b''\n", r.stderr); // not even the reply: nothing of a broken stream
     await proxy.lines;
     for (let i = 0; i < 100 && received < 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -251,10 +252,11 @@ got = b""
 while chunk := c.recv(4096):
     got += chunk
 c.sendall(b"inside got " + got); c.close()`;
-    const plan = { bridges: [{ kind: 'unix-to-tcp', port, name: path.basename(sock) }], rlimits: [] };
+    const plan = { bridges: [{ kind: 'unix-to-tcp', port, fd: 4 }], rlimits: [] };
     let ready;
     const isReady = new Promise((resolve) => (ready = resolve));
-    const run = launch(plan, [python, '-c', server], { onStdout: (out) => out.startsWith('ready') && ready(), bridgeDir: path.dirname(sock) });
+    const listener = require('..').addon().listenUnix(sock, 16);
+    const run = launch(plan, [python, '-c', server], { onStdout: (out) => out.startsWith('ready') && ready(), pass: [listener] });
     await isReady;
     const reply = await new Promise((resolve, reject) => {
       let got = '';
@@ -269,16 +271,19 @@ c.sendall(b"inside got " + got); c.close()`;
     const taken = await listen(net.createServer(), { port: 0, host: '127.0.0.1' });
     t.after(() => taken.close());
     const { port } = taken.address();
-    const plan = { bridges: [{ kind: 'tcp-to-unix', port, name: 'x.sock' }], rlimits: [] };
-    const r = await launch(plan, ['echo', 'ran'], { bridgeDir: '/tmp' });
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [] };
+    const r = await launch(plan, ['echo', 'ran'], { pass: [fs.openSync('/dev/null', 'r')] });
     assert.equal(r.code, 125);
     assert.equal(r.stderr, `fence-launch: bridge: listen on 127.0.0.1:${port}: Address already in use\n`);
   });
 
-  it('does not leave the relay behind as a child of the command', async (t) => {
+  it('does not leave the relay behind as a child of the command, nor the host socket\'s descriptor', async (t) => {
     const sock = path.join(openDir(t, 'bridge'), 'x.sock');
-    const plan = { bridges: [{ kind: 'tcp-to-unix', port: await freePort(), name: path.basename(sock) }], rlimits: [] };
-    const r = await launch(plan, ['sh', '-c', 'exec cat /proc/$$/task/$$/children'], { bridgeDir: path.dirname(sock) });
-    assert.equal(r.stdout.trim(), '');
+    const server = await listen(net.createServer(), sock);
+    t.after(() => server.close());
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port: await freePort(), fd: 4 }], rlimits: [] };
+    const r = await launch(plan, ['sh', '-c', 'ls /proc/self/fd; exec cat /proc/$$/task/$$/children'], { pass: [openSocketPath(sock)] });
+    // No child, and only stdio (plus ls's own directory descriptor): the host socket's descriptor stays with the relay.
+    assert.equal(r.stdout, '0\n1\n2\n3\n');
   });
 });

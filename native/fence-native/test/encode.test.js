@@ -9,10 +9,9 @@ describe('encodeHelperPlan', () => {
   it('writes one line per instruction, in the order fence-launch applies them', () => {
     const plan = {
       bridges: [
-        { kind: 'tcp-to-unix', port: 3128, name: 'http.sock' },
-        { kind: 'unix-to-tcp', name: 'in 1.sock', port: 8080 },
+        { kind: 'tcp-to-unix', port: 3128, fd: 4 },
+        { kind: 'unix-to-tcp', fd: 5, port: 8080 },
       ],
-      bridgeDir: 5,
       rlimits: [
         { resource: 'NOFILE', value: 1024 },
         { resource: 'AS', value: Infinity },
@@ -33,9 +32,8 @@ describe('encodeHelperPlan', () => {
       text(plan),
       [
         'fence-launch-plan 1',
-        'bridge-dir 5',
-        'bridge tcp-to-unix 3128 http.sock',
-        'bridge unix-to-tcp 8080 in%201.sock',
+        'bridge tcp-to-unix 3128 4',
+        'bridge unix-to-tcp 8080 5',
         'rlimit NOFILE 1024',
         'rlimit AS unlimited',
         'landlock 7 65535 3 3 2',
@@ -65,11 +63,9 @@ describe('encodeHelperPlan', () => {
 
   it('names the field of an invalid value', () => {
     const cases = [
-      [{ bridges: [{ kind: 'tcp-to-unix', port: 0, name: 'x' }], bridgeDir: 3, rlimits: [] }, /bridges\[0\]\.port must be a port 1\.\.65535/],
-      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, name: 'x'.repeat(88) }], bridgeDir: 3, rlimits: [] }, /bridges\[0\]\.name must be a file name of 1\.\.87 bytes/],
-      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, name: '../x' }], bridgeDir: 3, rlimits: [] }, /bridges\[0\]\.name must be a file name/],
-      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, name: 'x' }], rlimits: [] }, /bridgeDir must be set when there are bridges/],
-      [{ bridges: [{ kind: 'udp', port: 1, name: 'x' }], bridgeDir: 3, rlimits: [] }, /bridges\[0\]\.kind/],
+      [{ bridges: [{ kind: 'tcp-to-unix', port: 0, fd: 4 }], rlimits: [] }, /bridges\[0\]\.port must be a port 1\.\.65535/],
+      [{ bridges: [{ kind: 'tcp-to-unix', port: 1, fd: 2 }], rlimits: [] }, /bridges\[0\]\.fd must be a descriptor number 3\.\.65535/],
+      [{ bridges: [{ kind: 'udp', port: 1, fd: 4 }], rlimits: [] }, /bridges\[0\]\.kind/],
       [{ bridges: [], rlimits: [{ resource: 'CORE', value: 0 }] }, /rlimits\[0\]\.resource must be AS, NPROC, CPU or NOFILE/],
       [{ bridges: [], rlimits: [{ resource: 'AS', value: -1 }] }, /rlimits\[0\]\.value must be an integer/],
       [{ bridges: [], rlimits: [], seccomp: new Uint8Array(12) }, /seccomp must be 1\.\.4096 struct sock_filter/],

@@ -19,20 +19,21 @@ const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 
 const O_PATH = 0o10000000;
 
+/** An O_PATH descriptor of a socket file, as Fence opens the proxies' sockets for the bridges. */
+exports.openSocketPath = (p) => fs.openSync(p, O_PATH | fs.constants.O_NOFOLLOW);
+
 /**
  * Runs fence-launch with the plan on fd 3 (as uid 65534 with asNobody); resolves with code and
- * output. `bridgeDir`: the directory of the bridges' sockets, opened O_PATH and passed as fd 4, as
- * Fence does.
+ * output. `pass`: descriptors of this process given to it as fds 4, 5, … (then closed here).
  */
-exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, bridgeDir } = {}) {
+exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, pass = [] } = {}) {
   const args = ['--plan-fd', '3', '--', ...argv];
-  const dirFd = bridgeDir === undefined ? undefined : fs.openSync(bridgeDir, O_PATH | fs.constants.O_DIRECTORY);
   const child = spawn(asNobody ? 'setpriv' : exports.helper, asNobody ? [...NOBODY, exports.helper, ...args] : args, {
     env,
-    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(dirFd === undefined ? [] : [dirFd]), ...Array(extraFds).fill('pipe')],
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...pass, ...Array(extraFds).fill('pipe')],
   });
-  if (dirFd !== undefined) fs.closeSync(dirFd);
-  child.stdio[3].end(Buffer.from(native.encodeHelperPlan(dirFd === undefined ? plan : { ...plan, bridgeDir: 4 })));
+  for (const fd of pass) fs.closeSync(fd);
+  child.stdio[3].end(Buffer.from(native.encodeHelperPlan(plan)));
   if (stdin) child.stdin.end(stdin);
   let stdout = '';
   let stderr = '';

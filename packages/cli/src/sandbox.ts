@@ -1,14 +1,24 @@
 /** Builds a sandbox session from CLI flags: built-in layers for this platform plus --plugin ones. */
-import { createSandbox, loadPlugins, type Logger, type Sandbox } from '@fence/core';
+import { basename, dirname, resolve } from 'node:path';
+import { createSandbox, type Logger, type Sandbox } from '@fence/core';
 import type { Flags } from './args.js';
 import { builtInPlugins } from './plugins.js';
 
+/**
+ * Fence's own code on disk, which the next run loads on the host: this package (dist/fence.cjs is
+ * argv[1]), or every @fence package when installed under node_modules/@fence.
+ */
+function ownInstallation(): string[] {
+  const root = resolve(dirname(process.argv[1] ?? '.'), '..');
+  return [basename(dirname(root)) === '@fence' ? dirname(root) : root];
+}
+
 export async function sandboxFromFlags(flags: Flags, logger?: Logger): Promise<Sandbox> {
-  const cwd = process.cwd();
-  const [builtIn, extra] = await Promise.all([builtInPlugins(), loadPlugins(flags.plugins, cwd)]);
   return createSandbox({
-    plugins: [...builtIn, ...extra],
-    cwd,
+    plugins: await builtInPlugins(),
+    pluginNames: flags.plugins,
+    trustedPaths: ownInstallation(),
+    cwd: process.cwd(),
     settingsFile: flags.settings,
     template: flags.template,
     debug: flags.debug,

@@ -65,6 +65,8 @@ export const errors = {
   pathInvalid: (field: string, path: string, why: string) => new FenceError('PATH_INVALID', `${field}: "${path}" ${why}`),
   pluginFailed: (plugin: string, hook: string, cause: unknown) =>
     new FenceError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),
+  pluginUnsafe: (name: string, why: string) =>
+    new FenceError('PLUGIN_LOAD', `plugin "${name}" is refused: ${why}, so a command could plant code that runs on the host at the next start; install the plugin outside the writable paths (e.g. npm i -g)`),
   pluginLoad: (name: string, why: string) =>
     new FenceError('PLUGIN_LOAD', `plugin "${name}" could not be loaded: ${why}; check the name in "plugins" or install the package`),
   sessionClosed: () => new FenceError('SESSION_CLOSED', 'this sandbox session is closed; create a new one with createSandbox()'),

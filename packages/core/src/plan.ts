@@ -34,15 +34,14 @@ export interface HostService {
 }
 
 /**
- * A bridge run by the in-sandbox helper. `name` is a socket in the host directory whose
- * descriptor is `HelperPlan.bridgeDir`: the helper reaches it only through that descriptor, so
- * nothing inside the sandbox can see, replace or redirect it.
+ * A bridge run by the in-sandbox helper. Its host side is a descriptor (a plan fd number) opened on
+ * the host before the sandbox exists, never a path: nothing inside can replace or redirect it.
  */
 export type Bridge =
-  /** Listen on 127.0.0.1:port inside the sandbox; forward each connection to the host socket `name`. */
-  | { readonly kind: 'tcp-to-unix'; readonly port: number; readonly name: string }
-  /** Listen on the socket `name` (the host connects to it); forward each connection to 127.0.0.1:port inside. */
-  | { readonly kind: 'unix-to-tcp'; readonly name: string; readonly port: number };
+  /** Listen on 127.0.0.1:port inside the sandbox; forward each connection to the host socket whose O_PATH descriptor is `fd`. */
+  | { readonly kind: 'tcp-to-unix'; readonly port: number; readonly fd: number }
+  /** Accept on the listening host socket `fd` (the host connects to it); forward each connection to 127.0.0.1:port inside. */
+  | { readonly kind: 'unix-to-tcp'; readonly fd: number; readonly port: number };
 
 export interface LandlockPathRule {
   /** LANDLOCK_ACCESS_FS_* bit mask. */
@@ -73,8 +72,6 @@ export type RlimitResource = 'AS' | 'NPROC' | 'CPU' | 'NOFILE';
 /** Instructions for the native in-sandbox helper (`fence-launch`), executed in this order. */
 export interface HelperPlan {
   bridges: Bridge[];
-  /** The helper's descriptor of the host directory holding the bridges' sockets (required with bridges). */
-  bridgeDir?: number;
   rlimits: { readonly resource: RlimitResource; readonly value: number }[];
   landlock?: LandlockRuleset;
   /**
@@ -101,9 +98,10 @@ export interface PlanNote {
  * A descriptor for a wrapper: bytes written at spawn; the start gate — a pipe that receives one
  * byte only after every `monitor` tap has run, so the command cannot act before the monitors
  * watch it (bwrap `--block-fd`); or a descriptor this process holds open (a path opened once, a
- * socket), passed as is, so the wrapper uses what was checked and not whatever a path names later.
+ * socket), passed as is, so the wrapper uses what was checked and not whatever a path names later;
+ * or nothing (a slot a layer withdrew: the child gets no descriptor there).
  */
-export type PlanFd = Uint8Array | 'start-gate' | InheritedFd;
+export type PlanFd = Uint8Array | 'start-gate' | InheritedFd | 'none';
 
 export interface InheritedFd {
   /** Called at each spawn; the descriptor must stay open until the session closes. */
@@ -137,11 +135,26 @@ export interface LaunchPlan {
   signal?: SignalStrategy;
   /** The session's private directory on the host (0700; created on first call; removed at close, even after SIGKILL). */
   readonly runtimeDir: () => string;
+  /** The runtime directory if a plugin created it (the sandbox must then keep it out of reach). */
+  readonly createdRuntimeDir: () => string | undefined;
 }
 
 /** An empty plan, ready for the prepare hook. */
-export function createLaunchPlan(policy: Policy, runtimeDir: () => string): LaunchPlan {
-  return { policy, wrappers: [], env: {}, fds: [], holdStart: false, bridgeHandoff: false, helper: { bridges: [], rlimits: [] }, services: [], cleanup: [], notes: [], runtimeDir };
+export function createLaunchPlan(policy: Policy, runtime: { path(): string; readonly created: boolean }): LaunchPlan {
+  return {
+    policy,
+    wrappers: [],
+    env: {},
+    fds: [],
+    holdStart: false,
+    bridgeHandoff: false,
+    helper: { bridges: [], rlimits: [] },
+    services: [],
+    cleanup: [],
+    notes: [],
+    runtimeDir: () => runtime.path(),
+    createdRuntimeDir: () => (runtime.created ? runtime.path() : undefined),
+  };
 }
 
 /** Adds a descriptor to the plan and returns its number in the child. */

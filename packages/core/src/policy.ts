@@ -9,6 +9,12 @@ export type Policy = Omit<Settings, '$schema' | 'extends'> & {
   readonly cwd: string;
   /** Home directory of the user (absolute). */
   readonly home: string;
+  /**
+   * What Fence itself reads at start-up (the settings files, third-party plugins, its own
+   * installation): the sandbox keeps these read-only, so a command cannot change what the next
+   * run loads on the host.
+   */
+  readonly trusted: readonly string[];
 };
 
 /** Where each part of the policy came from (`fence config show`). */

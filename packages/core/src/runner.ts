@@ -34,13 +34,13 @@ export interface SpawnedCommand {
 
 export function spawnCommand(req: SpawnRequest): SpawnedCommand {
   const [file, ...args] = req.argv;
-  const passed = (fd: PlanFd) => (typeof fd === 'object' && 'inherit' in fd ? fd.inherit() : 'pipe' as const);
+  const passed = (fd: PlanFd) => (fd === 'none' ? 'ignore' : typeof fd === 'object' && 'inherit' in fd ? fd.inherit() : 'pipe');
   const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit']), ...req.fds.map(passed)];
   const child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
   const gates: Writable[] = [];
   req.fds.forEach((data, i) => {
     const stream = child.stdio[3 + i] as Writable | null;
-    if (!stream || typeof stream === 'number') return;
+    if (!stream || data === 'none') return;
     stream.on('error', () => undefined); // the wrapper may exit before reading everything
     if (data === 'start-gate') gates.push(stream);
     else stream.end(data);

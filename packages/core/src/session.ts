@@ -21,6 +21,7 @@ import type { Logger } from './services.js';
 import { rlimitsFor } from './limits.js';
 import { loadPlugins } from './plugin-loader.js';
 import { loadPolicy } from './settings/load.js';
+import { patternBase } from './settings/paths.js';
 import type { SettingsInput } from './settings/schema.js';
 import type { ViolationStream } from './violations.js';
 
@@ -43,6 +44,10 @@ export interface SandboxOptions {
   /** Environment the commands inherit (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
   readonly platform?: NodeJS.Platform;
+  /** More third-party plugins to load by name or path (the CLI's `--plugin`), checked like `plugins`. */
+  readonly pluginNames?: readonly string[];
+  /** Paths the sandbox must keep read-only because Fence loads them (the CLI's own installation). */
+  readonly trustedPaths?: readonly string[];
 }
 
 /** A command: argv run exactly as given, or a string run by `bash -c`. */
@@ -154,7 +159,7 @@ export class Sandbox {
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const { policy, sources } = loadPolicy({
+  const loaded = loadPolicy({
     cwd,
     home: env.HOME ?? homedir(),
     env,
@@ -162,8 +167,12 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
     template: options.template,
     inline: options.settings,
   });
+  const writable = loaded.policy.filesystem.allowWrite.map((p) => patternBase(p, loaded.policy.cwd));
+  const extra = await loadPlugins([...(options.pluginNames ?? []), ...loaded.policy.plugins], loaded.policy.cwd, writable);
+  const policy: Policy = { ...loaded.policy, trusted: [...loaded.policy.trusted, ...extra.paths, ...(options.trustedPaths ?? [])] };
+  const { sources } = loaded;
   const kernel = new Kernel({
-    plugins: [...options.plugins, ...(await loadPlugins(policy.plugins, cwd))],
+    plugins: [...options.plugins, ...extra.plugins],
     logger: options.logger,
     env,
     options: {
@@ -176,7 +185,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   const report = await kernel.activate(policy);
   const runtime = new RuntimeDir();
-  const plan = createLaunchPlan(policy, () => runtime.path());
+  const plan = createLaunchPlan(policy, runtime);
   plan.helper.rlimits.push(...rlimitsFor(policy.limits));
   const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime);
   try {

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { Logger, Policy } from '@fence/core';
 import { isWithin, sandboxVisibility, type BwrapInput, type PathEntry } from './bwrap-args.js';
 import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
-import { protectedNamesAt, protectedPathVisitor, gitProtectedNames, type ProtectedFinds } from './mandatory-paths.js';
+import { protectedNamesAt, protectedPathVisitor, gitProtectedNames, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
 type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
 const FIELDS: readonly Field[] = ['allowWrite', 'denyRead', 'denyWrite'];
@@ -97,7 +97,9 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapI
     });
   const allowWrite = writableEntries(resolved('allowWrite'), logger);
   const denyRead = uniqueEntries(resolved('denyRead').map((e) => e.r));
-  const denyWrite = [...new Set(resolved('denyWrite').map((e) => e.r.path))];
+  // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
+  const trusted = policy.trusted.map(resolveEntry).filter((r): r is Resolved => r !== undefined);
+  const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
   // Top-level names: $HOME, the working directory and every writable directory.
   const tops = [home, cwd, ...allowWrite.filter((w) => resolveEntry(w)?.kind === 'dir')];
@@ -108,6 +110,17 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapI
       else if (existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
     }
   }
+  // Settings discovery reads every parent of the working directory, and the per-user directory.
+  for (let dir = dirname(cwd); dir !== dirname(dir); dir = dirname(dir)) {
+    for (const name of SETTINGS_FILES) {
+      const p = `${dir}/${name}`;
+      if (lstatExists(p)) finds.found.add(p);
+      else candidates.add(p);
+    }
+  }
+  const userDir = userSettingsDir(home);
+  if (lstatExists(userDir)) finds.found.add(userDir);
+  else if (existsSync(dirname(userDir))) candidates.add(userDir);
   for (const git of finds.gitDirs) {
     for (const n of gitProtectedNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
   }

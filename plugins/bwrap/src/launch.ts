@@ -7,7 +7,7 @@
  * limits are dropped, each with a note, and a policy that needs the proxy bridges is refused.
  */
 import { addFd, errors, note, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
-import { buildBwrapArgs, type BwrapInput } from './bwrap-args.js';
+import { buildBwrapArgs, sandboxVisibility, type BwrapInput } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
@@ -32,11 +32,9 @@ async function fallbackSeccomp(plan: LaunchPlan): Promise<Uint8Array | undefined
   return seccomp.buildSeccompProgram({ arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', allowUnixSockets: false });
 }
 
-/** Without the helper nothing would close the bridge directory's descriptor before the command. */
+/** Without the helper nothing would close the bridges' host descriptors before the command. */
 function dropBridges(plan: LaunchPlan): void {
-  plan.helper.bridges.length = 0;
-  if (plan.helper.bridgeDir !== undefined) plan.fds[plan.helper.bridgeDir - 3] = new Uint8Array(0);
-  plan.helper.bridgeDir = undefined;
+  for (const b of plan.helper.bridges.splice(0)) plan.fds[b.fd - 3] = 'none';
 }
 
 /**
@@ -62,7 +60,11 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true });
-  if (facts.netns !== true) note(plan, LAYER, 'no network namespace: --unshare-net skipped, the network is not isolated');
+  if (facts.netns !== true) {
+    // The helper's -p relay would connect to the host's own 127.0.0.1:N: Fence's forwarder, a loop.
+    if (plan.helper.bridges.some((b) => b.kind === 'unix-to-tcp')) throw errors.flagInvalid('-p', 'needs a network namespace, which this machine does not give (see fence --linux-features): the sandbox already shares the host network');
+    note(plan, LAYER, 'no network namespace: --unshare-net skipped, the network is not isolated');
+  }
 
   const placeholders = new Placeholders();
   plan.cleanup.push(() => placeholders.remove());
@@ -72,8 +74,14 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
     : await fallback(plan);
+  // The runtime directory holds Fence's sockets: never visible, even under a writable path.
+  const runtime = plan.createdRuntimeDir();
+  const hideRuntime = runtime !== undefined && sandboxVisibility(gathered.input, runtime) !== 'hidden';
   const input: BwrapInput = {
     ...gathered.input,
+    denyRead: hideRuntime ? [...gathered.input.denyRead, { path: runtime, kind: 'dir' }] : gathered.input.denyRead,
+    // The helper runs in every later sandbox: never writable from this one.
+    denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
     protect: { existing: gathered.input.protect.existing, missing: created },
     helper: helper?.path,
     seccompFd,

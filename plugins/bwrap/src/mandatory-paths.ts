@@ -17,7 +17,14 @@ export const PROTECTED_FILES = [
   '.gitmodules',
   '.ripgreprc',
   '.mcp.json',
+  // Fence's own settings: a planted one would change (or run code in) the next run on the host.
+  'fence.json',
+  'fence.jsonc',
+  '.fence.json',
 ] as const;
+
+/** Fence's settings names, also protected in every parent of the working directory (discovery reads them). */
+export const SETTINGS_FILES = ['fence.json', 'fence.jsonc'] as const;
 
 export const PROTECTED_DIRS = ['.vscode', '.idea'] as const;
 
@@ -25,6 +32,9 @@ export const PROTECTED_DIRS = ['.vscode', '.idea'] as const;
 export const gitProtectedNames = (allowGitConfig: boolean): string[] => (allowGitConfig ? ['hooks'] : ['hooks', 'config']);
 
 const TOP_LEVEL = new Set<string>([...PROTECTED_FILES, ...PROTECTED_DIRS]);
+
+/** Fence's per-user settings directory (discovery reads it): protected like a file at the top of $HOME. */
+export const userSettingsDir = (home: string): string => `${home}/.config/fence`;
 
 /** The protected paths directly inside `dir` (whether they exist or not), `.git` ones included. */
 export function protectedNamesAt(dir: string, allowGitConfig: boolean): string[] {

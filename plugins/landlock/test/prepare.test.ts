@@ -16,7 +16,7 @@ function setup(opts: { abi: number; bwrap?: Availability; strict?: boolean; allo
     logger,
     options: { platform: 'linux', debug: true, monitor: false, strict: opts.strict ?? false, ports: [8080] },
   });
-  const plan = createLaunchPlan(testPolicy({ filesystem: { allowWrite: opts.allowWrite ?? [] } }), () => '/nonexistent');
+  const plan = createLaunchPlan(testPolicy({ filesystem: { allowWrite: opts.allowWrite ?? [] } }), { path: () => '/nonexistent', created: false });
   const report = new Map<string, Availability>([['landlock', { status: 'available', facts: { abi: opts.abi } }]]);
   if (opts.bwrap) report.set('bwrap', opts.bwrap);
   return { logger, kernel, plan, report };

@@ -6,10 +6,8 @@
  * When the helper runs the bridges (plan.bridgeHandoff), an allowed tunnel is handed to its bridge
  * once connected, so the bytes no longer pass through Node.
  */
-import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  addFd,
   definePlugin,
   errors,
   note,
@@ -21,10 +19,11 @@ import {
 } from '@fence/core';
 import { createHttpProxy } from './http-proxy.js';
 import { describeTarget, type ProxyServer, type TunnelProxy } from './listener.js';
-import { loadFdSender } from './native.js';
+import { inboundListener, pinListeningSocket } from './host-sockets.js';
+import { loadAddon, loadFdSender } from './native.js';
 import {
   HTTP_SOCKET,
-  inboundBridges,
+  inboundBridge,
   inboundSocket,
   noProxyEnvironment,
   proxiesNeeded,
@@ -54,21 +53,8 @@ function explained(service: ProxyServer, explain: (e: unknown) => Error): HostSe
   return { name: service.name, start: () => service.start().catch((e: unknown) => Promise.reject(explain(e))), stop: () => service.stop() };
 }
 
-const O_PATH = 0o10000000;
-
-/**
- * Gives the helper the runtime directory as a descriptor, opened now, before any command runs:
- * the directory is never mounted in the sandbox, so its sockets cannot be replaced or redirected
- * from inside, and the sandbox gets no writable host storage through it.
- */
-function shareBridgeDir(plan: LaunchPlan, dir: string): void {
-  const fd = openSync(dir, O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-  plan.cleanup.push(() => closeSync(fd));
-  plan.helper.bridgeDir = addFd(plan, { inherit: () => fd });
-}
-
 /** Returns the tunnel proxies it created (none when the sandbox has no network). */
-function prepare(kernel: Kernel, plan: LaunchPlan): TunnelProxy[] {
+async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]> {
   const network = plan.policy.network;
   const { options } = kernel;
   if (!proxiesNeeded(network, options)) {
@@ -88,12 +74,15 @@ function prepare(kernel: Kernel, plan: LaunchPlan): TunnelProxy[] {
     ...common,
     listen: linux ? { path: join(dir, SOCKS_SOCKET) } : { host: '127.0.0.1', port: network.socksProxyPort },
   });
-  for (const proxy of [http, socks]) plan.services.push(explained(proxy, (e) => errors.pluginFailed(LAYER, `start of ${proxy.name}`, e)));
-  Object.assign(plan.env, proxyEnvironment(network));
+  const services = [http, socks].map((proxy) => explained(proxy, (e) => errors.pluginFailed(LAYER, `start of ${proxy.name}`, e)));
   if (linux) {
-    shareBridgeDir(plan, dir);
-    plan.helper.bridges.push(...proxyBridges(network));
+    const [h, s] = [pinListeningSocket(plan, services[0]!, join(dir, HTTP_SOCKET)), pinListeningSocket(plan, services[1]!, join(dir, SOCKS_SOCKET))];
+    plan.services.push(h.service, s.service);
+    plan.helper.bridges.push(...proxyBridges(network, h.fd, s.fd));
+  } else {
+    plan.services.push(...services);
   }
+  Object.assign(plan.env, proxyEnvironment(network));
   note(plan, LAYER, `HTTP proxy on ${describeTarget(http.target)} (127.0.0.1:${network.httpProxyPort} in the sandbox)`);
   note(plan, LAYER, `SOCKS5 proxy on ${describeTarget(socks.target)} (127.0.0.1:${network.socksProxyPort} in the sandbox)`);
   note(plan, LAYER, `allowed: ${network.allowedDomains.join(', ') || '(none)'}; denied: ${network.deniedDomains.join(', ') || '(none)'}`);
@@ -103,16 +92,22 @@ function prepare(kernel: Kernel, plan: LaunchPlan): TunnelProxy[] {
     note(plan, LAYER, `-p ${options.ports.join(', ')}: the sandbox shares the host's network here; nothing to forward`);
     return [http, socks];
   }
+  const proxyPorts = [network.httpProxyPort, network.socksProxyPort];
+  const clash = options.ports.find((p) => proxyPorts.includes(p));
+  if (clash !== undefined) throw errors.flagInvalid('-p', `port ${clash} is the sandbox's proxy port (network.httpProxyPort/socksProxyPort); choose another port`);
+  const listenUnix = (await loadAddon())?.listenUnix;
+  if (!listenUnix) throw errors.nativeMissing('-p (a listening socket the sandbox cannot replace)');
   for (const port of options.ports) {
-    const forward = createPortForward({ port, path: join(dir, inboundSocket(port)) });
+    const inbound = inboundListener(plan, listenUnix, join(dir, inboundSocket(port)));
+    const forward = createPortForward({ port, path: inbound.connectPath });
     const inUse = (e: unknown): Error =>
       (e as NodeJS.ErrnoException).code === 'EADDRINUSE'
         ? errors.flagInvalid('-p', `port ${port} is already in use on the host's 127.0.0.1; stop what uses it or choose another port`)
         : errors.pluginFailed(LAYER, `start of ${forward.name}`, e);
     plan.services.push(explained(forward, inUse));
     note(plan, LAYER, `-p ${port}: host 127.0.0.1:${port} → sandbox 127.0.0.1:${port}`);
+    plan.helper.bridges.push(inboundBridge(port, inbound.fd));
   }
-  plan.helper.bridges.push(...inboundBridges(options.ports));
   return [http, socks];
 }
 
@@ -141,7 +136,7 @@ export const proxyPlugin = definePlugin({
   },
   apply(kernel) {
     const tunnels = new WeakMap<LaunchPlan, TunnelProxy[]>();
-    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan) => void tunnels.set(plan, prepare(kernel, plan)));
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan) => void tunnels.set(plan, await prepare(kernel, plan)));
     kernel.hooks.launch.tapPromise(LAYER, (plan) => launch(kernel, plan, tunnels.get(plan) ?? []));
   },
 });

@@ -42,15 +42,15 @@ export function noProxyEnvironment(): Record<string, string | undefined> {
   return { ...Object.fromEntries(PROXY_VARIABLES.map((v) => [v, undefined])), FENCE_SANDBOX: '1' };
 }
 
-/** Bridges for the two proxies (sandbox 127.0.0.1:port → host Unix socket in the runtime directory). */
-export function proxyBridges(network: Policy['network']): Bridge[] {
+/** Bridges for the two proxies (sandbox 127.0.0.1:port → the host sockets whose plan descriptors are given). */
+export function proxyBridges(network: Policy['network'], httpFd: number, socksFd: number): Bridge[] {
   return [
-    { kind: 'tcp-to-unix', port: network.httpProxyPort, name: HTTP_SOCKET },
-    { kind: 'tcp-to-unix', port: network.socksProxyPort, name: SOCKS_SOCKET },
+    { kind: 'tcp-to-unix', port: network.httpProxyPort, fd: httpFd },
+    { kind: 'tcp-to-unix', port: network.socksProxyPort, fd: socksFd },
   ];
 }
 
-/** Bridges for `-p` (a helper-served Unix socket in the runtime directory → the sandbox's 127.0.0.1:port). */
-export function inboundBridges(ports: readonly number[]): Bridge[] {
-  return ports.map((port) => ({ kind: 'unix-to-tcp', name: inboundSocket(port), port }));
+/** The bridge for `-p port` (the listening host socket, plan descriptor `fd` → the sandbox's 127.0.0.1:port). */
+export function inboundBridge(port: number, fd: number): Bridge {
+  return { kind: 'unix-to-tcp', fd, port };
 }

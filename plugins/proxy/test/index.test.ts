@@ -27,7 +27,7 @@ async function prepare(network: object, options: Partial<KernelOptions> = {}) {
     logger: { debugEnabled: false, debug: () => undefined, warn: () => undefined },
   });
   const report = await kernel.activate(policy);
-  const plan = createLaunchPlan(policy, () => dir.path);
+  const plan = createLaunchPlan(policy, { path: () => dir.path, created: true });
   await kernel.hooks.prepare.promise(plan, report);
   plans.push(plan);
   return { plan, kernel, dir: dir.path };
@@ -53,15 +53,15 @@ describe('proxyPlugin', () => {
     const { plan, kernel, dir } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: 3128, socksProxyPort: 1080 });
     expect(plan.services.map((s) => s.name)).toEqual(['http-proxy', 'socks-proxy']);
     expect(plan.helper.bridges).toEqual([
-      { kind: 'tcp-to-unix', port: 3128, name: 'http.sock' },
-      { kind: 'tcp-to-unix', port: 1080, name: 'socks.sock' },
+      { kind: 'tcp-to-unix', port: 3128, fd: 3 },
+      { kind: 'tcp-to-unix', port: 1080, fd: 4 },
     ]);
-    // The helper reaches the sockets only through a descriptor of the runtime directory, opened now.
-    const shared = plan.fds[plan.helper.bridgeDir! - 3];
-    expect(shared && 'inherit' in shared && readlinkSync(`/proc/self/fd/${shared.inherit()}`)).toBe(dir);
     expect(plan.env).toMatchObject({ HTTPS_PROXY: 'http://127.0.0.1:3128', all_proxy: 'socks5h://127.0.0.1:1080', FENCE_SANDBOX: '1' });
     await Promise.all(plan.services.map((s) => s.start()));
     expect(existsSync(join(dir, 'http.sock')) && existsSync(join(dir, 'socks.sock'))).toBe(true);
+    // The helper gets O_PATH descriptors of the sockets, opened once they listen: never their names.
+    const [http, socks] = plan.fds.map((f) => (typeof f === 'object' && 'inherit' in f ? readlinkSync(`/proc/self/fd/${f.inherit()}`) : ''));
+    expect([http, socks]).toEqual([join(dir, 'http.sock'), join(dir, 'socks.sock')]);
     const events: Violation[] = [];
     kernel.violations.on((v) => events.push(v));
     const s = connect({ path: join(dir, 'http.sock') });
@@ -106,13 +106,15 @@ describe('proxyPlugin', () => {
     expect(plan.services).toHaveLength(2);
   });
 
-  it('forwards -p ports from the host into the sandbox through in-N.sock', async () => {
+  it.runIf(addonBuilt)('forwards -p ports from the host into the sandbox through a listening socket it made, in-N.sock', async () => {
     const port = await deadPort();
-    const { plan, dir } = await prepare({}, { ports: [port] });
-    expect(plan.helper.bridges).toContainEqual({ kind: 'unix-to-tcp', name: `in-${port}.sock`, port });
-    // Stand in for the helper: serve the inbound socket.
+    const { plan } = await prepare({}, { ports: [port] });
+    const bridge = plan.helper.bridges.find((b) => b.kind === 'unix-to-tcp')!;
+    expect(bridge).toMatchObject({ kind: 'unix-to-tcp', port });
+    // Stand in for the helper: accept on the listening descriptor it would receive.
+    const slot = plan.fds[bridge.fd - 3];
     const inner = createServer((c) => c.end('from inside'));
-    await new Promise<void>((r) => inner.listen(join(dir, `in-${port}.sock`), r));
+    await new Promise<void>((r) => inner.listen({ fd: slot && typeof slot === 'object' && 'inherit' in slot ? slot.inherit() : -1 }, r));
     await Promise.all(plan.services.map((s) => s.start()));
     const s = connect({ host: '127.0.0.1', port });
     expect((await collect(s)).toString()).toBe('from inside');

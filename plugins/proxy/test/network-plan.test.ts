@@ -1,6 +1,6 @@
 import { SettingsSchema } from '@fence/core';
 import { describe, expect, it } from 'vitest';
-import { inboundBridges, noProxyEnvironment, proxiesNeeded, proxyBridges, proxyEnvironment } from '../src/network-plan.js';
+import { inboundBridge, noProxyEnvironment, proxiesNeeded, proxyBridges, proxyEnvironment } from '../src/network-plan.js';
 
 const network = (over: object = {}) => SettingsSchema.parse({ network: over }).network;
 const quiet = { monitor: false, debug: false, ports: [] as number[] };
@@ -39,14 +39,11 @@ describe('proxyEnvironment', () => {
 });
 
 describe('bridges', () => {
-  it('bridges the proxy ports to http.sock and socks.sock, and -p ports from in-N.sock', () => {
-    expect(proxyBridges(network({ httpProxyPort: 3000, socksProxyPort: 3001 }))).toEqual([
-      { kind: 'tcp-to-unix', port: 3000, name: 'http.sock' },
-      { kind: 'tcp-to-unix', port: 3001, name: 'socks.sock' },
+  it('bridges the proxy ports to the host sockets, and a -p port from its listening socket, by plan descriptor', () => {
+    expect(proxyBridges(network({ httpProxyPort: 3000, socksProxyPort: 3001 }), 5, 6)).toEqual([
+      { kind: 'tcp-to-unix', port: 3000, fd: 5 },
+      { kind: 'tcp-to-unix', port: 3001, fd: 6 },
     ]);
-    expect(inboundBridges([8080, 9000])).toEqual([
-      { kind: 'unix-to-tcp', name: 'in-8080.sock', port: 8080 },
-      { kind: 'unix-to-tcp', name: 'in-9000.sock', port: 9000 },
-    ]);
+    expect(inboundBridge(8080, 7)).toEqual({ kind: 'unix-to-tcp', fd: 7, port: 8080 });
   });
 });

@@ -165,7 +165,7 @@ export function describeSeccompProgram(options: SeccompOptions): SeccompDescript
     `ENOSYS: ${targets('enosys')} (libc falls back to clone)`,
     options.allowUnixSockets
       ? 'socket(AF_UNIX) allowed: the policy allows Unix sockets'
-      : 'socket(AF_UNIX) refused: the policy allows no Unix sockets (socketpair stays allowed)',
+      : 'socket(AF_UNIX) and datagram socketpairs refused: the policy allows no Unix sockets (stream socketpairs stay allowed)',
     ...rules.filter((r) => r.quiet !== undefined).map((r) => `not logged: ${ruleTarget(r)}, ${r.quiet}`),
   ];
   return { arch: options.arch, instructions, rules, lines };

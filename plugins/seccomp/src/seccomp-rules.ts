@@ -29,7 +29,7 @@ export interface SeccompRule {
 
 export interface SeccompOptions {
   readonly arch: SeccompArch;
-  /** When false, socket(AF_UNIX) is refused (socketpair stays allowed). */
+  /** When false, socket(AF_UNIX) and datagram socketpairs are refused (stream socketpairs stay allowed). */
   readonly allowUnixSockets: boolean;
 }
 
@@ -38,6 +38,9 @@ export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
 export const AF_UNIX = 1;
 export const AF_VSOCK = 40;
+export const SOCK_DGRAM = 2;
+/** SOCK_NONBLOCK and SOCK_CLOEXEC, which may be or-ed into a socket type. */
+const SOCK_TYPE_FLAGS = [0, 0x800, 0x80000, 0x80800];
 /** personality(0xffffffff) only queries the persona; glibc and CPython call it. */
 export const PERSONALITY_QUERY = 0xffffffff;
 export const PER_LINUX = 0;
@@ -122,6 +125,13 @@ export function seccompRules(options: SeccompOptions): SeccompRule[] {
       when: { arg: 0, equals: [AF_UNIX], names: 'AF_UNIX' },
       why: 'Unix sockets reach host services through the shared filesystem',
       quiet: 'glibc tries it at nearly every start (nscd lookups)',
+    });
+    rules.push({
+      syscall: 'socketpair',
+      action: 'eperm',
+      when: { arg: 1, equals: SOCK_TYPE_FLAGS.map((f) => SOCK_DGRAM | f), names: 'SOCK_DGRAM' },
+      // A stream pair is connected for good; a datagram socket can sendto() any path it sees.
+      why: 'a datagram Unix socket can send to any host datagram socket (journald, syslog)',
     });
   }
   return rules.filter((r) => syscallNumber(options.arch, r.syscall) !== undefined);

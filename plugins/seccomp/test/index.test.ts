@@ -13,7 +13,7 @@ async function prepare(settings: SettingsInput): Promise<LaunchPlan> {
     logger: { debug: () => {}, warn: () => {}, debugEnabled: false },
   });
   const report = await kernel.activate(policy);
-  const plan = createLaunchPlan(policy, () => '/nonexistent');
+  const plan = createLaunchPlan(policy, { path: () => '/nonexistent', created: false });
   await kernel.hooks.prepare.promise(plan, report);
   return plan;
 }
@@ -32,7 +32,7 @@ describe('seccompPlugin', () => {
     expect(quiet).toBeDefined();
     const notes = plan.notes.filter((n) => n.layer === 'seccomp').map((n) => n.message);
     expect(notes[0]).toMatch(new RegExp(`^${arch} filter, \\d+ instructions`));
-    expect(notes).toContain('socket(AF_UNIX) refused: the policy allows no Unix sockets (socketpair stays allowed)');
+    expect(notes).toContain('socket(AF_UNIX) and datagram socketpairs refused: the policy allows no Unix sockets (stream socketpairs stay allowed)');
   });
 
   it.skipIf(!runnable)('allows AF_UNIX sockets, with no quiet program, when the policy allows a Unix socket path', async () => {

@@ -90,16 +90,19 @@ describe.each(SECCOMP_ARCHES)('buildSeccompProgram on %s', (arch) => {
     expect(evaluate(arch, 'ioctl', [0n, BigInt(TCGETS)])).toBe(ALLOW);
   });
 
-  it('refuses AF_VSOCK and AF_UNIX sockets but allows AF_INET and socketpair', () => {
+  it('refuses AF_VSOCK and AF_UNIX sockets and datagram socketpairs, but allows AF_INET and stream socketpairs', () => {
     expect(evaluate(arch, 'socket', [BigInt(AF_VSOCK), 1n])).toBe(DENY_EPERM);
     expect(evaluate(arch, 'socket', [BigInt(AF_UNIX), 1n])).toBe(DENY_EPERM);
     expect(evaluate(arch, 'socket', [(1n << 32n) | BigInt(AF_UNIX), 1n])).toBe(DENY_EPERM);
     expect(evaluate(arch, 'socket', [BigInt(AF_INET), 1n])).toBe(ALLOW);
     expect(evaluate(arch, 'socketpair', [BigInt(AF_UNIX), 1n])).toBe(ALLOW);
+    expect(evaluate(arch, 'socketpair', [BigInt(AF_UNIX), 1n | 0x80000n])).toBe(ALLOW);
+    for (const flags of [0n, 0x800n, 0x80000n, 0x80800n]) expect(evaluate(arch, 'socketpair', [BigInt(AF_UNIX), 2n | flags])).toBe(DENY_EPERM);
   });
 
   it('allows AF_UNIX sockets when the policy allows Unix sockets, still refusing AF_VSOCK', () => {
     expect(evaluate(arch, 'socket', [BigInt(AF_UNIX), 1n], true)).toBe(ALLOW);
+    expect(evaluate(arch, 'socketpair', [BigInt(AF_UNIX), 2n], true)).toBe(ALLOW);
     expect(evaluate(arch, 'socket', [BigInt(AF_VSOCK), 1n], true)).toBe(DENY_EPERM);
   });
 

@@ -121,7 +121,7 @@ export function loadPolicy(opts: LoadOptions): LoadedPolicy {
   }
   const { $schema: _schema, extends: _extends, ...settings } = result.data;
   return {
-    policy: resolvePolicyPaths(settings, cwd, home),
+    policy: { ...resolvePolicyPaths(settings, cwd, home), trusted: reader.files },
     sources: policySources(result.data, merged.origins),
     files: reader.files,
   };

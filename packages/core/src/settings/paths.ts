@@ -13,6 +13,9 @@ import type { Settings } from './schema.js';
 
 const GLOB = /[*?[{]/;
 
+/** `path` is `root` or below it (both absolute, normalised). */
+export const isWithin = (path: string, root: string): boolean => path === root || root === '/' || path.startsWith(`${root}/`);
+
 /** The real path of the longest existing prefix of `absolute`, with the rest appended. */
 export function realPathOfExisting(absolute: string): string {
   const tail: string[] = [];
@@ -45,6 +48,14 @@ export function resolvePolicyPath(value: string, cwd: string, home: string): str
   return path.join(realPathOfExisting(directory), ...segments.slice(firstGlob));
 }
 
+/** The directory a resolved policy path or glob covers at most (`**\/x` globs: the working directory). */
+export function patternBase(pattern: string, cwd: string): string {
+  if (pattern.startsWith('**/')) return cwd;
+  const segments = pattern.split(path.sep);
+  const firstGlob = segments.findIndex((s) => GLOB.test(s));
+  return firstGlob === -1 ? pattern : segments.slice(0, firstGlob).join(path.sep) || path.sep;
+}
+
 /** The working directory, absolute with symlinks resolved; it must exist. */
 export function resolveWorkingDirectory(cwd: string): string {
   try {
@@ -71,5 +82,6 @@ export function resolvePolicyPaths(settings: PolicySettings, cwd: string, home: 
     },
     cwd,
     home,
+    trusted: [],
   };
 }
