@@ -75,9 +75,12 @@ export const errors = {
     new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform}; Fence sandboxes commands on linux (bubblewrap) and darwin (sandbox-exec) and never runs a command unsandboxed`),
   nativeMissing: (feature: string) =>
     new FenceError('LAYER_UNAVAILABLE', `${feature} needs the native helper; build it with: npm rebuild @fence/native (needs a C compiler and cmake)`),
-  /** A path changed between the check and the mount (a swap during start-up): nothing ran. */
-  pathChanged: (path: string, now: string) =>
-    new FenceError('PATH_CHANGED', `${path} changed while the sandbox was being built (${now}); nothing was run; if another program replaces it, stop that program and run again`),
+  /** A path to bind is not the one that was checked (a symlink on the way, or a swap during start-up): nothing ran. */
+  pathChanged: (path: string, why: string) =>
+    new FenceError(
+      'PATH_CHANGED',
+      `cannot mount ${path} safely: ${why}; nothing was run (a symlink there, or a program replacing it while Fence starts, would redirect the mount): remove the symlink or stop that program, then run again`,
+    ),
   pathInvalid: (field: string, path: string, why: string) => new FenceError('PATH_INVALID', `${field}: "${path}" ${why}`),
   pluginFailed: (plugin: string, hook: string, cause: unknown) =>
     new FenceError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),

@@ -7,7 +7,8 @@
  * socat, and Landlock and the limits are dropped, each with a note.
  */
 import { addFd, note, type DetectionReport, type FeatureProbe, type LaunchPlan, type Logger } from '@fence/core';
-import { buildBwrapArgs, type BwrapInput } from './bwrap-args.js';
+import { BindFds } from './bind-fds.js';
+import { bindPaths, buildBwrapArgs, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
@@ -54,6 +55,20 @@ async function fallback(plan: LaunchPlan, probe: FeatureProbe): Promise<{ inner:
   return { inner: bridgeWrapperArgv(socat, bridges), seccompFd };
 }
 
+/**
+ * Opens every path the mounts bind, once for the session (closed at session close), and hands
+ * each descriptor to bwrap as is: returns each path's descriptor number in bwrap.
+ */
+function openBinds(plan: LaunchPlan, layout: BwrapLayout, gathered: ReadonlyMap<string, PathKind>): Map<string, number> {
+  const fds = new BindFds();
+  plan.cleanup.push(() => fds.close());
+  const kinds = new Map<string, PathKind>([...gathered, [layout.cwd, 'dir']]);
+  if (layout.runtimeDir) kinds.set(layout.runtimeDir, 'dir');
+  if (layout.helper) kinds.set(layout.helper, 'file');
+  const opened = fds.open(bindPaths(layout), kinds);
+  return new Map([...opened].map(([path, fd]) => [path, addFd(plan, { inherit: () => fd })]));
+}
+
 export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger, probe: FeatureProbe): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
@@ -68,13 +83,13 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
     : await fallback(plan, probe);
-  const input: BwrapInput = {
+  const layout: BwrapLayout = {
     ...gathered.input,
     protect: { existing: gathered.input.protect.existing, missing: created },
     runtimeDir: plan.helper.bridges.length > 0 ? plan.runtimeDir() : undefined,
     helper: helper?.path,
-    seccompFd,
   };
+  const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd };
   const args = buildBwrapArgs(input);
   const argsFd = addFd(plan, new TextEncoder().encode(`${args.join('\0')}\0`));
   // A monitor that must see the command from its start holds it behind bwrap's --block-fd: the
