@@ -59,6 +59,19 @@ while True:
     return { stop: () => (child.kill('SIGTERM'), done) };
   };
 
+  it('leaves the command no descriptor of a host path (an O_PATH directory would reach past the mounts)', async () => {
+    setup();
+    dir('proj');
+    writeSettings(ws, { filesystem: { allowWrite: ['proj'] } });
+    // With the native helper, and without it (FENCE_LAUNCH_PATH=''), where bwrap starts the command.
+    for (const env of [{}, { FENCE_LAUNCH_PATH: '' }]) {
+      const r = await fence(ws, ['-c', 'for f in /proc/self/fd/*; do readlink "$f"; done'], { env });
+      const paths = r.stdout.split('\n').filter((l) => l.startsWith('/') && !/^\/(dev|proc)\//.test(l));
+      expect(r.stdout.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(3); // stdio at least: the listing worked
+      expect(paths).toEqual([]);
+    }
+  });
+
   it('refuses a symlinked allowWrite entry, naming both paths, and writes nothing', async () => {
     setup();
     symlinkSync(outside, join(ws.dir, 'out'));
