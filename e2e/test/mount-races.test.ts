@@ -64,7 +64,7 @@ while True:
     dir('proj');
     writeSettings(ws, { filesystem: { allowWrite: ['proj'] } });
     // With the native helper, and without it (FENCE_LAUNCH_PATH=''), where bwrap starts the command.
-    for (const env of [{}, { FENCE_LAUNCH_PATH: '' }]) {
+    for (const env of [{}, { FENCE_LAUNCH_PATH: '' }] as Record<string, string>[]) {
       const r = await fence(ws, ['-c', 'for f in /proc/self/fd/*; do readlink "$f"; done'], { env });
       const paths = r.stdout.split('\n').filter((l) => l.startsWith('/') && !/^\/(dev|proc)\//.test(l));
       expect(r.stdout.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(3); // stdio at least: the listing worked
