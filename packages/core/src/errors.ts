@@ -4,6 +4,7 @@
  * `fence: <message>` and exits 1.
  */
 export const ErrorCodes = [
+  'BIND_LIMIT',
   'COMMAND_DENIED',
   'COMMAND_MISSING',
   'EXTENDS_CYCLE',
@@ -11,7 +12,9 @@ export const ErrorCodes = [
   'EXTENDS_MISSING',
   'FLAG_INVALID',
   'LAYER_UNAVAILABLE',
+  'PATH_CHANGED',
   'PATH_INVALID',
+  'PATH_SYMLINK',
   'PLUGIN_FAILED',
   'PLUGIN_LOAD',
   'SESSION_CLOSED',
@@ -38,6 +41,16 @@ export class FenceError extends Error {
 export const isFenceError = (e: unknown): e is FenceError => e instanceof FenceError;
 
 export const errors = {
+  allowWriteSymlink: (index: number, written: string, real: string, isLink: boolean) =>
+    new FenceError(
+      'PATH_SYMLINK',
+      `filesystem.allowWrite[${index}]: "${written}" ${isLink ? 'is a symlink' : 'leads through a symlink'} to ${real}; name the real path "${real}" in allowWrite to allow it`,
+    ),
+  bindLimit: (count: number, max: number) =>
+    new FenceError(
+      'BIND_LIMIT',
+      `the sandbox needs ${count} bind mounts, more than the ${max} descriptors Fence holds open for them; narrow allowWrite or the denyWrite globs, or run from a smaller directory (each protected name found in it is one mount)`,
+    ),
   commandDenied: (command: string, rule: string, field: 'command.deny' | 'command.useDefaults') =>
     new FenceError(
       'COMMAND_DENIED',
@@ -62,6 +75,12 @@ export const errors = {
     new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform}; Fence sandboxes commands on linux (bubblewrap) and darwin (sandbox-exec) and never runs a command unsandboxed`),
   nativeMissing: (feature: string) =>
     new FenceError('LAYER_UNAVAILABLE', `${feature} needs the native helper; build it with: npm rebuild @fence/native (needs a C compiler and cmake)`),
+  /** A path to bind is not the one that was checked (a symlink on the way, or a swap during start-up): nothing ran. */
+  pathChanged: (path: string, why: string) =>
+    new FenceError(
+      'PATH_CHANGED',
+      `cannot mount ${path} safely: ${why}; nothing was run (a symlink there, or a program replacing it while Fence starts, would redirect the mount): remove the symlink or stop that program, then run again`,
+    ),
   pathInvalid: (field: string, path: string, why: string) => new FenceError('PATH_INVALID', `${field}: "${path}" ${why}`),
   pluginFailed: (plugin: string, hook: string, cause: unknown) =>
     new FenceError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),

@@ -14,6 +14,7 @@ export { rlimitsFor } from './limits.js';
 export { spawnCommand, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest } from './runner.js';
 export { checkCommand, commandViews, findCommandDenial, DEFAULT_DENIED_COMMANDS, type CommandDenial } from './command-policy.js';
 export { splitShellCommands } from './command-parse.js';
+export { isWithin, patternBase } from './settings/paths.js';
 export { loadPolicy, MAX_EXTENDS_DEPTH, type LoadOptions, type LoadedPolicy } from './settings/load.js';
 export { jsonSchema } from './settings/json-schema.js';
 export { templates, templateNames, isTemplateName, type Template, type TemplateName } from './settings/templates.js';

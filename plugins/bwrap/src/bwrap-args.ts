@@ -17,7 +17,13 @@
  *     reason, so `mv .git x && mkdir .git` cannot put a fresh `.git/hooks` at the old path.
  *  6. A hidden directory's tmpfs stays writable until every mount inside it exists (bwrap creates
  *     their mount points), then `--remount-ro` (not recursive) seals it.
+ *  7. Every host path is bound by descriptor (`--bind-fd`, `--ro-bind-fd`), never by name: the
+ *     effects opened and checked each one (bind-fds.ts), and bwrap compares the mount with the
+ *     descriptor, so a path swapped for a symlink while Fence starts cannot redirect a mount. Only
+ *     `/` and `/dev/null` are bound by name: nothing in the sandbox can replace them.
  */
+
+import { isWithin } from '@fence/core';
 
 export type PathKind = 'file' | 'dir';
 
@@ -26,8 +32,8 @@ export interface PathEntry {
   readonly kind: PathKind;
 }
 
-/** Everything the builder needs, gathered by effects beforehand. Paths are absolute realpaths. */
-export interface BwrapInput {
+/** The mount layout, gathered by effects beforehand. Paths are absolute realpaths. */
+export interface BwrapLayout {
   /** Create a network namespace (only loopback inside). */
   readonly netns: boolean;
   /** bwrap knows `--disable-userns` (0.8.0+): no nested user namespaces. */
@@ -39,12 +45,24 @@ export interface BwrapInput {
   readonly denyRead: readonly PathEntry[];
   /** Existing denyWrite paths. */
   readonly denyWrite: readonly string[];
-  /** Mandatory write protection: existing paths, and missing names covered by `/dev/null`. */
+  /** Mandatory write protection: existing paths, and the placeholders created for missing names (bound read-only onto themselves). */
   readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[] };
   /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
   readonly helper?: string;
+}
+
+/** Everything the builder needs: the layout and the descriptors the effects opened for it. */
+export interface BwrapInput extends BwrapLayout {
+  /** The descriptor (number in bwrap) of each path `bindPaths` lists. */
+  readonly bindFds: ReadonlyMap<string, number>;
   /** Descriptor of a seccomp program for `--seccomp` (fallback without the helper). */
   readonly seccompFd?: number;
+}
+
+/** A host path the mounts bind onto itself; `kind` when the layout alone tells what it must be. */
+export interface BindPath {
+  readonly path: string;
+  readonly kind?: PathKind;
 }
 
 type MountKind = 'write' | 'show' | 'pin' | 'hide-dir' | 'hide-file' | 'read-only' | 'placeholder';
@@ -68,8 +86,7 @@ const PRECEDENCE: Record<MountKind, number> = {
 /** What a path looks like inside the sandbox, decided by the deepest mount covering it. */
 export type Visibility = 'hidden' | 'read-only' | 'writable';
 
-export const isWithin = (path: string, root: string): boolean =>
-  path === root || root === '/' || path.startsWith(`${root}/`);
+export { isWithin };
 
 const depth = (path: string): number => (path === '/' ? 0 : path.split('/').length - 1);
 
@@ -93,13 +110,13 @@ function visibilityOf(path: string, mounts: readonly Mount[]): Visibility {
   return best.kind === 'read-only' ? 'read-only' : 'hidden';
 }
 
-function writeRootsOf(input: BwrapInput): string[] {
+function writeRootsOf(input: BwrapLayout): string[] {
   const readOnly = [...input.denyWrite, ...input.protect.existing, ...input.protect.missing];
   return input.allowWrite.filter((w) => !readOnly.some((r) => isWithin(w, r)));
 }
 
 /** Writable roots, hidden paths and paths kept visible under /tmp: what decides visibility. */
-function layoutMounts(input: BwrapInput): Mount[] {
+function layoutMounts(input: BwrapLayout): Mount[] {
   const base: Mount[] = [
     ...writeRootsOf(input).map((path): Mount => ({ path, kind: 'write' })),
     ...input.denyRead.map((e): Mount => ({ path: e.path, kind: e.kind === 'dir' ? 'hide-dir' : 'hide-file' })),
@@ -112,12 +129,12 @@ function layoutMounts(input: BwrapInput): Mount[] {
 }
 
 /** How a path (not itself one of the rules) looks inside the sandbox. */
-export function sandboxVisibility(input: BwrapInput, path: string): Visibility {
+export function sandboxVisibility(input: BwrapLayout, path: string): Visibility {
   return visibilityOf(path, layoutMounts(input));
 }
 
 /** The mounts after the base layout, deduplicated, in the order bwrap must perform them. */
-export function planMounts(input: BwrapInput): Mount[] {
+export function planMounts(input: BwrapLayout): Mount[] {
   const writeRoots = writeRootsOf(input);
   const shown = layoutMounts(input);
   const guarded: Mount[] = [
@@ -139,18 +156,32 @@ export function planMounts(input: BwrapInput): Mount[] {
   return [...unique.values()].sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-function mountArgs(m: Mount): string[] {
+const BOUND: ReadonlySet<MountKind> = new Set(['write', 'pin', 'show', 'read-only', 'placeholder']);
+
+/** The host paths the mounts bind, each to be opened once by the effects (BwrapInput.bindFds). */
+export function bindPaths(layout: BwrapLayout): BindPath[] {
+  return planMounts(layout)
+    .filter((m) => BOUND.has(m.kind))
+    .map((m) => (m.kind === 'pin' ? { path: m.path, kind: 'dir' } : m.kind === 'placeholder' ? { path: m.path, kind: 'file' } : { path: m.path }));
+}
+
+function mountArgs(m: Mount, bindFds: ReadonlyMap<string, number>): string[] {
+  const fd = (): string => {
+    const n = bindFds.get(m.path);
+    if (n === undefined) throw new Error(`bwrap args: no descriptor for ${m.path} (bindFds must cover bindPaths)`);
+    return String(n);
+  };
   switch (m.kind) {
     case 'write':
     case 'pin':
-      return ['--bind', m.path, m.path];
+      return ['--bind-fd', fd(), m.path];
     case 'show':
     case 'read-only':
-      return ['--ro-bind', m.path, m.path];
+    case 'placeholder':
+      return ['--ro-bind-fd', fd(), m.path];
     case 'hide-dir':
       return ['--tmpfs', m.path];
     case 'hide-file':
-    case 'placeholder':
       return ['--ro-bind', '/dev/null', m.path];
   }
 }
@@ -173,7 +204,7 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
     '--dev', '/dev',
     '--proc', '/proc',
     '--tmpfs', '/tmp',
-    ...mounts.flatMap(mountArgs),
+    ...mounts.flatMap((m) => mountArgs(m, input.bindFds)),
     ...mounts.filter((m) => m.kind === 'hide-dir').flatMap((m) => ['--remount-ro', m.path]),
     ...(input.seccompFd !== undefined ? ['--seccomp', String(input.seccompFd)] : []),
     '--chdir',

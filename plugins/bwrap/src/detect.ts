@@ -26,6 +26,8 @@ export interface BwrapFacts {
   readonly userns: boolean;
   readonly netns: boolean;
   readonly disableUserns: boolean;
+  /** `--bind-fd`/`--ro-bind-fd` (bubblewrap 0.10, backported to Debian 12's 0.8.0): Fence binds nothing by name without it. */
+  readonly bindFd: boolean;
   readonly helper: boolean;
 }
 
@@ -48,6 +50,7 @@ export async function probeBwrap(prober: Prober = processProbe): Promise<{ facts
       userns: userns.status === 0,
       netns: netns.status === 0,
       disableUserns: `${help.stdout}${help.stderr}`.includes('--disable-userns'),
+      bindFd: `${help.stdout}${help.stderr}`.includes('--ro-bind-fd'),
       helper,
     },
     usernsError: userns.status === 0 ? undefined : firstLine(userns),
@@ -66,7 +69,9 @@ function featureLines(p: Awaited<ReturnType<typeof probeBwrap>>): FeatureLine[] 
   const f = p.facts;
   return [
     kernel,
-    { mark: '✓', name: 'Bubblewrap (bwrap)', value: f.version, consequence: 'namespace and mount isolation' },
+    f.bindFd
+      ? { mark: '✓', name: 'Bubblewrap (bwrap)', value: f.version, consequence: 'namespace and mount isolation, every path bound by descriptor' }
+      : { mark: '✗', name: 'Bubblewrap (bwrap)', value: f.version, consequence: 'no --bind-fd: Fence cannot run; install bubblewrap 0.10 or later' },
     f.helper
       ? { mark: '✓', name: 'Native helper (fence-launch)', value: 'built', consequence: 'runs the proxy bridges, Landlock, limits and seccomp inside the sandbox' }
       : { mark: '○', name: 'Native helper (fence-launch)', value: 'not built', consequence: `${HELPER_MISSING}; build it: npm rebuild @fence/native (needs cmake and g++)` },
@@ -90,6 +95,14 @@ export async function detectBwrap(prober: Prober = processProbe): Promise<Availa
     return {
       status: 'absent',
       reason: `bwrap cannot create a user namespace (${p.usernsError}); allow unprivileged user namespaces (sysctl user.max_user_namespaces, kernel.apparmor_restrict_unprivileged_userns=0)`,
+      features,
+      facts: plain,
+    };
+  }
+  if (!facts.bindFd) {
+    return {
+      status: 'absent',
+      reason: `bwrap ${facts.version} cannot bind by descriptor (--bind-fd), so a path swapped for a symlink while Fence starts could redirect a mount; install bubblewrap 0.10 or later (or your distribution's security update, e.g. Debian 12's 0.8.0-2+deb12u1)`,
       features,
       facts: plain,
     };

@@ -1,12 +1,14 @@
 /**
  * Effects before the build: turns the policy's filesystem rules into the plain data of
- * `BwrapInput` (existing realpaths, typed), expanding globs and finding the mandatory paths in one
+ * `BwrapLayout` (existing realpaths, typed), expanding globs and finding the mandatory paths in one
  * walk. Every rule that cannot be honoured is reported through the logger, never dropped silently.
+ * Writable paths are taken as the policy names them (core refused those that lead through a
+ * symlink), never re-resolved here: bind-fds.ts then proves each is still that very path.
  */
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger, Policy } from '@fence/core';
-import { isWithin, sandboxVisibility, type BwrapInput, type PathEntry } from './bwrap-args.js';
+import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
 import { protectedNamesAt, protectedPathVisitor, gitProtectedNames, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
@@ -15,7 +17,9 @@ const FIELDS: readonly Field[] = ['allowWrite', 'denyRead', 'denyWrite'];
 
 /** The policy's paths, before the launch adds the runtime dir, helper and seccomp descriptor. */
 export interface GatheredPaths {
-  readonly input: BwrapInput;
+  readonly input: BwrapLayout;
+  /** What each path was when gathered: the descriptor opened for it later must be the same kind. */
+  readonly kinds: ReadonlyMap<string, PathKind>;
   /** Missing protected or denyWrite paths that would be creatable: placeholders must be created for them. */
   readonly placeholders: readonly string[];
 }
@@ -25,9 +29,16 @@ interface Resolved extends PathEntry {
   readonly link: boolean;
 }
 
-function resolveEntry(path: string): Resolved | undefined {
+/**
+ * The entry's real path and kind. `exact` keeps a path that is not itself a symlink as given: a
+ * realpath could follow a directory swapped for a symlink since the policy was resolved, and
+ * the descriptor check only proves the path it is given.
+ */
+function resolveEntry(path: string, exact = false): Resolved | undefined {
   try {
-    const link = lstatSync(path).isSymbolicLink();
+    const own = lstatSync(path);
+    const link = own.isSymbolicLink();
+    if (exact && !link) return { path, kind: own.isDirectory() ? 'dir' : 'file', link };
     const real = realpathSync(path);
     return { path: real, kind: statSync(real).isDirectory() ? 'dir' : 'file', link };
   } catch {
@@ -51,7 +62,7 @@ function writableEntries(entries: readonly { pattern: string; r: Resolved }[], l
   return [...new Set(out)];
 }
 
-export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapInput, 'netns' | 'disableUserns'>): GatheredPaths {
+export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapLayout, 'netns' | 'disableUserns'>): GatheredPaths {
   const cwd = realOr(policy.cwd);
   const home = realOr(policy.home);
   const fs = policy.filesystem;
@@ -89,20 +100,23 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapI
     if (!matches.get(g.field)!.some((m) => m.pattern === g.pattern.pattern)) logger.debug('bwrap', `filesystem.${g.field}: "${g.pattern.pattern}" matches nothing`);
   }
 
+  const kinds = new Map<string, PathKind>();
   const resolved = (field: Field) =>
     matches.get(field)!.flatMap((m) => {
-      const r = resolveEntry(m.path);
+      const r = resolveEntry(m.path, field === 'allowWrite');
       if (!r && field === 'allowWrite') logger.warn(`filesystem.allowWrite: "${m.pattern}" does not exist; skipped (create it first to make it writable)`);
+      if (r) kinds.set(r.path, r.kind);
       return r ? [{ pattern: m.pattern, r }] : [];
     });
   const allowWrite = writableEntries(resolved('allowWrite'), logger);
   const denyRead = uniqueEntries(resolved('denyRead').map((e) => e.r));
   // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
-  const trusted = policy.trusted.map(resolveEntry).filter((r): r is Resolved => r !== undefined);
+  const trusted = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
+  for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
   // Top-level names: $HOME, the working directory and every writable directory.
-  const tops = [home, cwd, ...allowWrite.filter((w) => resolveEntry(w)?.kind === 'dir')];
+  const tops = [home, cwd, ...allowWrite.filter((w) => kinds.get(w) === 'dir')];
   const candidates = new Set<string>();
   for (const top of new Set(tops)) {
     for (const p of protectedNamesAt(top, fs.allowGitConfig)) {
@@ -127,17 +141,21 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapI
   // A denyWrite path that does not exist yet must not be creatable either.
   for (const m of matches.get('denyWrite')!) if (!lstatExists(m.path) && existsSync(dirname(m.path))) candidates.add(m.path);
 
-  const existing = [...new Set([...finds.found].map((p) => resolveEntry(p)?.path).filter((p): p is string => p !== undefined))];
-  const input: BwrapInput = {
+  const existing = new Set<string>();
+  for (const r of [...finds.found].flatMap((p) => resolveEntry(p) ?? [])) {
+    existing.add(r.path);
+    kinds.set(r.path, r.kind);
+  }
+  const input: BwrapLayout = {
     ...machine,
     cwd,
     allowWrite,
     denyRead,
     denyWrite,
-    protect: { existing, missing: [] },
+    protect: { existing: [...existing], missing: [] },
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
-  return { input, placeholders };
+  return { input, kinds, placeholders };
 }
 
 function lstatExists(path: string): boolean {

@@ -21,7 +21,7 @@ export const bwrapPlugin: FencePlugin = definePlugin({
 
 export default bwrapPlugin;
 
-export { buildBwrapArgs, planMounts, sandboxVisibility, isWithin, type BwrapInput, type PathEntry, type PathKind, type Visibility } from './bwrap-args.js';
+export { bindPaths, buildBwrapArgs, planMounts, sandboxVisibility, isWithin, type BindPath, type BwrapInput, type BwrapLayout, type PathEntry, type PathKind, type Visibility } from './bwrap-args.js';
 export { detectBwrap, probeBwrap, bwrapInstallHint, BWRAP_INSTALL, type BwrapFacts, type Prober } from './detect.js';
 export { gatherPaths, type GatheredPaths } from './gather.js';
 export { absolutePattern, globToRegExp, parsePattern, walkTrees, outermost, type PathPattern, type WalkVisitor } from './glob-expand.js';

@@ -7,7 +7,8 @@
  * limits are dropped, each with a note, and a policy that needs the proxy bridges is refused.
  */
 import { addFd, errors, note, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
-import { buildBwrapArgs, sandboxVisibility, type BwrapInput } from './bwrap-args.js';
+import { BindFds } from './bind-fds.js';
+import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
@@ -56,6 +57,19 @@ async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?
   return { inner: [], seccompFd: program ? addFd(plan, program) : undefined };
 }
 
+/**
+ * Opens every path the mounts bind, once for the session (closed at session close), and hands
+ * each descriptor to bwrap as is: returns each path's descriptor number in bwrap.
+ */
+function openBinds(plan: LaunchPlan, layout: BwrapLayout, gathered: ReadonlyMap<string, PathKind>): Map<string, number> {
+  const fds = new BindFds();
+  plan.cleanup.push(() => fds.close());
+  const kinds = new Map<string, PathKind>([...gathered, [layout.cwd, 'dir']]);
+  if (layout.helper) kinds.set(layout.helper, 'file');
+  const opened = fds.open(bindPaths(layout), kinds);
+  return new Map([...opened].map(([path, fd]) => [path, addFd(plan, { inherit: () => fd })]));
+}
+
 export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
@@ -77,15 +91,15 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   // The runtime directory holds Fence's sockets: never visible, even under a writable path.
   const runtime = plan.createdRuntimeDir();
   const hideRuntime = runtime !== undefined && sandboxVisibility(gathered.input, runtime) !== 'hidden';
-  const input: BwrapInput = {
+  const layout: BwrapLayout = {
     ...gathered.input,
     denyRead: hideRuntime ? [...gathered.input.denyRead, { path: runtime, kind: 'dir' }] : gathered.input.denyRead,
     // The helper runs in every later sandbox: never writable from this one.
     denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
     protect: { existing: gathered.input.protect.existing, missing: created },
     helper: helper?.path,
-    seccompFd,
   };
+  const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd };
   const args = buildBwrapArgs(input);
   const argsFd = addFd(plan, new TextEncoder().encode(`${args.join('\0')}\0`));
   // A monitor that must see the command from its start holds it behind bwrap's --block-fd: the

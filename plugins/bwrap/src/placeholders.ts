@@ -1,11 +1,14 @@
 /**
  * Read-only placeholders for protected names that do not exist yet. bwrap needs a mount point, and
  * inside a writable directory that mount point is a real file on the host, so Fence creates it
- * itself (an empty 0444 file), remembers its identity, and removes it at close if it is still
- * that same empty file. A detached watchdog does the same when Fence is killed (even SIGKILL).
+ * itself (an empty 0444 file, created through its checked directory's descriptor so a planted
+ * symlink cannot put it elsewhere: createExact), remembers its identity, and removes it at close
+ * if it is still that same empty file. A detached watchdog does the same when Fence is killed
+ * (even SIGKILL).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, lstatSync, openSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { createExact } from './bind-fds.js';
 
 interface Created {
   readonly path: string;
@@ -33,15 +36,13 @@ export class Placeholders {
   readonly #created: Created[] = [];
   #watchdog: ChildProcess | undefined;
 
-  /** Creates each missing file; returns those created (others already existed or cannot be made). */
+  /**
+   * Creates each missing file; returns those created (others already existed or cannot be made).
+   * Throws PATH_CHANGED, keeping what it created for remove(), when a directory on the way is a symlink.
+   */
   create(paths: readonly string[]): string[] {
     for (const path of paths) {
-      try {
-        closeSync(openSync(path, 'wx', 0o444));
-      } catch {
-        continue; // exists now, or the directory is not writable for this user: nothing to cover
-      }
-      const id = identity(path);
+      const id = createExact(path);
       if (id) this.#created.push({ path, id });
     }
     if (this.#created.length > 0) this.#startWatchdog();

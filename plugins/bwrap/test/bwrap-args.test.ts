@@ -1,21 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { buildBwrapArgs, type BwrapInput } from '../src/bwrap-args.js';
+import { bindPaths, buildBwrapArgs, type BwrapInput, type BwrapLayout } from '../src/bwrap-args.js';
 
 const HEAD = ['--new-session', '--die-with-parent', '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts'];
 const BASE = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
 /** Where the policy mounts start with netns and --disable-userns. */
 const MOUNTS_AT = HEAD.length + 4 + BASE.length;
 
-const input = (over: Partial<BwrapInput> = {}): BwrapInput => ({
-  netns: true,
-  disableUserns: true,
-  cwd: '/work/proj',
-  allowWrite: [],
-  denyRead: [],
-  denyWrite: [],
-  protect: { existing: [], missing: [] },
-  ...over,
-});
+/** The layout with descriptors numbered from 10 in bindPaths order, as the effects would open them. */
+const input = (over: Partial<BwrapLayout & Pick<BwrapInput, 'seccompFd'>> = {}): BwrapInput => {
+  const layout: BwrapLayout = {
+    netns: true,
+    disableUserns: true,
+    cwd: '/work/proj',
+    allowWrite: [],
+    denyRead: [],
+    denyWrite: [],
+    protect: { existing: [], missing: [] },
+    ...over,
+  };
+  return { ...layout, seccompFd: over.seccompFd, bindFds: new Map(bindPaths(layout).map((b, i) => [b.path, 10 + i])) };
+};
 
 describe('buildBwrapArgs', () => {
   it('builds the default read-only sandbox with a network namespace', () => {
@@ -42,12 +46,12 @@ describe('buildBwrapArgs', () => {
     );
     expect(args).toEqual([
       ...HEAD, '--unshare-net', '--cap-drop', 'ALL', '--disable-userns', ...BASE,
-      '--bind', '/work/proj', '/work/proj',
-      '--ro-bind', '/work/proj/.bashrc', '/work/proj/.bashrc',
-      '--bind', '/work/proj/.git', '/work/proj/.git',
-      '--ro-bind', '/dev/null', '/work/proj/.mcp.json',
-      '--ro-bind', '/work/proj/.git/config', '/work/proj/.git/config',
-      '--ro-bind', '/work/proj/.git/hooks', '/work/proj/.git/hooks',
+      '--bind-fd', '10', '/work/proj',
+      '--ro-bind-fd', '11', '/work/proj/.bashrc',
+      '--bind-fd', '12', '/work/proj/.git',
+      '--ro-bind-fd', '13', '/work/proj/.mcp.json',
+      '--ro-bind-fd', '14', '/work/proj/.git/config',
+      '--ro-bind-fd', '15', '/work/proj/.git/hooks',
       '--chdir', '/work/proj',
     ]);
   });
@@ -65,7 +69,7 @@ describe('buildBwrapArgs', () => {
     );
     expect(args.slice(MOUNTS_AT)).toEqual([
       '--tmpfs', '/home/u',
-      '--bind', '/home/u/proj', '/home/u/proj',
+      '--bind-fd', '10', '/home/u/proj',
       '--ro-bind', '/dev/null', '/home/u/proj/.env',
       '--remount-ro', '/home/u',
       '--chdir', '/home/u/proj',
@@ -80,17 +84,17 @@ describe('buildBwrapArgs', () => {
       }),
     );
     expect(args.slice(MOUNTS_AT)).toEqual([
-      '--bind', '/work/proj', '/work/proj',
-      '--ro-bind', '/work/proj/conf', '/work/proj/conf',
-      '--ro-bind', '/work/proj/vendor', '/work/proj/vendor',
+      '--bind-fd', '10', '/work/proj',
+      '--ro-bind-fd', '11', '/work/proj/conf',
+      '--ro-bind-fd', '12', '/work/proj/vendor',
       '--chdir', '/work/proj',
     ]);
   });
 
   it('keeps a working directory under /tmp, read-only unless allowWrite covers it', () => {
-    expect(buildBwrapArgs(input({ cwd: '/tmp/w' })).slice(-5)).toEqual(['--ro-bind', '/tmp/w', '/tmp/w', '--chdir', '/tmp/w']);
+    expect(buildBwrapArgs(input({ cwd: '/tmp/w' })).slice(-5)).toEqual(['--ro-bind-fd', '10', '/tmp/w', '--chdir', '/tmp/w']);
     expect(buildBwrapArgs(input({ cwd: '/tmp/w/sub', allowWrite: ['/tmp/w'] })).slice(-5)).toEqual([
-      '--bind', '/tmp/w', '/tmp/w', '--chdir', '/tmp/w/sub',
+      '--bind-fd', '10', '/tmp/w', '--chdir', '/tmp/w/sub',
     ]);
   });
 
@@ -117,7 +121,7 @@ describe('buildBwrapArgs', () => {
   it('shows the helper, and passes the seccomp descriptor', () => {
     const args = buildBwrapArgs(input({ helper: '/tmp/pkg/fence-launch', seccompFd: 5 }));
     expect(args.slice(MOUNTS_AT)).toEqual([
-      '--ro-bind', '/tmp/pkg/fence-launch', '/tmp/pkg/fence-launch',
+      '--ro-bind-fd', '10', '/tmp/pkg/fence-launch',
       '--seccomp', '5',
       '--chdir', '/work/proj',
     ]);
@@ -128,10 +132,31 @@ describe('buildBwrapArgs', () => {
       input({ allowWrite: ['/home/u'], protect: { existing: ['/home/u/.bashrc'], missing: ['/home/u/.zshrc'] } }),
     );
     expect(args.slice(MOUNTS_AT)).toEqual([
-      '--bind', '/home/u', '/home/u',
-      '--ro-bind', '/home/u/.bashrc', '/home/u/.bashrc',
-      '--ro-bind', '/dev/null', '/home/u/.zshrc',
+      '--bind-fd', '10', '/home/u',
+      '--ro-bind-fd', '11', '/home/u/.bashrc',
+      '--ro-bind-fd', '12', '/home/u/.zshrc',
       '--chdir', '/work/proj',
+    ]);
+  });
+
+  it('binds nothing by name but / and /dev/null, and refuses a bound path without a descriptor', () => {
+    const layout = input({ allowWrite: ['/work/proj'], denyRead: [{ path: '/work/proj/.env', kind: 'file' }], protect: { existing: ['/work/proj/.git/hooks'], missing: [] } });
+    const args = buildBwrapArgs(layout);
+    const byName = args.flatMap((a, i) => (a === '--bind' || a === '--ro-bind' ? [args[i + 1]] : []));
+    expect(byName).toEqual(['/', '/dev/null']);
+    expect(() => buildBwrapArgs({ ...layout, bindFds: new Map() })).toThrow('bwrap args: no descriptor for /work/proj');
+  });
+});
+
+describe('bindPaths', () => {
+  it('lists each bound path once, in mount order, with the kind the layout implies', () => {
+    expect(
+      bindPaths(input({ allowWrite: ['/work/proj', '/work/proj'], protect: { existing: ['/work/proj/.git/hooks'], missing: ['/work/proj/.mcp.json'] } })),
+    ).toEqual([
+      { path: '/work/proj' },
+      { path: '/work/proj/.git', kind: 'dir' },
+      { path: '/work/proj/.mcp.json', kind: 'file' },
+      { path: '/work/proj/.git/hooks' },
     ]);
   });
 });

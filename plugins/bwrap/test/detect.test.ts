@@ -20,6 +20,17 @@ describe('detectBwrap', () => {
     else expect(a.status).toBe('degraded');
   });
 
+  it('is absent, naming the upgrade, when bwrap cannot bind by descriptor', async () => {
+    if (!processProbe.which('bwrap')) return console.warn('skipped: bwrap is not installed');
+    const prober = {
+      which: processProbe.which,
+      run: (argv: readonly string[]) => (argv.includes('--help') ? { status: 0, stdout: '    --bind SRC DEST\n', stderr: '' } : processProbe.run(argv)),
+    };
+    const a = await detectBwrap(prober);
+    expect(a.status).toBe('absent');
+    expect(a.reason).toMatch(/cannot bind by descriptor \(--bind-fd\).*install bubblewrap 0\.10 or later/);
+  });
+
   it('degrades, naming the cause, when the network namespace cannot be created', async () => {
     const prober = {
       which: processProbe.which,

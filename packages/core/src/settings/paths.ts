@@ -4,8 +4,15 @@
  * existing part (a path that does not exist yet keeps its tail as written). Globs stay globs with
  * an absolute, resolved directory part; `**\/name` patterns stay relative (they match at any depth
  * under the working directory and are expanded by the layers).
+ *
+ * An allowWrite entry must not lead through a symlink (one planted by an earlier run would widen
+ * this one): the entry as written, made absolute against the working directory and home, both
+ * already resolved, must be its own real path. The working directory's and home's own symlinks
+ * (a symlinked $HOME, macOS's /tmp) are where the user stands, not something the entry names, so
+ * they do not count; every symlink below them, and any in an absolute entry, does. Such an entry is
+ * refused unless its real path is also allowed by an entry that names it directly.
  */
-import { realpathSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { errors } from '../errors.js';
 import type { Policy } from '../policy.js';
@@ -37,15 +44,50 @@ export function expandHome(value: string, home: string): string {
   return value === '~' ? home : value.startsWith('~/') ? path.join(home, value.slice(2)) : value;
 }
 
+/** A settings path or glob: its literal part as written (made absolute) next to that part resolved. */
+interface ResolvedPath {
+  /** The path (or a glob's directory part) against the resolved working directory and home. */
+  readonly absolute: string;
+  /** `absolute` with every symlink resolved. */
+  readonly real: string;
+  /** The value for the policy: `real`, plus a glob's pattern part. */
+  readonly resolved: string;
+}
+
 /** One settings path or glob, made absolute against `cwd` (see the file comment). */
-export function resolvePolicyPath(value: string, cwd: string, home: string): string {
-  if (value.startsWith('**/')) return value;
+function resolveWithProvenance(value: string, cwd: string, home: string): ResolvedPath {
+  if (value.startsWith('**/')) return { absolute: value, real: value, resolved: value };
   const absolute = path.resolve(cwd, expandHome(value, home));
   const segments = absolute.split(path.sep);
   const firstGlob = segments.findIndex((s) => GLOB.test(s));
-  if (firstGlob === -1) return realPathOfExisting(absolute);
+  if (firstGlob === -1) {
+    const real = realPathOfExisting(absolute);
+    return { absolute, real, resolved: real };
+  }
   const directory = segments.slice(0, firstGlob).join(path.sep) || path.sep;
-  return path.join(realPathOfExisting(directory), ...segments.slice(firstGlob));
+  const real = realPathOfExisting(directory);
+  return { absolute: directory, real, resolved: path.join(real, ...segments.slice(firstGlob)) };
+}
+
+export const resolvePolicyPath = (value: string, cwd: string, home: string): string => resolveWithProvenance(value, cwd, home).resolved;
+
+const isSymlink = (p: string): boolean => {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
+
+/** allowWrite resolved; an entry that leads through a symlink is refused (see the file comment). */
+function resolveAllowWrite(list: readonly string[], cwd: string, home: string): string[] {
+  const entries = list.map((p) => resolveWithProvenance(p, cwd, home));
+  const named = entries.filter((e) => e.absolute === e.real && e.real === e.resolved).map((e) => e.real);
+  entries.forEach((e, i) => {
+    if (e.absolute === e.real || named.some((n) => isWithin(e.real, n))) return;
+    throw errors.allowWriteSymlink(i, list[i]!, e.real, isSymlink(e.absolute));
+  });
+  return entries.map((e) => e.resolved);
 }
 
 /** The directory a resolved policy path or glob covers at most (`**\/x` globs: the working directory). */
@@ -77,7 +119,7 @@ export function resolvePolicyPaths(settings: PolicySettings, cwd: string, home: 
     filesystem: {
       ...settings.filesystem,
       denyRead: resolve(settings.filesystem.denyRead),
-      allowWrite: resolve(settings.filesystem.allowWrite),
+      allowWrite: resolveAllowWrite(settings.filesystem.allowWrite, cwd, home),
       denyWrite: resolve(settings.filesystem.denyWrite),
     },
     cwd,

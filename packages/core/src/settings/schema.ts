@@ -54,7 +54,7 @@ export const NetworkSchema = z
 export const FilesystemSchema = z
   .strictObject({
     denyRead: z.array(pathPattern).default([]).describe('Paths or globs the command cannot read (files and directories).'),
-    allowWrite: z.array(pathPattern).default([]).describe('Paths or globs the command may write (besides its private /tmp).'),
+    allowWrite: z.array(pathPattern).default([]).describe('Paths or globs the command may write (besides its private /tmp). An entry that leads through a symlink below the working directory or home (or anywhere in an absolute path) is refused unless its real path is listed too.'),
     denyWrite: z.array(pathPattern).default([]).describe('Paths or globs that stay read-only; wins over allowWrite.'),
     allowGitConfig: z.boolean().default(false).describe('Allow writing .git/config inside writable paths.'),
   })

@@ -260,8 +260,8 @@ describe('loadPolicy: paths', () => {
   it('resolves symlinks of existing paths and of the existing part of new ones', () => {
     const { root, opts } = world({ 'real/data/': '' });
     symlinkSync(path.join(root, 'real'), path.join(opts.cwd, 'link'));
-    const { policy } = loadPolicy({ ...opts, inline: { filesystem: { allowWrite: ['link/data', 'link/new/file'], denyRead: ['link/**/*.key', '**/.env'] } } });
-    expect(policy.filesystem.allowWrite).toEqual([path.join(root, 'real/data'), path.join(root, 'real/new/file')]);
+    const { policy } = loadPolicy({ ...opts, inline: { filesystem: { denyWrite: ['link/data', 'link/new/file'], denyRead: ['link/**/*.key', '**/.env'] } } });
+    expect(policy.filesystem.denyWrite).toEqual([path.join(root, 'real/data'), path.join(root, 'real/new/file')]);
     expect(policy.filesystem.denyRead).toEqual([path.join(root, 'real/**/*.key'), '**/.env']);
   });
 
@@ -282,5 +282,50 @@ describe('loadPolicy: paths', () => {
     mkdirSync(path.join(opts.home, '.run'));
     writeFileSync(path.join(opts.home, '.run/s'), '');
     expect(loadPolicy({ ...opts, inline: { network: { allowUnixSockets: ['~/.run/s'] } } }).policy.network.allowUnixSockets).toEqual([path.join(opts.home, '.run/s')]);
+  });
+});
+
+describe('loadPolicy: an allowWrite entry that leads through a symlink', () => {
+  const linked = () => {
+    const { root, opts } = world({ 'elsewhere/sub/': '' });
+    symlinkSync(path.join(root, 'elsewhere'), path.join(opts.cwd, 'out'));
+    return { elsewhere: path.join(root, 'elsewhere'), opts };
+  };
+
+  it('is refused, naming the entry as written and its real path', () => {
+    const { elsewhere, opts } = linked();
+    const error = loadError({ ...opts, inline: { filesystem: { allowWrite: ['out'] } } });
+    expect(error.code).toBe('PATH_SYMLINK');
+    expect(error.message).toBe(`filesystem.allowWrite[0]: "out" is a symlink to ${elsewhere}; name the real path "${elsewhere}" in allowWrite to allow it`);
+  });
+
+  it('is refused when the symlink is a parent on the way, for paths, new paths and globs', () => {
+    const { elsewhere, opts } = linked();
+    for (const entry of ['out/sub', 'out/new', 'out/**', '~/../work/project/out/sub']) {
+      const error = loadError({ ...opts, inline: { filesystem: { allowWrite: ['.', entry] } } });
+      expect(error.message, entry).toMatch(new RegExp(`^filesystem\\.allowWrite\\[1\\]: ".+" (is a|leads through a) symlink to ${elsewhere}`));
+    }
+  });
+
+  it('is allowed when the settings also name the real path, or a directory holding it', () => {
+    const { elsewhere, opts } = linked();
+    expect(loadPolicy({ ...opts, inline: { filesystem: { allowWrite: ['out', elsewhere] } } }).policy.filesystem.allowWrite).toEqual([elsewhere, elsewhere]);
+    expect(loadPolicy({ ...opts, inline: { filesystem: { allowWrite: ['out/sub', path.dirname(elsewhere)] } } }).policy.filesystem.allowWrite[0]).toBe(`${elsewhere}/sub`);
+  });
+
+  it('does not count the working directory\'s or home\'s own symlinks', () => {
+    const { root, opts } = world({ 'real-home/.npm/': '' });
+    const home = path.join(root, 'home-link');
+    symlinkSync(path.join(root, 'real-home'), home);
+    const cwd = path.join(root, 'cwd-link');
+    symlinkSync(opts.cwd, cwd);
+    const { policy } = loadPolicy({ ...opts, cwd, home, inline: { filesystem: { allowWrite: ['.', 'build', '~/.npm', '~/.cache'] } } });
+    expect(policy.filesystem.allowWrite).toEqual([opts.cwd, `${opts.cwd}/build`, path.join(root, 'real-home/.npm'), path.join(root, 'real-home/.cache')]);
+  });
+
+  it('counts a symlink in an absolute entry', () => {
+    const { root, opts } = world({ 'real/': '' });
+    symlinkSync(path.join(root, 'real'), path.join(root, 'abs-link'));
+    expect(loadError({ ...opts, inline: { filesystem: { allowWrite: [path.join(root, 'abs-link')] } } }).code).toBe('PATH_SYMLINK');
   });
 });
