@@ -5,6 +5,7 @@
 import { PrepareStage, Tokens, definePlugin, type FencePlugin } from '@fence/core';
 import { detectBwrap } from './detect.js';
 import { LAYER, prepareBwrap } from './launch.js';
+import { SandboxLimits } from './limits.js';
 
 export const bwrapPlugin: FencePlugin = definePlugin({
   name: LAYER,
@@ -16,7 +17,12 @@ export const bwrapPlugin: FencePlugin = definePlugin({
   apply(kernel) {
     const logger = kernel.resolve(Tokens.Logger);
     const probe = kernel.resolve(Tokens.Probe);
-    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, logger, probe));
+    const limits = new SandboxLimits(LAYER, logger);
+    const options = { logger, probe, limits, strict: kernel.options.strict };
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, options));
+    // Behind the start gate: the sandbox enters its cgroups before the command runs.
+    kernel.hooks.monitor.tapPromise(LAYER, (command) => limits.watch(command));
+    kernel.hooks.exit.tapPromise(LAYER, ({ command }) => limits.finish(command));
   },
 });
 
@@ -28,5 +34,8 @@ export { gatherPaths, type GatheredPaths } from './gather.js';
 export { absolutePattern, globToRegExp, parsePattern, walkTrees, outermost, type PathPattern, type WalkVisitor } from './glob-expand.js';
 export { PROTECTED_FILES, PROTECTED_DIRS, gitProtectedNames, protectedNamesAt } from './mandatory-paths.js';
 export { bridgeWrapperArgv, socatArgs } from './socat-args.js';
-export { commandPid, forwardToCommand } from './signal.js';
-export { prepareBwrap, LAYER } from './launch.js';
+export { commandPid, forwardToCommand, killSandbox, sandboxInit } from './signal.js';
+export { prepareBwrap, LAYER, type PrepareOptions } from './launch.js';
+export { cgroupBases, planLimits, limitReached, degradedWarning, type CgroupBase, type LimitsPlan, type LimitChoice, type Mechanism } from './cgroup-plan.js';
+export { usableCgroupBases } from './cgroup.js';
+export { SandboxLimits } from './limits.js';

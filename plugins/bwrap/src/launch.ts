@@ -9,6 +9,7 @@
 import { addFd, note, type DetectionReport, type FeatureProbe, type LaunchPlan, type Logger } from '@fence/core';
 import { buildBwrapArgs, type BwrapInput } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
+import type { SandboxLimits } from './limits.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
 import { forwardToCommand } from './signal.js';
@@ -42,7 +43,7 @@ async function fallback(plan: LaunchPlan, probe: FeatureProbe): Promise<{ inner:
   const { bridges, landlock, rlimits } = plan.helper;
   note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp and socat');
   if (landlock) note(plan, LAYER, 'Landlock dropped: it needs the native helper (build @fence/native)');
-  if (rlimits.length > 0) note(plan, LAYER, 'resource limits dropped: they need the native helper (build @fence/native)');
+  if (rlimits.length > 0) note(plan, LAYER, 'rlimits dropped: they need the native helper (build @fence/native)');
   const program = await fallbackSeccomp(plan);
   const seccompFd = program ? addFd(plan, program) : undefined;
   if (bridges.length === 0) return { inner: [], seccompFd };
@@ -54,7 +55,14 @@ async function fallback(plan: LaunchPlan, probe: FeatureProbe): Promise<{ inner:
   return { inner: bridgeWrapperArgv(socat, bridges), seccompFd };
 }
 
-export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger, probe: FeatureProbe): Promise<void> {
+export interface PrepareOptions {
+  readonly logger: Logger;
+  readonly probe: FeatureProbe;
+  readonly limits: SandboxLimits;
+  readonly strict: boolean;
+}
+
+export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { logger, probe, limits, strict }: PrepareOptions): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true });
@@ -65,6 +73,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const created = placeholders.create(gathered.placeholders);
 
   const helper = await nativeHelper();
+  limits.prepare(plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
     : await fallback(plan, probe);
@@ -81,7 +90,9 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   // namespaces exist (so the monitor can find them), the command waits for the gate's byte.
   plan.bridgeHandoff = helper !== undefined && plan.helper.bridges.length > 0;
   const gate = plan.holdStart ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
-  plan.wrappers.push({ layer: LAYER, argv: [bwrap, ...gate, '--args', String(argsFd), '--', ...inner] });
+  // The sandbox's init by pid: signals, the wall limit and the cgroups act on it, never on a name.
+  const info = ['--info-fd', String(addFd(plan, 'report'))];
+  plan.wrappers.push({ layer: LAYER, argv: [bwrap, ...gate, ...info, '--args', String(argsFd), '--', ...inner] });
   plan.signal = forwardToCommand;
 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];
