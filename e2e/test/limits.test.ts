@@ -80,6 +80,26 @@ describe.each(USERS)('resource limits (as %s)', (user) => {
     }
   });
 
+  it.runIf(root)('leaves no process and no cgroup behind when fence is killed with SIGKILL', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { limits: { processes: 20 } });
+    const marker = `fence-e2e-limits-kill-${process.pid}`;
+    let cgroups: string[] = [];
+    const r = await fence(ws, ['--', 'bash', '-c', `grep fence- /proc/self/cgroup; echo ready; exec -a ${marker} sleep 60`], {
+      onSpawn: (child) =>
+        child.stdout?.on('data', (d: Buffer) => {
+          const text = d.toString();
+          cgroups.push(...text.split('\n').filter((l) => l.includes('fence-')));
+          if (text.includes('ready')) process.kill(child.pid!, 'SIGKILL');
+        }),
+    });
+    expect(r.signal).toBe('SIGKILL');
+    cgroups = cgroups.map((l) => `/sys/fs/cgroup/${l.split(':')[1]}${l.split(':')[2]}`);
+    expect(cgroups.length).toBeGreaterThan(0);
+    expect(await until(() => spawnSync('pgrep', ['-f', marker]).status === 1)).toBe(true);
+    expect(await until(() => cgroups.every((c) => !existsSync(c)))).toBe(true);
+  });
+
   it.runIf(!root)('applies each limit as an rlimit of the command, and warns once that it is not sandbox-wide', async () => {
     ws = workspace(user);
     writeSettings(ws, { limits: { memoryMB: 256, processes: 500, cpuSeconds: 30, openFiles: 64 } });

@@ -3,7 +3,8 @@
  * hierarchies this user may write, make a cgroup per run, move the sandbox's init into it before
  * the command starts, read what it counted, and remove it when the run is over.
  */
-import { accessSync, constants, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupBases, type CgroupBase, type CgroupWatch, type PlannedCgroup } from './cgroup-plan.js';
 
@@ -32,41 +33,27 @@ export function usableCgroupBases(): CgroupBase[] {
     .map((b) => (b.version === 1 ? b : { ...b, controllers: (read(join(b.dir, 'cgroup.subtree_control')) ?? '').trim().split(/\s+/).filter(Boolean) }));
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
- * Removes the empty per-run cgroups of Fence processes that are gone (killed before their own
- * clean-up ran): rmdir fails on a cgroup that still holds a process, so nothing live is touched.
+ * Removes the cgroups once this process is gone, however it died (SIGKILL included): a detached
+ * shell reads its pipe from this process to EOF, then retries until the sandbox's processes, killed
+ * by --die-with-parent, have left them (rmdir refuses a cgroup that holds a process).
  */
-function sweep(base: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(base).filter((n) => /^fence-\d+-\d+$/.test(n));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const owner = Number(name.split('-')[1]);
-    if (owner === process.pid || alive(owner)) continue;
-    try {
-      rmdirSync(join(base, name));
-    } catch {
-      /* still in use, or not ours to remove */
-    }
-  }
+function watchdog(dirs: readonly string[]): ChildProcess {
+  const script = 'cat >/dev/null; for i in $(seq 100); do rmdir -- "$@" 2>/dev/null; left=0; for d; do [ -d "$d" ] && left=1; done; [ $left = 0 ] && exit 0; sleep 0.1; done';
+  const child = spawn('/bin/sh', ['-c', script, 'fence-cgroup-cleanup', ...dirs], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.on('error', () => undefined);
+  child.stdin?.on('error', () => undefined);
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void })?.unref?.();
+  return child;
 }
 
 let runs = 0;
 
 /** The cgroups of one run: one per hierarchy the plan uses. */
 export class RunCgroups {
+  #watchdog: ChildProcess | undefined;
+
   private constructor(readonly dirs: ReadonlyMap<PlannedCgroup, string>) {}
 
   /** Makes the cgroups and writes their limits; on failure removes what it made and throws. */
@@ -75,8 +62,8 @@ export class RunCgroups {
     const dirs = new Map<PlannedCgroup, string>();
     const made = new RunCgroups(dirs);
     try {
+      made.#watchdog = watchdog(planned.map((p) => join(p.base, name)));
       for (const p of planned) {
-        sweep(p.base);
         const dir = join(p.base, name);
         mkdirSync(dir);
         dirs.set(p, dir);
@@ -90,6 +77,7 @@ export class RunCgroups {
       }
     } catch (e) {
       made.removeNow();
+      made.#watchdog?.stdin?.end();
       throw e;
     }
     return made;
@@ -129,6 +117,7 @@ export class RunCgroups {
       this.killAll();
       await new Promise((r) => setTimeout(r, 20));
     }
+    this.#watchdog?.stdin?.end();
   }
 
   /** Removes the cgroups that are empty; true when none is left. */
