@@ -66,7 +66,8 @@ describe.each(USERS)('resource limits (as %s)', (user) => {
   it.runIf(root)('runs the command in a cgroup of its own, gone after the run, and keeps openFiles an rlimit', async () => {
     ws = workspace(user);
     writeSettings(ws, { limits: { memoryMB: 256, processes: 500, cpuSeconds: 30, openFiles: 64 } });
-    const r = await fence(ws, ['--strict', '--', 'bash', '-c', 'ulimit -v; ulimit -u; ulimit -t; ulimit -n; grep fence- /proc/self/cgroup']);
+    const r = await fence(ws, ['--strict', '-d', '--', 'bash', '-c', 'ulimit -v; ulimit -u; ulimit -t; ulimit -n; grep fence- /proc/self/cgroup']);
+    expect(r.stderr).toMatch(/\[fence:bwrap\] limits: processes=500 → cgroup v[12], memoryMB=256 → cgroup v[12], cpuSeconds=30 → cgroup v[12], openFiles=64 → RLIMIT_NOFILE \(per process\)/);
     const [as, nproc, cpu, nofile, ...cgroups] = r.stdout.trim().split('\n');
     // The cgroup replaces the per-process rlimits: those stay as Fence found them.
     const host = spawnSync('bash', ['-c', 'ulimit -v; ulimit -u; ulimit -t'], { encoding: 'utf8' }).stdout.trim().split('\n');
@@ -103,8 +104,11 @@ describe.each(USERS)('resource limits (as %s)', (user) => {
   it.runIf(!root)('applies each limit as an rlimit of the command, and warns once that it is not sandbox-wide', async () => {
     ws = workspace(user);
     writeSettings(ws, { limits: { memoryMB: 256, processes: 500, cpuSeconds: 30, openFiles: 64 } });
-    const r = await fence(ws, ['--', 'bash', '-c', 'ulimit -v; ulimit -u; ulimit -t; ulimit -n']);
+    const r = await fence(ws, ['-d', '--', 'bash', '-c', 'ulimit -v; ulimit -u; ulimit -t; ulimit -n']);
     expect(r.stdout).toBe(`${256 * 1024}\n500\n30\n64\n`);
+    expect(r.stderr).toContain(
+      '[fence:bwrap] limits: processes=500 → RLIMIT_NPROC (per user), memoryMB=256 → RLIMIT_AS (per process), cpuSeconds=30 → RLIMIT_CPU (per process), openFiles=64 → RLIMIT_NOFILE (per process)',
+    );
     expect(r.stderr.split('\n').filter((l) => l.startsWith('fence: warning: limits.'))).toEqual([
       `${PER_USER}; limits.memoryMB applies per process, not to the sandbox as a whole; limits.cpuSeconds applies per process, not to the sandbox as a whole; run as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes fence …)`,
     ]);

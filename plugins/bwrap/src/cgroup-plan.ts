@@ -11,7 +11,7 @@
 import type { FeatureLine, Policy, RlimitResource } from '@fence/core';
 
 export type LimitField = 'processes' | 'memoryMB' | 'cpuSeconds';
-export const CGROUP_FIELDS: readonly LimitField[] = ['processes', 'memoryMB', 'cpuSeconds'];
+const CGROUP_FIELDS: readonly LimitField[] = ['processes', 'memoryMB', 'cpuSeconds'];
 
 export type Mechanism = 'cgroup v1' | 'cgroup v2' | 'rlimit' | 'none';
 
