@@ -21,6 +21,16 @@ describe.each(USERS)('signals and cleanup through the fence command (as %s)', (u
     expect(r.status).toBe(3);
   });
 
+  it('forwards SIGTERM to the command by its place in the sandbox, even when it calls itself bwrap', async () => {
+    ws = workspace(user);
+    const script = 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.1; done';
+    const r = await fence(ws, ['--', 'bash', '-c', `cp /bin/bash /tmp/bwrap && exec /tmp/bwrap -c '${script}'`], {
+      onSpawn: (child) => child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && child.kill('SIGTERM')),
+    });
+    expect(r.stdout).toBe('ready\ngot-term\n');
+    expect(r.status).toBe(3);
+  });
+
   it('leaves no process, socket or temp directory behind when fence is killed with SIGKILL', async () => {
     ws = workspace(user);
     const marker = `fence-e2e-marker-${process.pid}-${user}`;

@@ -19,7 +19,8 @@ Flags:
   -m, --monitor           print blocked actions as they happen, and a summary at exit
   -d, --debug             print how the sandbox is built and every decision
       --json              with -m or -d: one JSON object per event on stderr
-      --strict            fail instead of degrading when a layer is unavailable
+      --strict            fail instead of degrading when a layer is unavailable or a limit
+                          cannot hold for the sandbox as a whole
       --plugin <package>  load an extra plugin (repeatable)
   -v, --version           print the version
   -h, --help              print this help

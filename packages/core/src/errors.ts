@@ -12,6 +12,7 @@ export const ErrorCodes = [
   'EXTENDS_MISSING',
   'FLAG_INVALID',
   'LAYER_UNAVAILABLE',
+  'LIMIT_UNENFORCEABLE',
   'PATH_CHANGED',
   'PATH_INVALID',
   'PATH_SYMLINK',
@@ -73,6 +74,9 @@ export const errors = {
     new FenceError('LAYER_UNAVAILABLE', `--strict: the ${layer} layer is unavailable: ${why}; run without --strict to degrade, or see fence --linux-features`),
   noSandbox: (platform: string) =>
     new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform}; Fence sandboxes commands on linux (bubblewrap) and darwin (sandbox-exec) and never runs a command unsandboxed`),
+  /** --strict and a limit that would hold only per process or per user (or not at all). */
+  limitUnenforceable: (field: string, consequence: string, fix: string) =>
+    new FenceError('LIMIT_UNENFORCEABLE', `--strict: ${field} ${consequence} (no usable cgroup); ${fix}, or remove ${field}, or run without --strict`),
   nativeMissing: (feature: string) =>
     new FenceError('LAYER_UNAVAILABLE', `${feature} needs the native helper; build it with: npm rebuild @fence/native (needs a C compiler and cmake)`),
   /** A path to bind is not the one that was checked (a symlink on the way, or a swap during start-up): nothing ran. */

@@ -11,7 +11,7 @@
  */
 import { AsyncSeriesHook } from 'tapable';
 import type { Availability } from './plugin.js';
-import type { LaunchPlan } from './plan.js';
+import type { LaunchPlan, WrapperProcess } from './plan.js';
 import type { Policy } from './policy.js';
 
 /** What detection found, by plugin name. */
@@ -23,6 +23,8 @@ export interface RunningCommand {
   readonly argv: readonly string[];
   /** Host pid of the outermost wrapper process. */
   readonly pid: number;
+  /** The wrapper with its report (e.g. which process is the sandbox's init). */
+  readonly wrapper: WrapperProcess;
   readonly startedAt: number;
   /** Whether the user asked to see violations (-m). */
   readonly monitor: boolean;

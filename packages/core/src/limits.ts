@@ -1,6 +1,8 @@
 /**
- * `limits` of the policy as resource limits for the in-sandbox helper (pure). The wall-clock
- * limit is not an rlimit: the session enforces it (see Sandbox.spawn).
+ * `limits` of the policy as resource limits for the in-sandbox helper (pure): the per-process
+ * fallback. A sandbox plugin that can hold a limit for the sandbox as a whole (a cgroup) removes
+ * its rlimit at prepare. The wall-clock limit is not an rlimit: the session enforces it (see
+ * Sandbox.spawn).
  */
 import type { HelperPlan } from './plan.js';
 import type { Policy } from './policy.js';

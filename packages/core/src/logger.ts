@@ -10,5 +10,8 @@ export function stderrLogger(debugEnabled: boolean): Logger {
     warn(message) {
       process.stderr.write(`fence: warning: ${message}\n`);
     },
+    notice(message) {
+      process.stderr.write(`fence: ${message}\n`);
+    },
   };
 }

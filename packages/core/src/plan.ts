@@ -97,18 +97,34 @@ export interface PlanNote {
 /**
  * A descriptor for a wrapper: bytes written at spawn; the start gate — a pipe that receives one
  * byte only after every `monitor` tap has run, so the command cannot act before the monitors
- * watch it (bwrap `--block-fd`); or a descriptor this process holds open (a path opened once, a
- * socket), passed as is, so the wrapper uses what was checked and not whatever a path names later;
- * or nothing (a slot a layer withdrew: the child gets no descriptor there).
+ * watch it (bwrap `--block-fd`); the report — a pipe the wrapper writes to and the runner reads
+ * to its end (bwrap `--info-fd` names the sandbox's init by pid), see WrapperProcess; a
+ * descriptor this process holds open (a path opened once, a socket), passed as is, so the wrapper
+ * uses what was checked and not whatever a path names later; or nothing (a slot a layer
+ * withdrew: the child gets no descriptor there).
  */
-export type PlanFd = Uint8Array | 'start-gate' | InheritedFd | 'none';
+export type PlanFd = Uint8Array | 'start-gate' | 'report' | InheritedFd | 'none';
 
 export interface InheritedFd {
   /** Called at each spawn; the descriptor must stay open until the session closes. */
   readonly inherit: () => number;
 }
 
-export type SignalStrategy = (childPid: number, signal: NodeJS.Signals) => void;
+/** A started wrapper, as the plan's signal strategy and the hooks see it. */
+export interface WrapperProcess {
+  /** Host pid of the outermost wrapper. */
+  readonly pid: number;
+  /** Everything the wrapper wrote to the plan's 'report' descriptor, once read to its end. */
+  readonly report: string | undefined;
+  /** Resolves with the report at its end, or with what arrived when the wrapper exits ('' without one). */
+  readonly reported: Promise<string>;
+}
+
+/**
+ * Delivers a signal to a started command. SIGKILL, which nothing can handle, ends the whole
+ * sandbox (every process in it); other signals go to the command itself.
+ */
+export type SignalStrategy = (wrapper: WrapperProcess, signal: NodeJS.Signals) => void;
 
 export interface LaunchPlan {
   readonly policy: Policy;
@@ -131,7 +147,7 @@ export interface LaunchPlan {
   /** Run at session close, in reverse order; must not throw. */
   readonly cleanup: (() => void | Promise<void>)[];
   readonly notes: PlanNote[];
-  /** Delivers a forwarded signal; default: kill(childPid). The sandbox plugin may target the command itself. */
+  /** Delivers a signal (see SignalStrategy); default: kill(wrapper pid). The sandbox plugin targets the command and its sandbox. */
   signal?: SignalStrategy;
   /** The session's private directory on the host (0700; created on first call; removed at close, even after SIGKILL). */
   readonly runtimeDir: () => string;

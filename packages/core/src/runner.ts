@@ -4,8 +4,8 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Writable } from 'node:stream';
-import type { PlanFd, SignalStrategy } from './plan.js';
+import type { Readable, Writable } from 'node:stream';
+import type { PlanFd, SignalStrategy, WrapperProcess } from './plan.js';
 
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -13,7 +13,7 @@ export interface SpawnRequest {
   readonly argv: readonly string[];
   readonly env: Record<string, string>;
   readonly cwd: string;
-  /** Descriptors 3, 4, ... of the child: data, or the start gate (written by release()). */
+  /** Descriptors 3, 4, ... of the child: data, the start gate (written by release()), the report (read), or inherited. */
   readonly fds: readonly PlanFd[];
   /** stdin, stdout, stderr of the child; default inherit. */
   readonly stdio?: readonly ['inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number];
@@ -24,6 +24,8 @@ export interface SpawnRequest {
 
 export interface SpawnedCommand {
   readonly child: ChildProcess;
+  /** The wrapper as the signal strategy sees it (its pid, its report). */
+  readonly wrapper: WrapperProcess;
   /** Resolves with the exit status (code, or 128+N). */
   readonly exited: Promise<number>;
   /** Sends a signal the way forwarding does. */
@@ -38,17 +40,28 @@ export function spawnCommand(req: SpawnRequest): SpawnedCommand {
   const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit']), ...req.fds.map(passed)];
   const child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
   const gates: Writable[] = [];
+  let report: string | undefined;
+  const reports: Promise<string>[] = [];
   req.fds.forEach((data, i) => {
-    const stream = child.stdio[3 + i] as Writable | null;
+    const stream = child.stdio[3 + i] as (Writable & Readable) | null;
     if (!stream || data === 'none') return;
     stream.on('error', () => undefined); // the wrapper may exit before reading everything
     if (data === 'start-gate') gates.push(stream);
+    else if (data === 'report') reports.push(readToEnd(stream).then((text) => (report = text)));
     else stream.end(data);
   });
+  const reported = Promise.all(reports).then((texts) => texts.join(''));
+  const wrapper: WrapperProcess = {
+    pid: child.pid ?? 0,
+    get report() {
+      return reports.length === 0 ? '' : report;
+    },
+    reported,
+  };
   const deliver = (signal: NodeJS.Signals) => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     try {
-      if (req.signal) req.signal(child.pid, signal);
+      if (req.signal) req.signal(wrapper, signal);
       else child.kill(signal);
     } catch {
       /* already gone */
@@ -72,5 +85,15 @@ export function spawnCommand(req: SpawnRequest): SpawnedCommand {
       resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });
-  return { child, exited, kill: (s = 'SIGTERM') => deliver(s), release: () => gates.forEach((g) => g.end('1')) };
+  return { child, wrapper, exited, kill: (s = 'SIGTERM') => deliver(s), release: () => gates.forEach((g) => g.end('1')) };
+}
+
+/** The text of a pipe up to its end (all writers closed: the wrapper wrote it, or exited). */
+function readToEnd(stream: Readable): Promise<string> {
+  let text = '';
+  stream.setEncoding('utf8').on('data', (d: string) => (text += d));
+  return new Promise((resolve) => {
+    stream.once('end', () => resolve(text));
+    stream.once('close', () => resolve(text));
+  });
 }

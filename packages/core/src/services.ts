@@ -8,8 +8,10 @@ import type { ViolationStream } from './violations.js';
 export interface Logger {
   /** `-d` output: `[fence:<layer>] message`. */
   debug(layer: string, message: string): void;
-  /** Always shown: `fence: warning: message`. */
+  /** Always shown: `fence: warning: message` (a degraded layer). */
   warn(message: string): void;
+  /** Always shown: `fence: message` (something the user must know happened, e.g. a limit stopped the command). */
+  notice(message: string): void;
   readonly debugEnabled: boolean;
 }
 

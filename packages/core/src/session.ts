@@ -98,6 +98,7 @@ export class Sandbox {
       plan: this.plan,
       argv,
       pid: spawned.child.pid ?? 0,
+      wrapper: spawned.wrapper,
       startedAt: Date.now(),
       monitor: this.kernel.options.monitor,
     };
@@ -115,12 +116,15 @@ export class Sandbox {
     return { ...spawned, exited };
   }
 
-  /** limits.wallSeconds: SIGTERM when the time is up, SIGKILL shortly after if it is ignored. */
+  /**
+   * limits.wallSeconds: SIGTERM to the command when the time is up, so it may exit cleanly; SIGKILL
+   * shortly after ends the whole sandbox, whatever ignored the SIGTERM or was left in the background.
+   */
   #enforceWallClock(spawned: SpawnedCommand): void {
     const wall = this.policy.limits.wallSeconds;
     if (wall <= 0) return;
     const timer = setTimeout(() => {
-      this.kernel.logger.warn(`limits.wallSeconds: the command ran for ${wall} s and was stopped`);
+      this.kernel.logger.notice(`limits.wallSeconds: the command ran for ${wall} s and was stopped`);
       spawned.kill('SIGTERM');
       setTimeout(() => spawned.kill('SIGKILL'), 2000).unref();
     }, wall * 1000);

@@ -5,6 +5,8 @@
  */
 import { release } from 'node:os';
 import { processProbe, type Availability, type FeatureLine, type ProbeResult } from '@fence/core';
+import { limitsFeature } from './cgroup-plan.js';
+import { usableCgroupBases } from './cgroup.js';
 import { nativeHelper } from './native.js';
 
 export const BWRAP_INSTALL = 'apt install bubblewrap';
@@ -81,6 +83,7 @@ function featureLines(p: Awaited<ReturnType<typeof probeBwrap>>): FeatureLine[] 
     f.netns
       ? { mark: '✓', name: 'Network namespace (--unshare-net)', value: 'usable', consequence: 'only loopback inside; the proxies are the only way out' }
       : { mark: '○', name: 'Network namespace (--unshare-net)', value: 'unusable', consequence: 'network not isolated: only programs that honour the proxy variables are filtered (Landlock ABI ≥ 4 limits TCP connect)' },
+    limitsFeature({ bases: usableCgroupBases(), helper: f.helper, root: process.getuid?.() === 0 }),
   ];
 }
 

@@ -5,6 +5,7 @@
 import { PrepareStage, Tokens, definePlugin, type FencePlugin } from '@fence/core';
 import { detectBwrap } from './detect.js';
 import { LAYER, prepareBwrap } from './launch.js';
+import { SandboxLimits } from './limits.js';
 
 export const bwrapPlugin: FencePlugin = definePlugin({
   name: LAYER,
@@ -15,7 +16,12 @@ export const bwrapPlugin: FencePlugin = definePlugin({
   detect: () => detectBwrap(),
   apply(kernel) {
     const logger = kernel.resolve(Tokens.Logger);
-    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, logger));
+    const limits = new SandboxLimits(LAYER, logger);
+    const options = { logger, limits, strict: kernel.options.strict };
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, options));
+    // Behind the start gate: the sandbox enters its cgroups before the command runs.
+    kernel.hooks.monitor.tapPromise(LAYER, (command) => limits.watch(command));
+    kernel.hooks.exit.tapPromise(LAYER, ({ command }) => limits.finish(command));
   },
 });
 
@@ -26,5 +32,8 @@ export { detectBwrap, probeBwrap, bwrapInstallHint, BWRAP_INSTALL, type BwrapFac
 export { gatherPaths, type GatheredPaths } from './gather.js';
 export { absolutePattern, globToRegExp, parsePattern, walkTrees, outermost, type PathPattern, type WalkVisitor } from './glob-expand.js';
 export { PROTECTED_FILES, PROTECTED_DIRS, gitProtectedNames, protectedNamesAt } from './mandatory-paths.js';
-export { commandPid, forwardToCommand } from './signal.js';
-export { prepareBwrap, LAYER } from './launch.js';
+export { commandPid, forwardToCommand, killSandbox, sandboxInit } from './signal.js';
+export { prepareBwrap, LAYER, type PrepareOptions } from './launch.js';
+export { cgroupBases, planLimits, limitReached, degradedWarning, type CgroupBase, type LimitsPlan, type LimitChoice, type Mechanism } from './cgroup-plan.js';
+export { usableCgroupBases } from './cgroup.js';
+export { SandboxLimits } from './limits.js';

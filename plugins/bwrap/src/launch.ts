@@ -10,6 +10,7 @@ import { addFd, errors, note, type DetectionReport, type LaunchPlan, type Logger
 import { BindFds } from './bind-fds.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
+import type { SandboxLimits } from './limits.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
 import { forwardToCommand } from './signal.js';
@@ -52,7 +53,7 @@ async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?
   note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp; no proxy bridges');
   dropBridges(plan);
   if (landlock) note(plan, LAYER, 'Landlock dropped: it needs the native helper (build @fence/native)');
-  if (rlimits.length > 0) note(plan, LAYER, 'resource limits dropped: they need the native helper (build @fence/native)');
+  if (rlimits.length > 0) note(plan, LAYER, 'rlimits dropped: they need the native helper (build @fence/native)');
   const program = await fallbackSeccomp(plan);
   return { inner: [], seccompFd: program ? addFd(plan, program) : undefined };
 }
@@ -70,7 +71,13 @@ function openBinds(plan: LaunchPlan, layout: BwrapLayout, gathered: ReadonlyMap<
   return new Map([...opened].map(([path, fd]) => [path, addFd(plan, { inherit: () => fd })]));
 }
 
-export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, logger: Logger): Promise<void> {
+export interface PrepareOptions {
+  readonly logger: Logger;
+  readonly limits: SandboxLimits;
+  readonly strict: boolean;
+}
+
+export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { logger, limits, strict }: PrepareOptions): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true });
@@ -85,6 +92,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const created = placeholders.create(gathered.placeholders);
 
   const helper = await nativeHelper();
+  limits.prepare(plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
     : await fallback(plan);
@@ -106,7 +114,9 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   // namespaces exist (so the monitor can find them), the command waits for the gate's byte.
   plan.bridgeHandoff = helper !== undefined && plan.helper.bridges.length > 0;
   const gate = plan.holdStart ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
-  plan.wrappers.push({ layer: LAYER, argv: [bwrap, ...gate, '--args', String(argsFd), '--', ...inner] });
+  // The sandbox's init by pid: signals, the wall limit and the cgroups act on it, never on a name.
+  const info = ['--info-fd', String(addFd(plan, 'report'))];
+  plan.wrappers.push({ layer: LAYER, argv: [bwrap, ...gate, ...info, '--args', String(argsFd), '--', ...inner] });
   plan.signal = forwardToCommand;
 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];

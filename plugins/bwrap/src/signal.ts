@@ -1,39 +1,49 @@
 /**
- * Signal delivery into the sandbox. bwrap does not forward signals, and killing it would only
- * SIGKILL the sandbox (--die-with-parent), so a forwarded signal goes to the command itself: the
- * first process below bwrap (host pid of bwrap → sandbox pid 1, also bwrap → the command) that is
- * not bwrap. SIGINT goes to the command's process group, as a terminal's Ctrl-C would (bwrap's
- * --new-session made the command a session and group leader); other signals go to the process.
- * Until the command exists (a signal during start-up), bwrap itself receives the signal.
+ * Signal delivery into the sandbox, by pid and by position, never by name (a command may call
+ * itself anything, `bwrap` included). bwrap's --info-fd report names the sandbox's init (pid 1 of
+ * its PID namespace); the command is the init's first child (the init forks it before anything
+ * else; orphans adopted later come after it). SIGKILL goes to the init, and the kernel then kills
+ * every process of the namespace. SIGINT goes to the command's process group, as a terminal's
+ * Ctrl-C would (bwrap's --new-session made the command a session and group leader); other signals
+ * go to the process. Until the command exists (a signal during start-up), bwrap itself receives
+ * the signal (killing it kills the init too: --die-with-parent).
  */
 import { readFileSync } from 'node:fs';
-import type { SignalStrategy } from '@fence/core';
+import type { SignalStrategy, WrapperProcess } from '@fence/core';
 
-const read = (path: string): string | undefined => {
+/** The host pid of the sandbox's init, from bwrap's --info-fd report (`"child-pid": N`). */
+export function sandboxInit(report: string | undefined): number | undefined {
+  const pid = Number(/"child-pid":\s*(\d+)/.exec(report ?? '')?.[1]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** The host pid of the sandboxed command: the init's first child, if it runs already. */
+export function commandPid(initPid: number): number | undefined {
+  let children: string;
   try {
-    return readFileSync(path, 'utf8');
+    children = readFileSync(`/proc/${initPid}/task/${initPid}/children`, 'utf8');
   } catch {
     return undefined;
   }
-};
-
-/** The host pid of the sandboxed command below a bwrap process, if it runs already. */
-export function commandPid(bwrapPid: number): number | undefined {
-  let pid = bwrapPid;
-  for (let hops = 0; hops < 4; hops++) {
-    // The first child is the oldest: bwrap's init forks the command before anything else.
-    const child = Number.parseInt(read(`/proc/${pid}/task/${pid}/children`)?.trim().split(/\s+/)[0] ?? '', 10);
-    if (!Number.isInteger(child) || child <= 0) return undefined;
-    if (read(`/proc/${child}/comm`)?.trim() !== 'bwrap') return child;
-    pid = child;
-  }
-  return undefined;
+  const child = Number.parseInt(children.trim().split(/\s+/)[0] ?? '', 10);
+  return Number.isInteger(child) && child > 0 ? child : undefined;
 }
 
-export const forwardToCommand: SignalStrategy = (bwrapPid, signal) => {
-  const pid = commandPid(bwrapPid);
+/** Ends every process of the sandbox at once. */
+export function killSandbox(wrapper: WrapperProcess): void {
+  try {
+    process.kill(sandboxInit(wrapper.report) ?? wrapper.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+export const forwardToCommand: SignalStrategy = (wrapper, signal) => {
+  if (signal === 'SIGKILL') return killSandbox(wrapper);
+  const init = sandboxInit(wrapper.report);
+  const pid = init === undefined ? undefined : commandPid(init);
   if (pid === undefined) {
-    process.kill(bwrapPid, signal);
+    process.kill(wrapper.pid, signal);
     return;
   }
   if (signal === 'SIGINT') {

@@ -15,7 +15,7 @@ describe('detectBwrap', () => {
     const a = await detectBwrap();
     if (!processProbe.which('bwrap')) return console.warn('skipped: bwrap is not installed');
     expect(a.facts).toMatchObject({ userns: expect.any(Boolean), netns: expect.any(Boolean), version: expect.stringMatching(/^\d+\.\d+/) });
-    expect(a.features?.map((f) => f.name)).toEqual(['Kernel version', 'Bubblewrap (bwrap)', 'Native helper (fence-launch)', 'User namespaces', 'Network namespace (--unshare-net)']);
+    expect(a.features?.map((f) => f.name)).toEqual(['Kernel version', 'Bubblewrap (bwrap)', 'Native helper (fence-launch)', 'User namespaces', 'Network namespace (--unshare-net)', 'Resource limits']);
     if (a.facts?.netns) expect(a.summary).toBe('bwrap(network,pid,fs)');
     else expect(a.status).toBe('degraded');
   });

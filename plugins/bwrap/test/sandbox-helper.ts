@@ -26,7 +26,7 @@ export interface RunIn {
 /** Runs argv in a fresh sandbox session and closes it. */
 export async function runIn(where: RunIn, argv: readonly string[]): Promise<Outcome> {
   const warnings: string[] = [];
-  const logger: Logger = { debugEnabled: false, debug: () => undefined, warn: (m) => warnings.push(m) };
+  const logger: Logger = { debugEnabled: false, debug: () => undefined, warn: (m) => warnings.push(m), notice: (m) => warnings.push(m) };
   const sandbox = await createSandbox({ plugins: [bwrapPlugin], cwd: where.cwd, settings: where.settings ?? {}, env: where.env, logger });
   try {
     const cmd = sandbox.spawn(argv, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -23,7 +23,8 @@ describe('ebpfPlugin', () => {
     kernel.violations.on((v) => seen.push(v));
     const child = startSandbox('for i in $(seq 50); do mkdir /usr/fence-ebpf-dir 2>/dev/null; sleep 0.1; done');
     children.push(child);
-    const command: RunningCommand = { plan: {} as LaunchPlan, argv: ['sh'], pid: child.pid!, startedAt: Date.now(), monitor: true };
+    const wrapper = { pid: child.pid!, report: '', reported: Promise.resolve('') };
+    const command: RunningCommand = { plan: {} as LaunchPlan, argv: ['sh'], pid: child.pid!, wrapper, startedAt: Date.now(), monitor: true };
     await kernel.hooks.monitor.promise(command);
     const status = await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
     await kernel.hooks.exit.promise({ command, status });

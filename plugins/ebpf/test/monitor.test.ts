@@ -11,7 +11,7 @@ import { skipReason, startSandbox } from './sandbox.js';
 const skip = await skipReason();
 if (skip) console.log(`eBPF monitor tests skipped: ${skip}`);
 
-const logger = { debugEnabled: false, debug: () => undefined, warn: () => undefined };
+const logger = { debugEnabled: false, debug: () => undefined, warn: () => undefined, notice: () => undefined };
 const clock = { now: () => Date.now() };
 const children: { kill(): void }[] = [];
 afterEach(() => children.splice(0).forEach((c) => c.kill()));

@@ -6,7 +6,7 @@ import { testPolicy } from './policy.js';
 
 function capture(): Logger & { lines: string[] } {
   const lines: string[] = [];
-  return { lines, debugEnabled: true, debug: (layer, m) => lines.push(`[fence:${layer}] ${m}`), warn: (m) => lines.push(`warn ${m}`) };
+  return { lines, debugEnabled: true, debug: (layer, m) => lines.push(`[fence:${layer}] ${m}`), warn: (m) => lines.push(`warn ${m}`), notice: (m) => lines.push(`notice ${m}`) };
 }
 
 function setup(opts: { abi: number; bwrap?: Availability; strict?: boolean; allowWrite?: string[] }) {

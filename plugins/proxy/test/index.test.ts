@@ -24,7 +24,7 @@ async function prepare(network: object, options: Partial<KernelOptions> = {}) {
   const kernel = new Kernel({
     plugins: [proxyPlugin],
     options: { platform: 'linux', debug: false, monitor: false, strict: false, ports: [], ...options },
-    logger: { debugEnabled: false, debug: () => undefined, warn: () => undefined },
+    logger: { debugEnabled: false, debug: () => undefined, warn: () => undefined, notice: () => undefined },
   });
   const report = await kernel.activate(policy);
   const plan = createLaunchPlan(policy, { path: () => dir.path, created: true });

@@ -10,7 +10,7 @@ async function prepare(settings: SettingsInput): Promise<LaunchPlan> {
   const kernel = new Kernel({
     plugins: [seccompPlugin],
     options: { platform: 'linux', debug: false, monitor: false, strict: false, ports: [] },
-    logger: { debug: () => {}, warn: () => {}, debugEnabled: false },
+    logger: { debug: () => {}, warn: () => {}, notice: () => {}, debugEnabled: false },
   });
   const report = await kernel.activate(policy);
   const plan = createLaunchPlan(policy, { path: () => '/nonexistent', created: false });

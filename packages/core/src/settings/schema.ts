@@ -78,13 +78,13 @@ export const CommandSchema = z
 
 export const LimitsSchema = z
   .strictObject({
-    memoryMB: count.default(0).describe('Address-space limit in MiB (0 = none).'),
-    processes: count.default(0).describe('Maximum number of processes (0 = none).'),
-    cpuSeconds: count.default(0).describe('CPU time limit in seconds (0 = none).'),
-    openFiles: count.default(0).describe('Maximum open file descriptors (0 = none).'),
-    wallSeconds: count.default(0).describe('Wall-clock limit in seconds; the command is killed after it (0 = none).'),
+    memoryMB: count.default(0).describe('Memory of all the sandbox\'s processes together, in MiB; reaching it stops the sandbox (0 = none). Without a usable cgroup: the address space of each process.'),
+    processes: count.default(0).describe('Processes alive in the sandbox at once, its init included; further forks fail (0 = none). Without a usable cgroup: processes of the user (RLIMIT_NPROC, not for root).'),
+    cpuSeconds: count.default(0).describe('CPU time of all the sandbox\'s processes together, in seconds; reaching it stops the sandbox (0 = none). Without a usable cgroup: per process.'),
+    openFiles: count.default(0).describe('Open file descriptors per process (0 = none).'),
+    wallSeconds: count.default(0).describe('Wall-clock limit in seconds: the command gets SIGTERM, and 2 s later every process of the sandbox is killed (0 = none).'),
   })
-  .meta({ id: 'Limits', description: 'Resource limits applied to the command (0 = no limit).' });
+  .meta({ id: 'Limits', description: 'Resource limits of the sandbox as a whole (0 = no limit): a cgroup per run where one is usable (root, or a delegated cgroup), rlimits otherwise, with a warning (`--strict` refuses). `fence --linux-features` and `-d` say which applies; a limit that stops the command says so on stderr.' });
 
 export const SettingsSchema = z
   .strictObject({
