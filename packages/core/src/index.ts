@@ -10,7 +10,7 @@ export * from './session.js';
 export * from './violations.js';
 export * from './environment.js';
 export { processProbe } from './probe.js';
-export { rlimitsFor } from './limits.js';
+export { rlimitShortfall, rlimitsFor } from './limits.js';
 export { spawnCommand, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest } from './runner.js';
 export { checkCommand, commandViews, findCommandDenial, DEFAULT_DENIED_COMMANDS, type CommandDenial } from './command-policy.js';
 export { splitShellCommands } from './command-parse.js';

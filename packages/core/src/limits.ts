@@ -13,3 +13,16 @@ export function rlimitsFor(limits: Policy['limits']): HelperPlan['rlimits'] {
   if (limits.openFiles > 0) out.push({ resource: 'NOFILE', value: limits.openFiles });
   return out;
 }
+
+/**
+ * What the rlimits of `rlimitsFor` fail to enforce of `limits`, which SPEC §4.5b sets for the
+ * sandbox as a whole: RLIMIT_AS and RLIMIT_CPU bind each process, and RLIMIT_NPROC counts the
+ * user's processes (not the sandbox's) and does not bind root. Undefined when nothing falls short.
+ */
+export function rlimitShortfall(limits: Policy['limits'], root: boolean): string | undefined {
+  const gaps: string[] = [];
+  if (limits.memoryMB > 0) gaps.push('memoryMB limits each process, not the sandbox as a whole');
+  if (limits.processes > 0) gaps.push(root ? 'processes is not enforced for root' : "processes counts all of this user's processes, not the sandbox's");
+  if (limits.cpuSeconds > 0) gaps.push('cpuSeconds limits each process');
+  return gaps.length ? `enforced only as rlimits (${gaps.join('; ')})` : undefined;
+}
