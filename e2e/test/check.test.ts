@@ -1,5 +1,5 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, own, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
@@ -34,6 +34,15 @@ async function relaySwapReachesHost(ws: Workspace): Promise<boolean> {
   return reached;
 }
 
+/** A port nothing listens on right now, on the host's 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
 describe.each(USERS)('fence check (as %s)', (user) => {
   let ws: Workspace;
   afterEach(() => ws.cleanup());
@@ -65,7 +74,7 @@ describe.each(USERS)('fence check (as %s)', (user) => {
     // The default policy allows no domain: no proxy and no relay runs, and the report says so.
     expect(r.stdout).toMatch(line('○ not tested', 'CONNECT to a refused destination through the HTTP proxy'));
     expect(r.stdout).toContain("○ not tested: redirect Fence's http relay to a host socket (replace http.sock) (no http proxy runs in this sandbox: the policy allows no domain)");
-    expect(r.stdout).toMatch(/^fence check: every attack tested was stopped \(13 stopped, 0 allowed by the policy, 5 not tested\)$/m);
+    expect(r.stdout).toMatch(/^fence check: every attack tested was stopped \(13 stopped, 0 allowed by the policy, 6 not tested\)$/m);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -96,5 +105,13 @@ describe.each(USERS)('fence check (as %s)', (user) => {
       expect(r.stdout).toMatch(/^fence check: \d+ attack\(s\) NOT stopped/m);
       expect(r.status).toBe(1);
     }
+  });
+
+  it('attacks the -p forwarder and exits 1 exactly when something got through', slow, async () => {
+    ws = workspace(user);
+    const port = await freePort();
+    const r = await fence(ws, ['-p', String(port), 'check'], CHECK_TIMEOUT);
+    expect(r.stdout).toMatch(/^  (✓ stopped|✗ NOT stopped): redirect Fence's -p forwarder to a host socket/m);
+    expect(r.status).toBe(r.stdout.includes('✗ NOT stopped') ? 1 : 0);
   });
 });

@@ -7,7 +7,7 @@ import { lstatSync, rmSync } from 'node:fs';
 import type { Policy } from '@fence/core';
 import type { HostTargets } from './host-targets.js';
 
-/** A relay Fence runs for the sandbox: 127.0.0.1:port inside → a host Unix socket at `path`. */
+/** A relay Fence runs for the sandbox between 127.0.0.1:port (inside, or on the host for -p) and a Unix socket at `path`. */
 export interface Relay {
   readonly name: string;
   readonly port: number;
@@ -20,6 +20,8 @@ export interface CheckContext {
   readonly host: HostTargets;
   /** The proxy relays of this sandbox (none when no proxy runs). */
   readonly relays: readonly Relay[];
+  /** The `-p` relays: host 127.0.0.1:port → a socket at `path` the in-sandbox helper serves. */
+  readonly inbound: readonly Relay[];
   /** The session's runtime directory on the host, when the sandbox has one. */
   readonly runtimeDir: string | undefined;
   /** Whether a program is installed (the sandbox sees the host's programs). */
@@ -39,6 +41,8 @@ export interface Attack {
   readonly allowedBy?: (ctx: CheckContext) => string | undefined | Promise<string | undefined>;
   /** The bash script the attacker runs inside the sandbox. */
   readonly script: (ctx: CheckContext) => string;
+  /** A host action after the script that completes the attack (a host client of a tampered relay). */
+  readonly provoke?: (ctx: CheckContext) => Promise<void>;
   /**
    * How the effect is judged after the run:
    * - `effect`: `happened(ctx, stdout)` looks at the effect itself: on the host (a file, a server,

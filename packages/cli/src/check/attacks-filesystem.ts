@@ -5,7 +5,6 @@ import { PROTECTED_FILES } from '@fence/plugin-bwrap';
 import { exists, landed, needs, sh, type Attack, type CheckContext } from './attack.js';
 import { writeAllowed } from './policy-allows.js';
 
-
 const outsideFile = (ctx: CheckContext) => join(ctx.host.dir, 'pwned');
 const cwdFile = (ctx: CheckContext) => join(ctx.policy.cwd, `.fence-check-${process.pid}`);
 
@@ -21,7 +20,7 @@ interface ProtectedTarget {
 const protectedTargets = new WeakMap<CheckContext, ProtectedTarget | undefined>();
 function protectedTarget(ctx: CheckContext): ProtectedTarget | undefined {
   if (!protectedTargets.has(ctx)) {
-    // Names few tools read, first: an append that got through is undone, but still.
+    // Names few tools read come first: even an append that got through (and is undone) harms nothing.
     const paths = ['.ripgreprc', '.mcp.json', ...PROTECTED_FILES].map((n) => join(ctx.policy.cwd, n));
     const path = paths.find((p) => !exists(p) || (lstatSync(p).isFile() && lstatSync(p).size === 0));
     protectedTargets.set(ctx, path === undefined ? undefined : { path, existed: exists(path) });

@@ -4,6 +4,7 @@
  * Fence uses can be replaced from inside). Every target is a server of this check on 127.0.0.1 or
  * in its host directory, and the verdict is whether that server saw anything.
  */
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { landed, needsPython, python, sh, type Attack, type CheckContext, type Relay } from './attack.js';
 import { proxyAllows, unixSocketAllowed } from './policy-allows.js';
@@ -46,6 +47,28 @@ timeout 3 head -n 1 <&3`;
   },
   judge: { kind: 'effect', happened: (ctx) => ctx.host.hits.unix > 0 },
 });
+
+/** A host client of 127.0.0.1:port: connects, sends a byte, waits (briefly) for the other end. */
+function hostClient(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.end('x'));
+    const done = () => (socket.destroy(), resolve());
+    socket.on('error', done).on('close', done).setTimeout(3000, done);
+  });
+}
+
+/**
+ * Issue 9, finding 1 with -p: replace the socket the host forwarder of 127.0.0.1:N connects to,
+ * then be a host client of 127.0.0.1:N. All -p ports are swapped in this one attack.
+ */
+const inboundSwap: Attack = {
+  name: "redirect Fence's -p forwarder to a host socket (replace in-<port>.sock)",
+  covers: "Fence's own relays",
+  untestable: (ctx) => (ctx.inbound.length > 0 ? undefined : 'no -p port is forwarded in this run (fence -p <port> check tests it)'),
+  script: (ctx) => ctx.inbound.map((r) => `rm -f ${sh(r.path)} && ln -s ${sh(ctx.host.socketPath)} ${sh(r.path)}`).join('\n'),
+  provoke: async (ctx) => void (await Promise.all(ctx.inbound.map((r) => hostClient(r.port)))),
+  judge: { kind: 'effect', happened: (ctx) => ctx.host.hits.unix > 0 },
+};
 
 const litter = (ctx: CheckContext) => join(ctx.runtimeDir!, 'fence-check-litter');
 
@@ -96,4 +119,5 @@ export const networkAttacks: readonly Attack[] = [
   },
   relaySwap('http'),
   relaySwap('socks'),
+  inboundSwap,
 ];

@@ -37,6 +37,7 @@ export async function runAttack(sandbox: Sandbox, ctx: CheckContext, attack: Att
   }
   ctx.host.reset();
   const stdout = await inSandbox(sandbox, script);
+  await attack.provoke?.(ctx);
   await ctx.host.settle();
   const got = attack.judge.kind === 'same-as-host' ? stdout === host : attack.judge.happened(ctx, stdout);
   return { kind: got ? 'escaped' : 'stopped' };

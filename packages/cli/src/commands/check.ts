@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
-import { processProbe, type Sandbox } from '@fence/core';
+import { processProbe, type Bridge, type Sandbox } from '@fence/core';
 import type { Flags } from '../args.js';
 import type { CheckContext, Relay } from '../check/attack.js';
 import { ATTACKS } from '../check/attacks.js';
@@ -15,9 +15,9 @@ import { runAttack } from '../check/run-attack.js';
 import { exitStatus, outcomeLine, summaryLine, type Outcome } from '../check/verdict.js';
 import { sandboxFromFlags } from '../sandbox.js';
 
-/** The proxy relays the sandbox runs (127.0.0.1:port inside → a host socket), named by socket. */
-function relaysOf(sandbox: Sandbox): Relay[] {
-  return sandbox.plan.helper.bridges.flatMap((b) => (b.kind === 'tcp-to-unix' ? [{ name: basename(b.path, '.sock'), port: b.port, path: b.path }] : []));
+/** The relays of one direction (see Bridge), named by their socket: `http`, `socks`, `in-8080`. */
+function relaysOf(sandbox: Sandbox, kind: Bridge['kind']): Relay[] {
+  return sandbox.plan.helper.bridges.flatMap((b) => (b.kind === kind ? [{ name: basename(b.path, '.sock'), port: b.port, path: b.path }] : []));
 }
 
 /** sys.executable: the interpreter a `python3` on PATH (maybe a pyenv shim) finally runs. */
@@ -27,13 +27,15 @@ function pythonInterpreter(): string | undefined {
 }
 
 function contextFor(sandbox: Sandbox, host: HostTargets): CheckContext {
-  const relays = relaysOf(sandbox);
+  const relays = relaysOf(sandbox, 'tcp-to-unix');
+  const inbound = relaysOf(sandbox, 'unix-to-tcp');
   return {
     policy: sandbox.policy,
     host,
     relays,
+    inbound,
     // Asked only when relays exist: the runtime directory is created on first use.
-    runtimeDir: relays.length > 0 ? sandbox.plan.runtimeDir() : undefined,
+    runtimeDir: relays.length + inbound.length > 0 ? sandbox.plan.runtimeDir() : undefined,
     has: (program) => processProbe.which(program) !== undefined,
     python: pythonInterpreter(),
   };
