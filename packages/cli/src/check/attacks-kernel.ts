@@ -8,7 +8,10 @@ import { needs, needsPython, printedOk, python, pythonProbe, type Attack } from 
 /** io_uring_setup is 425 on both architectures Fence filters (x86_64, aarch64). */
 const IO_URING_SETUP = 425;
 
-/** TIOCSTI needs a terminal: the probe makes a pseudo-terminal its controlling one first. */
+/**
+ * TIOCSTI needs a terminal: the probe makes a pseudo-terminal of its own its controlling one first
+ * (so the host run injects into that, never into the user's terminal).
+ */
 const TIOCSTI_PROBE = `import fcntl, os, sys, termios
 m, s = os.openpty()
 if os.fork() == 0:
