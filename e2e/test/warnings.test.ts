@@ -48,6 +48,14 @@ describe.each(USERS)('warnings for degraded layers (as %s)', (user) => {
     expect(r.status).toBe(0);
   });
 
+  it.runIf(hasProgram('socat'))('gives each warning as a JSON event with --json, so stderr stays machine-readable', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['-m', '--json', '--', 'true'], { env: NO_HELPER });
+    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { source: string; action: string; reason: string });
+    // -m starts the proxies, so the helper's line also says what the socat bridges cost.
+    expect(events).toContainEqual(expect.objectContaining({ source: 'fence', action: 'warning', reason: expect.stringMatching(/^helper: missing \(build @fence\/native.*; socket\(AF_UNIX\) is allowed for the socat bridges/) }));
+  });
+
   it('says which limits rlimits cannot hold for the sandbox as a whole', async () => {
     ws = workspace(user);
     writeSettings(ws, { limits: { memoryMB: 512, processes: 50, openFiles: 64 } });
