@@ -5,7 +5,7 @@
  * in its host directory, and the verdict is whether that server saw anything.
  */
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { landed, needsPython, python, sh, type Attack, type CheckContext, type Relay } from './attack.js';
 import { proxyAllows, unixSocketAllowed } from './policy-allows.js';
 
@@ -34,6 +34,13 @@ printf '\\x05\\x01\\x00\\x01\\x7f\\x00\\x00\\x01${hex(port >> 8)}${hex(port & 0x
 timeout 3 head -c 10 <&3 | od -An -tx1`;
 };
 
+/**
+ * Replaces a relay's socket with a link to the host socket of the check: at its host path, and
+ * wherever the sandbox sees a runtime directory of Fence's (a fix may mount it elsewhere).
+ */
+const swap = (ctx: CheckContext, r: Relay): string =>
+  `for p in ${sh(r.path)} /tmp/fence-*/${sh(basename(r.path))}; do { [ -e "$p" ] || [ -L "$p" ]; } && rm -f "$p" && ln -s ${sh(ctx.host.socketPath)} "$p"; done`;
+
 /** Issue 9, finding 1: replace the relay's socket with a link to a host socket, then use the relay. */
 const relaySwap = (name: string): Attack => ({
   name: `redirect Fence's ${name} relay to a host socket (replace ${name}.sock)`,
@@ -41,7 +48,7 @@ const relaySwap = (name: string): Attack => ({
   untestable: noRelay(name),
   script: (ctx) => {
     const r = relay(ctx, name)!;
-    return `rm -f ${sh(r.path)} && ln -s ${sh(ctx.host.socketPath)} ${sh(r.path)} || exit 0
+    return `${swap(ctx, r)}
 ${open3(r.port)}
 timeout 3 head -n 1 <&3`;
   },
@@ -65,7 +72,7 @@ const inboundSwap: Attack = {
   name: "redirect Fence's -p forwarder to a host socket (replace in-<port>.sock)",
   covers: "Fence's own relays",
   untestable: (ctx) => (ctx.inbound.length > 0 ? undefined : 'no -p port is forwarded in this run (fence -p <port> check tests it)'),
-  script: (ctx) => ctx.inbound.map((r) => `rm -f ${sh(r.path)} && ln -s ${sh(ctx.host.socketPath)} ${sh(r.path)}`).join('\n'),
+  script: (ctx) => ctx.inbound.map((r) => swap(ctx, r)).join('\n'),
   provoke: async (ctx) => void (await Promise.all(ctx.inbound.map((r) => hostClient(r.port)))),
   judge: { kind: 'effect', happened: (ctx) => ctx.host.hits.unix > 0 },
 };
@@ -114,7 +121,8 @@ export const networkAttacks: readonly Attack[] = [
     name: "write host storage through Fence's runtime directory",
     covers: "no writable host storage besides allowWrite (Fence's own machinery)",
     untestable: (ctx) => (ctx.runtimeDir ? undefined : 'the sandbox has no runtime directory: no proxy runs'),
-    script: (ctx) => `echo pwned > ${sh(litter(ctx))}`,
+    // Also wherever the sandbox sees the runtime directory, in case a fix mounts it elsewhere.
+    script: (ctx) => `for d in ${sh(ctx.runtimeDir!)} /tmp/fence-*; do echo pwned > "$d/fence-check-litter"; done 2>/dev/null`,
     judge: { kind: 'effect', happened: (ctx) => landed(litter(ctx)) },
   },
   relaySwap('http'),
