@@ -3,7 +3,7 @@
  * Attack.judge). A script that hangs is killed after ATTACK_TIMEOUT_MS and judged like any other.
  */
 import { spawnSync } from 'node:child_process';
-import type { Sandbox } from '@fence/core';
+import { isFenceError, type Sandbox } from '@fence/core';
 import type { Attack, CheckContext } from './attack.js';
 import type { Outcome } from './verdict.js';
 
@@ -36,7 +36,14 @@ export async function runAttack(sandbox: Sandbox, ctx: CheckContext, attack: Att
     return { kind: 'untested', why: `the host itself refuses it: ${host.split('\n')[0] || 'no output'}` };
   }
   ctx.host.reset();
-  const stdout = await inSandbox(sandbox, script);
+  let stdout: string;
+  try {
+    stdout = await inSandbox(sandbox, script);
+  } catch (e) {
+    // command.deny is a guard against mistakes, not a boundary: it proves nothing either way.
+    if (isFenceError(e) && e.code === 'COMMAND_DENIED') return { kind: 'untested', why: e.message };
+    throw e;
+  }
   await attack.provoke?.(ctx);
   await ctx.host.settle();
   const got = attack.judge.kind === 'same-as-host' ? stdout === host : attack.judge.happened(ctx, stdout);
