@@ -2,6 +2,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { createSandbox, type Logger, type Sandbox } from '@fence/core';
 import type { Flags } from './args.js';
+import { cliLogger } from './logger.js';
 import { builtInPlugins } from './plugins.js';
 
 /**
@@ -13,7 +14,7 @@ function ownInstallation(): string[] {
   return [basename(dirname(root)) === '@fence' ? dirname(root) : root];
 }
 
-export async function sandboxFromFlags(flags: Flags, logger?: Logger): Promise<Sandbox> {
+export async function sandboxFromFlags(flags: Flags, logger: Logger | undefined = cliLogger(flags)): Promise<Sandbox> {
   return createSandbox({
     plugins: await builtInPlugins(),
     pluginNames: flags.plugins,

@@ -6,6 +6,7 @@ import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { errors } from './errors.js';
 import { createHooks, type DetectionReport, type KernelHooks } from './hooks.js';
+import type { LayerWarning } from './plan.js';
 import type { Availability, FencePlugin } from './plugin.js';
 import type { Policy } from './policy.js';
 import { processProbe } from './probe.js';
@@ -35,6 +36,7 @@ export class Kernel {
   readonly plugins: readonly FencePlugin[];
   #report: DetectionReport | undefined;
   #active: FencePlugin[] = [];
+  #warnings: LayerWarning[] = [];
   readonly #cache: DetectionCache | undefined;
 
   constructor(init: KernelInit) {
@@ -68,6 +70,11 @@ export class Kernel {
 
   get active(): readonly FencePlugin[] {
     return this.#active;
+  }
+
+  /** Wanted layers that detection found degraded or absent, with the warning they asked for. */
+  get warnings(): readonly LayerWarning[] {
+    return this.#warnings;
   }
 
   /** Platform plugins this run wants (the eBPF monitor only with -m, ...). */
@@ -116,6 +123,7 @@ export class Kernel {
       if (this.options.strict && required && a.status !== 'available') {
         throw errors.layerUnavailable(p.name, a.reason ?? a.status);
       }
+      if (a.status !== 'available' && a.warning) this.#warnings.push({ layer: p.name, message: a.warning });
       if (a.status === 'absent') {
         this.logger.debug('kernel', `${p.name}: not active (${a.reason ?? 'absent'})`);
         continue;

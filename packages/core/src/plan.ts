@@ -95,6 +95,18 @@ export interface PlanNote {
 }
 
 /**
+ * A layer that is weaker than designed on this run, and what the user loses by it. The session
+ * prints each as `fence: warning: <layer>: <message>` on every run (not only with -d), hands the
+ * list to library users as `sandbox.warnings`, and under --strict refuses to run instead.
+ */
+export interface LayerWarning {
+  /** The layer or part of the sandbox that is degraded (`bwrap`, `landlock`, `limits`, ...). */
+  readonly layer: string;
+  /** The consequence for the user, and how to get the layer back when there is a way. */
+  readonly message: string;
+}
+
+/**
  * A descriptor for a wrapper: bytes written at spawn; the start gate — a pipe that receives one
  * byte only after every `monitor` tap has run, so the command cannot act before the monitors
  * watch it (bwrap `--block-fd`); the report — a pipe the wrapper writes to and the runner reads
@@ -147,6 +159,8 @@ export interface LaunchPlan {
   /** Run at session close, in reverse order; must not throw. */
   readonly cleanup: (() => void | Promise<void>)[];
   readonly notes: PlanNote[];
+  /** Degraded layers on this run, one entry per layer (see LayerWarning; add them with warn()). */
+  readonly warnings: LayerWarning[];
   /** Delivers a signal (see SignalStrategy); default: kill(wrapper pid). The sandbox plugin targets the command and its sandbox. */
   signal?: SignalStrategy;
   /** The session's private directory on the host (0700; created on first call; removed at close, even after SIGKILL). */
@@ -168,6 +182,7 @@ export function createLaunchPlan(policy: Policy, runtime: { path(): string; read
     services: [],
     cleanup: [],
     notes: [],
+    warnings: [],
     runtimeDir: () => runtime.path(),
     createdRuntimeDir: () => (runtime.created ? runtime.path() : undefined),
   };
@@ -181,4 +196,14 @@ export function addFd(plan: LaunchPlan, data: PlanFd): number {
 
 export function note(plan: LaunchPlan, layer: string, message: string): void {
   plan.notes.push({ layer, message });
+}
+
+/**
+ * Records that `layer` is degraded on this run. A second consequence for the same layer joins the
+ * first, so the user sees one line per degraded layer.
+ */
+export function warn(plan: LaunchPlan, layer: string, message: string): void {
+  const i = plan.warnings.findIndex((w) => w.layer === layer);
+  if (i < 0) plan.warnings.push({ layer, message });
+  else plan.warnings[i] = { layer, message: `${plan.warnings[i]!.message}; ${message}` };
 }

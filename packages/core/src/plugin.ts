@@ -23,6 +23,12 @@ export interface Availability {
   readonly status: AvailabilityStatus;
   /** Why it is degraded or absent (shown by -d, the feature report and --strict). */
   readonly reason?: string;
+  /**
+   * The run's warning while this layer is degraded or absent: what the sandbox loses, and how to
+   * get it back. The kernel prints it on every run the layer is wanted (`fence: warning:
+   * <name>: <warning>`); without it a degraded or absent layer is reported only by -d.
+   */
+  readonly warning?: string;
   /** Short summary for the sandbox summary line, e.g. `landlock-v7(wrapper)`. */
   readonly summary?: string;
   readonly features?: readonly FeatureLine[];

@@ -12,7 +12,7 @@ import { commandEnvironment } from './environment.js';
 import { errors } from './errors.js';
 import type { DetectionReport, RunningCommand } from './hooks.js';
 import { Kernel } from './kernel.js';
-import { createLaunchPlan, type LaunchPlan } from './plan.js';
+import { createLaunchPlan, warn, type LaunchPlan, type LayerWarning } from './plan.js';
 import type { FencePlugin } from './plugin.js';
 import type { Policy, PolicySource } from './policy.js';
 import { spawnCommand, type SpawnedCommand, type SpawnRequest } from './runner.js';
@@ -75,6 +75,11 @@ export class Sandbox {
 
   get violations(): ViolationStream {
     return this.kernel.violations;
+  }
+
+  /** The layers that are degraded in this session, one per layer (also given to logger.warn). */
+  get warnings(): readonly LayerWarning[] {
+    return this.plan.warnings;
   }
 
   /** Starts a command; resolves its exit status through `exited`. */
@@ -159,6 +164,13 @@ export class Sandbox {
   }
 }
 
+/** Fail closed, out loud: every degraded layer is one warning line; under --strict, an error. */
+function announceWarnings(kernel: Kernel, plan: LaunchPlan): void {
+  const [first] = plan.warnings;
+  if (first && kernel.options.strict) throw errors.layerUnavailable(first.layer, first.message);
+  for (const w of plan.warnings) kernel.logger.warn(`${w.layer}: ${w.message}`);
+}
+
 /** Resolves the policy, activates the layers, prepares the plan and starts the host services. */
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const env = options.env ?? process.env;
@@ -191,12 +203,14 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const runtime = new RuntimeDir();
   const plan = createLaunchPlan(policy, runtime);
   plan.helper.rlimits.push(...rlimitsFor(policy.limits));
+  for (const w of kernel.warnings) warn(plan, w.layer, w.message);
   const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime);
   try {
     await kernel.hooks.prepare.promise(plan, report);
     // Fail closed: never run a command that no layer wraps.
     if (plan.wrappers.length === 0) throw errors.noSandbox(kernel.options.platform);
     for (const n of plan.notes) kernel.logger.debug(n.layer, n.message);
+    announceWarnings(kernel, plan);
     await Promise.all(plan.services.map((s) => s.start()));
     await kernel.hooks.launch.promise(plan);
   } catch (e) {

@@ -2,7 +2,7 @@ import { mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createSandbox, definePlugin, FenceError, PrepareStage, type FencePlugin } from '../src/index.js';
+import { createSandbox, definePlugin, FenceError, PrepareStage, warn, type FencePlugin, type Logger } from '../src/index.js';
 
 const cwd = realpathSync(mkdtempSync(join(tmpdir(), 'fence-kernel-')));
 
@@ -86,5 +86,51 @@ describe('the kernel', () => {
     expect(await sandbox.run('exit 4', quiet)).toBe(4);
     await sandbox.close();
     await expect(sandbox.run(['true'])).rejects.toThrow(/session is closed/);
+  });
+});
+
+/** A layer detection finds degraded, which also warns twice from prepare (two consequences). */
+const weakened = definePlugin({
+  name: 'weak',
+  platforms: [process.platform],
+  provides: ['test'],
+  async detect() {
+    return { status: 'degraded', reason: 'half there', warning: 'half there: the test loses A' };
+  },
+  apply(kernel) {
+    kernel.hooks.prepare.tap({ name: 'weak', stage: PrepareStage.KERNEL_LAYERS }, (plan) => {
+      warn(plan, 'weak', 'and B');
+      warn(plan, 'other', 'C is off');
+    });
+  },
+});
+
+describe('warnings for degraded layers', () => {
+  const collecting = (lines: string[]): Logger => ({ debugEnabled: false, debug: () => undefined, warn: (m) => void lines.push(m) });
+
+  it('gives the library and the logger one line per degraded layer', async () => {
+    const lines: string[] = [];
+    const sandbox = await createSandbox({ plugins: [weakened, recorder([])], cwd, settings: {}, logger: collecting(lines) });
+    await sandbox.close();
+    expect(sandbox.warnings).toEqual([
+      { layer: 'weak', message: 'half there: the test loses A; and B' },
+      { layer: 'other', message: 'C is off' },
+    ]);
+    expect(lines).toEqual(['weak: half there: the test loses A; and B', 'other: C is off']);
+  });
+
+  it('says nothing when every layer is available', async () => {
+    const lines: string[] = [];
+    const sandbox = await createSandbox({ plugins: [recorder([])], cwd, settings: {}, logger: collecting(lines) });
+    await sandbox.close();
+    expect(sandbox.warnings).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+
+  it('fails under --strict with the first warning instead of degrading', async () => {
+    const weakOptional = { ...weakened, requiredUnderStrict: () => false };
+    const err = await createSandbox({ plugins: [weakOptional, recorder([])], cwd, settings: {}, strict: true }).catch((e: unknown) => e);
+    expect((err as FenceError).code).toBe('LAYER_UNAVAILABLE');
+    expect((err as FenceError).message).toMatch(/^--strict: the weak layer is unavailable: half there: the test loses A; and B;/);
   });
 });

@@ -4,9 +4,10 @@
  *   bwrap --args <fd> -- fence-launch --plan-fd <fd> -- <command...>
  * The arguments travel through a descriptor (NUL-separated), so no path ever meets a shell or the
  * argv length limit. Without the native helper: seccomp goes to bwrap `--seccomp`, Landlock and the
- * limits are dropped, each with a note, and a policy that needs the proxy bridges is refused.
+ * limits are dropped, and a policy that needs the proxy bridges is refused. Whatever is weaker
+ * than designed on this run (no network namespace, no helper) becomes one warning per layer.
  */
-import { addFd, errors, note, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
+import { addFd, errors, note, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { BindFds } from './bind-fds.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
@@ -16,6 +17,8 @@ import { Placeholders } from './placeholders.js';
 import { forwardToCommand } from './signal.js';
 
 export const LAYER = 'bwrap';
+/** The name warnings use for the missing native helper, a part of its own (SPEC §1 "Warnings"). */
+const HELPER = 'helper';
 
 const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
@@ -29,14 +32,26 @@ async function fallbackSeccomp(plan: LaunchPlan): Promise<Uint8Array | undefined
   const seccomp = await loadSeccomp();
   if (!seccomp) {
     note(plan, LAYER, 'seccomp: cannot merge the two programs (@fence/plugin-seccomp missing): socket(AF_UNIX) NOT refused');
+    warn(plan, HELPER, 'socket(AF_UNIX) is not refused, so host Unix sockets visible in the sandbox can be reached');
     return logged;
   }
   return seccomp.buildSeccompProgram({ arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', allowUnixSockets: false });
 }
 
+/** What running without a network namespace costs, given what Landlock restricts instead. */
+function netnsWarning(plan: LaunchPlan, report: DetectionReport): string {
+  const landlock = report.get('landlock');
+  const abi = landlock?.status === 'available' ? Number(landlock.facts?.abi ?? 0) : 0;
+  const tcp = abi >= 4 ? 'Landlock limits TCP connect to the proxy ports' : 'direct TCP is not isolated either: only programs that use the proxies are filtered';
+  const { allowUnixSockets, allowAllUnixSockets } = plan.policy.network;
+  // Abstract sockets live in the network namespace; Landlock v6 scopes them instead.
+  const abstract = abi < 6 && (allowAllUnixSockets || allowUnixSockets.length > 0) ? '; host abstract Unix sockets are reachable' : '';
+  return `no network namespace: UDP is not filtered (${tcp})${abstract}; run with CAP_NET_ADMIN (docker --cap-add=NET_ADMIN) or as root`;
+}
+
 /** Without the helper nothing would close the bridges' host descriptors before the command. */
 function dropBridges(plan: LaunchPlan): void {
-  for (const b of plan.helper.bridges.splice(0)) plan.fds[b.fd - 3] = 'none';
+  for (const b of plan.helper.bridges.splice(0)) if (b.kind !== 'refuse') plan.fds[b.fd - 3] = 'none';
 }
 
 /**
@@ -46,14 +61,13 @@ function dropBridges(plan: LaunchPlan): void {
  * watches (-m, -d) runs without the bridges, and nothing inside reaches the proxies.
  */
 async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?: number }> {
-  const { bridges, landlock, rlimits } = plan.helper;
+  const { bridges, landlock } = plan.helper;
   if (bridges.length > 0 && (plan.policy.network.allowedDomains.length > 0 || bridges.some((b) => b.kind === 'unix-to-tcp'))) {
     throw errors.nativeMissing('network access (network.allowedDomains, -p), which must not open host Unix sockets to the command,');
   }
-  note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp; no proxy bridges');
+  warn(plan, HELPER, 'missing (build @fence/native, needs a C compiler): bwrap installs seccomp, and nothing inside reaches the proxies');
   dropBridges(plan);
-  if (landlock) note(plan, LAYER, 'Landlock dropped: it needs the native helper (build @fence/native)');
-  if (rlimits.length > 0) note(plan, LAYER, 'rlimits dropped: they need the native helper (build @fence/native)');
+  if (landlock) warn(plan, 'landlock', "off: it needs the native helper; writes are confined by bwrap's mounts alone");
   const program = await fallbackSeccomp(plan);
   return { inner: [], seccompFd: program ? addFd(plan, program) : undefined };
 }
@@ -84,7 +98,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   if (facts.netns !== true) {
     // The helper's -p relay would connect to the host's own 127.0.0.1:N: Fence's forwarder, a loop.
     if (plan.helper.bridges.some((b) => b.kind === 'unix-to-tcp')) throw errors.flagInvalid('-p', 'needs a network namespace, which this machine does not give (see fence --linux-features): the sandbox already shares the host network');
-    note(plan, LAYER, 'no network namespace: --unshare-net skipped, the network is not isolated');
+    warn(plan, LAYER, netnsWarning(plan, report));
   }
 
   const placeholders = new Placeholders();

@@ -3,7 +3,7 @@
  * per-run cgroup that the sandbox's init enters before the command starts (monitor, behind the
  * start gate), watched while it runs, and emptied and removed when it exits (exit).
  */
-import { errors, note, type LaunchPlan, type Logger, type RunningCommand } from '@fence/core';
+import { errors, note, warn, type LaunchPlan, type Logger, type RunningCommand } from '@fence/core';
 import { degradedWarning, howToFix, limitReached, limitsNote, planLimits, type LimitsPlan } from './cgroup-plan.js';
 import { RunCgroups, usableCgroupBases } from './cgroup.js';
 import { killSandbox, sandboxInit } from './signal.js';
@@ -38,7 +38,7 @@ export class SandboxLimits {
     const degraded = planned.choices.find((c) => c.consequence);
     if (degraded && options.strict) throw errors.limitUnenforceable(`limits.${degraded.field}`, degraded.consequence!, howToFix(root));
     const warning = degradedWarning(planned.choices, root);
-    if (warning) this.logger.warn(warning);
+    if (warning) warn(plan, 'limits', warning);
     plan.helper.rlimits.splice(0, plan.helper.rlimits.length, ...plan.helper.rlimits.filter((r) => !planned.replaced.includes(r.resource)));
     if (planned.choices.length > 0 || limits.openFiles > 0 || limits.wallSeconds > 0) note(plan, this.layer, limitsNote(limits, planned));
     if (planned.cgroups.length > 0) plan.holdStart = true;

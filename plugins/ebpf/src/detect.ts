@@ -67,6 +67,7 @@ export async function detectEbpf(): Promise<Availability> {
       : { mark: '○', name: 'Audit', value: '/dev/kmsg not readable', consequence: 'seccomp and Landlock denials are not shown' },
   ];
   const facts = { audit, bpftrace: version ?? '', capBpf: capable };
-  if (reason) return { status: 'absent', reason, features, facts };
+  // Detected only under -m (see wanted()), so this is the "told once, at the start of -m" line.
+  if (reason) return { status: 'absent', reason, features, facts, warning: `off (${reason}): -m shows no file, exec or connect denials` };
   return { status: 'available', summary: audit ? 'audit+ebpf' : 'ebpf', features, facts };
 }

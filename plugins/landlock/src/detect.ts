@@ -87,7 +87,8 @@ export async function detectLandlock(): Promise<Availability> {
   const helperMissing = probed.abi === undefined || !probed.helper;
   const reason = kernelReason(probed.abi) ?? (helperMissing ? REASONS.noHelper : undefined);
   const features = [featureLine(probed, reason)];
-  if (reason) return { status: 'absent', reason, features };
+  // Without a network namespace bwrap's own warning says what Landlock's absence costs the network.
+  if (reason) return { status: 'absent', reason, features, warning: `off (${reason}): writes are confined by bwrap's mounts alone, with no second check in the kernel` };
   const abi = probed.abi!;
   return {
     status: 'available',

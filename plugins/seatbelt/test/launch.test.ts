@@ -12,7 +12,7 @@ afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force
 function plan(): LaunchPlan {
   const dir = mkdtempSync(join(tmpdir(), 'fence-seatbelt-'));
   dirs.push(dir);
-  return { policy: testPolicy(), wrappers: [], env: {}, fds: [], helper: { bridges: [], rlimits: [] }, services: [], cleanup: [], notes: [], runtimeDir: () => dir, createdRuntimeDir: () => dir };
+  return { policy: testPolicy(), wrappers: [], env: {}, fds: [], helper: { bridges: [], rlimits: [] }, services: [], cleanup: [], notes: [], warnings: [], runtimeDir: () => dir, createdRuntimeDir: () => dir };
 }
 
 describe('seatbeltPlugin', () => {

@@ -128,6 +128,7 @@ export function seccompAvailability(found: SeccompFacts): Availability {
     reason,
     summary: 'seccomp',
     features: line('○', value, 'dangerous syscalls fail with EPERM, but denials are not logged'),
+    warning: `${reason}: dangerous syscalls still fail with EPERM, but -m cannot show those denials`,
     facts,
   };
 }

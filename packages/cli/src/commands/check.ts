@@ -1,58 +1,64 @@
 /**
- * `fence check`: runs real attacks inside the sandbox built from the current settings and reports
- * which ones the active layers stopped. Each attack is judged by its effect on the host (the file
- * is not there, the server saw no connection), not by the attacker's exit code alone.
+ * `fence check`: attacks the sandbox built from the current settings, one attack or more per layer
+ * and per policy section (check/attacks.ts), and prints for each whether it was stopped, got
+ * through (NOT stopped), is allowed by the policy, or could not be tested here, and why. Exits 1
+ * only when something the policy forbids got through.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { basename } from 'node:path';
+import { processProbe, type Bridge, type Sandbox } from '@fence/core';
 import type { Flags } from '../args.js';
+import type { CheckContext, Relay } from '../check/attack.js';
+import { ATTACKS } from '../check/attacks.js';
+import { HostTargets } from '../check/host-targets.js';
+import { runAttack } from '../check/run-attack.js';
+import { exitStatus, outcomeLine, summaryLine, type Outcome } from '../check/verdict.js';
 import { sandboxFromFlags } from '../sandbox.js';
 
-interface Attack {
-  readonly name: string;
-  readonly argv: readonly string[];
-  /** Whether the attack was stopped, given the command's exit status. */
-  readonly stopped: (status: number) => boolean;
+/** The relays of one direction (see Bridge), named by their socket: `http`, `socks`, `in-8080`. */
+function relaysOf(sandbox: Sandbox, kind: Bridge['kind']): Relay[] {
+  return sandbox.plan.helper.bridges.flatMap((b) => (b.kind === kind ? [{ name: basename(b.path, '.sock'), port: b.port, path: b.path }] : []));
+}
+
+/** sys.executable: the interpreter a `python3` on PATH (maybe a pyenv shim) finally runs. */
+function pythonInterpreter(): string | undefined {
+  const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
+}
+
+function contextFor(sandbox: Sandbox, host: HostTargets): CheckContext {
+  const relays = relaysOf(sandbox, 'tcp-to-unix');
+  const inbound = relaysOf(sandbox, 'unix-to-tcp');
+  return {
+    policy: sandbox.policy,
+    host,
+    relays,
+    inbound,
+    // Asked only when relays exist: the runtime directory is created on first use.
+    runtimeDir: relays.length + inbound.length > 0 ? sandbox.plan.runtimeDir() : undefined,
+    has: (program) => processProbe.which(program) !== undefined,
+    python: pythonInterpreter(),
+  };
 }
 
 export async function selfCheck(flags: Flags): Promise<number> {
-  const target = mkdtempSync('/var/tmp/fence-check-');
-  const server = createServer((s) => {
-    reached = true;
-    s.destroy();
-  });
-  let reached = false;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const pwned = join(target, 'pwned');
-  const attacks: Attack[] = [
-    { name: 'write outside the allowed paths', argv: ['sh', '-c', `echo x > ${pwned}`], stopped: () => !existsSync(pwned) },
-    { name: 'reach a host service directly', argv: ['bash', '-c', `echo x > /dev/tcp/127.0.0.1/${port}`], stopped: () => !reached },
-    { name: 'signal a host process', argv: ['kill', '-0', String(process.pid)], stopped: (s) => s !== 0 },
-    { name: 'create a user namespace', argv: ['unshare', '-U', 'true'], stopped: (s) => s !== 0 },
-    { name: 'mount a filesystem', argv: ['mount', '-t', 'tmpfs', 'none', '/mnt'], stopped: (s) => s !== 0 },
-    {
-      name: 'ptrace (PTRACE_TRACEME)',
-      argv: ['python3', '-c', 'import ctypes,sys; sys.exit(0 if ctypes.CDLL(None).ptrace(0,0,0,0)==0 else 1)'],
-      stopped: (s) => s !== 0,
-    },
-  ];
-  const sandbox = await sandboxFromFlags(flags);
-  let failures = 0;
+  const host = await HostTargets.open();
+  const outcomes: Outcome[] = [];
   try {
-    for (const a of attacks) {
-      const status = await sandbox.run(a.argv, { stdio: ['ignore', 'ignore', 'ignore'] });
-      const ok = status !== 127 && a.stopped(status);
-      if (status === 127) process.stdout.write(`  ○ ${a.name}: not tested (${a.argv[0]} is not installed)\n`);
-      else process.stdout.write(`  ${ok ? '✓ stopped' : '✗ NOT stopped'}: ${a.name}\n`);
-      if (status !== 127 && !ok) failures++;
+    const sandbox = await sandboxFromFlags(flags);
+    try {
+      const ctx = contextFor(sandbox, host);
+      for (const attack of ATTACKS) {
+        const outcome = await runAttack(sandbox, ctx, attack);
+        outcomes.push(outcome);
+        process.stdout.write(`${outcomeLine(attack.name, outcome)}\n`);
+      }
+    } finally {
+      await sandbox.close();
     }
   } finally {
-    await sandbox.close();
-    server.close();
-    rmSync(target, { recursive: true, force: true });
+    host.close();
   }
-  process.stdout.write(failures === 0 ? 'fence check: every attack was stopped\n' : `fence check: ${failures} attack(s) NOT stopped\n`);
-  return failures === 0 ? 0 : 1;
+  process.stdout.write(`${summaryLine(outcomes)}\n`);
+  return exitStatus(outcomes);
 }
