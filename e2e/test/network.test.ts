@@ -61,8 +61,8 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
     ws = workspace(user);
     writeSettings(ws, { network: { allowedDomains: ['example.com'] } });
     const r = await fence(ws, ['-m', '--', 'curl', '-s', '-w', '\\n%{http_code}', 'http://blocked.example.org/x']);
-    expect(r.stdout).toBe('Connection blocked by network allowlist\n403');
-    expect(r.stderr).toMatch(/\[fence:http\] \d\d:\d\d:\d\d ✗ GET 403 blocked\.example\.org/);
+    expect(r.stdout).toBe('Connection blocked by network allowlist: not in network.allowedDomains\n\n403');
+    expect(r.stderr).toMatch(/\[fence:http\] \d\d:\d\d:\d\d ✗ GET 403 blocked\.example\.org http:\/\/blocked\.example\.org\/x \(not in network\.allowedDomains\)/);
     expect(r.stderr).toMatch(/fence: blocked 1 action \(http 1\)/);
   });
 

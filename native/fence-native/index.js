@@ -90,10 +90,19 @@ function encodePath(field, value) {
   return out;
 }
 
+const REFUSE_MAX_BYTES = 4096;
+
 function bridgeLine(bridge, i) {
   const field = `bridges[${i}]`;
+  if (bridge.kind === 'refuse') {
+    const reply = bridge.reply;
+    if (!(reply instanceof Uint8Array) || reply.byteLength < 1 || reply.byteLength > REFUSE_MAX_BYTES) {
+      throw planError(`${field}.reply`, `must be 1..${REFUSE_MAX_BYTES} bytes`, reply?.byteLength);
+    }
+    return `refuse ${port(`${field}.port`, bridge.port)} ${Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength).toString('hex')}`;
+  }
   if (bridge.kind !== 'tcp-to-unix' && bridge.kind !== 'unix-to-tcp') {
-    throw planError(`${field}.kind`, "must be 'tcp-to-unix' or 'unix-to-tcp'", bridge.kind);
+    throw planError(`${field}.kind`, "must be 'tcp-to-unix', 'unix-to-tcp' or 'refuse'", bridge.kind);
   }
   if (!Number.isInteger(bridge.fd) || bridge.fd < 3) throw planError(`${field}.fd`, 'must be a descriptor number 3..65535', bridge.fd);
   return `bridge ${bridge.kind} ${port(`${field}.port`, bridge.port)} ${uint(`${field}.fd`, bridge.fd, 65535)}`;

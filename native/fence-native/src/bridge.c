@@ -106,14 +106,17 @@ int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct 
   return 0;
 }
 
+static void conn_flush(struct conn *c, int i);
+
 static void conn_accept(int listener, const struct plan_bridge *b, struct conn ***conns, size_t *nconns) {
   for (;;) {
     int client = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) return; /* EAGAIN: drained; anything else: try again on the next event */
     union addr a;
-    socklen_t len = make_addr(&a, b);
-    int up = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int rc = up < 0 ? -1 : connect(up, &a.sa, len);
+    bool refuse = b->kind == BRIDGE_REFUSE;
+    socklen_t len = refuse ? 0 : make_addr(&a, b);
+    int up = refuse ? -1 : socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = refuse ? 0 : up < 0 ? -1 : connect(up, &a.sa, len);
     bool ok = rc == 0 || errno == EINPROGRESS;
     struct conn **grown = ok ? realloc(*conns, (*nconns + 1) * sizeof **conns) : NULL;
     if (grown != NULL) *conns = grown;
@@ -131,6 +134,12 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     c->handoff = b->kind == BRIDGE_TCP_TO_UNIX;
     c->kept = kept;
     (*conns)[(*nconns)++] = c;
+    if (refuse) { /* the answer, then EOF; what the client sends is read and dropped */
+      memcpy(c->dir[1].buf, b->reply, b->reply_len);
+      c->dir[1].len = b->reply_len;
+      c->dir[1].eof = true;
+      conn_flush(c, 1);
+    }
   }
 }
 
@@ -212,6 +221,7 @@ static void conn_read(struct conn *c, int i) {
     conn_take(c, passed, n);
     return;
   }
+  if (n > 0 && i == 0 && c->fd[1] < 0) return; /* a refusal: nothing to forward to */
   if (n > 0) h->len = (size_t)n, h->off = 0;
   else if (n == 0) h->eof = true;
   else if (errno != EAGAIN && errno != EINTR) c->dead = true;
@@ -220,6 +230,7 @@ static void conn_read(struct conn *c, int i) {
 
 static short conn_events(const struct conn *c, int i) {
   if (c->connecting) return i == 1 ? POLLOUT : 0;
+  if (c->fd[i] < 0) return 0;
   short ev = 0;
   if (!c->dir[i].eof && c->dir[i].len == 0) ev |= POLLIN;
   bool parked = i == 1 && c->handoff && c->unix_gone;
@@ -245,7 +256,7 @@ static bool conn_step(struct conn *c, const struct pollfd *p) {
     struct half *h = &c->dir[i];
     if (h->eof && h->len == 0 && !h->shut && (i == 1 || c->replay == 0)) {
       /* Passes the half-close on: the peer of fd[1 - i] reads EOF, the other direction stays open. */
-      bool gone = i == 0 && c->handoff && c->unix_gone;
+      bool gone = (i == 0 && c->handoff && c->unix_gone) || c->fd[1 - i] < 0;
       if (!gone && shutdown(c->fd[1 - i], SHUT_WR) != 0) c->dead = true;
       h->shut = true;
     }

@@ -12,6 +12,7 @@
 #define PLAN_MAX_BYTES (4u << 20)
 #define PLAN_MAX_FIELDS 7
 #define BPF_MAX_INSNS 4096
+#define REFUSE_MAX_BYTES 4096
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
   uint64_t v = 0;
@@ -50,15 +51,22 @@ static int decode_path(char *s) {
   return s[0] == '/' ? 0 : -1;
 }
 
-/* At most one program per filter: a second line for the same filter rejects the plan. */
-static int decode_seccomp(char *hex, struct plan_filter *filter) {
+/* Decodes hex in place; returns the byte count, or -1. */
+static long decode_hex(char *hex) {
   size_t n = strlen(hex);
-  if (filter->insns != NULL || n == 0 || n % 16 != 0 || n / 16 > BPF_MAX_INSNS) return -1;
+  if (n % 2 != 0) return -1;
   for (size_t i = 0; i < n / 2; i++) {
     int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return -1;
     hex[i] = (char)(hi << 4 | lo);
   }
+  return (long)(n / 2);
+}
+
+/* At most one program per filter: a second line for the same filter rejects the plan. */
+static int decode_seccomp(char *hex, struct plan_filter *filter) {
+  size_t n = strlen(hex);
+  if (filter->insns != NULL || n == 0 || n % 16 != 0 || n / 16 > BPF_MAX_INSNS || decode_hex(hex) < 0) return -1;
   filter->insns = (uint8_t *)hex;
   filter->len = n / 2;
   return 0;
@@ -106,6 +114,16 @@ static int decode_bridge(char **f, struct plan *p) {
   return 0;
 }
 
+static int decode_refuse(char **f, struct plan *p) {
+  struct plan_bridge *b = &p->bridges[p->nbridges];
+  uint64_t port;
+  long len = decode_hex(f[2]);
+  if (parse_u64(f[1], 65535, &port) != 0 || port == 0 || len <= 0 || len > REFUSE_MAX_BYTES) return -1;
+  *b = (struct plan_bridge){.kind = BRIDGE_REFUSE, .port = (uint16_t)port, .fd = -1, .reply = (const uint8_t *)f[2], .reply_len = (size_t)len};
+  p->nbridges++;
+  return 0;
+}
+
 static int decode_landlock(char **f, struct plan *p, struct plan_landlock *ll) {
   uint64_t abi, flags;
   if (p->landlock != NULL || parse_u64(f[1], 255, &abi) != 0 || abi == 0 ||
@@ -138,6 +156,7 @@ static int decode_landlock_rule(char **f, int nf, struct plan *p) {
 
 static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *ll) {
   if (nf == 4 && strcmp(f[0], "bridge") == 0) return decode_bridge(f, p);
+  if (nf == 3 && strcmp(f[0], "refuse") == 0) return decode_refuse(f, p);
   if (nf == 3 && strcmp(f[0], "rlimit") == 0) return decode_rlimit(f, p);
   if (nf == 6 && strcmp(f[0], "landlock") == 0) return decode_landlock(f, p, ll);
   if (strncmp(f[0], "landlock-", 9) == 0) return decode_landlock_rule(f, nf, p);

@@ -8,7 +8,10 @@
 
 #include "err.h"
 
-enum bridge_kind { BRIDGE_TCP_TO_UNIX, BRIDGE_UNIX_TO_TCP };
+/* BRIDGE_REFUSE: a listener with no upstream that answers every connection with `reply` (the
+ * proxy's refusal, e.g. HTTP 403 or a SOCKS5 "not allowed"), so a policy that allows no domain
+ * refuses at once without any host proxy running. */
+enum bridge_kind { BRIDGE_TCP_TO_UNIX, BRIDGE_UNIX_TO_TCP, BRIDGE_REFUSE };
 
 /* The Unix side of a bridge is a descriptor Fence opened on the host before the sandbox existed,
  * never a path the command could see or replace: for tcp-to-unix an O_PATH descriptor of the host
@@ -16,7 +19,9 @@ enum bridge_kind { BRIDGE_TCP_TO_UNIX, BRIDGE_UNIX_TO_TCP };
 struct plan_bridge {
   enum bridge_kind kind;
   uint16_t port;
-  int fd;
+  int fd;               /* -1 for BRIDGE_REFUSE */
+  const uint8_t *reply; /* BRIDGE_REFUSE only */
+  size_t reply_len;
 };
 
 struct plan_rlimit {

@@ -16,5 +16,8 @@ export function cliLogger(flags: Flags): Logger | undefined {
     warn(message) {
       process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), source: 'fence', action: 'warning', reason: message })}\n`);
     },
+    notice(message) {
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), source: 'fence', action: 'notice', reason: message })}\n`);
+    },
   };
 }

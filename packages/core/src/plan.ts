@@ -41,7 +41,9 @@ export type Bridge =
   /** Listen on 127.0.0.1:port inside the sandbox; forward each connection to the host socket whose O_PATH descriptor is `fd`. */
   | { readonly kind: 'tcp-to-unix'; readonly port: number; readonly fd: number }
   /** Accept on the listening host socket `fd` (the host connects to it); forward each connection to 127.0.0.1:port inside. */
-  | { readonly kind: 'unix-to-tcp'; readonly fd: number; readonly port: number };
+  | { readonly kind: 'unix-to-tcp'; readonly fd: number; readonly port: number }
+  /** Listen on 127.0.0.1:port inside; answer each connection with `reply` and close (a refusal without a host proxy). */
+  | { readonly kind: 'refuse'; readonly port: number; readonly reply: Uint8Array };
 
 export interface LandlockPathRule {
   /** LANDLOCK_ACCESS_FS_* bit mask. */

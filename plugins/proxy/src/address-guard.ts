@@ -5,6 +5,11 @@
  */
 import { domainMatches } from '@fence/core';
 
+/**
+ * `reserved`: special-purpose but not local (documentation, benchmarking, class E, unassigned
+ * IPv6): it reaches nothing of this machine or its networks, so the guard lets it pass (SPEC §3;
+ * some networks even resolve public registries into documentation ranges).
+ */
 export type AddressClass =
   | 'public'
   | 'loopback'
@@ -27,7 +32,7 @@ const V4_RANGES: readonly Range[] = [
   [[192, 0, 0, 192], 32, 'metadata'], // Oracle Cloud (legacy)
   [[255, 255, 255, 255], 32, 'broadcast'],
   [[0, 0, 0, 0], 32, 'unspecified'], // connect(0.0.0.0) reaches the local host on Linux
-  [[0], 8, 'reserved'],
+  [[0], 8, 'unspecified'], // "this network": 0.x.y.z reaches the local host too
   [[10], 8, 'private'],
   [[100, 64], 10, 'private'], // carrier-grade NAT
   [[127], 8, 'loopback'],
@@ -158,11 +163,11 @@ export function guardAddress(ip: string, rules: AddressRules): AddressVerdict {
   const bytes = parseIp(ip);
   if (!bytes) return { allowed: false, class: 'reserved', reason: `"${ip}" is not an IP address` };
   const cls = classifyBytes(bytes);
-  if (cls === 'public' || listedLiterally(ip, bytes, rules.allowedDomains)) return { allowed: true, class: cls };
+  if (cls === 'public' || cls === 'reserved' || listedLiterally(ip, bytes, rules.allowedDomains)) return { allowed: true, class: cls };
   if (cls === 'metadata') {
     const how = bytes.length === 4 ? `list "${ip}" in network.allowedDomains to reach it` : 'it cannot be allowed';
-    return { allowed: false, class: cls, reason: `${ip} is a cloud metadata address; ${how}` };
+    return { allowed: false, class: cls, reason: `a cloud metadata address (${ip}; ${how})` };
   }
   if (rules.allowLocalOutbound) return { allowed: true, class: cls };
-  return { allowed: false, class: cls, reason: `${ip} is a ${cls} address; set network.allowLocalOutbound to reach it` };
+  return { allowed: false, class: cls, reason: `a ${cls} address (${ip}; set network.allowLocalOutbound to reach it)` };
 }

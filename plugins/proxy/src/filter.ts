@@ -59,7 +59,7 @@ export function decideHost(host: string, rules: NetworkRules): { allowed: boolea
     case 'allow':
       return { allowed: true, reason: 'allowed by network.allowedDomains' };
     case 'deny-listed':
-      return { allowed: false, code: 'denied', reason: 'listed in network.deniedDomains' };
+      return { allowed: false, code: 'denied', reason: 'denied by network.deniedDomains' };
     case 'not-allowed':
       return { allowed: false, code: 'not-allowed', reason: 'not in network.allowedDomains' };
   }
@@ -100,7 +100,7 @@ export async function filterTarget(
   for (const a of addresses) {
     const verdict = guardAddress(a.address, rules);
     if (!verdict.allowed) {
-      const reason = bytes ? verdict.reason : `${host} resolves to ${verdict.reason}`;
+      const reason = bytes ? `${host} is ${verdict.reason}` : `${host} resolves to ${verdict.reason}`;
       return { allowed: false, host, port, code: 'local-address', reason };
     }
   }

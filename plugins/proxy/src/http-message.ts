@@ -1,6 +1,8 @@
 /** Pure pieces of the HTTP proxy: hop-by-hop headers, request targets, raw replies. */
 
 export const BLOCKED_BODY = 'Connection blocked by network allowlist';
+/** The allowlist let the name through; the address it resolves to is the problem. */
+export const GUARD_BODY = 'Connection blocked by the address guard';
 
 const HOP_BY_HOP = [
   'connection',

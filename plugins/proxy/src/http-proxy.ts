@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { filterTarget, isPolicyBlock, type FilterDecision } from './filter.js';
-import { BLOCKED_BODY, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from './http-message.js';
+import { BLOCKED_BODY, GUARD_BODY, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from './http-message.js';
 import { SocketSet, trackedService, type TunnelProxy } from './listener.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -29,8 +29,13 @@ export const MAX_HEADER_SIZE = 64 * 1024;
 const CONNECTED = Buffer.from('HTTP/1.1 200 Connection Established\r\n\r\n');
 
 const statusOf = (d: FilterDecision): number => (d.allowed ? 200 : d.code === 'bad-target' ? 400 : isPolicyBlock(d) ? 403 : 502);
+/** The refusal's real reason: the allowlist said no, or the address guard did (the name was allowed). */
 const bodyOf = (d: FilterDecision): string =>
-  d.allowed || isPolicyBlock(d) ? BLOCKED_BODY : `fence: ${formatTarget(d.host, d.port)}: ${d.reason}`;
+  d.allowed
+    ? BLOCKED_BODY
+    : isPolicyBlock(d)
+      ? `${d.code === 'local-address' ? GUARD_BODY : BLOCKED_BODY}: ${d.reason}\n`
+      : `fence: ${formatTarget(d.host, d.port)}: ${d.reason}\n`;
 
 /** A complete plain-text reply (with its length, so clients need no chunked decoding). */
 function respond(res: ServerResponse, status: number, body: string, close = false): void {
@@ -54,9 +59,10 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   const sockets = new SocketSet();
   let handoff: FdSender | undefined;
 
-  const decided = (method: string, url: string, d: FilterDecision, status: number, reason = d.reason): void => {
-    const action: Decision['action'] = isPolicyBlock(d) ? 'block' : 'allow';
-    report({ action, host: d.host, port: d.port, reason, detail: `${method} ${status} ${d.host} ${url}` });
+  // Every answer Fence itself refused with (403, 400, 502) is a block, shown by -m with its reason.
+  const decided = (method: string, url: string, d: FilterDecision, status: number, reason = d.reason, refused = !d.allowed): void => {
+    const action: Decision['action'] = refused ? 'block' : 'allow';
+    report({ action, host: d.host, port: d.port, reason, detail: `${method} ${status} ${d.host} ${url}${refused ? ` (${reason})` : ''}` });
   };
 
   async function tunnel(req: IncomingMessage, client: Socket, head: Buffer): Promise<void> {
@@ -73,7 +79,7 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     try {
       upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
     } catch (e) {
-      decided('CONNECT', url, d, 502, `${d.reason}; upstream failed: ${describeError(e)}`);
+      decided('CONNECT', url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
       return closeAfter(client, rawReply(502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`));
     }
     sockets.add(upstream);
@@ -102,7 +108,7 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     try {
       upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
     } catch (e) {
-      decided(method, url, d, 502, `${d.reason}; upstream failed: ${describeError(e)}`);
+      decided(method, url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
       req.resume();
       return respond(res, 502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`);
     }
@@ -125,7 +131,7 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     });
     outgoing.on('error', (e) => {
       if (res.headersSent || res.destroyed) return void res.destroy();
-      decided(method, url, d, 502, `${d.reason}; upstream failed: ${describeError(e)}`);
+      decided(method, url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
       respond(res, 502, `fence: ${formatTarget(d.host, d.port)} failed: ${describeError(e)}\n`, true);
     });
     res.on('close', () => {
@@ -142,6 +148,8 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2))),
   });
   server.timeout = idleTimeout;
+  // A client that half-closes after its request (`printf 'GET …' | socat -t3 -`) still gets the answer.
+  (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     tunnel(req, client, head).catch(() => client.destroy());
   });

@@ -29,6 +29,7 @@ import {
   proxiesNeeded,
   proxyBridges,
   proxyEnvironment,
+  refusalBridges,
   SOCKS_SOCKET,
 } from './network-plan.js';
 import { createPortForward } from './port-forward.js';
@@ -57,12 +58,19 @@ function explained(service: ProxyServer, explain: (e: unknown) => Error): HostSe
 async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]> {
   const network = plan.policy.network;
   const { options } = kernel;
+  const linux = options.platform === 'linux';
   if (!proxiesNeeded(network, options)) {
-    Object.assign(plan.env, noProxyEnvironment());
-    note(plan, LAYER, 'no allowed domains (and no -m, -d or -p): proxies not started; the sandbox has no network');
+    if (!linux) {
+      Object.assign(plan.env, noProxyEnvironment());
+      note(plan, LAYER, 'no allowed domains (and no -m, -d or -p): proxies not started; the sandbox has no network');
+      return [];
+    }
+    // No host proxy: the helper itself answers every request with the refusal, at once.
+    Object.assign(plan.env, proxyEnvironment(network));
+    plan.helper.bridges.push(...refusalBridges(network));
+    note(plan, LAYER, 'no allowed domains (and no -m, -d or -p): proxies not started; the helper refuses every request on the proxy ports');
     return [];
   }
-  const linux = options.platform === 'linux';
   const clock = kernel.resolve(Tokens.Clock);
   const common = { rules: network, violations: kernel.resolve(Tokens.Violations), now: () => clock.now() };
   const dir = linux ? plan.runtimeDir() : '';

@@ -2,7 +2,9 @@
  * What the proxy layer adds to the launch plan, as pure data: whether the proxies are needed,
  * the Unix socket names in the runtime directory, the helper's bridges and the environment.
  */
-import type { Bridge, KernelOptions, Policy } from '@fence/core';
+import { decideDomain, type Bridge, type KernelOptions, type Policy } from '@fence/core';
+import { BLOCKED_BODY, rawReply } from './http-message.js';
+import { encodeReply, METHOD_NO_AUTH, Reply, SOCKS_VERSION } from './socks-protocol.js';
 
 export const HTTP_SOCKET = 'http.sock';
 export const SOCKS_SOCKET = 'socks.sock';
@@ -23,7 +25,9 @@ export function proxiesNeeded(network: Policy['network'], options: Pick<KernelOp
 export function proxyEnvironment(network: Policy['network']): Record<string, string> {
   const http = `http://127.0.0.1:${network.httpProxyPort}`;
   const socks = `socks5h://127.0.0.1:${network.socksProxyPort}`;
-  const noProxy = 'localhost,127.0.0.1';
+  // Loopback names bypass the proxies (the sandbox's own servers), unless the policy allows them:
+  // then they mean the host's, reachable only through the proxies.
+  const noProxy = ['localhost', '127.0.0.1'].filter((n) => decideDomain(n, network.allowedDomains, network.deniedDomains) !== 'allow').join(',');
   return {
     HTTP_PROXY: http,
     HTTPS_PROXY: http,
@@ -33,6 +37,8 @@ export function proxyEnvironment(network: Policy['network']): Record<string, str
     all_proxy: socks,
     NO_PROXY: noProxy,
     no_proxy: noProxy,
+    // Node 24+ honours the variables above for fetch() and http only when told to.
+    NODE_USE_ENV_PROXY: '1',
     FENCE_SANDBOX: '1',
   };
 }
@@ -53,4 +59,22 @@ export function proxyBridges(network: Policy['network'], httpFd: number, socksFd
 /** The bridge for `-p port` (the listening host socket, plan descriptor `fd` → the sandbox's 127.0.0.1:port). */
 export function inboundBridge(port: number, fd: number): Bridge {
   return { kind: 'unix-to-tcp', fd, port };
+}
+
+/** Why everything is refused when the policy allows no domain (the 403 body names it). */
+export const NOTHING_ALLOWED = 'not in network.allowedDomains (this policy allows no domain)';
+
+/**
+ * Bridges that refuse at once, answered by the in-sandbox helper with no host proxy running: the
+ * HTTP port answers 403 with the reason, the SOCKS port accepts the greeting and refuses the
+ * request ("connection not allowed by ruleset"). Both replies are sent without waiting, as the
+ * client reads each in turn.
+ */
+export function refusalBridges(network: Policy['network']): Bridge[] {
+  const http = new TextEncoder().encode(rawReply(403, `${BLOCKED_BODY}: ${NOTHING_ALLOWED}\n`));
+  const socks = new Uint8Array([SOCKS_VERSION, METHOD_NO_AUTH, ...encodeReply(Reply.NOT_ALLOWED)]);
+  return [
+    { kind: 'refuse', port: network.httpProxyPort, reply: http },
+    { kind: 'refuse', port: network.socksProxyPort, reply: socks },
+  ];
 }

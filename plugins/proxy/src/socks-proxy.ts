@@ -76,7 +76,7 @@ export function createSocksProxy(options: SocksProxyOptions): TunnelProxy {
     const detail = (outcome: string): string => `CONNECT ${formatTarget(d.host, d.port)} ${outcome}`;
     if (!d.allowed) {
       const blocked = isPolicyBlock(d);
-      report({ action: blocked ? 'block' : 'allow', host: d.host, port: d.port, reason: d.reason, detail: detail(blocked ? 'BLOCKED' : 'FAILED') });
+      report({ action: 'block', host: d.host, port: d.port, reason: d.reason, detail: `${detail(blocked ? 'BLOCKED' : 'FAILED')} (${d.reason})` });
       const code = blocked ? Reply.NOT_ALLOWED : d.code === 'unresolved' ? Reply.HOST_UNREACHABLE : Reply.GENERAL_FAILURE;
       return closeAfter(client, encodeReply(code));
     }
@@ -84,8 +84,8 @@ export function createSocksProxy(options: SocksProxyOptions): TunnelProxy {
     try {
       upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
     } catch (e) {
-      const reason = `${d.reason}; upstream failed: ${describeError(e)}`;
-      report({ action: 'allow', host: d.host, port: d.port, reason, detail: detail('FAILED') });
+      const reason = `upstream unreachable: ${describeError(e)}`;
+      report({ action: 'block', host: d.host, port: d.port, reason, detail: `${detail('FAILED')} (${reason})` });
       return closeAfter(client, encodeReply(replyForError(errnoCode(e))));
     }
     sockets.add(upstream);

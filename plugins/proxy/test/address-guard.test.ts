@@ -38,7 +38,9 @@ describe('classifyAddress', () => {
     ['100.100.100.200', 'metadata'],
     ['168.63.129.16', 'metadata'],
     ['0.0.0.0', 'unspecified'],
-    ['0.1.2.3', 'reserved'],
+    ['0.1.2.3', 'unspecified'],
+    ['203.0.113.80', 'reserved'],
+    ['192.0.2.1', 'reserved'],
     ['224.0.0.1', 'multicast'],
     ['239.255.255.250', 'multicast'],
     ['255.255.255.255', 'broadcast'],
@@ -81,6 +83,10 @@ describe('guardAddress', () => {
   it('passes public addresses', () => {
     expect(guardAddress('93.184.216.34', closed).allowed).toBe(true);
     expect(guardAddress('2606:4700::1111', closed).allowed).toBe(true);
+  });
+
+  it('passes documentation, benchmarking and other special ranges that reach nothing local', () => {
+    for (const ip of ['203.0.113.80', '192.0.2.1', '198.51.100.7', '198.18.0.1', '240.0.0.1', '2001:db8::1']) expect(guardAddress(ip, closed).allowed, ip).toBe(true);
   });
 
   it('blocks loopback, private, link-local and metadata addresses by default, saying how to allow them', () => {

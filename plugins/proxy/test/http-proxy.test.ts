@@ -102,7 +102,7 @@ describe('createHttpProxy: forwarding absolute-URI requests', () => {
     const { path, events } = await proxy({ allowedDomains: ['github.com'] });
     const res = await get(path, 'http://example.com/path');
     expect(res.status).toBe(403);
-    expect(res.body.toString()).toBe(BLOCKED_BODY);
+    expect(res.body.toString()).toBe(`${BLOCKED_BODY}: not in network.allowedDomains\n`);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       source: 'http',
@@ -111,7 +111,7 @@ describe('createHttpProxy: forwarding absolute-URI requests', () => {
       process: '',
       pid: 0,
       reason: 'not in network.allowedDomains',
-      detail: 'GET 403 example.com http://example.com/path',
+      detail: 'GET 403 example.com http://example.com/path (not in network.allowedDomains)',
     });
     expect(typeof events[0]!.time).toBe('number');
   });
@@ -172,7 +172,9 @@ describe('createHttpProxy: forwarding absolute-URI requests', () => {
     expect(res.status).toBe(502);
     expect(res.body.toString()).toContain('connection refused');
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(events[0]).toMatchObject({ action: 'allow', detail: `GET 502 127.0.0.1 http://127.0.0.1:${port}/` });
+    // A refusal Fence answered, so -m shows it, with the real reason.
+    expect(events[0]).toMatchObject({ action: 'block', reason: 'upstream unreachable: connection refused (ECONNREFUSED)' });
+    expect(events[0]!.detail).toBe(`GET 502 127.0.0.1 http://127.0.0.1:${port}/ (upstream unreachable: connection refused (ECONNREFUSED))`);
   });
 
   it('answers 502 when an allowed name does not resolve', async () => {
@@ -242,18 +244,20 @@ describe('createHttpProxy: CONNECT tunnels', () => {
     const { path, events } = await proxy({ allowedDomains: ['localhost'] });
     const reply = await exchange(path, `CONNECT localhost:${tlsPort} HTTP/1.1\r\n\r\n`);
     expect(reply.toString()).toMatch(/^HTTP\/1\.1 403 /);
-    expect(reply.toString().endsWith(`\r\n\r\n${BLOCKED_BODY}`)).toBe(true);
-    expect(events[0]).toMatchObject({ action: 'block', detail: `CONNECT 403 localhost https://localhost:${tlsPort}` });
-    expect(events[0]!.reason).toMatch(/localhost resolves to .* loopback address/);
+    // The name is allowed: the body names the address guard, not the allowlist.
+    expect(reply.toString()).toMatch(/\r\n\r\nConnection blocked by the address guard: localhost resolves to a loopback address \(.*; set network\.allowLocalOutbound to reach it\)\n$/);
+    expect(events[0]).toMatchObject({ action: 'block' });
+    expect(events[0]!.detail).toMatch(new RegExp(`^CONNECT 403 localhost https://localhost:${tlsPort} \\(localhost resolves to a loopback address`));
+    expect(events[0]!.reason).toMatch(/localhost resolves to a loopback address/);
   });
 
   it('answers a blocked CONNECT with 403, the exact body, a close, and a violation', async () => {
     const { path, events } = await proxy({ allowedDomains: ['github.com'] });
     const reply = (await exchange(path, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')).toString();
     expect(reply).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
-    expect(reply.split('\r\n\r\n')[1]).toBe(BLOCKED_BODY);
+    expect(reply.split('\r\n\r\n')[1]).toBe(`${BLOCKED_BODY}: not in network.allowedDomains\n`);
     expect(events).toMatchObject([
-      { source: 'http', action: 'block', target: 'example.com:443', detail: 'CONNECT 403 example.com https://example.com:443' },
+      { source: 'http', action: 'block', target: 'example.com:443', detail: 'CONNECT 403 example.com https://example.com:443 (not in network.allowedDomains)' },
     ]);
   });
 
@@ -354,5 +358,15 @@ describe('createHttpProxy: malformed input', () => {
     await closed;
     expect(p.openSockets).toBe(0);
     await echo.close();
+  });
+});
+
+describe('createHttpProxy: a client that half-closes after its request', () => {
+  it('still gets the answer (printf … | socat -t3 -)', async () => {
+    const { path } = await proxy({ allowedDomains: ['github.com'] });
+    const socket = await connectUnix(path);
+    const all = collect(socket);
+    socket.end('GET http://example.com/ HTTP/1.0\r\n\r\n');
+    expect((await all).toString()).toMatch(/^HTTP\/1\.1 403 [\s\S]*not in network\.allowedDomains\n$/);
   });
 });

@@ -40,13 +40,20 @@ describe('proxyPlugin', () => {
     expect((await proxyPlugin.detect({ platform: 'linux', strict: false })).status).toBe('available');
   });
 
-  it('starts nothing and clears proxy variables when no domain is allowed and nobody watches', async () => {
+  it('starts no host proxy when no domain is allowed and nobody watches: the helper refuses on the proxy ports', async () => {
     const { plan } = await prepare({});
+    expect(plan.services).toEqual([]);
+    expect(plan.helper.bridges.map((b) => [b.kind, b.port])).toEqual([['refuse', 3128], ['refuse', 1080]]);
+    expect(plan.env.HTTP_PROXY).toBe('http://127.0.0.1:3128');
+    expect(plan.notes.map((n) => n.message).join('\n')).toMatch(/proxies not started; the helper refuses every request/);
+  });
+
+  it('starts nothing and clears proxy variables on darwin when no domain is allowed', async () => {
+    const { plan } = await prepare({}, { platform: 'darwin' });
     expect(plan.services).toEqual([]);
     expect(plan.helper.bridges).toEqual([]);
     expect(plan.env.HTTP_PROXY).toBeUndefined();
     expect('HTTP_PROXY' in plan.env).toBe(true);
-    expect(plan.notes.map((n) => n.message).join('\n')).toMatch(/proxies not started/);
   });
 
   it('fills services, bridges and environment, and its proxies report to the kernel stream', async () => {
@@ -68,7 +75,7 @@ describe('proxyPlugin', () => {
     const reply = collect(s);
     s.write('CONNECT example.com:443 HTTP/1.1\r\n\r\n');
     expect((await reply).toString()).toMatch(/^HTTP\/1\.1 403 /);
-    expect(events).toMatchObject([{ source: 'http', action: 'block', detail: 'CONNECT 403 example.com https://example.com:443' }]);
+    expect(events).toMatchObject([{ source: 'http', action: 'block', detail: 'CONNECT 403 example.com https://example.com:443 (not in network.allowedDomains)' }]);
     expect(kernel.violations.blockedCounts().get('http')).toBe(1);
     await Promise.all(plan.services.map((s) => s.stop()));
     expect(existsSync(join(dir, 'http.sock'))).toBe(false);
@@ -141,6 +148,6 @@ describe('proxyPlugin', () => {
     const s = connect({ host: '127.0.0.1', port: http });
     const reply = collect(s);
     s.write('GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n');
-    expect((await reply).toString()).toMatch(/^HTTP\/1\.1 403 [\s\S]*Connection blocked by network allowlist$/);
+    expect((await reply).toString()).toMatch(/^HTTP\/1\.1 403 [\s\S]*Connection blocked by network allowlist: not in network\.allowedDomains\n$/);
   });
 });

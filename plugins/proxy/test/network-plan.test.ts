@@ -1,6 +1,6 @@
 import { SettingsSchema } from '@fence/core';
 import { describe, expect, it } from 'vitest';
-import { inboundBridge, noProxyEnvironment, proxiesNeeded, proxyBridges, proxyEnvironment } from '../src/network-plan.js';
+import { inboundBridge, noProxyEnvironment, proxiesNeeded, proxyBridges, proxyEnvironment, refusalBridges } from '../src/network-plan.js';
 
 const network = (over: object = {}) => SettingsSchema.parse({ network: over }).network;
 const quiet = { monitor: false, debug: false, ports: [] as number[] };
@@ -26,8 +26,23 @@ describe('proxyEnvironment', () => {
       all_proxy: 'socks5h://127.0.0.1:1080',
       NO_PROXY: 'localhost,127.0.0.1',
       no_proxy: 'localhost,127.0.0.1',
+      NODE_USE_ENV_PROXY: '1',
       FENCE_SANDBOX: '1',
     });
+  });
+
+  it('leaves an allowed loopback name out of NO_PROXY: it means the host, reachable only through the proxies', () => {
+    expect(proxyEnvironment(network({ allowedDomains: ['localhost'] })).NO_PROXY).toBe('127.0.0.1');
+    expect(proxyEnvironment(network({ allowedDomains: ['localhost', '127.0.0.1'] })).no_proxy).toBe('');
+  });
+
+  it('refuses at once without a host proxy: a 403 naming the reason, and a SOCKS5 "not allowed"', () => {
+    const [http, socks] = refusalBridges(network({ httpProxyPort: 3128, socksProxyPort: 1080 }));
+    expect(http).toMatchObject({ kind: 'refuse', port: 3128 });
+    expect(new TextDecoder().decode(http!.kind === 'refuse' ? http!.reply : undefined)).toMatch(
+      /^HTTP\/1\.1 403 Forbidden\r\n[^]*\r\n\r\nConnection blocked by network allowlist: not in network\.allowedDomains \(this policy allows no domain\)\n$/,
+    );
+    expect(socks).toMatchObject({ kind: 'refuse', port: 1080, reply: new Uint8Array([5, 0, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0]) });
   });
 
   it('removes inherited proxy variables when the proxies do not run', () => {

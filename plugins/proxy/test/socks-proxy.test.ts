@@ -72,11 +72,13 @@ describe('createSocksProxy: CONNECT', () => {
     expect((await all).toString()).toBe('v4');
   });
 
-  it('parses an IPv6 target and refuses it, as no IPv6 literal can be listed', async () => {
+  it('parses an IPv6 target and refuses it unless that literal is listed', async () => {
     const { path, events } = await proxy({ allowedDomains: ['localhost'], allowLocalOutbound: true });
     const { reply } = await socksConnect(path, [5, 1, 0, 4, ...Array(15).fill(0), 1, ...port16(echo.port)]);
     expect(reply[1]).toBe(Reply.NOT_ALLOWED);
-    expect(events[0]).toMatchObject({ action: 'block', target: `[::1]:${echo.port}`, detail: `CONNECT [::1]:${echo.port} BLOCKED` });
+    expect(events[0]).toMatchObject({ action: 'block', target: `[::1]:${echo.port}`, detail: `CONNECT [::1]:${echo.port} BLOCKED (not in network.allowedDomains)` });
+    const listed = await proxy({ allowedDomains: ['::1'], allowLocalOutbound: true });
+    expect((await socksConnect(listed.path, [5, 1, 0, 4, ...Array(15).fill(0), 1, ...port16(echo.port)])).reply[1]).not.toBe(Reply.NOT_ALLOWED);
   });
 
   it('answers a blocked target with 0x02 and reports CONNECT host:port BLOCKED', async () => {
@@ -84,7 +86,7 @@ describe('createSocksProxy: CONNECT', () => {
     const reply = await exchange(path, bytes(GREETING, domainRequest('example.com', 443)));
     expect([...reply]).toEqual([5, 0, 5, Reply.NOT_ALLOWED, 0, 1, 0, 0, 0, 0, 0, 0]);
     expect(events).toMatchObject([
-      { source: 'socks', action: 'block', target: 'example.com:443', process: '', pid: 0, detail: 'CONNECT example.com:443 BLOCKED' },
+      { source: 'socks', action: 'block', target: 'example.com:443', process: '', pid: 0, detail: 'CONNECT example.com:443 BLOCKED (not in network.allowedDomains)' },
     ]);
   });
 
@@ -118,7 +120,7 @@ describe('createSocksProxy: CONNECT', () => {
     const reply = await exchange(path, bytes(GREETING, ipv4Request('127.0.0.1', port)));
     expect(reply[3]).toBe(Reply.CONNECTION_REFUSED);
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(events[0]).toMatchObject({ action: 'allow', detail: `CONNECT 127.0.0.1:${port} FAILED` });
+    expect(events[0]).toMatchObject({ action: 'block', detail: `CONNECT 127.0.0.1:${port} FAILED (upstream unreachable: connection refused (ECONNREFUSED))` });
   });
 
   it('forwards bytes the client sent right after its request to the upstream', async () => {

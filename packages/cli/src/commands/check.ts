@@ -5,7 +5,7 @@
  * only when something the policy forbids got through.
  */
 import { spawnSync } from 'node:child_process';
-import { basename } from 'node:path';
+import { join } from 'node:path';
 import { processProbe, type Bridge, type Sandbox } from '@fence/core';
 import type { Flags } from '../args.js';
 import type { CheckContext, Relay } from '../check/attack.js';
@@ -15,9 +15,14 @@ import { runAttack } from '../check/run-attack.js';
 import { exitStatus, outcomeLine, summaryLine, type Outcome } from '../check/verdict.js';
 import { sandboxFromFlags } from '../sandbox.js';
 
-/** The relays of one direction (see Bridge), named by their socket: `http`, `socks`, `in-8080`. */
-function relaysOf(sandbox: Sandbox, kind: Bridge['kind']): Relay[] {
-  return sandbox.plan.helper.bridges.flatMap((b) => (b.kind === kind ? [{ name: basename(b.path, '.sock'), port: b.port, path: b.path }] : []));
+/**
+ * The relays of one direction (see Bridge), named by their socket in the runtime directory: `http`,
+ * `socks` (the proxies' sockets), `in-8080` (a -p listener): where an attacker would swap them.
+ */
+function relaysOf(sandbox: Sandbox, kind: 'tcp-to-unix' | 'unix-to-tcp'): Relay[] {
+  const { httpProxyPort } = sandbox.policy.network;
+  const name = (b: Bridge): string => (b.kind === 'unix-to-tcp' ? `in-${b.port}` : b.port === httpProxyPort ? 'http' : 'socks');
+  return sandbox.plan.helper.bridges.flatMap((b) => (b.kind === kind ? [{ name: name(b), port: b.port, path: join(sandbox.plan.runtimeDir(), `${name(b)}.sock`) }] : []));
 }
 
 /** sys.executable: the interpreter a `python3` on PATH (maybe a pyenv shim) finally runs. */

@@ -1,8 +1,12 @@
 /**
- * Domain patterns of `network.allowedDomains` / `deniedDomains`: an exact host name, or
- * `*.suffix` meaning any subdomain of suffix (never the apex). Pure: used by the schema for
- * validation and by the proxies for matching, so both agree on one definition.
+ * Domain patterns of `network.allowedDomains` / `deniedDomains`: an exact host name, an IP literal
+ * (IPv6 too), or `*.suffix` meaning any subdomain of suffix (never the apex). Pure: used by the
+ * schema for validation and by the proxies for matching, so both agree on one definition. Names
+ * are compared in one canonical form (IDNA to ASCII, lower case, no trailing dot, IP literals
+ * normalised), the form the proxies also resolve: a soft hyphen or full-width letters cannot make
+ * a name look different to the filter than to DNS.
  */
+import { domainToASCII } from 'node:url';
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i;
 
@@ -13,8 +17,12 @@ export function domainPatternProblem(pattern: string): string | undefined {
     return `"${pattern}" is a URL; write only the host name (e.g. "${pattern.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split(/[/:]/)[0]}")`;
   }
   if (pattern.includes('/')) return `"${pattern}" contains a path; write only the host name`;
-  if (pattern.includes(':')) return `"${pattern}" contains a port; ports are not part of a domain pattern`;
-  const name = pattern.endsWith('.') ? pattern.slice(0, -1) : pattern;
+  if (pattern.includes(':')) {
+    if (ipv6Literal(pattern) !== undefined) return undefined;
+    return `"${pattern}" contains a port; ports are not part of a domain pattern`;
+  }
+  const written = pattern.endsWith('.') ? pattern.slice(0, -1) : pattern;
+  const name = written.startsWith('*.') ? `*.${domainToASCII(written.slice(2)) || written.slice(2)}` : domainToASCII(written) || written;
   const wildcard = name.startsWith('*.');
   const rest = wildcard ? name.slice(2) : name;
   if (rest.includes('*')) {
@@ -32,10 +40,24 @@ export function domainPatternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
-/** Lower-cased host without a trailing dot, for comparisons. */
+/** The normalised form of an IPv6 literal (brackets optional), or undefined when it is not one. */
+function ipv6Literal(text: string): string | undefined {
+  const bare = text.replace(/^\[(.*)\]$/, '$1');
+  if (!/^[0-9a-f:.]+$/i.test(bare)) return undefined;
+  try {
+    return new URL(`http://[${bare}]`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The canonical form of a host for comparisons (see the file comment); `*.` is kept. */
 export function canonicalHost(host: string): string {
-  const h = host.toLowerCase();
-  return h.endsWith('.') ? h.slice(0, -1) : h;
+  const v6 = host.includes(':') ? ipv6Literal(host) : undefined;
+  if (v6 !== undefined) return v6;
+  const h = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (h.startsWith('*.')) return `*.${domainToASCII(h.slice(2)) || h.slice(2).toLowerCase()}`;
+  return domainToASCII(h) || h.toLowerCase();
 }
 
 /** Whether `host` matches `pattern` (case-insensitive, trailing dot ignored, `*.x` = subdomains only). */

@@ -12,6 +12,7 @@ import { isCrossField, issueLines } from './issues.js';
 import { parseSettingsText } from './jsonc.js';
 import { mergeLayers, policySources, type SettingsLayer } from './merge.js';
 import { expandHome, realPathOfExisting, resolvePolicyPaths, resolveWorkingDirectory } from './paths.js';
+import { configuredRegistryHosts, type RegistryContext } from './registries.js';
 import { SettingsSchema, type SettingsInput } from './schema.js';
 import { isTemplateName, templateNames, templates } from './templates.js';
 
@@ -50,11 +51,20 @@ function validateLayer(value: unknown, from: string): SettingsInput {
   return value as SettingsInput;
 }
 
+/** `settings` with `hosts` added to network.allowedDomains (de-duplicated). */
+function withDomains(settings: SettingsInput, hosts: readonly string[]): SettingsInput {
+  const allowed = settings.network?.allowedDomains ?? [];
+  return { ...settings, network: { ...settings.network, allowedDomains: [...new Set([...allowed, ...hosts])] } };
+}
+
 /** Reads settings and what they extend into layers, root first. */
 class ChainReader {
   readonly files: string[] = [];
 
-  constructor(private readonly home: string) {}
+  constructor(
+    private readonly home: string,
+    private readonly registries: RegistryContext,
+  ) {}
 
   /** `chain` names every settings source from the start of this chain to `from`, for errors. */
   layers(value: unknown, from: string, baseDir: string, chain: readonly string[]): SettingsLayer[] {
@@ -78,7 +88,10 @@ class ChainReader {
 
   template(name: string, chain: readonly string[]): SettingsLayer[] {
     const from = `template:${name}`;
-    return this.layers(templates[name as keyof typeof templates].settings, from, this.home, chain);
+    const template = templates[name as keyof typeof templates];
+    const hosts = template.registries ? configuredRegistryHosts(template.registries, this.registries) : [];
+    const settings = hosts.length === 0 ? template.settings : withDomains(template.settings, hosts);
+    return this.layers(settings, from, this.home, chain);
   }
 
   #extends(target: string, from: string, baseDir: string, chain: readonly string[]): SettingsLayer[] {
@@ -104,7 +117,7 @@ export function loadPolicy(opts: LoadOptions): LoadedPolicy {
   if (opts.template !== undefined && !isTemplateName(opts.template)) throw errors.templateUnknown(opts.template, templateNames);
   const cwd = resolveWorkingDirectory(opts.cwd);
   const home = realPathOfExisting(path.resolve(opts.home));
-  const reader = new ChainReader(home);
+  const reader = new ChainReader(home, { env: opts.env, home, cwd });
   const layers: SettingsLayer[] = opts.template === undefined ? [] : reader.template(opts.template, [`template:${opts.template}`]);
   if (opts.inline !== undefined) {
     layers.push(...reader.layers(opts.inline, INLINE, cwd, [INLINE]));

@@ -2,15 +2,20 @@
  * Built-in templates: settings to start from with `--template <name>` or `"extends": "<name>"`.
  * Plain data, validated by the same schema as a settings file (test/templates.test.ts).
  */
+import type { RegistryKind } from './registries.js';
 import type { SettingsInput } from './schema.js';
 
 export interface Template {
   /** One line, for `--help` and docs/settings.md. */
   readonly description: string;
   readonly settings: SettingsInput;
+  /** The template also allows the hosts of this tool's configured registries (see registries.ts). */
+  readonly registries?: RegistryKind;
 }
 
-export const templates = {
+export type TemplateName = 'default-deny' | 'workspace-write' | 'npm-install' | 'pip-install' | 'git-readonly' | 'local-dev-server' | 'agent-api-only';
+
+export const templates: Readonly<Record<TemplateName, Template>> = {
   'default-deny': {
     description: 'No network, no writes outside the private /tmp (the same as no settings at all).',
     settings: {},
@@ -20,14 +25,16 @@ export const templates = {
     settings: { filesystem: { allowWrite: ['.'] } },
   },
   'npm-install': {
-    description: 'npm/yarn installs: the npm and yarn registries; writes to the working directory, ~/.npm and ~/.cache.',
+    description: 'npm/yarn installs: the npm, yarn and configured registries; writes to ., ~/.npm and ~/.cache.',
+    registries: 'npm',
     settings: {
       network: { allowedDomains: ['registry.npmjs.org', '*.npmjs.org', 'registry.yarnpkg.com'] },
       filesystem: { allowWrite: ['.', '~/.npm', '~/.cache'] },
     },
   },
   'pip-install': {
-    description: 'pip installs: PyPI only; writes to the working directory and ~/.cache/pip.',
+    description: 'pip installs: PyPI and the configured indexes; writes to the working directory and ~/.cache/pip.',
+    registries: 'pip',
     settings: {
       network: { allowedDomains: ['pypi.org', 'files.pythonhosted.org'] },
       filesystem: { allowWrite: ['.', '~/.cache/pip'] },
@@ -51,9 +58,7 @@ export const templates = {
       filesystem: { allowWrite: ['.'] },
     },
   },
-} satisfies Record<string, Template>;
-
-export type TemplateName = keyof typeof templates;
+};
 
 export const templateNames = Object.keys(templates) as TemplateName[];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideDomain, domainMatches, domainPatternProblem } from '../../src/settings/domain-pattern.js';
+import { canonicalHost, decideDomain, domainMatches, domainPatternProblem } from '../../src/settings/domain-pattern.js';
 import { loadPolicy } from '../../src/settings/load.js';
 import { FenceError } from '../../src/errors.js';
 
@@ -70,5 +70,28 @@ describe('decideDomain', () => {
 
   it('blocks everything when the allow list is empty', () => {
     expect(decideDomain('example.com', [], [])).toBe('not-allowed');
+  });
+});
+
+describe('canonical names', () => {
+  it('maps what DNS would map (IDNA): a soft hyphen, full-width letters, Unicode, upper case', () => {
+    expect(canonicalHost('ex\u00ADample.com')).toBe('example.com');
+    expect(canonicalHost('ｅｘａｍｐｌｅ.com')).toBe('example.com');
+    expect(canonicalHost('Bücher.DE.')).toBe('xn--bcher-kva.de');
+    expect(decideDomain('ex\u00ADample.com', [], ['example.com'])).toBe('deny-listed');
+    expect(domainMatches('bücher.de', 'xn--bcher-kva.de')).toBe(true);
+  });
+
+  it('accepts IPv6 literals, with or without brackets, and compares them normalised', () => {
+    expect(domainPatternProblem('::1')).toBeUndefined();
+    expect(domainPatternProblem('[2001:db8::1]')).toBeUndefined();
+    expect(domainMatches('::1', '0:0:0:0:0:0:0:1')).toBe(true);
+    expect(domainMatches('[2001:DB8::1]', '2001:db8:0::1')).toBe(true);
+    expect(domainPatternProblem('example.com:443')).toMatch(/contains a port/);
+  });
+
+  it('accepts an internationalised name as its ASCII form', () => {
+    expect(domainPatternProblem('bücher.de')).toBeUndefined();
+    expect(domainPatternProblem('*.bücher.de')).toBeUndefined();
   });
 });
