@@ -3,8 +3,9 @@
  * arguments and wraps the command as
  *   bwrap --args <fd> -- fence-launch --plan-fd <fd> -- <command...>
  * The arguments travel through a descriptor (NUL-separated), so no path ever meets a shell or the
- * argv length limit. Without the native helper: seccomp goes to bwrap `--seccomp`, the bridges to
- * socat, and Landlock and the limits are dropped, each with a note.
+ * argv length limit. A terminal run adds `--tty` to fence-launch (a pseudo-terminal inside, relayed).
+ * Without the native helper: seccomp goes to bwrap `--seccomp`, the bridges to socat, and Landlock,
+ * the limits and terminal runs are dropped, each with a note.
  */
 import { addFd, note, type DetectionReport, type FeatureProbe, type LaunchPlan, type Logger } from '@fence/core';
 import { buildBwrapArgs, type BwrapInput } from './bwrap-args.js';
@@ -41,6 +42,7 @@ async function fallbackSeccomp(plan: LaunchPlan): Promise<Uint8Array | undefined
 async function fallback(plan: LaunchPlan, probe: FeatureProbe): Promise<{ inner: string[]; seccompFd?: number }> {
   const { bridges, landlock, rlimits } = plan.helper;
   note(plan, LAYER, 'native helper (@fence/native) missing: falling back to bwrap --seccomp and socat');
+  note(plan, LAYER, 'no terminal of its own for interactive commands (no job control, Ctrl-C ends the sandbox): it needs the native helper');
   if (landlock) note(plan, LAYER, 'Landlock dropped: it needs the native helper (build @fence/native)');
   if (rlimits.length > 0) note(plan, LAYER, 'resource limits dropped: they need the native helper (build @fence/native)');
   const program = await fallbackSeccomp(plan);
@@ -68,6 +70,8 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
     : await fallback(plan, probe);
+  // fence-launch --tty: the same plan, the command on a pseudo-terminal of the sandbox's devpts.
+  const ttyInner = helper?.terminal ? [...inner.slice(0, -1), '--tty', '--'] : undefined;
   const input: BwrapInput = {
     ...gathered.input,
     protect: { existing: gathered.input.protect.existing, missing: created },
@@ -81,7 +85,9 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
   // namespaces exist (so the monitor can find them), the command waits for the gate's byte.
   plan.bridgeHandoff = helper !== undefined && plan.helper.bridges.length > 0;
   const gate = plan.holdStart ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
-  plan.wrappers.push({ layer: LAYER, argv: [bwrap, ...gate, '--args', String(argsFd), '--', ...inner] });
+  const outer = [bwrap, ...gate, '--args', String(argsFd), '--'];
+  plan.wrappers.push({ layer: LAYER, argv: [...outer, ...inner], ...(ttyInner && { ttyArgv: [...outer, ...ttyInner] }) });
+  plan.terminal = helper?.terminal;
   plan.signal = forwardToCommand;
 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];

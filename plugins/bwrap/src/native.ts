@@ -2,12 +2,20 @@
  * Optional packages, loaded lazily so that a missing or broken build only changes the launch path:
  * without @fence/native's helper the sandbox falls back to bwrap `--seccomp` and socat bridges.
  */
-import type { HelperPlan } from '@fence/core';
+import type { HelperPlan, TerminalHost } from '@fence/core';
 
 /** The part of @fence/native this plugin uses. */
 export interface NativeModule {
   helperPath(): string | undefined;
   encodeHelperPlan(plan: HelperPlan): Uint8Array;
+  addon(): { ttyMakeRaw(fd: number): Uint8Array; ttyRestore(fd: number, saved: Uint8Array): void } | undefined;
+}
+
+export interface NativeHelper {
+  readonly path: string;
+  readonly encode: NativeModule['encodeHelperPlan'];
+  /** Raw mode for terminal runs (fence-launch --tty); undefined when the addon is not built. */
+  readonly terminal?: TerminalHost;
 }
 
 /** The part of @fence/plugin-seccomp the fallback uses. */
@@ -27,11 +35,19 @@ export function loadNative(): Promise<NativeModule | undefined> {
 }
 
 /** The helper executable, or undefined when @fence/native is not built. */
-export async function nativeHelper(): Promise<{ path: string; encode: NativeModule['encodeHelperPlan'] } | undefined> {
+export async function nativeHelper(): Promise<NativeHelper | undefined> {
   const m = await loadNative();
   try {
     const path = m?.helperPath();
-    return path && m ? { path, encode: (plan) => m.encodeHelperPlan(plan) } : undefined;
+    if (!path || !m) return undefined;
+    const addon = m.addon();
+    const terminal: TerminalHost | undefined = addon && {
+      makeRaw: (fd) => {
+        const saved = addon.ttyMakeRaw(fd);
+        return () => addon.ttyRestore(fd, saved);
+      },
+    };
+    return { path, encode: (plan) => m.encodeHelperPlan(plan), terminal };
   } catch {
     return undefined;
   }

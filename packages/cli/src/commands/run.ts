@@ -1,4 +1,5 @@
 /** `fence [flags] -- <command>`: run one command in a fresh sandbox and return its status. */
+import { isatty } from 'node:tty';
 import type { Violation } from '@fence/core';
 import type { Flags } from '../args.js';
 import { blockedSummary, formatViolation, violationJson } from '../render/violation.js';
@@ -17,7 +18,10 @@ export async function runCommand(flags: Flags, command: readonly string[] | stri
         process.stderr.write(`${flags.json ? violationJson(v) : formatViolation(v)}\n`);
       });
     }
-    const status = await sandbox.run(command, { forwardSignals: true });
+    // On a terminal the command gets one of its own inside (job control, Ctrl-C for the job
+    // inside); otherwise, and where no layer can allocate one, stdio is passed as is.
+    const tty = isatty(0) && (isatty(1) || isatty(2)) && sandbox.terminal;
+    const status = await sandbox.run(command, { forwardSignals: true, tty });
     if (flags.monitor && !flags.json) process.stderr.write(`${blockedSummary(sandbox.violations.blockedCounts())}\n`);
     return status;
   } finally {
