@@ -71,7 +71,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, lo
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
     : await fallback(plan, probe);
   // fence-launch --tty: the same plan, the command on a pseudo-terminal of the sandbox's devpts.
-  const ttyInner = helper?.terminal ? [...inner.slice(0, -1), '--tty', '--'] : undefined;
+  const ttyInner = helper ? [...inner.slice(0, -1), '--tty', '--'] : undefined;
   const input: BwrapInput = {
     ...gathered.input,
     protect: { existing: gathered.input.protect.existing, missing: created },

@@ -2,7 +2,7 @@
  * Optional packages, loaded lazily so that a missing or broken build only changes the launch path:
  * without @fence/native's helper the sandbox falls back to bwrap `--seccomp` and socat bridges.
  */
-import type { HelperPlan, TerminalHost } from '@fence/core';
+import { errors, type HelperPlan, type TerminalHost } from '@fence/core';
 
 /** The part of @fence/native this plugin uses. */
 export interface NativeModule {
@@ -14,8 +14,20 @@ export interface NativeModule {
 export interface NativeHelper {
   readonly path: string;
   readonly encode: NativeModule['encodeHelperPlan'];
-  /** Raw mode for terminal runs (fence-launch --tty); undefined when the addon is not built. */
-  readonly terminal?: TerminalHost;
+  /** Raw mode for terminal runs (fence-launch --tty). */
+  readonly terminal: TerminalHost;
+}
+
+/** Raw mode through the addon, loaded when a terminal run starts: other runs never load it. */
+function terminalHost(m: NativeModule): TerminalHost {
+  return {
+    makeRaw(fd) {
+      const addon = m.addon();
+      if (!addon) throw errors.nativeMissing('a terminal run (raw mode for your terminal)');
+      const saved = addon.ttyMakeRaw(fd);
+      return () => addon.ttyRestore(fd, saved);
+    },
+  };
 }
 
 /** The part of @fence/plugin-seccomp the fallback uses. */
@@ -39,15 +51,7 @@ export async function nativeHelper(): Promise<NativeHelper | undefined> {
   const m = await loadNative();
   try {
     const path = m?.helperPath();
-    if (!path || !m) return undefined;
-    const addon = m.addon();
-    const terminal: TerminalHost | undefined = addon && {
-      makeRaw: (fd) => {
-        const saved = addon.ttyMakeRaw(fd);
-        return () => addon.ttyRestore(fd, saved);
-      },
-    };
-    return { path, encode: (plan) => m.encodeHelperPlan(plan), terminal };
+    return path && m ? { path, encode: (plan) => m.encodeHelperPlan(plan), terminal: terminalHost(m) } : undefined;
   } catch {
     return undefined;
   }
