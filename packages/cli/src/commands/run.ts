@@ -12,15 +12,17 @@ export async function runCommand(flags: Flags, command: readonly string[] | stri
     if (flags.debug) {
       process.stderr.write(`[fence:kernel] Sandbox: ${sandboxSummary(sandbox.report, sandbox.kernel.active)}\n`);
     }
-    if (flags.monitor || flags.debug) {
-      sandbox.violations.on((v: Violation) => {
-        if (v.action !== 'block' && !flags.debug) return;
-        process.stderr.write(`${flags.json ? violationJson(v) : formatViolation(v)}\n`);
-      });
-    }
     // On a terminal the command gets one of its own inside (job control, Ctrl-C for the job
     // inside); otherwise, and where no layer can allocate one, stdio is passed as is.
     const tty = isatty(0) && (isatty(1) || isatty(2)) && sandbox.terminal;
+    // A raw terminal does not turn \n into \r\n: lines printed during the run carry their \r.
+    const eol = isatty(2) ? '\r\n' : '\n';
+    if (flags.monitor || flags.debug) {
+      sandbox.violations.on((v: Violation) => {
+        if (v.action !== 'block' && !flags.debug) return;
+        process.stderr.write(`${flags.json ? violationJson(v) : formatViolation(v)}${eol}`);
+      });
+    }
     const status = await sandbox.run(command, { forwardSignals: true, tty });
     if (flags.monitor && !flags.json) process.stderr.write(`${blockedSummary(sandbox.violations.blockedCounts())}\n`);
     return status;
