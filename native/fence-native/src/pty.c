@@ -192,6 +192,7 @@ static void relay_loop(struct relay *r) {
 static _Noreturn void relay(struct pty *p, pid_t child, const sigset_t *set) {
   static struct relay r; /* the buffers: off the stack */
   r = (struct relay){.p = p, .child = child, .in_open = true, .out_open = true, .master_open = true};
+  /* Only the command holds the slave: when it and its jobs are gone, the master reads EIO. */
   (void)close(p->slave);
   /* The relay holds the outer terminal: no ptrace, no /proc/<pid>/fd, no core dump for the command. */
   (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -218,6 +219,7 @@ int pty_fork(struct pty *p, struct fence_err *e) {
   /* Blocked before the fork, so none is lost before the relay reads them; the command's process
    * unblocks everything just before its exec (exec_prepare). */
   if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return fence_fail(e, errno, "tty: sigprocmask");
+  /* The command's process: a copy of this one, with no restriction yet. */
   pid_t child = fork();
   if (child < 0) return fence_fail(e, errno, "tty: fork");
   if (child > 0) relay(p, child, &set);
@@ -234,6 +236,7 @@ int pty_attach(struct pty *p, struct fence_err *e) {
   for (int fd = 0; fd <= 2; fd++)
     /* The slave replaces each stdio fd that was the outer terminal. */
     if ((p->stdio_ttys & (1u << fd)) && dup2(p->slave, fd) < 0) return fence_fail(e, errno, "tty: dup2");
+  /* The extra descriptor: stdio holds the slave now. */
   if (close(p->slave) != 0) return fence_fail(e, errno, "tty: close the slave");
   p->slave = -1;
   return 0;
