@@ -146,6 +146,16 @@ describe.each(USERS)('the fence command on a terminal (as %s)', (user) => {
     expect(r.sttyAfter).toBe(r.sttyBefore);
   });
 
+  it('does not forward a SIGINT sent to fence (Ctrl-C is a byte inside): fence ends, the terminal is set back', async () => {
+    ws = workspace(user);
+    const t = fenceOnTerminal(ws, ['-c', `echo RE''ADY; exec sleep 20`]);
+    await t.waitFor('READY');
+    process.kill(await t.pid, 'SIGINT');
+    const r = await t.exited;
+    expect(r.status).toBe(-2); // fence itself died of SIGINT; the sandbox died with it
+    expect(r.sttyAfter).toBe(r.sttyBefore);
+  });
+
   it('sets the terminal back when the command cannot start', async () => {
     ws = workspace(user);
     const r = await fenceOnTerminal(ws, ['--', '/no/such/command']).exited;

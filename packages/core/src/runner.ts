@@ -6,8 +6,9 @@
  * (Ctrl-C, Ctrl-Z included) is a byte for the relay inside, and SIGINT is not forwarded: it would
  * end the whole sandbox instead of the job in the foreground inside. SIGWINCH is forwarded so the
  * relay copies the new window size. The mode is set back when the command exits, when it cannot
- * start, and when this process exits first (Fence's own error, a forwarded SIGTERM/SIGHUP that
- * ends it); a SIGKILL of this process cannot be caught (`stty sane` repairs the terminal then).
+ * start, and when this process exits first (Fence's own error); a SIGINT sent to this process from
+ * elsewhere ends it by Node's default handler, which sets back the mode Node found at start. A
+ * SIGKILL of this process cannot be caught (`stty sane` repairs the terminal then).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
