@@ -56,7 +56,7 @@ export interface RunOptions {
   /**
    * Run the command on a pseudo-terminal of its own inside the sandbox, relayed to this process's
    * terminal (stdin, and stdout or stderr, must be one; `stdio` must be left as is): job control,
-   * Ctrl-C/Ctrl-Z for the job inside, window sizes, /dev/tty. See `Sandbox.terminal`.
+   * Ctrl-C/Ctrl-Z for the job inside, window sizes, /dev/tty. See `Sandbox.supportsTty`.
    */
   readonly tty?: boolean;
 }
@@ -80,14 +80,14 @@ export class Sandbox {
   }
 
   /** Whether `{ tty: true }` can work here: a layer's wrapper allocates terminals (Linux: the native helper). */
-  get terminal(): boolean {
+  get supportsTty(): boolean {
     return this.plan.terminal !== undefined && this.plan.wrappers.some((w) => w.ttyArgv);
   }
 
   /** The wrappers' argv: each one's terminal variant on a terminal run. */
   #wrapperArgv(tty: boolean, stdio: RunOptions['stdio']): string[] {
     if (!tty) return this.plan.wrappers.flatMap((w) => w.argv);
-    if (!this.terminal) throw errors.terminalUnavailable('no layer allocates terminals here (on Linux it needs the native helper: npm rebuild @fence/native)');
+    if (!this.supportsTty) throw errors.terminalUnavailable('no layer allocates terminals here (on Linux it needs the native helper: npm rebuild @fence/native)');
     if (stdio?.some((s) => s !== 'inherit')) throw errors.terminalUnavailable('the stdio option must be left as is');
     if (!isatty(0) || !(isatty(1) || isatty(2))) throw errors.terminalUnavailable('stdin, and stdout or stderr, must be a terminal');
     return this.plan.wrappers.flatMap((w) => w.ttyArgv ?? w.argv);

@@ -97,12 +97,12 @@ describe('the kernel', () => {
 
   it('refuses a terminal run where no layer allocates terminals, with other stdio, or without a terminal', async () => {
     const plain = await createSandbox({ plugins: [recorder([])], cwd, settings: {} });
-    expect(plain.terminal).toBe(false);
+    expect(plain.supportsTty).toBe(false);
     await expect(plain.run(['true'], { tty: true })).rejects.toMatchObject({ code: 'TERMINAL_UNAVAILABLE', message: /no layer allocates terminals/ });
     await plain.close();
     const raw: number[] = [];
     const sandbox = await createSandbox({ plugins: [terminalLayer(raw)], cwd, settings: {} });
-    expect(sandbox.terminal).toBe(true);
+    expect(sandbox.supportsTty).toBe(true);
     await expect(sandbox.run(['true'], { tty: true, stdio: ['ignore', 'ignore', 'ignore'] })).rejects.toMatchObject({ code: 'TERMINAL_UNAVAILABLE', message: /stdio/ });
     if (!isatty(0)) await expect(sandbox.run(['true'], { tty: true })).rejects.toMatchObject({ message: /must be a terminal/ });
     expect(raw).toEqual([]);

@@ -14,7 +14,7 @@ export async function runCommand(flags: Flags, command: readonly string[] | stri
     }
     // On a terminal the command gets one of its own inside (job control, Ctrl-C for the job
     // inside); otherwise, and where no layer can allocate one, stdio is passed as is.
-    const tty = isatty(0) && (isatty(1) || isatty(2)) && sandbox.terminal;
+    const tty = isatty(0) && (isatty(1) || isatty(2)) && sandbox.supportsTty;
     // A raw terminal does not turn \n into \r\n: lines printed during the run carry their \r.
     const eol = isatty(2) ? '\r\n' : '\n';
     if (flags.monitor || flags.debug) {
