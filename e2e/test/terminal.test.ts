@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -5,11 +6,14 @@ import { hasProgram, own, USERS, workspace, type Workspace } from '../src/fence.
 import { fenceOnTerminal } from '../src/terminal.js';
 
 const SHELL = ['--', 'bash', '--norc', '--noprofile', '-i'];
-/**
- * Waited for before a key that must reach a command that has started (the terminal has no other
- * way to tell), and after ^C or ^Z: the terminal discards what was typed ahead of a signal key.
- */
+/** Waited for after ^C or ^Z: the terminal discards what was typed ahead of a signal key. */
 const settle = () => new Promise((r) => setTimeout(r, 400));
+/** Whether `sleep <n>` runs inside a sandbox, in one of these states (S: sleeping, T: stopped); seen from the host. */
+const sleeping = (n: number, states = 'S') => spawnSync('pgrep', ['-r', states, '-fx', `sleep ${n}`]).status === 0;
+const until = async (what: () => boolean, ms = 15_000) => {
+  for (const end = Date.now() + ms; Date.now() < end && !what(); ) await new Promise((r) => setTimeout(r, 50));
+  expect(what()).toBe(true);
+};
 
 describe.each(USERS)('the fence command on a terminal (as %s)', (user) => {
   let ws: Workspace;
@@ -34,12 +38,13 @@ describe.each(USERS)('the fence command on a terminal (as %s)', (user) => {
   it('gives Ctrl-C to the job inside: sleep is interrupted, bash -i survives and answers', async () => {
     ws = workspace(user);
     const t = fenceOnTerminal(ws, SHELL);
-    t.type("echo RE''ADY; sleep 20\r");
-    await t.waitFor('READY');
-    await settle();
+    const n = user === 'root' ? 2013 : 2113; // a sleep no other test runs
+    t.type(`sleep ${n}\r`);
+    await until(() => sleeping(n));
     t.type('\x03');
+    await until(() => !sleeping(n, 'S,T'));
     await settle();
-    // Answered long before sleep 20 would have ended: the ^C reached it, not the whole sandbox.
+    // The ^C ended the sleep, not the sandbox: the shell is still there to answer.
     t.type('echo "ALI""VE $?"\r');
     await t.waitFor('ALIVE 130', { ms: 10_000 });
     t.type('exit 3\r');
@@ -52,16 +57,17 @@ describe.each(USERS)('the fence command on a terminal (as %s)', (user) => {
   it('stops the job with Ctrl-Z and resumes it with fg', async () => {
     ws = workspace(user);
     const t = fenceOnTerminal(ws, SHELL);
-    t.type("echo RE''ADY; sleep 30\r");
-    await t.waitFor('READY');
-    await settle();
+    const n = user === 'root' ? 2014 : 2114;
+    t.type(`sleep ${n}\r`);
+    await until(() => sleeping(n));
     t.type('\x1a');
-    await t.waitFor(/Stopped\s+sleep 30/);
+    await until(() => sleeping(n, 'T'));
+    await t.waitFor(new RegExp(`Stopped\\s+sleep ${n}`));
     await settle();
     t.type('fg\r');
-    await t.waitFor('sleep 30\r\n', { from: t.output().lastIndexOf('fg') });
-    await settle();
+    await until(() => sleeping(n));
     t.type('\x03');
+    await until(() => !sleeping(n, 'S,T'));
     await settle();
     t.type('echo "D""ONE $?"; exit 5\r');
     const r = await t.exited;
