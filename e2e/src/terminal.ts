@@ -37,10 +37,11 @@ export interface TerminalOptions {
   readonly cols?: number;
   /** fence's stdin is then a pipe with this text (stdout and stderr stay the terminal). */
   readonly pipeIn?: string;
+  readonly env?: Record<string, string>;
 }
 
 export function fenceOnTerminal(ws: Workspace, args: readonly string[], opts: TerminalOptions = {}): TerminalRun {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', TERM: 'xterm' };
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', TERM: 'xterm', ...opts.env };
   const fenceArgv = userArgv(ws.user, [FENCE_BIN, ...args]);
   const argv = opts.pipeIn === undefined ? fenceArgv : ['sh', '-c', 'printf %s "$0" | "$@"', opts.pipeIn, ...fenceArgv];
   const size = [String(opts.rows ?? 24), String(opts.cols ?? 80)];

@@ -170,6 +170,15 @@ describe.each(USERS)('the fence command on a terminal (as %s)', (user) => {
     expect(r.sttyAfter).toBe(r.sttyBefore);
   });
 
+  it('says so when the native helper is missing, and passes the terminal as is', async () => {
+    ws = workspace(user);
+    const r = await fenceOnTerminal(ws, ['-c', 'tty; echo "O""K"'], { env: { FENCE_LAUNCH_PATH: '' } }).exited;
+    expect(r.output).toContain('fence: warning: the command has no terminal of its own');
+    expect(r.output).toContain('OK');
+    expect(r.status).toBe(0);
+    expect(r.sttyAfter).toBe(r.sttyBefore);
+  });
+
   it('passes piped stdin as is, without a terminal inside', async () => {
     ws = workspace(user);
     const r = await fenceOnTerminal(ws, ['--', 'sh', '-c', 'cat; tty || true'], { pipeIn: 'piped line\n' }).exited;

@@ -14,7 +14,11 @@ export async function runCommand(flags: Flags, command: readonly string[] | stri
     }
     // On a terminal the command gets one of its own inside (job control, Ctrl-C for the job
     // inside); otherwise, and where no layer can allocate one, stdio is passed as is.
-    const tty = isatty(0) && (isatty(1) || isatty(2)) && sandbox.supportsTty;
+    const onTerminal = isatty(0) && (isatty(1) || isatty(2));
+    if (onTerminal && !sandbox.supportsTty) {
+      sandbox.kernel.logger.warn('the command has no terminal of its own (it needs the native helper: npm rebuild @fence/native): no job control, and Ctrl-C ends the whole sandbox');
+    }
+    const tty = onTerminal && sandbox.supportsTty;
     // A raw terminal does not turn \n into \r\n: lines printed during the run carry their \r.
     const eol = isatty(2) ? '\r\n' : '\n';
     if (flags.monitor || flags.debug) {
