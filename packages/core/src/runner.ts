@@ -62,7 +62,13 @@ export function spawnCommand(req: SpawnRequest): SpawnedCommand {
   const restore = req.terminal ? rawUntilRestored(req.terminal) : () => undefined;
   const passed = (fd: PlanFd) => (typeof fd === 'object' && 'inherit' in fd ? fd.inherit() : 'pipe' as const);
   const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit']), ...req.fds.map(passed)];
-  const child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
+  let child: ChildProcess;
+  try {
+    child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
+  } catch (e) {
+    restore(); // a synchronous refusal (bad argument, descriptor): no 'error' event follows
+    throw e;
+  }
   const gates: Writable[] = [];
   req.fds.forEach((data, i) => {
     const stream = child.stdio[3 + i] as Writable | null;

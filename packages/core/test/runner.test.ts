@@ -32,6 +32,12 @@ describe('spawnCommand on a terminal', () => {
     expect(log).toEqual(['raw 0', 'restore 0']);
   });
 
+  it('sets the mode back when spawning throws at once', () => {
+    const { log, terminal } = fakeTerminal();
+    expect(() => spawnCommand(request(['sh', 'a\0b'], { terminal }))).toThrow(/null bytes/);
+    expect(log).toEqual(['raw 0', 'restore 0']);
+  });
+
   it('forwards SIGWINCH, and SIGTERM/SIGHUP but not SIGINT, only while the command runs', async () => {
     const before = (s: NodeJS.Signals) => process.listenerCount(s);
     const counts = { SIGINT: before('SIGINT'), SIGTERM: before('SIGTERM'), SIGHUP: before('SIGHUP'), SIGWINCH: before('SIGWINCH') };
