@@ -32,6 +32,14 @@ export interface NativeAddon {
    * the socket buffer is full, ENOSYS on other platforms than Linux.
    */
   sendFd(unixFd: number, passFd: number, data: Uint8Array): void;
+  /**
+   * Puts the terminal `fd` in raw mode (cfmakeraw: no echo, no line editing, no signal keys, no
+   * output processing) and returns its previous mode, opaque, for ttyRestore. Throws an Error
+   * with `code` and `errno` (ENOTTY: not a terminal).
+   */
+  ttyMakeRaw(fd: number): Uint8Array;
+  /** Sets the mode ttyMakeRaw returned. Throws like ttyMakeRaw. */
+  ttyRestore(fd: number, saved: Uint8Array): void;
 }
 
 /** Absolute path of fence-launch ($FENCE_LAUNCH_PATH, then the platform package, then the local build). */

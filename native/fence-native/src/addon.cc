@@ -1,5 +1,5 @@
-// fence_native.node: Landlock and seccomp probes for `detect`, execve for the CLI's last step, and
-// sendFd for the proxies' tunnel handoff to the in-sandbox bridge.
+// fence_native.node: Landlock and seccomp probes for `detect`, execve for the CLI's last step,
+// sendFd for the proxies' tunnel handoff to the in-sandbox bridge, and raw mode for the terminal.
 // The logic lives in the C files shared with fence-launch; this file only converts values.
 #include <napi.h>
 
@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "exec.h"
+#include "rawmode.h"
 #ifdef __linux__
 #include "fdpass.h"
 #include "landlock.h"
@@ -173,6 +174,38 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   throw e;
 }
 
+Napi::Value ThrowTerminal(Napi::Env env, const char* call, int err) {
+  Napi::Error e = Napi::Error::New(env, std::string(call) + ": " + std::strerror(err));
+  e.Set("code", Napi::String::New(env, err == ENOTTY ? "ENOTTY" : err == EBADF ? "EBADF" : "E" + std::to_string(err)));
+  e.Set("errno", Napi::Number::New(env, err));
+  throw e;
+}
+
+// Sets raw mode on the terminal `fd`; returns its previous mode (struct termios) for ttyRestore.
+Napi::Value TtyMakeRaw(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "ttyMakeRaw(fd: number)");
+  struct termios saved;
+  int rc = term_make_raw(info[0].As<Napi::Number>().Int32Value(), &saved);
+  if (rc != 0) return ThrowTerminal(env, "ttyMakeRaw", -rc);
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, sizeof saved);
+  std::memcpy(out.Data(), &saved, sizeof saved);
+  return out;
+}
+
+Napi::Value TtyRestore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      info[1].As<Napi::Uint8Array>().ByteLength() != sizeof(struct termios))
+    throw Napi::TypeError::New(env, "ttyRestore(fd: number, saved: Uint8Array from ttyMakeRaw)");
+  struct termios saved;
+  std::memcpy(&saved, info[1].As<Napi::Uint8Array>().Data(), sizeof saved);
+  int rc = term_restore(info[0].As<Napi::Number>().Int32Value(), &saved);
+  if (rc != 0) return ThrowTerminal(env, "ttyRestore", -rc);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("landlockAbiVersion", Napi::Function::New(env, LandlockAbiVersion, "landlockAbiVersion"));
   exports.Set("landlockErrata", Napi::Function::New(env, LandlockErrata, "landlockErrata"));
@@ -181,6 +214,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw, "ttyMakeRaw"));
+  exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore, "ttyRestore"));
   return exports;
 }
 

@@ -8,8 +8,10 @@
  *      calls the steps above make);
  *   6. closes every descriptor >= 3, resets signal state, and execs the command.
  * Any failure before the exec ends with status 125: the command never runs half-protected.
+ * With --tty (pty.c), a pseudo-terminal is allocated after step 1 and the process forks: the child
+ * takes steps 2-6 and, after step 5, the terminal; this process relays and exits with its status.
  *
- * Usage: fence-launch --plan-fd N -- command [args...]
+ * Usage: fence-launch [--plan-fd N] [--tty] -- command [args...]
  *        FENCE_LAUNCH_PLAN=<base64 plan> fence-launch -- command [args...]
  */
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include "exec.h"
 #include "landlock.h"
 #include "plan.h"
+#include "pty.h"
 #include "rlimit.h"
 #include "seccomp.h"
 
@@ -38,7 +41,7 @@ static void die(const struct fence_err *e) {
 }
 
 static void usage(void) {
-  fputs("fence-launch: usage: fence-launch [--plan-fd N] -- command [args...]\n"
+  fputs("fence-launch: usage: fence-launch [--plan-fd N] [--tty] -- command [args...]\n"
         "  (without --plan-fd the plan is read from $" PLAN_ENV ", base64)\n",
         stderr);
   exit(EXIT_SETUP);
@@ -62,7 +65,7 @@ static char *read_plan(int plan_fd, size_t *len, struct fence_err *e) {
   return text;
 }
 
-static int parse_args(int argc, char **argv, int *plan_fd) {
+static int parse_args(int argc, char **argv, int *plan_fd, int *tty) {
   int i = 1;
   *plan_fd = -1;
   if (i + 1 < argc && strcmp(argv[i], "--plan-fd") == 0) {
@@ -72,11 +75,13 @@ static int parse_args(int argc, char **argv, int *plan_fd) {
     *plan_fd = (int)fd;
     i += 2;
   }
+  *tty = i < argc && strcmp(argv[i], "--tty") == 0;
+  i += *tty;
   if (i >= argc || strcmp(argv[i], "--") != 0 || i + 1 >= argc) usage();
   return i + 1;
 }
 
-static void apply(const struct plan *plan, struct fence_err *e) {
+static void start_bridges(const struct plan *plan, struct fence_err *e) {
   if (plan->nbridges) {
     int *fds = calloc(plan->nbridges, sizeof *fds);
     if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
@@ -84,6 +89,9 @@ static void apply(const struct plan *plan, struct fence_err *e) {
     if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
     free(fds);
   }
+}
+
+static void restrict_self(const struct plan *plan, struct fence_err *e) {
   if (rlimit_apply(plan->rlimits, plan->nrlimits, e) != 0) die(e);
   /* No setuid/setgid/file-capability gains for this process and everything it executes. */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_NO_NEW_PRIVS)"), die(e);
@@ -97,12 +105,17 @@ int main(int argc, char **argv) {
   struct fence_err e = {.errnum = 0};
   struct plan plan;
   struct exec_saved saved;
+  struct pty pty;
   size_t len = 0;
-  int plan_fd, cmd = parse_args(argc, argv, &plan_fd);
+  int plan_fd, tty, cmd = parse_args(argc, argv, &plan_fd, &tty);
 
   char *text = read_plan(plan_fd, &len, &e);
   if (text == NULL || plan_decode(text, len, &plan, &e) != 0) die(&e);
-  apply(&plan, &e);
+  start_bridges(&plan, &e);
+  /* Returns in the command's process only; this one relays the terminal until the command exits. */
+  if (tty && (pty_open(&pty, &e) != 0 || pty_fork(&pty, &e) != 0)) die(&e);
+  restrict_self(&plan, &e);
+  if (tty && pty_attach(&pty, &e) != 0) die(&e);
 
   /* Only stdio reaches the command (bwrap's and the host's descriptors stay behind). */
   int rc = fds_close_from(3);

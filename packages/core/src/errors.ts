@@ -24,6 +24,7 @@ export const ErrorCodes = [
   'SETTINGS_PARSE',
   'SETTINGS_UNREADABLE',
   'TEMPLATE_UNKNOWN',
+  'TERMINAL_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];
@@ -102,4 +103,5 @@ export const errors = {
     new FenceError('SETTINGS_UNREADABLE', `settings file ${file} cannot be read: ${cause instanceof Error ? cause.message : String(cause)}; check that it is a readable file`, { cause }),
   templateUnknown: (name: string, known: readonly string[]) =>
     new FenceError('TEMPLATE_UNKNOWN', `unknown template "${name}"; choose one of: ${known.join(', ')}`),
+  terminalUnavailable: (why: string) => new FenceError('TERMINAL_UNAVAILABLE', `tty: ${why}; run without { tty: true } to pass stdio as is`),
 } satisfies Record<string, (...args: never[]) => FenceError>;

@@ -24,6 +24,17 @@ export const PrepareStage = {
 export interface Wrapper {
   readonly layer: string;
   readonly argv: readonly string[];
+  /**
+   * The argv instead of `argv` when the command runs on a terminal of its own (RunOptions.tty):
+   * this wrapper then allocates a pseudo-terminal inside and relays it to its stdio. Absent: it cannot.
+   */
+  readonly ttyArgv?: readonly string[];
+}
+
+/** The host side of a terminal run, from the plugin whose wrapper has a `ttyArgv`. */
+export interface TerminalHost {
+  /** Puts the terminal `fd` in raw mode; returns what sets its previous mode back. Throws when `fd` is no terminal. */
+  makeRaw(fd: number): () => void;
 }
 
 /** A host-side service started once per session before the first command, stopped at close. */
@@ -163,6 +174,8 @@ export interface LaunchPlan {
   readonly notes: PlanNote[];
   /** Degraded layers on this run, one entry per layer (see LayerWarning; add them with warn()). */
   readonly warnings: LayerWarning[];
+  /** Set with a wrapper's `ttyArgv`: how this process's terminal goes raw while the relay inside owns it. */
+  terminal?: TerminalHost;
   /** Delivers a signal (see SignalStrategy); default: kill(wrapper pid). The sandbox plugin targets the command and its sandbox. */
   signal?: SignalStrategy;
   /** The session's private directory on the host (0700; created on first call; removed at close, even after SIGKILL). */

@@ -1,11 +1,19 @@
 /**
  * Spawns the final argv (wrappers + command) with the plan's descriptors, forwards SIGINT,
  * SIGTERM and SIGHUP, and reports the exit status as a shell would (128+N on signal N).
+ *
+ * On a terminal run this process's terminal is in raw mode while the command runs, so every key
+ * (Ctrl-C, Ctrl-Z included) is a byte for the relay inside, and SIGINT is not forwarded: it would
+ * end the whole sandbox instead of the job in the foreground inside. SIGWINCH is forwarded so the
+ * relay copies the new window size. The mode is set back when the command exits, when it cannot
+ * start, and when this process exits first (Fence's own error); a SIGINT sent to this process from
+ * elsewhere ends it by Node's default handler, which sets back the mode Node found at start. A
+ * SIGKILL of this process cannot be caught (`stty sane` repairs the terminal then).
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import type { PlanFd, SignalStrategy, WrapperProcess } from './plan.js';
+import type { PlanFd, SignalStrategy, TerminalHost, WrapperProcess } from './plan.js';
 
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -18,8 +26,10 @@ export interface SpawnRequest {
   /** stdin, stdout, stderr of the child; default inherit. */
   readonly stdio?: readonly ['inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number, 'inherit' | 'pipe' | 'ignore' | number];
   readonly signal?: SignalStrategy;
-  /** Forward this process's SIGINT/SIGTERM/SIGHUP to the command while it runs. */
+  /** Forward this process's SIGINT/SIGTERM/SIGHUP to the command while it runs (not SIGINT on a terminal run). */
   readonly forwardSignals: boolean;
+  /** A terminal run: this process's stdin, a terminal, is raw until the command exits; SIGWINCH is forwarded. */
+  readonly terminal?: TerminalHost;
 }
 
 export interface SpawnedCommand {
@@ -34,11 +44,33 @@ export interface SpawnedCommand {
   release(): void;
 }
 
+/** Raw mode on stdin until the returned function runs, or this process exits. */
+function rawUntilRestored(terminal: TerminalHost): () => void {
+  const setBack = terminal.makeRaw(0);
+  const restore = () => {
+    process.off('exit', restore);
+    try {
+      setBack();
+    } catch {
+      /* the terminal is gone: nothing to set back */
+    }
+  };
+  process.once('exit', restore);
+  return restore;
+}
+
 export function spawnCommand(req: SpawnRequest): SpawnedCommand {
   const [file, ...args] = req.argv;
+  const restore = req.terminal ? rawUntilRestored(req.terminal) : () => undefined;
   const passed = (fd: PlanFd) => (fd === 'none' ? 'ignore' : typeof fd === 'object' && 'inherit' in fd ? fd.inherit() : 'pipe');
   const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit']), ...req.fds.map(passed)];
-  const child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
+  let child: ChildProcess;
+  try {
+    child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
+  } catch (e) {
+    restore(); // a synchronous refusal (bad argument, descriptor): no 'error' event follows
+    throw e;
+  }
   const gates: Writable[] = [];
   let report: string | undefined;
   const reports: Promise<string>[] = [];
@@ -68,20 +100,24 @@ export function spawnCommand(req: SpawnRequest): SpawnedCommand {
     }
   };
   const handlers = new Map<NodeJS.Signals, () => void>();
-  if (req.forwardSignals) {
-    for (const s of FORWARDED_SIGNALS) {
-      const h = () => deliver(s);
-      handlers.set(s, h);
-      process.on(s, h);
-    }
+  const forwarded = [
+    ...(req.forwardSignals ? FORWARDED_SIGNALS.filter((s) => !req.terminal || s !== 'SIGINT') : []),
+    ...(req.terminal ? (['SIGWINCH'] as const) : []),
+  ];
+  for (const s of forwarded) {
+    const h = () => deliver(s);
+    handlers.set(s, h);
+    process.on(s, h);
   }
   const exited = new Promise<number>((resolve, reject) => {
     child.once('error', (e) => {
       for (const [s, h] of handlers) process.off(s, h);
+      restore();
       reject(e);
     });
     child.once('exit', (code, signal) => {
       for (const [s, h] of handlers) process.off(s, h);
+      restore();
       resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     });
   });

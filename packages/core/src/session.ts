@@ -7,6 +7,7 @@
  *   await sandbox.close();
  */
 import { homedir } from 'node:os';
+import { isatty } from 'node:tty';
 import { checkCommand } from './command-policy.js';
 import { commandEnvironment } from './environment.js';
 import { errors } from './errors.js';
@@ -55,8 +56,14 @@ export type Command = readonly string[] | string;
 
 export interface RunOptions {
   readonly stdio?: SpawnRequest['stdio'];
-  /** Forward this process's SIGINT/SIGTERM/SIGHUP to the command (the CLI does). */
+  /** Forward this process's SIGINT/SIGTERM/SIGHUP to the command (the CLI does; not SIGINT with `tty`). */
   readonly forwardSignals?: boolean;
+  /**
+   * Run the command on a pseudo-terminal of its own inside the sandbox, relayed to this process's
+   * terminal (stdin, and stdout or stderr, must be one; `stdio` must be left as is): job control,
+   * Ctrl-C/Ctrl-Z for the job inside, window sizes, /dev/tty. See `Sandbox.supportsTty`.
+   */
+  readonly tty?: boolean;
 }
 
 export class Sandbox {
@@ -82,20 +89,36 @@ export class Sandbox {
     return this.plan.warnings;
   }
 
+  /** Whether `{ tty: true }` can work here: a layer's wrapper allocates terminals (Linux: the native helper). */
+  get supportsTty(): boolean {
+    return this.plan.terminal !== undefined && this.plan.wrappers.some((w) => w.ttyArgv);
+  }
+
+  /** The wrappers' argv: each one's terminal variant on a terminal run. */
+  #wrapperArgv(tty: boolean, stdio: RunOptions['stdio']): string[] {
+    if (!tty) return this.plan.wrappers.flatMap((w) => w.argv);
+    if (!this.supportsTty) throw errors.terminalUnavailable('no layer allocates terminals here (on Linux it needs the native helper: npm rebuild @fence/native)');
+    if (stdio?.some((s) => s !== 'inherit')) throw errors.terminalUnavailable('the stdio option must be left as is');
+    if (!isatty(0) || !(isatty(1) || isatty(2))) throw errors.terminalUnavailable('stdin, and stdout or stderr, must be a terminal');
+    return this.plan.wrappers.flatMap((w) => w.ttyArgv ?? w.argv);
+  }
+
   /** Starts a command; resolves its exit status through `exited`. */
   spawn(command: Command, options: RunOptions = {}): SpawnedCommand {
     if (this.#closed) throw errors.sessionClosed();
     const argv = typeof command === 'string' ? ['bash', '-c', command] : [...command];
     if (argv.length === 0 || argv[0] === '') throw errors.commandMissing();
     checkCommand(argv, this.policy.command);
+    const tty = options.tty ?? false;
     const spawned = spawnCommand({
-      argv: [...this.plan.wrappers.flatMap((w) => w.argv), ...argv],
+      argv: [...this.#wrapperArgv(tty, options.stdio), ...argv],
       env: commandEnvironment(this.env, this.plan.env),
       cwd: this.policy.cwd,
       fds: this.plan.fds,
       stdio: options.stdio,
       signal: this.plan.signal,
       forwardSignals: options.forwardSignals ?? false,
+      terminal: tty ? this.plan.terminal : undefined,
     });
     this.#running.add(spawned);
     this.#enforceWallClock(spawned);

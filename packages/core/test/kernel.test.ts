@@ -1,5 +1,6 @@
 import { mkdtempSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSandbox, definePlugin, FenceError, PrepareStage, warn, type FencePlugin, type Logger } from '../src/index.js';
@@ -32,6 +33,21 @@ function recorder(log: string[]): FencePlugin {
     },
   });
 }
+
+/** A layer whose wrapper can run commands on a terminal of their own (as bwrap's with the helper). */
+const terminalLayer = (raw: number[]): FencePlugin =>
+  definePlugin({
+    name: 'terminal',
+    platforms: [process.platform],
+    provides: ['test'],
+    detect: async () => ({ status: 'available', summary: 'terminal' }),
+    apply(kernel) {
+      kernel.hooks.prepare.tap({ name: 'terminal', stage: PrepareStage.SANDBOX }, (plan) => {
+        plan.wrappers.push({ layer: 'terminal', argv: ['/usr/bin/env'], ttyArgv: ['/usr/bin/env'] });
+        plan.terminal = { makeRaw: (fd) => (raw.push(fd), () => undefined) };
+      });
+    },
+  });
 
 const unavailable = (log: string[]): FencePlugin =>
   definePlugin({
@@ -77,6 +93,20 @@ describe('the kernel', () => {
     const err = await createSandbox({ plugins: [unavailable([])], cwd, settings: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FenceError);
     expect((err as FenceError).message).toMatch(/never runs a command unsandboxed/);
+  });
+
+  it('refuses a terminal run where no layer allocates terminals, with other stdio, or without a terminal', async () => {
+    const plain = await createSandbox({ plugins: [recorder([])], cwd, settings: {} });
+    expect(plain.supportsTty).toBe(false);
+    await expect(plain.run(['true'], { tty: true })).rejects.toMatchObject({ code: 'TERMINAL_UNAVAILABLE', message: /no layer allocates terminals/ });
+    await plain.close();
+    const raw: number[] = [];
+    const sandbox = await createSandbox({ plugins: [terminalLayer(raw)], cwd, settings: {} });
+    expect(sandbox.supportsTty).toBe(true);
+    await expect(sandbox.run(['true'], { tty: true, stdio: ['ignore', 'ignore', 'ignore'] })).rejects.toMatchObject({ code: 'TERMINAL_UNAVAILABLE', message: /stdio/ });
+    if (!isatty(0)) await expect(sandbox.run(['true'], { tty: true })).rejects.toMatchObject({ message: /must be a terminal/ });
+    expect(raw).toEqual([]);
+    await sandbox.close();
   });
 
   it('reuses one session for many commands and refuses commands after close', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WrapperProcess } from '../src/plan.js';
-import { spawnCommand } from '../src/runner.js';
+import { spawnCommand, type SpawnRequest } from '../src/runner.js';
 
 describe('spawnCommand', () => {
   it('reads a report descriptor to its end and hands it to the signal strategy', async () => {
@@ -27,5 +27,57 @@ describe('spawnCommand', () => {
     expect(spawned.wrapper.report).toBe('');
     expect(await spawned.wrapper.reported).toBe('');
     await spawned.exited;
+  });
+});
+
+/** A terminal that records what was asked of it instead of touching a real one. */
+function fakeTerminal() {
+  const log: string[] = [];
+  return { log, terminal: { makeRaw: (fd: number) => (log.push(`raw ${fd}`), () => void log.push(`restore ${fd}`)) } };
+}
+
+const request = (argv: string[], extra: Partial<SpawnRequest> = {}): SpawnRequest => ({
+  argv,
+  env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  cwd: process.cwd(),
+  fds: [],
+  stdio: ['ignore', 'ignore', 'ignore'],
+  forwardSignals: false,
+  ...extra,
+});
+
+describe('spawnCommand on a terminal', () => {
+  it('holds raw mode while the command runs and sets the mode back when it exits', async () => {
+    const { log, terminal } = fakeTerminal();
+    const spawned = spawnCommand(request(['sh', '-c', 'exit 4'], { terminal }));
+    expect(log).toEqual(['raw 0']);
+    expect(await spawned.exited).toBe(4);
+    expect(log).toEqual(['raw 0', 'restore 0']);
+  });
+
+  it('sets the mode back when the command cannot start', async () => {
+    const { log, terminal } = fakeTerminal();
+    await expect(spawnCommand(request(['/no/such/program'], { terminal })).exited).rejects.toThrow(/ENOENT/);
+    expect(log).toEqual(['raw 0', 'restore 0']);
+  });
+
+  it('sets the mode back when spawning throws at once', () => {
+    const { log, terminal } = fakeTerminal();
+    expect(() => spawnCommand(request(['sh', 'a\0b'], { terminal }))).toThrow(/null bytes/);
+    expect(log).toEqual(['raw 0', 'restore 0']);
+  });
+
+  it('forwards SIGWINCH, and SIGTERM/SIGHUP but not SIGINT, only while the command runs', async () => {
+    const before = (s: NodeJS.Signals) => process.listenerCount(s);
+    const counts = { SIGINT: before('SIGINT'), SIGTERM: before('SIGTERM'), SIGHUP: before('SIGHUP'), SIGWINCH: before('SIGWINCH') };
+    const spawned = spawnCommand(request(['sleep', '5'], { terminal: fakeTerminal().terminal, forwardSignals: true }));
+    expect(process.listenerCount('SIGINT')).toBe(counts.SIGINT);
+    expect(process.listenerCount('SIGTERM')).toBe(counts.SIGTERM + 1);
+    expect(process.listenerCount('SIGHUP')).toBe(counts.SIGHUP + 1);
+    expect(process.listenerCount('SIGWINCH')).toBe(counts.SIGWINCH + 1);
+    spawned.kill('SIGKILL');
+    expect(await spawned.exited).toBe(137);
+    expect(process.listenerCount('SIGWINCH')).toBe(counts.SIGWINCH);
+    expect(process.listenerCount('SIGTERM')).toBe(counts.SIGTERM);
   });
 });

@@ -3,7 +3,8 @@
  * arguments and wraps the command as
  *   bwrap --args <fd> -- fence-launch --plan-fd <fd> -- <command...>
  * The arguments travel through a descriptor (NUL-separated), so no path ever meets a shell or the
- * argv length limit. Without the native helper: seccomp goes to bwrap `--seccomp`, Landlock and the
+ * argv length limit. A terminal run adds `--tty` to fence-launch (a pseudo-terminal inside, relayed).
+ * Without the native helper: seccomp goes to bwrap `--seccomp`, Landlock and the
  * limits are dropped, and a policy that needs the proxy bridges is refused. Whatever is weaker
  * than designed on this run (no network namespace, no helper) becomes one warning per layer.
  */
@@ -110,6 +111,8 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
     : await fallback(plan);
+  // fence-launch --tty: the same plan, the command on a pseudo-terminal of the sandbox's devpts.
+  const ttyInner = helper ? [...inner.slice(0, -1), '--tty', '--'] : undefined;
   // The runtime directory holds Fence's sockets: never visible, even under a writable path.
   const runtime = plan.createdRuntimeDir();
   const hideRuntime = runtime !== undefined && sandboxVisibility(gathered.input, runtime) !== 'hidden';
@@ -130,7 +133,9 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const gate = plan.holdStart ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
   // The sandbox's init by pid: signals, the wall limit and the cgroups act on it, never on a name.
   const info = ['--info-fd', String(addFd(plan, 'report'))];
-  plan.wrappers.push({ layer: LAYER, argv: [bwrap, ...gate, ...info, '--args', String(argsFd), '--', ...inner] });
+  const outer = [bwrap, ...gate, ...info, '--args', String(argsFd), '--'];
+  plan.wrappers.push({ layer: LAYER, argv: [...outer, ...inner], ...(ttyInner && { ttyArgv: [...outer, ...ttyInner] }) });
+  plan.terminal = helper?.terminal;
   plan.signal = forwardToCommand;
 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];

@@ -2,12 +2,32 @@
  * Optional packages, loaded lazily so that a missing or broken build only changes the launch path:
  * without @fence/native's helper the sandbox falls back to bwrap `--seccomp` (and no proxy bridges).
  */
-import type { HelperPlan } from '@fence/core';
+import { errors, type HelperPlan, type TerminalHost } from '@fence/core';
 
 /** The part of @fence/native this plugin uses. */
 export interface NativeModule {
   helperPath(): string | undefined;
   encodeHelperPlan(plan: HelperPlan): Uint8Array;
+  addon(): { ttyMakeRaw(fd: number): Uint8Array; ttyRestore(fd: number, saved: Uint8Array): void } | undefined;
+}
+
+export interface NativeHelper {
+  readonly path: string;
+  readonly encode: NativeModule['encodeHelperPlan'];
+  /** Raw mode for terminal runs (fence-launch --tty). */
+  readonly terminal: TerminalHost;
+}
+
+/** Raw mode through the addon, loaded when a terminal run starts: other runs never load it. */
+function terminalHost(m: NativeModule): TerminalHost {
+  return {
+    makeRaw(fd) {
+      const addon = m.addon();
+      if (!addon) throw errors.nativeMissing('a terminal run (raw mode for your terminal)');
+      const saved = addon.ttyMakeRaw(fd);
+      return () => addon.ttyRestore(fd, saved);
+    },
+  };
 }
 
 /** The part of @fence/plugin-seccomp the fallback uses. */
@@ -27,11 +47,11 @@ export function loadNative(): Promise<NativeModule | undefined> {
 }
 
 /** The helper executable, or undefined when @fence/native is not built. */
-export async function nativeHelper(): Promise<{ path: string; encode: NativeModule['encodeHelperPlan'] } | undefined> {
+export async function nativeHelper(): Promise<NativeHelper | undefined> {
   const m = await loadNative();
   try {
     const path = m?.helperPath();
-    return path && m ? { path, encode: (plan) => m.encodeHelperPlan(plan) } : undefined;
+    return path && m ? { path, encode: (plan) => m.encodeHelperPlan(plan), terminal: terminalHost(m) } : undefined;
   } catch {
     return undefined;
   }
