@@ -16,7 +16,7 @@ const FORK_LOOP = [
     ' opendir(my $d, "/proc"); my $live = grep { /^\\d+$/ } readdir $d; print "$ok $live\\n";',
 ];
 
-const PER_USER = 'fence: warning: limits.processes applies per user, not to the sandbox as a whole';
+const PER_USER = 'fence: warning: limits: limits.processes applies per user, not to the sandbox as a whole';
 
 // As root the machines Fence is developed and tested on have cgroups (v1 hierarchies or v2 with
 // controllers): there every limit must hold for the sandbox as a whole. uid 65534 cannot write a
@@ -109,7 +109,7 @@ describe.each(USERS)('resource limits (as %s)', (user) => {
     expect(r.stderr).toContain(
       '[fence:bwrap] limits: processes=500 → RLIMIT_NPROC (per user), memoryMB=256 → RLIMIT_AS (per process), cpuSeconds=30 → RLIMIT_CPU (per process), openFiles=64 → RLIMIT_NOFILE (per process)',
     );
-    expect(r.stderr.split('\n').filter((l) => l.startsWith('fence: warning: limits.'))).toEqual([
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('fence: warning: limits: '))).toEqual([
       `${PER_USER}; limits.memoryMB applies per process, not to the sandbox as a whole; limits.cpuSeconds applies per process, not to the sandbox as a whole; run as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes fence …)`,
     ]);
   });
