@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "supervisor.h"
+
 extern "C" {
 #include "exec.h"
 #ifdef __linux__
@@ -160,6 +162,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("seccompFlagsAvailable", Napi::Function::New(env, SeccompFlagsAvailable, "seccompFlagsAvailable"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
+  RegisterSupervisor(env, exports);
   return exports;
 }
 

@@ -24,12 +24,12 @@ const O_PATH = 0o10000000;
  * output. `bridgeDir`: the directory of the bridges' sockets, opened O_PATH and passed as fd 4, as
  * Fence does.
  */
-exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, bridgeDir } = {}) {
+exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, bridgeDir, inherit = [] } = {}) {
   const args = ['--plan-fd', '3', '--', ...argv];
   const dirFd = bridgeDir === undefined ? undefined : fs.openSync(bridgeDir, O_PATH | fs.constants.O_DIRECTORY);
   const child = spawn(asNobody ? 'setpriv' : exports.helper, asNobody ? [...NOBODY, exports.helper, ...args] : args, {
     env,
-    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(dirFd === undefined ? [] : [dirFd]), ...Array(extraFds).fill('pipe')],
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(dirFd === undefined ? [] : [dirFd]), ...inherit, ...Array(extraFds).fill('pipe')],
   });
   if (dirFd !== undefined) fs.closeSync(dirFd);
   child.stdio[3].end(Buffer.from(native.encodeHelperPlan(dirFd === undefined ? plan : { ...plan, bridgeDir: 4 })));
@@ -109,7 +109,10 @@ function insn(code, jt, jf, k) {
 }
 
 /** uname(2) → EPERM on this architecture, everything else allowed; undefined on other arches. */
-exports.unameEpermProgram = function unameEpermProgram() {
+exports.SECCOMP_RET_USER_NOTIF = 0x7fc00000;
+
+/** A filter returning `action` (default: EPERM) for uname and allowing the rest. */
+exports.unameEpermProgram = function unameEpermProgram(action = SECCOMP_RET_ERRNO | EPERM) {
   const arch = AUDIT_ARCH[process.arch];
   if (arch === undefined) return undefined;
   const LD_W_ABS = 0x20;
@@ -121,7 +124,7 @@ exports.unameEpermProgram = function unameEpermProgram() {
       insn(JEQ_K, 0, 3, arch),
       insn(LD_W_ABS, 0, 0, 0), // seccomp_data.nr
       insn(JEQ_K, 0, 1, NR_UNAME[process.arch]),
-      insn(RET_K, 0, 0, SECCOMP_RET_ERRNO | EPERM),
+      insn(RET_K, 0, 0, action),
       insn(RET_K, 0, 0, SECCOMP_RET_ALLOW),
     ]),
   );

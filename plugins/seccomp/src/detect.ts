@@ -103,18 +103,23 @@ export function seccompAvailability(found: SeccompFacts): Availability {
     (found.actions ? `actions ${found.actions.join(' ')}` : 'actions unknown') +
     (found.flags ? `; flags ${found.flags.join(' ')}` : '') +
     (found.inheritedFilters ? `; ${found.inheritedFilters} inherited filter(s)` : '');
+  // A supervisor needs the USER_NOTIF action (5.0) and a listener from the filter (5.0; 5.5 for ADDFD).
+  const notify = (found.actions?.includes('user_notif') ?? false) && (found.flags?.includes('new_listener') ?? false);
   const facts = {
     arch: found.arch,
     log,
+    notify,
     actions: found.actions?.join(' ') ?? '',
     logged: found.logged?.join(' ') ?? '',
     inheritedFilters: found.inheritedFilters ?? 0,
   };
   if (log) {
     const logsErrno = found.logged?.includes('errno') ?? true;
-    const consequence = logsErrno
-      ? 'dangerous syscalls fail with EPERM; denials are logged to the audit log'
-      : 'dangerous syscalls fail with EPERM; denials are not logged: add errno to kernel.seccomp.actions_logged';
+    const consequence = notify
+      ? 'dangerous syscalls fail with EPERM; -m shows each denial to any user (supervisor)'
+      : logsErrno
+        ? 'dangerous syscalls fail with EPERM; denials are logged to the audit log'
+        : 'dangerous syscalls fail with EPERM; denials are not logged: add errno to kernel.seccomp.actions_logged';
     return {
       status: 'available',
       summary: 'seccomp(log)',
