@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "supervisor.h"
+#include "tracer.h"
 
 extern "C" {
 #include "exec.h"
@@ -163,6 +164,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
   RegisterSupervisor(env, exports);
+  RegisterTracer(env, exports);
   return exports;
 }
 

@@ -2,22 +2,21 @@
  * Finding the sandbox's PID namespace from the host pid of its outermost wrapper: the first
  * descendant whose PID namespace differs from ours (bwrap's child after clone(CLONE_NEWPID)).
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PidNamespace {
+  /** Device of the namespace file system (st_dev of /proc/<pid>/ns/pid), as the kernel names it. */
+  readonly dev: number;
   /** Inode of the namespace (`pid:[INODE]`). */
   readonly inode: number;
-  /** Nesting level: 0 for the initial namespace. */
-  readonly level: number;
 }
 
 /** The PID namespace of a host pid; undefined when the process is gone. */
 export function pidNamespaceOf(pid: number | 'self'): PidNamespace | undefined {
   try {
-    const inode = Number(/pid:\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1]);
-    const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
-    return { inode, level: nspid.trim().split(/\s+/).length - 1 };
+    const st = statSync(`/proc/${pid}/ns/pid`);
+    return { dev: st.dev, inode: st.ino };
   } catch {
     return undefined;
   }
