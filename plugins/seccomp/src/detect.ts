@@ -113,6 +113,8 @@ export function seccompAvailability(found: SeccompFacts): Availability {
     logged: found.logged?.join(' ') ?? '',
     inheritedFilters: found.inheritedFilters ?? 0,
   };
+  // Without a supervisor only the audit log has the denials: root with a readable kernel log.
+  const unseen = notify ? [] : ['seccomp denials to users other than root: needs Linux 5.0+ (seccomp user notification) and the native addon (npm rebuild @fence/native)'];
   if (log) {
     const logsErrno = found.logged?.includes('errno') ?? true;
     const consequence = notify
@@ -125,6 +127,7 @@ export function seccompAvailability(found: SeccompFacts): Availability {
       summary: 'seccomp(log)',
       features: line('✓', value, consequence),
       facts,
+      unseen,
     };
   }
   const reason = 'kernel cannot log seccomp denials (needs 4.14+)';
@@ -134,6 +137,7 @@ export function seccompAvailability(found: SeccompFacts): Availability {
     summary: 'seccomp',
     features: line('○', value, 'dangerous syscalls fail with EPERM, but denials are not logged'),
     facts,
+    unseen,
   };
 }
 
