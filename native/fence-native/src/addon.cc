@@ -16,6 +16,7 @@ extern "C" {
 #include "exec.h"
 #ifdef __linux__
 #include "fdpass.h"
+#include "kmsg.h"
 #include "landlock.h"
 #include "seccomp.h"
 #include <linux/seccomp.h>
@@ -156,6 +157,20 @@ Napi::Value SendFd(const Napi::CallbackInfo& info) {
   throw e;
 }
 
+// A descriptor of /dev/kmsg after its newest record (the caller reads and closes it).
+Napi::Value KmsgOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef __linux__
+  int fd = kmsg_open_end();
+#else
+  int fd = -ENOSYS;
+#endif
+  if (fd >= 0) return Napi::Number::New(env, fd);
+  Napi::Error e = Napi::Error::New(env, std::string("kmsgOpen: /dev/kmsg: ") + std::strerror(-fd));
+  e.Set("errno", Napi::Number::New(env, -fd));
+  throw e;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("landlockAbiVersion", Napi::Function::New(env, LandlockAbiVersion, "landlockAbiVersion"));
   exports.Set("landlockErrata", Napi::Function::New(env, LandlockErrata, "landlockErrata"));
@@ -163,6 +178,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("seccompFlagsAvailable", Napi::Function::New(env, SeccompFlagsAvailable, "seccompFlagsAvailable"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
+  exports.Set("kmsgOpen", Napi::Function::New(env, KmsgOpen, "kmsgOpen"));
   RegisterSupervisor(env, exports);
   RegisterTracer(env, exports);
   return exports;

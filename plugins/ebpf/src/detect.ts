@@ -7,7 +7,7 @@
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import type { Availability, FeatureLine } from '@fence/core';
 import { canLoadBpf, CAP_BPF, effectiveCapabilities, hasCapability } from './capabilities.js';
-import { loadTracerAddon } from './tracer.js';
+import { loadTracerAddon, type TracerAddon } from './tracer.js';
 
 export const REASONS = {
   noAddon: 'the native addon is not built (npm rebuild @fence/native)',
@@ -19,6 +19,7 @@ export const REASONS = {
 /** Whether /dev/kmsg opens for reading (the mode says yes to everyone; dmesg_restrict may not). */
 export function kmsgReadable(): boolean {
   try {
+    // Opened and closed at once: no record is read.
     closeSync(openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK));
     return true;
   } catch {
@@ -38,8 +39,7 @@ function read(path: string): string {
 const inUserNamespace = (): boolean => !/^\s*0\s+0\s+4294967295\s*$/.test(read('/proc/self/uid_map'));
 
 /** Why the program cannot be loaded here, or undefined when it can. */
-async function ebpfRefusal(caps: bigint): Promise<string | undefined> {
-  const addon = await loadTracerAddon();
+function ebpfRefusal(addon: TracerAddon | undefined, caps: bigint): string | undefined {
   if (!addon) return REASONS.noAddon;
   const refused = addon.ebpfProbe();
   if (!refused) return undefined;
@@ -51,8 +51,10 @@ async function ebpfRefusal(caps: bigint): Promise<string | undefined> {
 export async function detectEbpf(): Promise<Availability> {
   const caps = effectiveCapabilities(read('/proc/self/status'));
   const root = process.getuid?.() === 0;
-  const refusal = await ebpfRefusal(caps);
-  const audit = kmsgReadable();
+  const addon = await loadTracerAddon();
+  const refusal = ebpfRefusal(addon, caps);
+  // The audit reader is the addon's too (it opens the log after its newest record).
+  const audit = addon !== undefined && kmsgReadable();
   const value = `CAP_BPF: ${hasCapability(caps, CAP_BPF) ? 'yes' : 'no'}, root: ${root ? 'yes' : 'no'}${inUserNamespace() ? ', in a user namespace' : ''}`;
   const features: FeatureLine[] = [
     refusal

@@ -8,7 +8,7 @@
  * its exit waits until every event the kernel buffered has reached the stream.
  */
 import { definePlugin, PrepareStage, Tokens, type Kernel, type RunningCommand } from '@fence/core';
-import { detectEbpf, kmsgReadable } from './detect.js';
+import { detectEbpf } from './detect.js';
 import { KmsgReader } from './kmsg-reader.js';
 import { findSandboxPidNamespace } from './pid-namespace.js';
 import { seccompSyscallNamer } from './syscall-names.js';
@@ -28,10 +28,15 @@ async function attach(kernel: Kernel, command: RunningCommand, facts: Readonly<R
   }
   const violations = kernel.resolve(Tokens.Violations);
   const attached: Attached[] = [];
-  const dmesg = facts.audit === true && kmsgReadable() ? kernel.resolve(Tokens.Probe).which('dmesg') : undefined;
-  if (dmesg) attached.push(KmsgReader.start({ dmesg, pidns, violations, syscallName: await seccompSyscallNamer() }));
-  const addon = facts.ebpf === true ? await loadTracerAddon() : undefined;
-  if (addon) {
+  const addon = await loadTracerAddon();
+  if (addon && facts.audit === true) {
+    try {
+      attached.push(KmsgReader.start({ fd: addon.kmsgOpen(), pidns, violations, syscallName: await seccompSyscallNamer() }));
+    } catch (e) {
+      logger.warn(`-m: ${e instanceof Error ? e.message : String(e)}; Landlock denials are not shown`);
+    }
+  }
+  if (addon && facts.ebpf === true) {
     try {
       const tracer = startTracer(addon, pidns, violations);
       logger.debug('ebpf', `tracing pid namespace ${pidns.inode}`);

@@ -12,6 +12,8 @@ export interface TracerAddon {
   ebpfMonitor(dev: number, ino: number, onEvent: (e: EbpfEvent) => void): { stop(done: (lost: number) => void): void };
   /** Loads the program without attaching it: undefined when this process may, else why not. */
   ebpfProbe(): string | undefined;
+  /** A non-blocking descriptor of /dev/kmsg after its newest record; throws (EPERM: dmesg_restrict). */
+  kmsgOpen(): number;
 }
 
 export async function loadTracerAddon(): Promise<TracerAddon | undefined> {
@@ -19,7 +21,7 @@ export async function loadTracerAddon(): Promise<TracerAddon | undefined> {
     // A literal specifier, so the CLI bundler ships @fence/native's locator with the bundle.
     const native = (await import('@fence/native')) as unknown as { addon?: () => unknown; default?: { addon?: () => unknown } };
     const addon = (native.addon ?? native.default?.addon)?.() as Partial<TracerAddon> | undefined;
-    return typeof addon?.ebpfMonitor === 'function' && typeof addon.ebpfProbe === 'function' ? (addon as TracerAddon) : undefined;
+    return typeof addon?.ebpfMonitor === 'function' && typeof addon.kmsgOpen === 'function' ? (addon as TracerAddon) : undefined;
   } catch {
     return undefined;
   }
