@@ -61,8 +61,13 @@ static int prog_load(const struct bpf_insn *insns, size_t count, struct fence_er
   a.insns = (uint64_t)(uintptr_t)insns;
   a.insn_cnt = (uint32_t)count;
   a.license = (uint64_t)(uintptr_t)"Dual MIT/GPL"; /* the probe_read helpers want a GPL-compatible one */
-  /* Verifies and loads the program (not attached yet). */
-  int fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
+  /* Verifies and loads the program (not attached yet). The verifier gives up with EAGAIN when a
+   * signal arrives (Node gets SIGCHLD whenever a child exits): try again, as libbpf does. */
+  int fd = -1;
+  for (int attempt = 0; attempt < 10 && fd < 0; attempt++) {
+    fd = (int)sys_bpf(BPF_PROG_LOAD, &a);
+    if (fd < 0 && errno != EAGAIN) break;
+  }
   if (fd >= 0 || errno != EACCES) return fd >= 0 ? fd : fence_fail(e, errno, "ebpf: load the program");
   a.log_buf = (uint64_t)(uintptr_t)log;
   a.log_size = sizeof log;
