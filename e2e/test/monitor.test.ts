@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, USERS, userArgv, workspace, type User, type Workspace } from '../src/fence.js';
+import { FENCE_BIN, fence, USERS, userArgv, workspace, type User, type Workspace } from '../src/fence.js';
 
 const LOOP = join(import.meta.dirname, '../fixtures/monitor/loop.mjs');
 const RUNS = 100;
@@ -91,5 +91,20 @@ describe.runIf(root)('fence -m on a noisy host', () => {
     } finally {
       noise.kill('SIGKILL');
     }
+  });
+});
+
+describe.runIf(root)('fence -m inside a user namespace', () => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  it('reports eBPF as unavailable, and why, in the feature report and at the start of -m', async () => {
+    ws = workspace('root');
+    const run = (args: string[]) => spawnSync('unshare', ['-Ur', FENCE_BIN, ...args], { cwd: ws.dir, env: { PATH: process.env.PATH, HOME: ws.home }, encoding: 'utf8' });
+    expect(run(['--linux-features']).stdout).toMatch(/✗ eBPF: .*in a user namespace .*-m shows no file, exec or connect denials: Fence runs in a user namespace/);
+    const r = run(['-m', '--', 'unshare', '--user', 'true']);
+    expect(r.stderr).toMatch(/^fence: -m does not show file, exec and connect denials: Fence runs in a user namespace/m);
+    // The supervisor needs no privilege: the seccomp denial is still shown.
+    expect(r.stderr).toMatch(/\[fence:seccomp\] .* unshare\(CLONE_NEWUSER\): Operation not permitted \(unshare, pid=\d+\)/);
   });
 });
