@@ -117,6 +117,10 @@ static int adopt(struct notify_supervisor *s) {
   ssize_t n = fdpass_recv(s->sock, &byte, 1, &fd);
   if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return -1;
   if (fd < 0) return 0;
+  /* Only a seccomp listener knows this request (ENOENT for an unknown id); anything else sent
+   * here, by mistake or not, is closed rather than polled. */
+  uint64_t none = 0;
+  if (ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &none) == 0 || errno != ENOENT) return (void)close(fd), 0;
   if (s->nlisteners == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 8;
     int *grown = realloc(s->listeners, cap * sizeof *grown);

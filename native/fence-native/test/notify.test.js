@@ -59,6 +59,15 @@ describe('seccomp supervisor', { skip }, () => {
     assert.deepEqual(times, [...times].sort((a, b) => a - b));
   });
 
+  it('closes a descriptor that is not a seccomp listener and keeps serving', async (t) => {
+    const { sup, events, flushed } = supervise(t);
+    addon.sendFd(sup.fd, 0, new Uint8Array([76])); // stdin: readable, never a listener
+    const r = await launch(notifyPlan(4), ['uname', '-s'], { inherit: [sup.fd] });
+    await flushed();
+    assert.match(r.stderr, /Operation not permitted/);
+    assert.equal(events.length, 1);
+  });
+
   it('lets the calls fail with ENOSYS, never hang, once the supervisor is gone', async (t) => {
     const { sup } = supervise(t);
     const fd = sup.fd;

@@ -2,7 +2,7 @@
  * Finding the sandbox's PID namespace from the host pid of its outermost wrapper: the first
  * descendant whose PID namespace differs from ours (bwrap's child after clone(CLONE_NEWPID)).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PidNamespace {
@@ -22,21 +22,31 @@ export function pidNamespaceOf(pid: number | 'self'): PidNamespace | undefined {
   }
 }
 
+/** Host pids whose parent is `pid`, by a scan of every process (kernels without CONFIG_PROC_CHILDREN). */
+function scanChildren(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // comm may hold spaces and parentheses: fields restart after the last ')'.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return children;
+}
+
 /**
- * Host pids whose parent is `pid`: its threads' `children` files (CONFIG_PROC_CHILDREN), a few
- * small reads instead of a scan of every process on a busy host.
+ * Host pids whose parent is `pid`: its threads' `children` files, a few small reads instead of a
+ * scan of every process on a busy host; the scan where the kernel has no such files.
  */
 function childrenOf(pid: number): number[] {
   try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
-      try {
-        return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
-      } catch {
-        return [];
-      }
-    });
-  } catch {
-    return [];
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(`/proc/${pid}/task`) && !existsSync(`/proc/${pid}/task/${pid}/children`) ? scanChildren(pid) : [];
   }
 }
 
