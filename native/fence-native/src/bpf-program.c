@@ -94,105 +94,124 @@ static void arg_pointer(struct as *a, int shift) {
   ldx(a, BPF_DW, BPF_REG_3, BPF_REG_2, offsetof(struct bpf_record, args));
 }
 
+/* Steps 1-3: leaves unless the exit failed with a reported errno, in the namespace, for a traced
+ * syscall. Leaves r6 = the table value, r7 = ret, r9 = regs, the number at fp-16. */
+static void select_exit(struct as *a, uint64_t dev, uint64_t ino, int traced) {
+  mov(a, BPF_REG_6, BPF_REG_1);
+  ldx(a, BPF_DW, BPF_REG_7, BPF_REG_6, 8);
+  jmp(a, BPF_JEQ, BPF_REG_7, -EPERM, L_FAILED);
+  jmp(a, BPF_JEQ, BPF_REG_7, -EACCES, L_FAILED);
+  jmp(a, BPF_JNE, BPF_REG_7, -EROFS, L_EXIT);
+  here(a, L_FAILED);
+  ld64(a, BPF_REG_1, 0, dev);
+  ld64(a, BPF_REG_2, 0, ino);
+  mov(a, BPF_REG_3, BPF_REG_10);
+  alui(a, BPF_ADD, BPF_REG_3, -8);
+  movi(a, BPF_REG_4, 8);
+  call(a, BPF_FUNC_get_ns_current_pid_tgid);
+  jmp(a, BPF_JNE, BPF_REG_0, 0, L_EXIT);
+  /* The syscall number, as the table's key at fp-16. */
+  sti(a, BPF_DW, BPF_REG_10, -16, 0);
+  ldx(a, BPF_DW, BPF_REG_9, BPF_REG_6, 0);
+  mov(a, BPF_REG_1, BPF_REG_10);
+  alui(a, BPF_ADD, BPF_REG_1, -16);
+  movi(a, BPF_REG_2, 4);
+  mov(a, BPF_REG_3, BPF_REG_9);
+  alui(a, BPF_ADD, BPF_REG_3, NR_OFF);
+  call(a, BPF_FUNC_probe_read_kernel);
+  jmp(a, BPF_JNE, BPF_REG_0, 0, L_EXIT);
+  ldmap(a, BPF_REG_1, traced);
+  mov(a, BPF_REG_2, BPF_REG_10);
+  alui(a, BPF_ADD, BPF_REG_2, -16);
+  call(a, BPF_FUNC_map_lookup_elem);
+  jmp(a, BPF_JEQ, BPF_REG_0, 0, L_EXIT);
+  ldx(a, BPF_W, BPF_REG_6, BPF_REG_0, 0);
+  jmp(a, BPF_JEQ, BPF_REG_6, 0, L_EXIT);
+}
+
+/* Step 4: a record in r8 (jumps to L_RESERVED), or the loss counted and out. */
+static void reserve(struct as *a, int ringbuf, int lost) {
+  ldmap(a, BPF_REG_1, ringbuf);
+  movi(a, BPF_REG_2, sizeof(struct bpf_record));
+  movi(a, BPF_REG_3, 0);
+  call(a, BPF_FUNC_ringbuf_reserve);
+  jmp(a, BPF_JNE, BPF_REG_0, 0, L_RESERVED);
+  /* The ring is full: count the event so the loss is reported, never silent. */
+  sti(a, BPF_W, BPF_REG_10, -24, 0);
+  ldmap(a, BPF_REG_1, lost);
+  mov(a, BPF_REG_2, BPF_REG_10);
+  alui(a, BPF_ADD, BPF_REG_2, -24);
+  call(a, BPF_FUNC_map_lookup_elem);
+  jmp(a, BPF_JEQ, BPF_REG_0, 0, L_EXIT);
+  movi(a, BPF_REG_1, 1);
+  op(a, BPF_STX | BPF_DW | BPF_ATOMIC, BPF_REG_0, BPF_REG_1, 0, BPF_ADD);
+  jump(a, L_EXIT);
+  here(a, L_RESERVED);
+  mov(a, BPF_REG_8, BPF_REG_0);
+}
+
+/* The record's fixed part: time, ids, result, number, the six arguments, the name. */
+static void fill_record(struct as *a) {
+  call(a, BPF_FUNC_ktime_get_boot_ns);
+  stx(a, BPF_DW, BPF_REG_8, BPF_REG_0, offsetof(struct bpf_record, boot_ns));
+  call(a, BPF_FUNC_get_current_pid_tgid);
+  stx(a, BPF_W, BPF_REG_8, BPF_REG_0, offsetof(struct bpf_record, tid));
+  alui(a, BPF_RSH, BPF_REG_0, 32);
+  stx(a, BPF_W, BPF_REG_8, BPF_REG_0, offsetof(struct bpf_record, pid));
+  stx(a, BPF_DW, BPF_REG_8, BPF_REG_7, offsetof(struct bpf_record, ret));
+  ldx(a, BPF_DW, BPF_REG_1, BPF_REG_10, -16);
+  stx(a, BPF_DW, BPF_REG_8, BPF_REG_1, offsetof(struct bpf_record, nr));
+  for (int i = 0; i < 6; i++) {
+    mov(a, BPF_REG_1, BPF_REG_8);
+    alui(a, BPF_ADD, BPF_REG_1, (int32_t)(offsetof(struct bpf_record, args) + 8 * (size_t)i));
+    movi(a, BPF_REG_2, 8);
+    mov(a, BPF_REG_3, BPF_REG_9);
+    alui(a, BPF_ADD, BPF_REG_3, ARG_OFF[i]);
+    call(a, BPF_FUNC_probe_read_kernel);
+  }
+  mov(a, BPF_REG_1, BPF_REG_8);
+  alui(a, BPF_ADD, BPF_REG_1, offsetof(struct bpf_record, comm));
+  movi(a, BPF_REG_2, sizeof(((struct bpf_record *)0)->comm));
+  call(a, BPF_FUNC_get_current_comm);
+  sti(a, BPF_B, BPF_REG_8, offsetof(struct bpf_record, path[0]), 0);
+  sti(a, BPF_B, BPF_REG_8, offsetof(struct bpf_record, path[1]), 0);
+}
+
+/* The pointer arguments the table value names: a string, or connect's sockaddr as raw bytes. */
+static void read_pointers(struct as *a) {
+  mov(a, BPF_REG_1, BPF_REG_6);
+  alui(a, BPF_AND, BPF_REG_1, 0x4);
+  jmp(a, BPF_JEQ, BPF_REG_1, 0, L_SUBMIT);
+  arg_pointer(a, 0);
+  mov(a, BPF_REG_1, BPF_REG_8);
+  alui(a, BPF_ADD, BPF_REG_1, offsetof(struct bpf_record, path[0]));
+  mov(a, BPF_REG_2, BPF_REG_6);
+  alui(a, BPF_AND, BPF_REG_2, BPF_ARG_SOCKADDR);
+  jmp(a, BPF_JNE, BPF_REG_2, 0, L_RAW);
+  movi(a, BPF_REG_2, BPF_PATH_BYTES);
+  call(a, BPF_FUNC_probe_read_user_str);
+  jump(a, L_SECOND);
+  here(a, L_RAW);
+  movi(a, BPF_REG_2, BPF_SOCKADDR_BYTES);
+  call(a, BPF_FUNC_probe_read_user);
+  here(a, L_SECOND);
+  mov(a, BPF_REG_1, BPF_REG_6);
+  alui(a, BPF_AND, BPF_REG_1, 0x40);
+  jmp(a, BPF_JEQ, BPF_REG_1, 0, L_SUBMIT);
+  arg_pointer(a, 4);
+  mov(a, BPF_REG_1, BPF_REG_8);
+  alui(a, BPF_ADD, BPF_REG_1, offsetof(struct bpf_record, path[1]));
+  movi(a, BPF_REG_2, BPF_PATH_BYTES);
+  call(a, BPF_FUNC_probe_read_user_str);
+}
+
 size_t bpf_program_build(struct bpf_insn *out, uint64_t dev, uint64_t ino, int ringbuf, int traced, int lost) {
   struct as a = {.out = out};
-  /* r6 ctx, r7 ret, r9 regs, then r6 the table value and r8 the record. */
-  mov(&a, BPF_REG_6, BPF_REG_1);
-  ldx(&a, BPF_DW, BPF_REG_7, BPF_REG_6, 8);
-  jmp(&a, BPF_JEQ, BPF_REG_7, -EPERM, L_FAILED);
-  jmp(&a, BPF_JEQ, BPF_REG_7, -EACCES, L_FAILED);
-  jmp(&a, BPF_JNE, BPF_REG_7, -EROFS, L_EXIT);
-  here(&a, L_FAILED);
-  ld64(&a, BPF_REG_1, 0, dev);
-  ld64(&a, BPF_REG_2, 0, ino);
-  mov(&a, BPF_REG_3, BPF_REG_10);
-  alui(&a, BPF_ADD, BPF_REG_3, -8);
-  movi(&a, BPF_REG_4, 8);
-  call(&a, BPF_FUNC_get_ns_current_pid_tgid);
-  jmp(&a, BPF_JNE, BPF_REG_0, 0, L_EXIT);
-  /* The syscall number, as the table's key at fp-16. */
-  sti(&a, BPF_DW, BPF_REG_10, -16, 0);
-  ldx(&a, BPF_DW, BPF_REG_9, BPF_REG_6, 0);
-  mov(&a, BPF_REG_1, BPF_REG_10);
-  alui(&a, BPF_ADD, BPF_REG_1, -16);
-  movi(&a, BPF_REG_2, 4);
-  mov(&a, BPF_REG_3, BPF_REG_9);
-  alui(&a, BPF_ADD, BPF_REG_3, NR_OFF);
-  call(&a, BPF_FUNC_probe_read_kernel);
-  jmp(&a, BPF_JNE, BPF_REG_0, 0, L_EXIT);
-  ldmap(&a, BPF_REG_1, traced);
-  mov(&a, BPF_REG_2, BPF_REG_10);
-  alui(&a, BPF_ADD, BPF_REG_2, -16);
-  call(&a, BPF_FUNC_map_lookup_elem);
-  jmp(&a, BPF_JEQ, BPF_REG_0, 0, L_EXIT);
-  ldx(&a, BPF_W, BPF_REG_6, BPF_REG_0, 0);
-  jmp(&a, BPF_JEQ, BPF_REG_6, 0, L_EXIT);
-  ldmap(&a, BPF_REG_1, ringbuf);
-  movi(&a, BPF_REG_2, sizeof(struct bpf_record));
-  movi(&a, BPF_REG_3, 0);
-  call(&a, BPF_FUNC_ringbuf_reserve);
-  jmp(&a, BPF_JNE, BPF_REG_0, 0, L_RESERVED);
-  /* The ring is full: count the event so the loss is reported, never silent. */
-  sti(&a, BPF_W, BPF_REG_10, -24, 0);
-  ldmap(&a, BPF_REG_1, lost);
-  mov(&a, BPF_REG_2, BPF_REG_10);
-  alui(&a, BPF_ADD, BPF_REG_2, -24);
-  call(&a, BPF_FUNC_map_lookup_elem);
-  jmp(&a, BPF_JEQ, BPF_REG_0, 0, L_EXIT);
-  movi(&a, BPF_REG_1, 1);
-  op(&a, BPF_STX | BPF_DW | BPF_ATOMIC, BPF_REG_0, BPF_REG_1, 0, BPF_ADD);
-  jump(&a, L_EXIT);
-
-  here(&a, L_RESERVED);
-  mov(&a, BPF_REG_8, BPF_REG_0);
-  call(&a, BPF_FUNC_ktime_get_boot_ns);
-  stx(&a, BPF_DW, BPF_REG_8, BPF_REG_0, offsetof(struct bpf_record, boot_ns));
-  call(&a, BPF_FUNC_get_current_pid_tgid);
-  stx(&a, BPF_W, BPF_REG_8, BPF_REG_0, offsetof(struct bpf_record, tid));
-  alui(&a, BPF_RSH, BPF_REG_0, 32);
-  stx(&a, BPF_W, BPF_REG_8, BPF_REG_0, offsetof(struct bpf_record, pid));
-  stx(&a, BPF_DW, BPF_REG_8, BPF_REG_7, offsetof(struct bpf_record, ret));
-  ldx(&a, BPF_DW, BPF_REG_1, BPF_REG_10, -16);
-  stx(&a, BPF_DW, BPF_REG_8, BPF_REG_1, offsetof(struct bpf_record, nr));
-  for (int i = 0; i < 6; i++) {
-    mov(&a, BPF_REG_1, BPF_REG_8);
-    alui(&a, BPF_ADD, BPF_REG_1, (int32_t)(offsetof(struct bpf_record, args) + 8 * (size_t)i));
-    movi(&a, BPF_REG_2, 8);
-    mov(&a, BPF_REG_3, BPF_REG_9);
-    alui(&a, BPF_ADD, BPF_REG_3, ARG_OFF[i]);
-    call(&a, BPF_FUNC_probe_read_kernel);
-  }
-  mov(&a, BPF_REG_1, BPF_REG_8);
-  alui(&a, BPF_ADD, BPF_REG_1, offsetof(struct bpf_record, comm));
-  movi(&a, BPF_REG_2, sizeof(((struct bpf_record *)0)->comm));
-  call(&a, BPF_FUNC_get_current_comm);
-  sti(&a, BPF_B, BPF_REG_8, offsetof(struct bpf_record, path[0]), 0);
-  sti(&a, BPF_B, BPF_REG_8, offsetof(struct bpf_record, path[1]), 0);
-  /* First pointer argument: a string, or connect's sockaddr as raw bytes. */
-  mov(&a, BPF_REG_1, BPF_REG_6);
-  alui(&a, BPF_AND, BPF_REG_1, 0x4);
-  jmp(&a, BPF_JEQ, BPF_REG_1, 0, L_SUBMIT);
-  arg_pointer(&a, 0);
-  mov(&a, BPF_REG_1, BPF_REG_8);
-  alui(&a, BPF_ADD, BPF_REG_1, offsetof(struct bpf_record, path[0]));
-  mov(&a, BPF_REG_2, BPF_REG_6);
-  alui(&a, BPF_AND, BPF_REG_2, BPF_ARG_SOCKADDR);
-  jmp(&a, BPF_JNE, BPF_REG_2, 0, L_RAW);
-  movi(&a, BPF_REG_2, BPF_PATH_BYTES);
-  call(&a, BPF_FUNC_probe_read_user_str);
-  jump(&a, L_SECOND);
-  here(&a, L_RAW);
-  movi(&a, BPF_REG_2, BPF_SOCKADDR_BYTES);
-  call(&a, BPF_FUNC_probe_read_user);
-  here(&a, L_SECOND);
-  mov(&a, BPF_REG_1, BPF_REG_6);
-  alui(&a, BPF_AND, BPF_REG_1, 0x40);
-  jmp(&a, BPF_JEQ, BPF_REG_1, 0, L_SUBMIT);
-  arg_pointer(&a, 4);
-  mov(&a, BPF_REG_1, BPF_REG_8);
-  alui(&a, BPF_ADD, BPF_REG_1, offsetof(struct bpf_record, path[1]));
-  movi(&a, BPF_REG_2, BPF_PATH_BYTES);
-  call(&a, BPF_FUNC_probe_read_user_str);
+  /* Registers: r6 ctx then the table value, r7 ret, r8 the record, r9 regs. */
+  select_exit(&a, dev, ino, traced);
+  reserve(&a, ringbuf, lost);
+  fill_record(&a);
+  read_pointers(&a);
   here(&a, L_SUBMIT);
   mov(&a, BPF_REG_1, BPF_REG_8);
   movi(&a, BPF_REG_2, 0);
