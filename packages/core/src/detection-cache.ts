@@ -1,6 +1,6 @@
 /**
  * Detection results cached across processes, so a cold `fence` start does not re-run the probes
- * (bwrap, user and network namespaces, bpftrace...). An entry is used only when it was written by
+ * (bwrap, user and network namespaces, Landlock...). An entry is used only when it was written by
  * this user, on this boot, with the same PATH and helper override, within the last hour, and
  * when Fence itself, every PATH directory (so installing or removing a tool invalidates it) and
  * every file the results depend on (`Availability.dependsOn`) are unchanged. Volatile results
@@ -74,7 +74,7 @@ export class DetectionCache {
     // Fence itself: an upgrade or rebuild may detect differently.
     const self = fileURLToPath(import.meta.url);
     deps[self] = mtime(self);
-    // A program installed or removed (bwrap, socat, bpftrace) changes its directory's mtime.
+    // A program installed or removed (bwrap, socat) changes its directory's mtime.
     for (const dir of this.#pathDirs) deps[dir] = mtime(dir);
     for (const a of results.values()) for (const p of a.dependsOn ?? []) deps[p] = mtime(p);
     const stable = [...results].filter(([, a]) => !a.volatile);
