@@ -135,12 +135,21 @@ const SECCOMP_FILTERS = [
   ['seccompQuiet', 'seccomp-quiet'],
 ];
 
-function seccompLine(field, keyword, program) {
-  const count = program.byteLength / BPF_INSN_BYTES;
+function seccompHex(field, program) {
+  const count = program?.byteLength / BPF_INSN_BYTES;
   if (!(program instanceof Uint8Array) || !Number.isInteger(count) || count < 1 || count > BPF_MAX_INSNS) {
     throw planError(field, `must be 1..${BPF_MAX_INSNS} struct sock_filter (8 bytes each)`, program?.byteLength);
   }
-  return `${keyword} ${Buffer.from(program.buffer, program.byteOffset, program.byteLength).toString('hex')}`;
+  return Buffer.from(program.buffer, program.byteOffset, program.byteLength).toString('hex');
+}
+
+const seccompLine = (field, keyword, program) => `${keyword} ${seccompHex(field, program)}`;
+
+/** `seccomp-notify <fd> <hex>`: the supervised program and the socket its listener goes over. */
+function seccompNotifyLine(notify) {
+  const socket = uint('seccompNotify.socket', notify.socket, 65535);
+  if (notify.socket < 3) throw planError('seccompNotify.socket', 'must be a descriptor >= 3', notify.socket);
+  return `seccomp-notify ${socket} ${seccompHex('seccompNotify.program', notify.program)}`;
 }
 
 /**
@@ -154,6 +163,7 @@ exports.encodeHelperPlan = function encodeHelperPlan(plan) {
     ...plan.rlimits.map(rlimitLine),
     ...(plan.landlock ? landlockLines(plan.landlock) : []),
     ...SECCOMP_FILTERS.filter(([field]) => plan[field]).map(([field, keyword]) => seccompLine(field, keyword, plan[field])),
+    ...(plan.seccompNotify ? [seccompNotifyLine(plan.seccompNotify)] : []),
   ];
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -9,11 +9,15 @@
 #include <unistd.h>
 #include <vector>
 
+#include "supervisor.h"
+#include "tracer.h"
+
 extern "C" {
 #include "exec.h"
 #include "rawmode.h"
 #ifdef __linux__
 #include "fdpass.h"
+#include "kmsg.h"
 #include "landlock.h"
 #include "seccomp.h"
 #include "unixsock.h"
@@ -206,6 +210,20 @@ Napi::Value TtyRestore(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// A descriptor of /dev/kmsg after its newest record (the caller reads and closes it).
+Napi::Value KmsgOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef __linux__
+  int fd = kmsg_open_end();
+#else
+  int fd = -ENOSYS;
+#endif
+  if (fd >= 0) return Napi::Number::New(env, fd);
+  Napi::Error e = Napi::Error::New(env, std::string("kmsgOpen: /dev/kmsg: ") + std::strerror(-fd));
+  e.Set("errno", Napi::Number::New(env, -fd));
+  throw e;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("landlockAbiVersion", Napi::Function::New(env, LandlockAbiVersion, "landlockAbiVersion"));
   exports.Set("landlockErrata", Napi::Function::New(env, LandlockErrata, "landlockErrata"));
@@ -216,6 +234,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw, "ttyMakeRaw"));
   exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore, "ttyRestore"));
+  exports.Set("kmsgOpen", Napi::Function::New(env, KmsgOpen, "kmsgOpen"));
+  RegisterSupervisor(env, exports);
+  RegisterTracer(env, exports);
   return exports;
 }
 

@@ -4,8 +4,9 @@
  *   2. applies the resource limits;
  *   3. sets no_new_privs (required by Landlock and seccomp for an unprivileged caller);
  *   4. applies Landlock;
- *   5. installs the seccomp filters, the logged one then the quiet one (last: they may forbid the
- *      calls the steps above make);
+ *   5. installs the seccomp filters, the logged one (or, under a supervisor, the notify one, whose
+ *      listener goes to Fence) then the quiet one (last: they may forbid the calls the steps
+ *      above make);
  *   6. closes every descriptor >= 3, resets signal state, and execs the command.
  * Any failure before the exec ends with status 125: the command never runs half-protected.
  * With --tty (pty.c), a pseudo-terminal is allocated after step 1 and the process forks: the child
@@ -24,6 +25,7 @@
 #include "bridge.h"
 #include "exec.h"
 #include "landlock.h"
+#include "notify.h"
 #include "plan.h"
 #include "pty.h"
 #include "rlimit.h"
@@ -96,8 +98,11 @@ static void restrict_self(const struct plan *plan, struct fence_err *e) {
   /* No setuid/setgid/file-capability gains for this process and everything it executes. */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_NO_NEW_PRIVS)"), die(e);
   if (plan->landlock && landlock_apply(plan->landlock, e) != 0) die(e);
-  const struct plan_filter *logged = &plan->seccomp, *quiet = &plan->seccomp_quiet;
-  if (logged->insns && seccomp_install(logged->insns, logged->len, 1, e) != 0) die(e);
+  const struct plan_filter *logged = &plan->seccomp, *quiet = &plan->seccomp_quiet, *notify = &plan->seccomp_notify;
+  /* The notify program replaces the logged one: stacked, the logged filter's EPERM would win. */
+  if (notify->insns) {
+    if (notify_install(notify->insns, notify->len, plan->notify_socket, e) != 0) die(e);
+  } else if (logged->insns && seccomp_install(logged->insns, logged->len, 1, e) != 0) die(e);
   if (quiet->insns && seccomp_install(quiet->insns, quiet->len, 0, e) != 0) die(e);
 }
 

@@ -154,6 +154,14 @@ static int decode_landlock_rule(char **f, int nf, struct plan *p) {
   return -1;
 }
 
+/* seccomp-notify <socket fd> <program>: at most one. */
+static int decode_seccomp_notify(char **f, struct plan *p) {
+  uint64_t fd;
+  if (p->notify_socket >= 0 || parse_u64(f[1], 65535, &fd) != 0 || fd < 3) return -1;
+  p->notify_socket = (int)fd;
+  return decode_seccomp(f[2], &p->seccomp_notify);
+}
+
 static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *ll) {
   if (nf == 4 && strcmp(f[0], "bridge") == 0) return decode_bridge(f, p);
   if (nf == 3 && strcmp(f[0], "refuse") == 0) return decode_refuse(f, p);
@@ -162,6 +170,7 @@ static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *l
   if (strncmp(f[0], "landlock-", 9) == 0) return decode_landlock_rule(f, nf, p);
   if (nf == 2 && strcmp(f[0], "seccomp") == 0) return decode_seccomp(f[1], &p->seccomp);
   if (nf == 2 && strcmp(f[0], "seccomp-quiet") == 0) return decode_seccomp(f[1], &p->seccomp_quiet);
+  if (nf == 3 && strcmp(f[0], "seccomp-notify") == 0) return decode_seccomp_notify(f, p);
   return -1;
 }
 
@@ -183,6 +192,7 @@ static int split(char *line, char **f) {
 int plan_decode(char *text, size_t len, struct plan *p, struct fence_err *e) {
   size_t nlines = 0;
   memset(p, 0, sizeof *p);
+  p->notify_socket = -1;
   if (len == 0 || text[len - 1] != '\n' || memchr(text, '\0', len) != NULL)
     return fence_fail(e, 0, "plan: not a newline-terminated text");
   for (size_t i = 0; i < len; i++) nlines += text[i] == '\n';

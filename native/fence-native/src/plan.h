@@ -63,6 +63,8 @@ struct plan {
   struct plan_landlock *landlock;   /* NULL: no Landlock */
   struct plan_filter seccomp;       /* installed with SECCOMP_FILTER_FLAG_LOG */
   struct plan_filter seccomp_quiet; /* installed without it: denials too frequent to log */
+  struct plan_filter seccomp_notify; /* replaces `seccomp`: its EPERM denials go to a supervisor */
+  int notify_socket;                 /* where the notify filter's listener is sent; -1: none */
 };
 
 /* Decodes `text` (modified in place; the plan points into it). */

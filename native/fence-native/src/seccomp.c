@@ -26,16 +26,28 @@ int seccomp_flag_available(unsigned int flag) {
   return errno == EINVAL ? 0 : -errno;
 }
 
-int seccomp_install(const uint8_t *prog, size_t len, int log, struct fence_err *e) {
+/* seccomp(SECCOMP_SET_MODE_FILTER) with `flags`; returns what the kernel returns, errno set. */
+static long install(const uint8_t *prog, size_t len, unsigned int flags) {
   size_t count = len / sizeof(struct sock_filter);
   struct sock_filter *insns = malloc(len);
-  if (insns == NULL) return fence_fail(e, ENOMEM, "seccomp");
+  if (insns == NULL) return errno = ENOMEM, -1;
   memcpy(insns, prog, len); /* the plan buffer is not aligned for struct sock_filter */
   struct sock_fprog fprog = {.len = (unsigned short)count, .filter = insns};
   /* Installs the filter on this thread and everything it executes; irreversible. */
-  long rc = sys_seccomp(SECCOMP_SET_MODE_FILTER, log ? SECCOMP_FILTER_FLAG_LOG : 0, &fprog);
-  if (rc != 0 && log && errno == EINVAL) rc = sys_seccomp(SECCOMP_SET_MODE_FILTER, 0, &fprog);
+  long rc = sys_seccomp(SECCOMP_SET_MODE_FILTER, flags, &fprog);
   int err = errno;
   free(insns);
-  return rc == 0 ? 0 : fence_fail(e, err, "seccomp(SECCOMP_SET_MODE_FILTER)");
+  errno = err;
+  return rc;
+}
+
+int seccomp_install(const uint8_t *prog, size_t len, int log, struct fence_err *e) {
+  long rc = install(prog, len, log ? SECCOMP_FILTER_FLAG_LOG : 0);
+  if (rc != 0 && log && errno == EINVAL) rc = install(prog, len, 0);
+  return rc == 0 ? 0 : fence_fail(e, errno, "seccomp(SECCOMP_SET_MODE_FILTER)");
+}
+
+int seccomp_install_listener(const uint8_t *prog, size_t len, struct fence_err *e) {
+  long fd = install(prog, len, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+  return fd >= 0 ? (int)fd : fence_fail(e, errno, "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER)");
 }

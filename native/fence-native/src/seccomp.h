@@ -17,5 +17,8 @@ int seccomp_flag_available(unsigned int flag);
  * logged, since the kernel logs a denial only when the deciding filter has the flag. Needs
  * no_new_privs. */
 int seccomp_install(const uint8_t *prog, size_t len, int log, struct fence_err *e);
+/* Installs the program with SECCOMP_FILTER_FLAG_NEW_LISTENER; returns the listener (close-on-exec)
+ * or -1. Needs no_new_privs. */
+int seccomp_install_listener(const uint8_t *prog, size_t len, struct fence_err *e);
 
 #endif

@@ -27,6 +27,7 @@ describe('encodeHelperPlan', () => {
       },
       seccomp: new Uint8Array([6, 0, 0, 0, 0, 0, 0xff, 0x7f]),
       seccompQuiet: new Uint8Array([6, 0, 0, 0, 1, 0, 5, 0]),
+      seccompNotify: { program: new Uint8Array([6, 0, 0, 0, 0, 0, 0xc0, 0x7f]), socket: 6 },
     };
     assert.equal(
       text(plan),
@@ -41,6 +42,7 @@ describe('encodeHelperPlan', () => {
         'landlock-port 2 3128',
         'seccomp 060000000000ff7f',
         'seccomp-quiet 0600000001000500',
+        'seccomp-notify 6 060000000000c07f',
         '',
       ].join('\n'),
     );

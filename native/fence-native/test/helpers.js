@@ -24,13 +24,14 @@ exports.openSocketPath = (p) => fs.openSync(p, O_PATH | fs.constants.O_NOFOLLOW)
 
 /**
  * Runs fence-launch with the plan on fd 3 (as uid 65534 with asNobody); resolves with code and
- * output. `pass`: descriptors of this process given to it as fds 4, 5, … (then closed here).
+ * output. `pass`: descriptors of this process given to it as fds 4, 5, … (then closed here);
+ * `inherit`: more after those, left open here.
  */
-exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, pass = [] } = {}) {
+exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, pass = [], inherit = [] } = {}) {
   const args = ['--plan-fd', '3', '--', ...argv];
   const child = spawn(asNobody ? 'setpriv' : exports.helper, asNobody ? [...NOBODY, exports.helper, ...args] : args, {
     env,
-    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...pass, ...Array(extraFds).fill('pipe')],
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...pass, ...inherit, ...Array(extraFds).fill('pipe')],
   });
   for (const fd of pass) fs.closeSync(fd);
   child.stdio[3].end(Buffer.from(native.encodeHelperPlan(plan)));
@@ -110,7 +111,10 @@ function insn(code, jt, jf, k) {
 }
 
 /** uname(2) → EPERM on this architecture, everything else allowed; undefined on other arches. */
-exports.unameEpermProgram = function unameEpermProgram() {
+exports.SECCOMP_RET_USER_NOTIF = 0x7fc00000;
+
+/** A filter returning `action` (default: EPERM) for uname and allowing the rest. */
+exports.unameEpermProgram = function unameEpermProgram(action = SECCOMP_RET_ERRNO | EPERM) {
   const arch = AUDIT_ARCH[process.arch];
   if (arch === undefined) return undefined;
   const LD_W_ABS = 0x20;
@@ -122,7 +126,7 @@ exports.unameEpermProgram = function unameEpermProgram() {
       insn(JEQ_K, 0, 3, arch),
       insn(LD_W_ABS, 0, 0, 0), // seccomp_data.nr
       insn(JEQ_K, 0, 1, NR_UNAME[process.arch]),
-      insn(RET_K, 0, 0, SECCOMP_RET_ERRNO | EPERM),
+      insn(RET_K, 0, 0, action),
       insn(RET_K, 0, 0, SECCOMP_RET_ALLOW),
     ]),
   );

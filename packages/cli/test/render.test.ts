@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blockedSummary, formatViolation, violationJson } from '../src/render/violation.js';
+import { TimeOrder } from '../src/render/time-order.js';
+import { blockedSummary, formatViolation, summaryJson, unseenNotice, violationJson } from '../src/render/violation.js';
 
 const at = new Date(2026, 0, 1, 14, 3, 22).getTime();
 
@@ -17,5 +18,33 @@ describe('violation rendering', () => {
   it('summarises what was blocked per source', () => {
     expect(blockedSummary(new Map())).toBe('fence: nothing was blocked');
     expect(blockedSummary(new Map([['http', 2], ['ebpf', 1]]))).toBe('fence: blocked 3 actions (http 2, ebpf 1)');
+  });
+});
+
+describe('TimeOrder', () => {
+  const v = (time: number, target: string) => ({ time, source: 'ebpf', action: 'block' as const, target, process: '', pid: 0, reason: '' });
+
+  it('prints events in time order once they have waited their window, and the rest at flush', () => {
+    let now = 1000;
+    const printed: string[] = [];
+    const order = new TimeOrder((e) => printed.push(e.target), 100, () => now);
+    order.push(v(990, 'late proxy'));
+    order.push(v(950, 'kernel'));
+    order.push(v(1000, 'last'));
+    now = 1095;
+    order.release();
+    expect(printed).toEqual(['kernel', 'late proxy']);
+    order.flush();
+    expect(printed).toEqual(['kernel', 'late proxy', 'last']);
+  });
+});
+
+describe('-m --json summary and notices', () => {
+  it('ends with one summary object and states what -m does not show', () => {
+    expect(JSON.parse(summaryJson(new Map([['seccomp', 2]]), 1, ['Landlock denials: …']))).toEqual({
+      summary: { blocked: 2, sources: { seccomp: 2 }, status: 1, unseen: ['Landlock denials: …'] },
+    });
+    expect(unseenNotice('Landlock denials: run fence as root', false)).toBe('fence: -m does not show Landlock denials: run fence as root');
+    expect(JSON.parse(unseenNotice('x', true))).toEqual({ unseen: 'x' });
   });
 });

@@ -1,10 +1,11 @@
 /**
  * Detection results cached across processes, so a cold `fence` start does not re-run the probes
- * (bwrap, user and network namespaces, bpftrace...). An entry is used only when it was written by
+ * (bwrap, user and network namespaces, Landlock...). An entry is used only when it was written by
  * this user, on this boot, with the same PATH and helper override, within the last hour, and
  * when Fence itself, every PATH directory (so installing or removing a tool invalidates it) and
- * every file the results depend on (`Availability.dependsOn`) are unchanged. The file must be
- * owned by this user and not writable by others: another user cannot weaken this user's sandbox.
+ * every file the results depend on (`Availability.dependsOn`) are unchanged. Volatile results
+ * (`Availability.volatile`) are never stored. The file must be owned by this user and not writable
+ * by others: another user cannot weaken this user's sandbox.
  */
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -52,7 +53,7 @@ export class DetectionCache {
     this.#key = JSON.stringify([bootId(), process.getuid?.(), process.getgid?.(), env.PATH, env.FENCE_LAUNCH_PATH, process.execPath, extraKey]);
   }
 
-  /** The cached results for these plugin names, or undefined when any is missing or stale. */
+  /** The cached results for these plugin names (those present), or undefined when the file is stale. */
   load(names: readonly string[]): Map<string, Availability> | undefined {
     if (!this.#file) return undefined;
     try {
@@ -61,8 +62,7 @@ export class DetectionCache {
       const data = JSON.parse(readFileSync(this.#file, 'utf8')) as CacheFile;
       if (data.format !== FORMAT || data.key !== this.#key || Date.now() - data.written > MAX_AGE_MS) return undefined;
       if (Object.entries(data.deps).some(([path, m]) => mtime(path) !== m)) return undefined;
-      if (!names.every((n) => n in data.results)) return undefined;
-      return new Map(names.map((n) => [n, data.results[n]!]));
+      return new Map(names.filter((n) => n in data.results).map((n) => [n, data.results[n]!]));
     } catch {
       return undefined;
     }
@@ -74,10 +74,11 @@ export class DetectionCache {
     // Fence itself: an upgrade or rebuild may detect differently.
     const self = fileURLToPath(import.meta.url);
     deps[self] = mtime(self);
-    // A program installed or removed (bwrap, socat, bpftrace) changes its directory's mtime.
+    // A program installed or removed (bwrap, socat) changes its directory's mtime.
     for (const dir of this.#pathDirs) deps[dir] = mtime(dir);
     for (const a of results.values()) for (const p of a.dependsOn ?? []) deps[p] = mtime(p);
-    const data: CacheFile = { format: FORMAT, key: this.#key, written: Date.now(), results: Object.fromEntries(results), deps };
+    const stable = [...results].filter(([, a]) => !a.volatile);
+    const data: CacheFile = { format: FORMAT, key: this.#key, written: Date.now(), results: Object.fromEntries(stable), deps };
     try {
       mkdirSync(join(this.#file, '..'), { recursive: true, mode: 0o700 });
       const tmp = `${this.#file}.${process.pid}`;

@@ -109,7 +109,8 @@ export class Kernel {
       }),
     );
     this.#report = new Map(entries);
-    if (!disk) this.#cache?.store(this.#report);
+    // Store when something was probed that the cache could have answered.
+    if (wanted.some((p) => !disk?.has(p.name) && !this.#report!.get(p.name)?.volatile)) this.#cache?.store(this.#report);
     return this.#report;
   }
 

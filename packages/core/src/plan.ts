@@ -99,6 +99,14 @@ export interface HelperPlan {
    * of two must rebuild it from both (as bwrap's `--seccomp` fallback does).
    */
   seccompQuiet?: Uint8Array;
+  /**
+   * With a seccomp supervisor (-m): `program` replaces `seccomp` (same rules, each EPERM sent to
+   * the supervisor as SECCOMP_RET_USER_NOTIF); the helper installs it with
+   * SECCOMP_FILTER_FLAG_NEW_LISTENER and sends the listener over the Unix socket `socket` (a
+   * descriptor of the helper) before the command runs. `seccomp` stays for whoever cannot
+   * supervise (bwrap's `--seccomp` fallback), so a plan is never weaker without the supervisor.
+   */
+  seccompNotify?: { readonly program: Uint8Array; readonly socket: number };
 }
 
 /** A line for `-d`: which layer did what. */

@@ -37,6 +37,16 @@ export interface Availability {
    * places they were looked for). Without it the result is still re-checked every hour and boot.
    */
   readonly dependsOn?: readonly string[];
+  /**
+   * What `-m` will not show on this machine for this user, each with how to get it (e.g.
+   * `file, exec and connect denials: needs root …`). Printed once at the start of `-m`.
+   */
+  readonly unseen?: readonly string[];
+  /**
+   * Re-detect at every start, never from the disk cache: the answer can change without any file
+   * changing (a sysctl, a capability, a mount).
+   */
+  readonly volatile?: boolean;
   /** Machine facts other layers may depend on, e.g. bwrap's `{ netns: false }`. */
   readonly facts?: Readonly<Record<string, string | number | boolean>>;
 }

@@ -1,73 +1,76 @@
 /**
- * Detection: may this process load BPF programs (root, CAP_BPF or CAP_SYS_ADMIN), is bpftrace
- * installed, are the syscall tracepoints visible (tracefs), and is the kernel log readable
- * (seccomp audit records).
+ * Detection, by trying: may this process load the monitor's program (the addon loads it without
+ * attaching: this is the only test that is right inside a user namespace, under a seccomp policy
+ * or a lockdown kernel), and can it open the kernel log (dmesg_restrict decides, not the file
+ * mode). Both answers can change without any file changing, so they are never cached on disk.
  */
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { processProbe, type Availability, type FeatureLine } from '@fence/core';
-import { TRACED_SYSCALLS } from './bpftrace-script.js';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import type { Availability, FeatureLine } from '@fence/core';
 import { canLoadBpf, CAP_BPF, effectiveCapabilities, hasCapability } from './capabilities.js';
+import { loadTracerAddon, type TracerAddon } from './tracer.js';
 
 export const REASONS = {
-  noCapability: 'needs root or CAP_BPF',
-  noBpftrace: 'bpftrace not installed: apt install bpftrace',
-  noTracefs: 'syscall tracepoints not visible: mount -t tracefs nodev /sys/kernel/tracing',
+  noAddon: 'the native addon is not built (npm rebuild @fence/native)',
+  userNamespace: 'Fence runs in a user namespace: eBPF needs root (or CAP_BPF and CAP_PERFMON) on the host',
+  noCapability: 'needs root (or CAP_BPF and CAP_PERFMON): run fence as root',
+  noKmsg: 'the kernel log is not readable (kernel.dmesg_restrict=1): run fence as root',
 } as const;
 
-const TRACEFS_ROOTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
-
-
-/** Names of TRACED_SYSCALLS whose sys_exit tracepoint exists on this kernel. */
-export function availableSyscalls(): string[] {
-  const root = TRACEFS_ROOTS.find((r) => existsSync(join(r, 'events/syscalls')));
-  if (!root) return [];
-  return TRACED_SYSCALLS.map((s) => s.name).filter((n) => existsSync(join(root, 'events/syscalls', `sys_exit_${n}`)));
-}
-
-function bpftraceVersion(path: string): string | undefined {
-  const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 5000 });
-  return /v?(\d+\.\d+(?:\.\d+)?)/.exec(r.stdout ?? '')?.[1];
-}
-
+/** Whether /dev/kmsg opens for reading (the mode says yes to everyone; dmesg_restrict may not). */
 export function kmsgReadable(): boolean {
   try {
-    accessSync('/dev/kmsg', constants.R_OK);
+    // Opened and closed at once: no record is read.
+    closeSync(openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK));
     return true;
   } catch {
     return false;
   }
 }
 
-function ownCapabilities(): bigint {
+function read(path: string): string {
   try {
-    return effectiveCapabilities(readFileSync('/proc/self/status', 'utf8'));
+    return readFileSync(path, 'utf8');
   } catch {
-    return 0n;
+    return '';
   }
 }
 
+/** The initial user namespace maps every id to itself. */
+const inUserNamespace = (): boolean => !/^\s*0\s+0\s+4294967295\s*$/.test(read('/proc/self/uid_map'));
+
+/** Why the program cannot be loaded here, or undefined when it can. */
+function ebpfRefusal(addon: TracerAddon | undefined, caps: bigint): string | undefined {
+  if (!addon) return REASONS.noAddon;
+  const refused = addon.ebpfProbe();
+  if (!refused) return undefined;
+  if (inUserNamespace()) return REASONS.userNamespace;
+  if (!canLoadBpf(caps)) return REASONS.noCapability;
+  return `the kernel refused the monitor's program (${refused})`;
+}
+
 export async function detectEbpf(): Promise<Availability> {
-  const caps = ownCapabilities();
+  const caps = effectiveCapabilities(read('/proc/self/status'));
   const root = process.getuid?.() === 0;
-  const capable = canLoadBpf(caps);
-  const bpftrace = processProbe.which('bpftrace');
-  const version = bpftrace ? bpftraceVersion(bpftrace) : undefined;
-  const tracepoints = availableSyscalls().length > 0;
-  const audit = kmsgReadable();
-  const reason = !capable ? REASONS.noCapability : !bpftrace ? REASONS.noBpftrace : !tracepoints ? REASONS.noTracefs : undefined;
-  const value = `CAP_BPF: ${hasCapability(caps, CAP_BPF) ? 'yes' : 'no'}, root: ${root ? 'yes' : 'no'}, bpftrace: ${version ?? (bpftrace ? 'yes' : 'no')}`;
+  const addon = await loadTracerAddon();
+  const refusal = ebpfRefusal(addon, caps);
+  // The audit reader is the addon's too (it opens the log after its newest record).
+  const audit = addon !== undefined && kmsgReadable();
+  const value = `CAP_BPF: ${hasCapability(caps, CAP_BPF) ? 'yes' : 'no'}, root: ${root ? 'yes' : 'no'}${inUserNamespace() ? ', in a user namespace' : ''}`;
   const features: FeatureLine[] = [
-    reason
-      ? { mark: capable || bpftrace ? '○' : '✗', name: 'eBPF', value, consequence: `${reason}; -m shows no file or exec denials` }
-      : { mark: '✓', name: 'eBPF', value, consequence: '-m shows failing open/unlink/mkdir/rename/exec/connect of the sandbox' },
+    refusal
+      ? { mark: '✗', name: 'eBPF', value, consequence: `-m shows no file, exec or connect denials: ${refusal}` }
+      : { mark: '✓', name: 'eBPF', value: `${value}, prebuilt program`, consequence: '-m shows failing open/mkdir/unlink/rename/exec/connect of the sandbox' },
     audit
-      ? { mark: '✓', name: 'Audit', value: '/dev/kmsg readable', consequence: '-m shows seccomp (and Landlock, with audit on) denials' }
-      : { mark: '○', name: 'Audit', value: '/dev/kmsg not readable', consequence: 'seccomp and Landlock denials are not shown' },
+      ? { mark: '✓', name: 'Audit', value: '/dev/kmsg readable', consequence: '-m shows Landlock denials when the kernel audit is on' }
+      : { mark: '○', name: 'Audit', value: '/dev/kmsg not readable', consequence: `-m shows no Landlock denials: ${REASONS.noKmsg}` },
   ];
-  const facts = { audit, bpftrace: version ?? '', capBpf: capable };
-  // Detected only under -m (see wanted()), so this is the "told once, at the start of -m" line.
-  if (reason) return { status: 'absent', reason, features, facts, warning: `off (${reason}): -m shows no file, exec or connect denials` };
-  return { status: 'available', summary: audit ? 'audit+ebpf' : 'ebpf', features, facts };
+  const unseen = [
+    ...(refusal ? [`file, exec and connect denials: ${refusal}`] : []),
+    ...(audit ? [] : [`Landlock denials: ${REASONS.noKmsg}`]),
+  ];
+  const facts = { audit, ebpf: !refusal, capBpf: canLoadBpf(caps) };
+  const base = { features, facts, unseen, volatile: true } as const;
+  if (!refusal) return { status: 'available', summary: audit ? 'audit+ebpf' : 'ebpf', ...base };
+  if (audit) return { status: 'degraded', reason: refusal, summary: 'audit', ...base };
+  return { status: 'absent', reason: refusal, ...base };
 }

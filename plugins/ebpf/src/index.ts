@@ -1,20 +1,25 @@
 /**
- * @fence/plugin-ebpf: the violation monitor of the Linux sandbox (-m). bpftrace traces the
- * sandbox's failing file, exec and connect syscalls, filtered in the kernel by its PID namespace;
- * the kernel log adds seccomp (and Landlock) audit records of the same namespace.
+ * @fence/plugin-ebpf: the violation monitor of the Linux sandbox (-m). A prebuilt eBPF program
+ * (in @fence/native's addon) reports the sandbox's failing file, exec and connect syscalls,
+ * filtered in the kernel by its PID namespace; the kernel log adds Landlock (and, without the
+ * seccomp supervisor, seccomp) audit records of the same namespace.
+ *
+ * Each command is held at the sandbox's start gate until the monitor watches it (a few ms), and
+ * its exit waits until every event the kernel buffered has reached the stream.
  */
 import { definePlugin, PrepareStage, Tokens, type Kernel, type RunningCommand } from '@fence/core';
-import { availableSyscalls, detectEbpf, kmsgReadable } from './detect.js';
+import { detectEbpf } from './detect.js';
 import { KmsgReader } from './kmsg-reader.js';
-import { EbpfMonitor } from './monitor.js';
 import { findSandboxPidNamespace } from './pid-namespace.js';
 import { seccompSyscallNamer } from './syscall-names.js';
+import { loadTracerAddon, startTracer } from './tracer.js';
 
 interface Attached {
-  readonly stop: () => Promise<void>;
+  /** Resolves once every event of the command is in the stream. */
+  readonly stop: () => Promise<unknown>;
 }
 
-async function attach(kernel: Kernel, command: RunningCommand): Promise<Attached[]> {
+async function attach(kernel: Kernel, command: RunningCommand, facts: Readonly<Record<string, unknown>>): Promise<Attached[]> {
   const logger = kernel.resolve(Tokens.Logger);
   const pidns = await findSandboxPidNamespace(command.pid);
   if (!pidns) {
@@ -23,15 +28,27 @@ async function attach(kernel: Kernel, command: RunningCommand): Promise<Attached
   }
   const violations = kernel.resolve(Tokens.Violations);
   const attached: Attached[] = [];
-  const probe = kernel.resolve(Tokens.Probe);
-  const dmesg = kmsgReadable() ? probe.which('dmesg') : undefined;
-  if (dmesg) attached.push(KmsgReader.start({ dmesg, pidns, violations, syscallName: await seccompSyscallNamer() }));
-  try {
-    attached.push(
-      await EbpfMonitor.start({ bpftrace: probe.which('bpftrace')!, pidns, syscalls: availableSyscalls(), violations, clock: kernel.resolve(Tokens.Clock), logger }),
-    );
-  } catch (e) {
-    logger.warn(e instanceof Error ? e.message : String(e));
+  const addon = await loadTracerAddon();
+  if (addon && facts.audit === true) {
+    try {
+      attached.push(KmsgReader.start({ fd: addon.kmsgOpen(), pidns, violations, syscallName: await seccompSyscallNamer() }));
+    } catch (e) {
+      logger.warn(`-m: ${e instanceof Error ? e.message : String(e)}; Landlock denials are not shown`);
+    }
+  }
+  if (addon && facts.ebpf === true) {
+    try {
+      const tracer = startTracer(addon, pidns, violations);
+      logger.debug('ebpf', `tracing pid namespace ${pidns.inode}`);
+      attached.push({
+        stop: async () => {
+          const lost = await tracer.stop();
+          if (lost > 0) logger.warn(`-m: the kernel dropped ${lost} eBPF event(s): the monitor's buffer was full`);
+        },
+      });
+    } catch (e) {
+      logger.warn(`-m: ${e instanceof Error ? e.message : String(e)}; file, exec and connect denials are not shown`);
+    }
   }
   return attached;
 }
@@ -43,18 +60,20 @@ export const ebpfPlugin = definePlugin({
   detect: () => detectEbpf(),
   apply(kernel) {
     const running = new Map<RunningCommand, Promise<Attached[]>>();
+    let facts: Readonly<Record<string, unknown>> = {};
     const stop = async (command: RunningCommand) => {
       const attached = running.get(command);
       running.delete(command);
       await Promise.all((await attached)?.map((a) => a.stop()) ?? []);
     };
     // The command must not run before the monitor watches it: hold it at the sandbox's start gate.
-    kernel.hooks.prepare.tap({ name: 'ebpf', stage: PrepareStage.MONITOR }, (plan) => {
+    kernel.hooks.prepare.tap({ name: 'ebpf', stage: PrepareStage.MONITOR }, (plan, report) => {
+      facts = report.get('ebpf')?.facts ?? {};
       if (kernel.options.monitor) plan.holdStart = true;
     });
     kernel.hooks.monitor.tapPromise('ebpf', async (command) => {
       if (!command.monitor) return;
-      const pending = attach(kernel, command);
+      const pending = attach(kernel, command, facts);
       running.set(command, pending);
       await pending;
     });
@@ -65,27 +84,15 @@ export const ebpfPlugin = definePlugin({
   },
   // Only -m needs the monitor.
   requiredUnderStrict: ({ monitor }) => monitor,
-  // Only -m shows what the monitor sees: without it, starting bpftrace (or probing it) is waste.
+  // Only -m shows what the monitor sees: without it, probing is waste.
   wanted: ({ monitor }) => monitor,
 });
 
 export default ebpfPlugin;
 
-export {
-  BPFTRACE_STRLEN,
-  buildBpftraceScript,
-  ebpfViolation,
-  errnoText,
-  isAttachedLine,
-  parseBpftraceOutput,
-  REPORTED_ERRNOS,
-  TRACED_SYSCALLS,
-  type BpftraceScriptOptions,
-  type EbpfEvent,
-  type TracedSyscall,
-} from './bpftrace-script.js';
 export { CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, canLoadBpf, effectiveCapabilities, hasCapability } from './capabilities.js';
-export { availableSyscalls, detectEbpf, kmsgReadable, REASONS } from './detect.js';
+export { detectEbpf, kmsgReadable, REASONS } from './detect.js';
+export { ebpfViolation, errnoText, REPORTED_ERRNOS, TRACED_OPERATIONS, type EbpfEvent } from './ebpf-event.js';
 export {
   AUDIT_LANDLOCK_ACCESS,
   AUDIT_LANDLOCK_DOMAIN,
@@ -97,5 +104,5 @@ export {
   type SyscallNamer,
 } from './kmsg-audit.js';
 export { KmsgReader, type KmsgReaderOptions } from './kmsg-reader.js';
-export { EbpfMonitor, type EbpfMonitorOptions } from './monitor.js';
 export { findSandboxPidNamespace, pidNamespaceOf, type PidNamespace } from './pid-namespace.js';
+export { loadTracerAddon, startTracer, type Tracer, type TracerAddon } from './tracer.js';

@@ -17,6 +17,6 @@ export async function skipReason(): Promise<string | undefined> {
 /** Runs `script` under sh in a new PID namespace, the root file system read-only. */
 export function startSandbox(script: string): ChildProcess {
   return spawn(bwrap!, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--unshare-user', '--die-with-parent', '--', 'sh', '-c', script], {
-    stdio: 'ignore',
+    stdio: ['pipe', 'ignore', 'ignore'],
   });
 }

@@ -103,23 +103,31 @@ export function seccompAvailability(found: SeccompFacts): Availability {
     (found.actions ? `actions ${found.actions.join(' ')}` : 'actions unknown') +
     (found.flags ? `; flags ${found.flags.join(' ')}` : '') +
     (found.inheritedFilters ? `; ${found.inheritedFilters} inherited filter(s)` : '');
+  // A supervisor needs the USER_NOTIF action (5.0) and a listener from the filter (5.0; 5.5 for ADDFD).
+  const notify = (found.actions?.includes('user_notif') ?? false) && (found.flags?.includes('new_listener') ?? false);
   const facts = {
     arch: found.arch,
     log,
+    notify,
     actions: found.actions?.join(' ') ?? '',
     logged: found.logged?.join(' ') ?? '',
     inheritedFilters: found.inheritedFilters ?? 0,
   };
+  // Without a supervisor only the audit log has the denials: root with a readable kernel log.
+  const unseen = notify ? [] : ['seccomp denials to users other than root: needs Linux 5.0+ (seccomp user notification) and the native addon (npm rebuild @fence/native)'];
   if (log) {
     const logsErrno = found.logged?.includes('errno') ?? true;
-    const consequence = logsErrno
-      ? 'dangerous syscalls fail with EPERM; denials are logged to the audit log'
-      : 'dangerous syscalls fail with EPERM; denials are not logged: add errno to kernel.seccomp.actions_logged';
+    const consequence = notify
+      ? 'dangerous syscalls fail with EPERM; -m shows each denial to any user (supervisor)'
+      : logsErrno
+        ? 'dangerous syscalls fail with EPERM; denials are logged to the audit log'
+        : 'dangerous syscalls fail with EPERM; denials are not logged: add errno to kernel.seccomp.actions_logged';
     return {
       status: 'available',
       summary: 'seccomp(log)',
       features: line('✓', value, consequence),
       facts,
+      unseen,
     };
   }
   const reason = 'kernel cannot log seccomp denials (needs 4.14+)';
@@ -130,6 +138,7 @@ export function seccompAvailability(found: SeccompFacts): Availability {
     features: line('○', value, 'dangerous syscalls fail with EPERM, but denials are not logged'),
     warning: `${reason}: dangerous syscalls still fail with EPERM, but -m cannot show those denials`,
     facts,
+    unseen,
   };
 }
 

@@ -2,12 +2,18 @@
  * @fence/plugin-seccomp: the syscall filter layer. At PrepareStage.KERNEL_LAYERS it generates the
  * classic-BPF programs for this architecture and policy: `plan.helper.seccomp`, which the
  * in-sandbox helper installs with SECCOMP_FILTER_FLAG_LOG, and `plan.helper.seccompQuiet` (the
- * socket(AF_UNIX) rule), which it installs without the flag. Without the helper, bwrap's
- * `--seccomp` installs one program with every rule instead.
+ * socket(AF_UNIX) and clone3 rules), which it installs without the flag. Without the helper,
+ * bwrap's `--seccomp` installs one program with every rule instead.
+ *
+ * With -m, when the kernel and the addon can, the session also runs a supervisor: the helper
+ * installs the notify variant of the logged program instead, and every EPERM denial is answered
+ * and reported by Fence (any user, no audit, no rate limit). The exit hook waits for its events.
  */
-import { note, PrepareStage, type FencePlugin } from '@fence/core';
+import { addFd, note, PrepareStage, Tokens, type FencePlugin, type LaunchPlan } from '@fence/core';
 import { detectSeccomp } from './detect.js';
-import { describeSeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
+import { describeSeccompProgram, notifySeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
+import type { SeccompOptions } from './seccomp-rules.js';
+import { startSupervisor, type Supervisor } from './supervisor.js';
 import { seccompArchOf } from './syscalls.js';
 
 const NAME = 'seccomp';
@@ -20,6 +26,16 @@ export const seccompPlugin: FencePlugin = {
   apply(kernel) {
     const arch = seccompArchOf(process.arch);
     if (!arch) throw new Error(`no seccomp program for architecture ${process.arch} (Fence filters x64 and arm64)`);
+    let supervisor: Supervisor | undefined;
+    /** Runs the session's supervisor; false when the addon cannot. */
+    const supervise = async (plan: LaunchPlan, options: SeccompOptions): Promise<boolean> => {
+      supervisor = await startSupervisor(kernel.resolve(Tokens.Violations));
+      if (!supervisor) return false;
+      const { fd } = supervisor;
+      plan.cleanup.push(() => supervisor?.close());
+      plan.helper.seccompNotify = { program: notifySeccompProgram(options), socket: addFd(plan, { inherit: () => fd }) };
+      return true;
+    };
     kernel.hooks.prepare.tapPromise({ name: NAME, stage: PrepareStage.KERNEL_LAYERS }, async (plan, report) => {
       const options = seccompOptionsFor(plan.policy, arch);
       const { logged, quiet } = splitSeccompPrograms(options);
@@ -28,7 +44,12 @@ export const seccompPlugin: FencePlugin = {
       for (const line of describeSeccompProgram(options).lines) note(plan, NAME, line);
       const availability = report.get(NAME);
       if (availability?.status === 'degraded') note(plan, NAME, `denials are not logged: ${availability.reason}`);
+      if (kernel.options.monitor && availability?.facts?.notify === true && (await supervise(plan, options))) {
+        note(plan, NAME, 'supervisor: EPERM denials go to Fence (SECCOMP_RET_USER_NOTIF), which answers and reports them');
+      }
     });
+    // The command has exited: its denials are all queued; let them reach the stream first.
+    kernel.hooks.exit.tapPromise(NAME, async () => supervisor?.flush());
   },
 };
 
@@ -37,12 +58,15 @@ export default seccompPlugin;
 export { assemble, BPF, BPF_MAXINSNS, jump, label, stmt } from './bpf.js';
 export type { Instruction, Item, Label, Target } from './bpf.js';
 export { detectSeccomp, probeSeccomp, seccompAvailability, type SeccompFacts } from './detect.js';
+export { describeCall, notifyViolation, SUPERVISOR_REASON, type NotifyEvent } from './notify-event.js';
+export { startSupervisor, type Supervisor } from './supervisor.js';
 export {
   buildSeccompProgram,
   describeSeccompProgram,
   ENOSYS,
   EPERM,
   SECCOMP_DATA,
+  notifySeccompProgram,
   SECCOMP_RET,
   seccompOptionsFor,
   splitSeccompPrograms,

@@ -12,6 +12,10 @@
  * The rules can also be split in two programs with the same header: with several filters the
  * kernel logs a denial only when the filter that decided it was installed with
  * SECCOMP_FILTER_FLAG_LOG, so the quiet rules go into a filter installed without the flag.
+ *
+ * With a supervisor (-m), the logged program is replaced by its notify variant: the same rules,
+ * each EPERM sent to the supervisor (SECCOMP_RET_USER_NOTIF), which answers EPERM and reports it.
+ * Only denials go there: allowed syscalls never leave the kernel.
  */
 import type { Policy } from '@fence/core';
 import { assemble, BPF, jump, label, stmt, type Item, type Target } from './bpf.js';
@@ -29,6 +33,7 @@ import { AUDIT_ARCH, X32_SYSCALL_BIT, syscallNumber, type SeccompArch, type Sysc
 export const SECCOMP_RET = {
   KILL_PROCESS: 0x80000000,
   ERRNO: 0x00050000,
+  USER_NOTIF: 0x7fc00000,
   ALLOW: 0x7fff0000,
 } as const;
 
@@ -43,14 +48,21 @@ export const SECCOMP_DATA = {
   argLow: (i: number): number => 16 + 8 * i,
 } as const;
 
-type Outcome = SeccompAction | 'allow' | 'kill';
+type Outcome = SeccompAction | 'allow' | 'kill' | 'notify';
 
 const RETURN_VALUE: Readonly<Record<Outcome, number>> = {
   allow: SECCOMP_RET.ALLOW,
   kill: SECCOMP_RET.KILL_PROCESS,
   eperm: SECCOMP_RET.ERRNO | EPERM,
   enosys: SECCOMP_RET.ERRNO | ENOSYS,
+  notify: SECCOMP_RET.USER_NOTIF,
 };
+
+/** How a rule's action becomes the program's return value. */
+type Route = (action: SeccompAction) => Outcome;
+const direct: Route = (action) => action;
+/** The supervisor answers EPERM (and only EPERM): every other action stays in the kernel. */
+const toSupervisor: Route = (action) => (action === 'eperm' ? 'notify' : action);
 
 const ret = (outcome: Outcome): string => `ret_${outcome}`;
 const load = (offset: number) => stmt(BPF.LD | BPF.W | BPF.ABS, offset);
@@ -76,6 +88,15 @@ export function splitSeccompPrograms(options: SeccompOptions): SeccompPrograms {
   return quiet.length > 0 ? { logged, quiet: assemble(programItems(options.arch, quiet)) } : { logged };
 }
 
+/**
+ * The logged program's rules with each EPERM sent to a SECCOMP_RET_USER_NOTIF supervisor, which
+ * must answer EPERM. It replaces the logged program (never stacked with it: the kernel would let
+ * the logged filter's ERRNO win, and nothing would reach the supervisor).
+ */
+export function notifySeccompProgram(options: SeccompOptions): Uint8Array {
+  return assemble(programItems(options.arch, seccompRules(options).filter((r) => r.quiet === undefined), toSupervisor));
+}
+
 /** Whether a policy needs socket(AF_UNIX): any allowed Unix socket path, or all of them. */
 export function seccompOptionsFor(
   policy: { readonly network: Pick<Policy['network'], 'allowAllUnixSockets' | 'allowUnixSockets'> },
@@ -85,7 +106,7 @@ export function seccompOptionsFor(
   return { arch, allowUnixSockets: allowAllUnixSockets || allowUnixSockets.length > 0 };
 }
 
-function programItems(arch: SeccompArch, rules: readonly SeccompRule[]): Item[] {
+function programItems(arch: SeccompArch, rules: readonly SeccompRule[], route: Route = direct): Item[] {
   const bySyscall = new Map<SyscallName, SeccompRule[]>();
   for (const rule of rules) {
     bySyscall.set(rule.syscall, [...(bySyscall.get(rule.syscall) ?? []), rule]);
@@ -105,19 +126,19 @@ function programItems(arch: SeccompArch, rules: readonly SeccompRule[]): Item[] 
   for (const [syscall, rules] of bySyscall) {
     const nr = syscallNumber(arch, syscall)!;
     const unconditional = rules.length === 1 && !rules[0]!.when && !rules[0]!.unless;
-    const target = unconditional ? ret(rules[0]!.action) : `sys_${syscall}`;
+    const target = unconditional ? ret(route(rules[0]!.action)) : `sys_${syscall}`;
     items.push(jump(BPF.JMP | BPF.JEQ | BPF.K, nr, target, 0));
-    if (!unconditional) handlers.push(label(target), ...handler(target, rules));
+    if (!unconditional) handlers.push(label(target), ...handler(target, rules, route));
   }
   items.push(stmt(BPF.RET | BPF.K, RETURN_VALUE.allow), ...handlers);
-  for (const outcome of Object.keys(RETURN_VALUE) as Outcome[]) {
-    items.push(label(ret(outcome)), stmt(BPF.RET | BPF.K, RETURN_VALUE[outcome]));
-  }
+  // One shared return per outcome the program can reach (allow and kill are always reachable).
+  const outcomes = new Set<Outcome>(['allow', 'kill', ...rules.map((r) => route(r.action))]);
+  for (const outcome of outcomes) items.push(label(ret(outcome)), stmt(BPF.RET | BPF.K, RETURN_VALUE[outcome]));
   return items;
 }
 
 /** The rules of one syscall in order; the first that applies decides, none applying allows. */
-function handler(name: string, rules: readonly SeccompRule[]): Item[] {
+function handler(name: string, rules: readonly SeccompRule[], route: Route): Item[] {
   const items: Item[] = [];
   let loaded: number | undefined;
   rules.forEach((rule, i) => {
@@ -125,13 +146,14 @@ function handler(name: string, rules: readonly SeccompRule[]): Item[] {
     const next = i === rules.length - 1 ? ret('allow') : `${name}_${i + 1}`;
     const test = rule.when ?? rule.unless;
     if (!test) {
-      items.push(stmt(BPF.RET | BPF.K, RETURN_VALUE[rule.action]));
+      items.push(stmt(BPF.RET | BPF.K, RETURN_VALUE[route(rule.action)]));
       return;
     }
     // Every path into this rule comes from the previous one, so A still holds its argument.
     if (loaded !== test.arg) items.push(load(SECCOMP_DATA.argLow(test.arg)));
     loaded = test.arg;
-    const [hit, miss] = rule.when ? [ret(rule.action), next] : [next, ret(rule.action)];
+    const outcome = ret(route(rule.action));
+    const [hit, miss] = rule.when ? [outcome, next] : [next, outcome];
     items.push(...argTest(test, hit, miss));
   });
   return items;

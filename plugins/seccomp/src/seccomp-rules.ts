@@ -104,6 +104,8 @@ export function seccompRules(options: SeccompOptions): SeccompRule[] {
       action: 'enosys',
       // Its flags live in a struct in memory, which seccomp cannot read; ENOSYS makes libc use clone.
       why: 'flags are out of reach of the filter; libc falls back to clone',
+      // Not a violation: nothing was refused that the program needed (-m must not report it).
+      quiet: 'libc tries it first at every thread or process creation, then uses clone',
     },
     {
       syscall: 'ioctl',

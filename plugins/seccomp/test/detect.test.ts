@@ -71,6 +71,13 @@ describe('seccompAvailability', () => {
     expect(seccompAvailability({ ...base, flags: ['tsync'] }).status).toBe('degraded');
   });
 
+  it('says -m shows every denial when a supervisor can run (USER_NOTIF and NEW_LISTENER)', () => {
+    const a = seccompAvailability({ ...base, flags: ['tsync', 'log', 'new_listener'] });
+    expect(a.facts).toMatchObject({ notify: true });
+    expect(a.features?.[0]?.consequence).toBe('dangerous syscalls fail with EPERM; -m shows each denial to any user (supervisor)');
+    expect(seccompAvailability({ ...base, flags: ['tsync', 'log'] }).facts).toMatchObject({ notify: false });
+  });
+
   it('says when the administrator turned errno logging off', () => {
     const a = seccompAvailability({ ...base, logged: ['kill_process'] });
     expect(a.features?.[0]?.consequence).toMatch(/add errno to kernel.seccomp.actions_logged/);

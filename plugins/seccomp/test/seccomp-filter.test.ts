@@ -4,6 +4,7 @@ import {
   describeSeccompProgram,
   ENOSYS,
   EPERM,
+  notifySeccompProgram,
   SECCOMP_RET,
   seccompOptionsFor,
   splitSeccompPrograms,
@@ -30,12 +31,17 @@ const TCGETS = 0x5401;
 
 /**
  * The combined program's decision, after checking that the split programs, stacked as the helper
- * installs them (quiet last, so newest), decide the same: every case below proves it.
+ * installs them (quiet last, so newest), decide the same, and that with the notify program in
+ * place of the logged one exactly the EPERM denials go to the supervisor: every case below proves it.
  */
 function decide(options: SeccompOptions, data: SeccompData): number {
   const combined = runBpf(buildSeccompProgram(options), data);
   const { logged, quiet } = splitSeccompPrograms(options);
   expect(runStack(quiet ? [quiet, logged] : [logged], data)).toBe(combined);
+  const notify = notifySeccompProgram(options);
+  const supervised = runStack(quiet ? [quiet, notify] : [notify], data);
+  const quietDenial = quiet !== undefined && runBpf(quiet, data) !== ALLOW;
+  expect(supervised).toBe(combined === DENY_EPERM && !quietDenial ? SECCOMP_RET.USER_NOTIF : combined);
   return combined;
 }
 
@@ -120,7 +126,7 @@ describe.each(SECCOMP_ARCHES)('buildSeccompProgram on %s', (arch) => {
     for (const program of [logged, quiet!]) expect(runBpf(program, { nr: 0, arch: other })).toBe(KILL);
   });
 
-  it('splits off socket(AF_UNIX) alone into the quiet program', () => {
+  it('splits off socket(AF_UNIX) and clone3 into the quiet program', () => {
     const socket = syscallNumber(arch, 'socket')!;
     const data = (domain: number): SeccompData => ({ nr: socket, arch: AUDIT_ARCH[arch], args: [BigInt(domain), 1n] });
     const { logged, quiet } = splitSeccompPrograms({ arch, allowUnixSockets: false });
@@ -129,10 +135,23 @@ describe.each(SECCOMP_ARCHES)('buildSeccompProgram on %s', (arch) => {
     expect(runBpf(quiet!, data(AF_UNIX))).toBe(DENY_EPERM);
     expect(runBpf(quiet!, data(AF_VSOCK))).toBe(ALLOW);
     for (const name of listed) expect(runBpf(quiet!, { nr: syscallNumber(arch, name)!, arch: AUDIT_ARCH[arch] })).toBe(ALLOW);
-    // Without the AF_UNIX rule nothing is quiet: the logged program is the whole filter.
-    expect(splitSeccompPrograms({ arch, allowUnixSockets: true })).toEqual({
-      logged: buildSeccompProgram({ arch, allowUnixSockets: true }),
-    });
+    // clone3's ENOSYS is libc's cue to use clone, not a violation: never logged, never notified.
+    const clone3 = { nr: syscallNumber(arch, 'clone3')!, arch: AUDIT_ARCH[arch] };
+    expect(runBpf(logged, clone3)).toBe(ALLOW);
+    expect(runBpf(quiet!, clone3)).toBe(DENY_ENOSYS);
+    expect(runBpf(notifySeccompProgram({ arch, allowUnixSockets: false }), clone3)).toBe(ALLOW);
+    // Allowing Unix sockets leaves clone3 alone in the quiet program.
+    const open = splitSeccompPrograms({ arch, allowUnixSockets: true });
+    expect(runBpf(open.quiet!, data(AF_UNIX))).toBe(ALLOW);
+    expect(runBpf(open.quiet!, clone3)).toBe(DENY_ENOSYS);
+  });
+
+  it('sends only EPERM denials to the supervisor in the notify program', () => {
+    const notify = notifySeccompProgram({ arch, allowUnixSockets: false });
+    for (const name of listed) expect(runBpf(notify, { nr: syscallNumber(arch, name)!, arch: AUDIT_ARCH[arch], args: [1n] })).toBe(SECCOMP_RET.USER_NOTIF);
+    for (const name of ['read', 'write', 'openat', 'execve'] as const) expect(runBpf(notify, { nr: syscallNumber(arch, name)!, arch: AUDIT_ARCH[arch] })).toBe(ALLOW);
+    const other = arch === 'x86_64' ? AUDIT_ARCH.aarch64 : AUDIT_ARCH.x86_64;
+    expect(runBpf(notify, { nr: 0, arch: other })).toBe(KILL);
   });
 
   it('describes what it refuses, in one line per outcome', () => {
@@ -142,8 +161,9 @@ describe.each(SECCOMP_ARCHES)('buildSeccompProgram on %s', (arch) => {
     expect(d.lines[1]).toContain('unshare(CLONE_NEWUSER), clone(CLONE_NEWUSER), ioctl(TIOCSTI, TIOCLINUX), socket(AF_VSOCK), socket(AF_UNIX)');
     expect(d.lines[1]!.includes('iopl')).toBe(arch === 'x86_64');
     expect(d.lines[2]).toBe('ENOSYS: clone3 (libc falls back to clone)');
-    expect(d.lines[4]).toBe('not logged: socket(AF_UNIX), glibc tries it at nearly every start (nscd lookups)');
-    expect(describeSeccompProgram({ arch, allowUnixSockets: true }).lines).toHaveLength(4);
+    expect(d.lines[4]).toBe('not logged: clone3, libc tries it first at every thread or process creation, then uses clone');
+    expect(d.lines[5]).toBe('not logged: socket(AF_UNIX), glibc tries it at nearly every start (nscd lookups)');
+    expect(describeSeccompProgram({ arch, allowUnixSockets: true }).lines).toHaveLength(5);
   });
 });
 

@@ -27,3 +27,14 @@ export function blockedSummary(counts: ReadonlyMap<string, number>): string {
   const parts = [...counts].map(([source, n]) => `${source} ${n}`).join(', ');
   return `fence: blocked ${total} action${total === 1 ? '' : 's'} (${parts})`;
 }
+
+/** The last JSON line with -m --json: what was blocked per source, the status, what -m could not see. */
+export function summaryJson(counts: ReadonlyMap<string, number>, status: number, unseen: readonly string[]): string {
+  const blocked = [...counts.values()].reduce((a, b) => a + b, 0);
+  return JSON.stringify({ summary: { blocked, sources: Object.fromEntries(counts), status, unseen } });
+}
+
+/** What -m will not show, said once at its start: `fence: -m does not show …`, or a JSON line. */
+export function unseenNotice(line: string, json: boolean): string {
+  return json ? JSON.stringify({ unseen: line }) : `fence: -m does not show ${line}`;
+}

@@ -1,0 +1,44 @@
+/* seccomp user notification (SECCOMP_RET_USER_NOTIF): the helper installs the notify filter and
+ * hands its listener to Fence; Fence's supervisor answers each notification with EPERM and reports
+ * it. Only denied syscalls reach the supervisor (the filter allows everything else in the kernel).
+ *
+ * If the supervisor goes away (Fence killed), the kernel answers every pending and later
+ * notification of that filter with ENOSYS: a sandboxed process can never wait for it forever. */
+#ifndef FENCE_NOTIFY_H
+#define FENCE_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Helper side. Installs `prog` with SECCOMP_FILTER_FLAG_NEW_LISTENER, sends the listener over the
+ * Unix socket `sock` (SCM_RIGHTS) and closes both. Needs no_new_privs. */
+int notify_install(const uint8_t *prog, size_t len, int sock, struct fence_err *e);
+
+/* One denied syscall, as the supervisor saw it. */
+struct notify_event {
+  double time_ms;    /* CLOCK_REALTIME when the notification was received, ms since the epoch */
+  pid_t pid;         /* thread group id in the supervisor's PID namespace (the host's) */
+  pid_t tid;
+  int nr;            /* syscall number for `arch` */
+  uint32_t arch;     /* AUDIT_ARCH_* */
+  uint64_t args[6];
+  char comm[64];     /* /proc/<tid>/status Name (escaped by the kernel); "" when the task was gone */
+};
+
+struct notify_supervisor;
+
+/* Supervisor side. Receives listeners sent over `sock` (owned by the supervisor from now on) and
+ * answers their notifications with -`errnum`. Returns NULL and sets errno on failure. */
+struct notify_supervisor *notify_supervisor_new(int sock, int errnum);
+/* Runs until notify_supervisor_stop: every notification is passed to `emit` first, then answered,
+ * so the event is queued before the denied syscall returns. Returns 0 or -errno. */
+int notify_supervisor_run(struct notify_supervisor *s, void (*emit)(const struct notify_event *, void *), void *ctx);
+/* Makes notify_supervisor_run return (callable from any thread). */
+void notify_supervisor_stop(struct notify_supervisor *s);
+/* Closes the socket and every listener (pending notifications then fail with ENOSYS). */
+void notify_supervisor_free(struct notify_supervisor *s);
+
+#endif
