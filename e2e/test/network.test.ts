@@ -115,6 +115,11 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
     const allowed = await fence(ws, ['-c', connect]);
     server.close();
     expect(allowed.stdout).toBe('unix-ok\n');
+    // Honest about what a path list means below Landlock ABI 9, on every run; --strict refuses it.
+    expect(allowed.stderr).toMatch(/^fence: warning: seccomp: network\.allowUnixSockets lists 1 path\(s\), but connect\(\) cannot be limited to them here/m);
+    const strict = await fence(ws, ['--strict', '-c', connect]);
+    expect(strict.status).toBe(1);
+    expect(strict.stdout).toBe('');
   });
 
   it('exposes a sandbox port on the host with -p', async () => {

@@ -9,7 +9,7 @@
  * installs the notify variant of the logged program instead, and every EPERM denial is answered
  * and reported by Fence (any user, no audit, no rate limit). The exit hook waits for its events.
  */
-import { addFd, note, PrepareStage, Tokens, type FencePlugin, type LaunchPlan } from '@fence/core';
+import { addFd, note, PrepareStage, Tokens, warn, type FencePlugin, type LaunchPlan } from '@fence/core';
 import { detectSeccomp } from './detect.js';
 import { describeSeccompProgram, notifySeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
 import type { SeccompOptions } from './seccomp-rules.js';
@@ -44,6 +44,11 @@ export const seccompPlugin: FencePlugin = {
       for (const line of describeSeccompProgram(options).lines) note(plan, NAME, line);
       const availability = report.get(NAME);
       if (availability?.status === 'degraded') note(plan, NAME, `denials are not logged: ${availability.reason}`);
+      const { allowUnixSockets, allowAllUnixSockets } = plan.policy.network;
+      // Seccomp sees no paths: allowing one Unix socket allows socket(AF_UNIX), and so every socket in view.
+      if (allowUnixSockets.length > 0 && !allowAllUnixSockets) {
+        warn(plan, NAME, `network.allowUnixSockets lists ${allowUnixSockets.length} path(s), but connect() cannot be limited to them here (it needs Landlock ABI 9): every Unix socket visible in the sandbox is reachable`);
+      }
       if (kernel.options.monitor && availability?.facts?.notify === true && (await supervise(plan, options))) {
         note(plan, NAME, 'supervisor: EPERM denials go to Fence (SECCOMP_RET_USER_NOTIF), which answers and reports them');
       }
