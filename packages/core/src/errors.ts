@@ -61,7 +61,10 @@ export const errors = {
   noSandbox: (platform: string) =>
     new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform}; Fence sandboxes commands on linux (bubblewrap) and darwin (sandbox-exec) and never runs a command unsandboxed`),
   nativeMissing: (feature: string) =>
-    new FenceError('LAYER_UNAVAILABLE', `${feature} needs the native helper; build it with: npm rebuild @fence/native (needs a C compiler and cmake)`),
+    new FenceError(
+      'LAYER_UNAVAILABLE',
+      `${feature} needs the native helper, prebuilt in @fence/cli-${process.platform}-${process.arch} (an optional dependency of @fence/cli: reinstall it without --omit=optional); or build it from source with: npm rebuild @fence/native (needs a C compiler and cmake)`,
+    ),
   pathInvalid: (field: string, path: string, why: string) => new FenceError('PATH_INVALID', `${field}: "${path}" ${why}`),
   pluginFailed: (plugin: string, hook: string, cause: unknown) =>
     new FenceError('PLUGIN_FAILED', `plugin ${plugin} failed in ${hook}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }),
