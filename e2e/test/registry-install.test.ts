@@ -115,11 +115,15 @@ describe.skipIf(missing)('installing from a registry (README "Install")', () => 
     expect(r.stdout).toBe(`${NOBODY}\n`);
   });
 
-  it('runs the README library example in the project', { timeout: 120_000 }, () => {
-    const [example] = readmeBlocks(README, 'As a library', 'js');
-    writeFileSync(join(project, 'example.mjs'), example!);
-    const r = sh('node example.mjs');
-    expect(r.status, r.output).toBe(0);
+  it('runs the README library examples in the project', { timeout: 120_000 }, () => {
+    const [basic, annotated] = readmeBlocks(README, 'As a library', 'js');
+    writeFileSync(join(project, 'basic.mjs'), basic!);
+    const r = sh('node basic.mjs && cat out.txt');
+    expect(r.stdout, r.output).toBe('hello\n');
+    writeFileSync(join(project, 'annotated.mjs'), annotated!);
+    const a = sh('node annotated.mjs');
+    expect(a.status, a.output).toBe(0);
+    expect(a.stderr).toMatch(/fence: the sandbox blocked 1 action while this command ran \(exit \d+\):\nfence: {3}http: CONNECT 403 example\.com/);
   });
 
   it('imports a layer installed on its own, with no CLI and no native files', { timeout: 300_000 }, () => {

@@ -1,4 +1,5 @@
 /** @fence/core: the kernel. Everything a plugin or an embedding host needs. */
+export * from './capture.js';
 export * from './errors.js';
 export * from './hooks.js';
 export * from './kernel.js';

@@ -7,6 +7,7 @@
  *   await sandbox.close();
  */
 import { homedir } from 'node:os';
+import { execCommand, type CommandResult, type ExecOptions } from './capture.js';
 import { checkCommand } from './command-policy.js';
 import { commandEnvironment } from './environment.js';
 import { errors } from './errors.js';
@@ -129,6 +130,11 @@ export class Sandbox {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** Runs a command to completion with its stdout and stderr captured, and what was blocked meanwhile (capture.ts). */
+  exec(command: Command, options: ExecOptions = {}): Promise<CommandResult> {
+    return execCommand(this, command, options);
   }
 
   /** Stops every running command, the services and the plugins; removes what the session created. */
