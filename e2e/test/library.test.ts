@@ -6,6 +6,7 @@
 import { annotateStderr, createSandbox, FenceError, type Sandbox, type Violation } from '@fence/cli';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasProgram } from '../src/fence.js';
+import { httpServer } from '../src/servers.js';
 
 const BLOCKED = 'http://blocked.invalid/';
 let sandbox: Sandbox | undefined;
@@ -46,6 +47,28 @@ describe('the library', () => {
     expect(annotated.startsWith(failed.stderr)).toBe(true);
     expect(annotated).toMatch(/fence: the sandbox blocked 1 action while this command ran \(exit \d+\):\nfence: {3}http: .*blocked\.invalid/);
     expect(annotateStderr(clean)).toBe(clean.stderr);
+  });
+
+  it.runIf(hasProgram('curl'))('gives commands of one session their own network allowlists, also at the same time', async () => {
+    const server = await httpServer();
+    try {
+      sandbox = await createSandbox({ settings: { network: { allowedDomains: ['example.com'], allowLocalOutbound: true } } });
+      const seen: Violation[] = [];
+      sandbox.violations.on((v) => seen.push(v));
+      const curl = ['curl', '-sS', '--noproxy', '', `http://localhost:${server.port}/`];
+      const own = { network: { allowedDomains: ['localhost'] } };
+      const [allowed, refused] = await Promise.all([sandbox.exec(curl, own), sandbox.exec(curl)]);
+      expect(allowed).toMatchObject({ status: 0, stdout: `hello from localhost:${server.port}\n`, violations: [] });
+      expect(refused.violations).toEqual([expect.objectContaining({ source: 'http', action: 'block', target: `localhost:${server.port}` })]);
+      // The derived session is reused, and its events reach the session's listeners too.
+      expect((await sandbox.exec(curl, own)).status).toBe(0);
+      const narrowed = await sandbox.exec(curl, { network: { allowedDomains: ['localhost'], deniedDomains: ['localhost'] } });
+      expect(narrowed.violations).toHaveLength(1);
+      expect(seen.filter((v) => v.action === 'block')).toHaveLength(2);
+      await expect(sandbox.exec(curl, { network: { allowedDomains: ['*.com'] } })).rejects.toMatchObject({ code: 'SETTINGS_INVALID' });
+    } finally {
+      server.close();
+    }
   });
 
   it('throws typed errors with a code', async () => {

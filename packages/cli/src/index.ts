@@ -19,6 +19,7 @@ export {
   type CommandResult,
   type ErrorCode,
   type ExecOptions,
+  type NetworkOverride,
   type Sandbox,
   type SandboxOptions,
   type Violation,

@@ -21,6 +21,7 @@ import { RuntimeDir } from './runtime-dir.js';
 import type { Logger } from './services.js';
 import { rlimitsFor } from './limits.js';
 import { loadPlugins } from './plugin-loader.js';
+import { overrideNetwork, type NetworkOverride } from './network-override.js';
 import { loadPolicy } from './settings/load.js';
 import type { SettingsInput } from './settings/schema.js';
 import type { ViolationStream } from './violations.js';
@@ -55,9 +56,16 @@ export interface RunOptions {
   readonly forwardSignals?: boolean;
 }
 
+/** For run() and exec(): the command's own network allowlist (network-override.ts). */
+export interface NetworkOption {
+  readonly network?: NetworkOverride;
+}
+
 export class Sandbox {
   #closed = false;
   readonly #running = new Set<SpawnedCommand>();
+  /** Sessions derived for per-command allowlists, by allowlist; closed with this one. */
+  readonly #networks = new Map<string, Promise<Sandbox>>();
 
   constructor(
     readonly kernel: Kernel,
@@ -67,6 +75,7 @@ export class Sandbox {
     readonly plan: LaunchPlan,
     readonly env: NodeJS.ProcessEnv,
     private readonly runtime: RuntimeDir,
+    private readonly options: SandboxOptions,
   ) {}
 
   get violations(): ViolationStream {
@@ -124,23 +133,47 @@ export class Sandbox {
   }
 
   /** Runs a command to completion and returns its exit status. */
-  run(command: Command, options: RunOptions = {}): Promise<number> {
+  run(command: Command, options: RunOptions & NetworkOption = {}): Promise<number> {
+    const { network, ...rest } = options;
+    if (network) return this.withNetwork(network).then((s) => s.run(command, rest));
     try {
-      return this.spawn(command, options).exited;
+      return this.spawn(command, rest).exited;
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
   /** Runs a command to completion with its stdout and stderr captured, and what was blocked meanwhile (capture.ts). */
-  exec(command: Command, options: ExecOptions = {}): Promise<CommandResult> {
-    return execCommand(this, command, options);
+  exec(command: Command, options: ExecOptions & NetworkOption = {}): Promise<CommandResult> {
+    const { network, ...rest } = options;
+    if (network) return this.withNetwork(network).then((s) => s.exec(command, rest));
+    return execCommand(this, command, rest);
+  }
+
+  /**
+   * The session for commands with this network allowlist instead of the session's: created on
+   * first use, then reused; its violations also reach this session's stream.
+   */
+  withNetwork(network: NetworkOverride): Promise<Sandbox> {
+    try {
+      if (this.#closed) throw errors.sessionClosed();
+      const { policy, key } = overrideNetwork(this.policy, network);
+      const known = this.#networks.get(key);
+      if (known) return known;
+      const derived = startSession(this.options, policy, this.sources);
+      this.#networks.set(key, derived);
+      derived.then((s) => s.violations.on((v) => this.violations.emit(v)), () => this.#networks.delete(key));
+      return derived;
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Stops every running command, the services and the plugins; removes what the session created. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled([...this.#networks.values()].map((s) => s.then((d) => d.close())));
     for (const r of this.#running) r.kill('SIGKILL');
     await Promise.allSettled([...this.#running].map((r) => r.exited));
     await this.kernel.hooks.dispose.promise(this.plan).catch((e: unknown) => this.kernel.logger.warn(String(e)));
@@ -159,17 +192,22 @@ export class Sandbox {
 /** Resolves the policy, activates the layers, prepares the plan and starts the host services. */
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const env = options.env ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
   const { policy, sources } = loadPolicy({
-    cwd,
+    cwd: options.cwd ?? process.cwd(),
     home: env.HOME ?? homedir(),
     env,
     settingsFile: options.settingsFile,
     template: options.template,
     inline: options.settings,
   });
+  return startSession(options, policy, sources);
+}
+
+/** A session for a resolved policy (createSandbox, and the sessions derived by withNetwork). */
+async function startSession(options: SandboxOptions, policy: Policy, sources: readonly PolicySource[]): Promise<Sandbox> {
+  const env = options.env ?? process.env;
   const kernel = new Kernel({
-    plugins: [...options.plugins, ...(await loadPlugins(policy.plugins, cwd))],
+    plugins: [...options.plugins, ...(await loadPlugins(policy.plugins, policy.cwd))],
     logger: options.logger,
     env,
     options: {
@@ -184,7 +222,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const runtime = new RuntimeDir();
   const plan = createLaunchPlan(policy, () => runtime.path());
   plan.helper.rlimits.push(...rlimitsFor(policy.limits));
-  const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime);
+  const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime, options);
   try {
     await kernel.hooks.prepare.promise(plan, report);
     // Fail closed: never run a command that no layer wraps.
