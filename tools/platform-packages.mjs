@@ -42,6 +42,8 @@ export function platformManifest(platform, version) {
     os: [platform.os],
     cpu: [platform.cpu],
     files: [...platform.native, 'README.md'],
+    // Yarn Plug'n'Play keeps packages zipped; a program inside a zip cannot be executed.
+    preferUnplugged: true,
   };
 }
 
