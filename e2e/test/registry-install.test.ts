@@ -90,13 +90,17 @@ describe.skipIf(missing)('installing from a registry (README "Install")', () => 
   it('runs the README install section word for word, without compiling', { timeout: 600_000 }, () => {
     const blocks = readmeBlocks(README, 'Install');
     expect(blocks.join('\n')).toMatch(/npm install -g @fence\/cli[\s\S]*fence -- true[\s\S]*npx fence -- true/);
-    for (const block of blocks) {
+    // npx runs the global fence, then the project's (and never the unrelated public package "fence").
+    const npxHelpers = [join(prefix, 'lib/node_modules/@fence/cli/node_modules'), join(project, 'node_modules')];
+    expect(blocks).toHaveLength(npxHelpers.length);
+    blocks.forEach((block, i) => {
       const r = sh(block);
       expect(r.status, r.output).toBe(0);
       // @fence/native's install script saw the prebuilt files and did not try to build.
       expect(r.output).not.toMatch(/@fence\/native: no prebuilt|cmake-js|native build/);
-    }
-    const installed = join(prefix, 'lib/node_modules/@fence/cli/node_modules');
+      expect(sh('npx fence -d -- true').stderr).toContain(`helper: ${npxHelpers[i]}/@fence/cli-${TARGET}/fence-launch`);
+    });
+    const installed = npxHelpers[0]!;
     expect(readdirSync(join(installed, `@fence/cli-${TARGET}`)).sort()).toEqual(['README.md', 'fence-launch', 'fence_native.node', 'package.json']);
     // Nothing was compiled: @fence/native has no build directory of its own.
     expect(() => statSync(join(installed, '@fence/native/build'))).toThrow();
