@@ -1,5 +1,4 @@
-// The CLI bundle, shared by the repository build (bundle.mjs) and the per-platform packages
-// (platform-packages.mjs): one CommonJS file built from the tsc output (so decorator metadata
+// The CLI bundle (built by bundle.mjs, published in @fence/cli): one CommonJS file built from the tsc output (so decorator metadata
 // survives), with plugins lazily evaluated (dynamic imports become lazy module initialisers) and
 // only the native addon left outside; plus static.cjs for --version and --help; plus the V8 code
 // cache, written by running the loader once.
@@ -11,11 +10,11 @@ import { join, resolve } from 'node:path';
 const cliDist = resolve(import.meta.dirname, '../packages/cli/dist');
 
 /**
- * Writes fence.cjs, fence.cjs.cache and static.cjs into `outDir`. `native` is how the bundle
- * requires @fence/native: the package name, or a path relative to the bundle.
+ * Writes fence.cjs, fence.cjs.cache and static.cjs into `outDir`. The bundle requires
+ * @fence/native (a dependency of @fence/cli), which finds the platform's native files.
  * `loader` is the code-cache loader (bin/fence.cjs) that runs `outDir/fence.cjs`.
  */
-export async function bundleCli({ outDir, loader, native = '@fence/native' }) {
+export async function bundleCli({ outDir, loader }) {
   const outfile = join(outDir, 'fence.cjs');
   await build({
     entryPoints: [join(cliDist, 'bin.js')],
@@ -27,10 +26,6 @@ export async function bundleCli({ outDir, loader, native = '@fence/native' }) {
     minify: process.env.FENCE_BUNDLE_MINIFY !== '0', // 0: readable names in CPU profiles
     legalComments: 'none',
     external: ['@fence/native'],
-    plugins:
-      native === '@fence/native'
-        ? []
-        : [{ name: 'native-path', setup: (b) => b.onResolve({ filter: /^@fence\/native$/ }, () => ({ path: native, external: true })) }],
     // Prefer ESM entry points: jsonc-parser's CommonJS main is a UMD wrapper with dynamic requires.
     mainFields: ['module', 'main'],
     // The loader runs the bundle through vm.Script, where import() has no host callback: use require.

@@ -1,87 +1,58 @@
-// Generates a new plugin package: `node tools/new-plugin.mjs <name>` → plugins/<name>.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Generates a new plugin package.
+//
+//   node tools/new-plugin.mjs <name>              → plugins/<name> (@fence/plugin-<name>), registered
+//                                                  as a built-in layer of @fence/cli (plugins.ts, its
+//                                                  dependencies, its tsconfig references)
+//   node tools/new-plugin.mjs <name> --out <dir>  → <dir>: fence-plugin-<name>, a third-party package
+//                                                  built on its own (npm install && npm run build),
+//                                                  loaded by name: fence --plugin fence-plugin-<name>
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pluginFiles } from './plugin-template.mjs';
 
-const name = process.argv[2];
+const root = resolve(import.meta.dirname, '..');
+const [name] = process.argv.slice(2);
+const out = process.argv.includes('--out') ? resolve(process.argv[process.argv.indexOf('--out') + 1]) : undefined;
 if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
-  console.error('usage: node tools/new-plugin.mjs <name>   (lower-case letters, digits and dashes)');
+  console.error('usage: node tools/new-plugin.mjs <name> [--out <dir>]   (name: lower-case letters, digits and dashes)');
   process.exit(1);
 }
-const dir = join('plugins', name);
-if (existsSync(dir)) {
-  console.error(`new-plugin: ${dir} already exists; choose another name`);
+const dir = out ?? join(root, 'plugins', name);
+if (existsSync(join(dir, 'package.json'))) {
+  console.error(`new-plugin: ${dir} already holds a package; choose another name or directory`);
   process.exit(1);
 }
-const camel = name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-const files = {
-  'package.json': JSON.stringify(
-    {
-      name: `@fence/plugin-${name}`,
-      version: '0.1.0',
-      type: 'module',
-      exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
-      files: ['dist'],
-      scripts: { build: 'tsc -b tsconfig.lib.json', test: 'vitest run' },
-      dependencies: { '@fence/core': '0.1.0' },
-    },
-    null,
-    2,
-  ),
-  'tsconfig.json': '{ "files": [], "references": [{ "path": "./tsconfig.lib.json" }, { "path": "./tsconfig.spec.json" }] }\n',
-  'tsconfig.lib.json': JSON.stringify(
-    {
-      extends: '../../tsconfig.base.json',
-      compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/.tsbuildinfo' },
-      include: ['src'],
-      references: [{ path: '../../packages/core/tsconfig.lib.json' }],
-    },
-    null,
-    2,
-  ),
-  'tsconfig.spec.json': JSON.stringify(
-    {
-      extends: '../../tsconfig.base.json',
-      compilerOptions: { noEmit: true, composite: false, declaration: false, declarationMap: false },
-      include: ['test', 'src'],
-      references: [{ path: './tsconfig.lib.json' }],
-    },
-    null,
-    2,
-  ),
-  'vitest.config.ts': "import { defineConfig } from 'vitest/config';\nexport default defineConfig({ test: { include: ['test/**/*.test.ts'] } });\n",
-  'src/index.ts': `import { definePlugin, PrepareStage, Tokens } from '@fence/core';
-
-/** ${name}: describe what this layer stops. */
-export const ${camel}Plugin = definePlugin({
-  name: '${name}',
-  platforms: ['linux'],
-  provides: [],
-  async detect() {
-    return { status: 'available', summary: '${name}' };
-  },
-  apply(kernel) {
-    const log = kernel.resolve(Tokens.Logger);
-    kernel.hooks.prepare.tapPromise({ name: '${name}', stage: PrepareStage.REPORT }, async (plan) => {
-      log.debug('${name}', \`plan has \${plan.wrappers.length} wrapper(s)\`);
-    });
-  },
-});
-
-export default ${camel}Plugin;
-`,
-  'test/index.test.ts': `import { describe, expect, it } from 'vitest';
-import { ${camel}Plugin } from '../src/index.js';
-
-describe('${camel}Plugin', () => {
-  it('is available', async () => {
-    expect((await ${camel}Plugin.detect({ platform: 'linux', strict: false })).status).toBe('available');
-  });
-});
-`,
-  'README.md': `# @fence/plugin-${name}\n\nWhat this layer does, its options, and what it stops.\n`,
-};
-for (const [file, text] of Object.entries(files)) {
+const { version } = JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8'));
+for (const [file, text] of Object.entries(pluginFiles(name, { version, standalone: out !== undefined }))) {
   mkdirSync(join(dir, file, '..'), { recursive: true });
   writeFileSync(join(dir, file), text.endsWith('\n') ? text : `${text}\n`);
 }
-console.log(`created ${dir}; run npm install, then npx tsc -b ${dir}/tsconfig.lib.json`);
+
+/** Makes the new in-repository layer a built-in one of @fence/cli, as the structure test requires. */
+function register() {
+  const pkg = `@fence/plugin-${name}`;
+  const edit = (file, change) => writeFileSync(join(root, file), change(readFileSync(join(root, file), 'utf8')));
+  edit('packages/cli/src/plugins.ts', (text) => {
+    const linux = /( {2}linux: \[\n(?: {4}.*\n)*?)( {2}\],)/;
+    if (!linux.test(text)) throw new Error('new-plugin: packages/cli/src/plugins.ts has no "linux: [" list; register the plugin by hand');
+    return text.replace(linux, `$1    () => import('${pkg}'),\n$2`);
+  });
+  // A text edit, not JSON.stringify: the rest of the file keeps its formatting.
+  edit('packages/cli/package.json', (text) =>
+    text.replace(/("dependencies": \{\n)((?: {4}.*\n)*?)( {2}\})/, (_, open, lines, close) =>
+      `${open}${[...lines.split('\n').filter(Boolean).map((l) => l.replace(/,?$/, ',')), `    "${pkg}": "${version}",`].sort().join('\n').replace(/,$/, '')}\n${close}`,
+    ),
+  );
+  edit('packages/cli/tsconfig.lib.json', (text) => {
+    const json = JSON.parse(text);
+    json.references.push({ path: `../../plugins/${name}/tsconfig.lib.json` });
+    return `${JSON.stringify(json, null, 2)}\n`;
+  });
+}
+
+if (out === undefined) {
+  register();
+  console.log(`created ${dir} and registered it in packages/cli; run npm install, then npm run build`);
+} else {
+  console.log(`created ${dir}; run npm install && npm run build there, then: fence --plugin fence-plugin-${name} -d -- true`);
+}

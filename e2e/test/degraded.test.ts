@@ -45,7 +45,7 @@ describe.each(USERS)('fence without the native helper (as %s)', (user) => {
     const r = await fence(ws, ['--', 'curl', '-sS', '--noproxy', '', `http://localhost:${server.port}/`], { env: NO_HELPER });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^fence: network access \(network\.allowedDomains, -p\).* needs the native helper; build it with: npm rebuild @fence\/native/);
+    expect(r.stderr).toMatch(/^fence: network access \(network\.allowedDomains, -p\).* needs the native helper, prebuilt in @fence\/cli-.*: npm rebuild @fence\/native/);
   });
 
   it('refuses -p for the same reason', async () => {

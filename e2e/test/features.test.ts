@@ -57,19 +57,3 @@ describe('third-party plugins', () => {
   });
 });
 
-describe('tools/new-plugin.mjs', () => {
-  let ws: Workspace;
-  afterEach(() => ws.cleanup());
-
-  it('generates a plugin package with a README, tests and the contract', () => {
-    ws = workspace('root');
-    const script = join(import.meta.dirname, '../../tools/new-plugin.mjs');
-    const r = spawnSync(process.execPath, [script, 'my-layer'], { cwd: ws.dir, encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    const dir = join(ws.dir, 'plugins/my-layer');
-    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe('@fence/plugin-my-layer');
-    expect(readFileSync(join(dir, 'src/index.ts'), 'utf8')).toContain('export const myLayerPlugin = definePlugin({');
-    for (const f of ['README.md', 'test/index.test.ts', 'tsconfig.lib.json', 'vitest.config.ts']) expect(readFileSync(join(dir, f), 'utf8').length).toBeGreaterThan(0);
-    expect(spawnSync(process.execPath, [script, 'my-layer'], { cwd: ws.dir, encoding: 'utf8' }).stderr).toMatch(/already exists/);
-  });
-});

@@ -42,6 +42,10 @@ export interface NativeAddon {
   ttyRestore(fd: number, saved: Uint8Array): void;
 }
 
+/** `@fence/cli-<platform>-<arch>`: the package holding this platform's prebuilt native files. */
+export const PLATFORM_PACKAGE: string;
+/** Directory of the installed platform package, if any. */
+export function platformPackageDir(): string | undefined;
 /** Absolute path of fence-launch ($FENCE_LAUNCH_PATH, then the platform package, then the local build). */
 export function helperPath(): string | undefined;
 /** The addon (platform package first, then the local build), loaded once; undefined when absent. */

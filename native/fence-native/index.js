@@ -8,14 +8,22 @@ const ADDON_FILE = 'fence_native.node';
 const HELPER_FILE = 'fence-launch';
 const LOCAL_BUILD = path.join(__dirname, 'build', 'Release');
 
-/** Directory of the prebuilt package `@fence/native-<platform>-<arch>`, if installed. */
+/**
+ * The prebuilt native files come in `@fence/cli-<platform>-<arch>`, an optional dependency of
+ * @fence/cli that npm installs only on its platform (tools/platform-packages.mjs builds them).
+ */
+const PLATFORM_PACKAGE = `@fence/cli-${process.platform}-${process.arch}`;
+exports.PLATFORM_PACKAGE = PLATFORM_PACKAGE;
+
+/** Directory of the installed platform package, if any. */
 function platformPackageDir() {
   try {
-    return path.dirname(require.resolve(`@fence/native-${process.platform}-${process.arch}/package.json`));
+    return path.dirname(require.resolve(`${PLATFORM_PACKAGE}/package.json`));
   } catch {
     return undefined;
   }
 }
+exports.platformPackageDir = platformPackageDir;
 
 function isExecutableFile(file) {
   try {

@@ -1,6 +1,7 @@
 /**
  * Command-line parsing (node:util parseArgs): argv → a typed Invocation. Flags end at `--` or at
- * the first word that is not a flag; everything after is the command, exactly as given.
+ * the first word that is not a flag; everything after is the command, exactly as given. A
+ * subcommand (`config show`, `check`) is not a command to run: flags may follow it too.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { errors } from '@fence/core';
@@ -62,14 +63,36 @@ function split(argv: readonly string[]): { own: string[]; rest: string[]; termin
   return { own: [...argv], rest: [], terminated: false };
 }
 
-export function parseInvocation(argv: readonly string[]): Invocation {
-  const { own, rest, terminated } = split(argv);
-  let values;
+type Values = ReturnType<typeof parseOwn>['values'];
+
+function parseOwn(args: string[], allowPositionals: boolean) {
   try {
-    ({ values } = parseArgs({ args: own, options: OPTIONS, strict: true, allowPositionals: false }));
+    return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals });
   } catch (e) {
     const message = e instanceof Error ? e.message.replace(/\. To specify.*$/s, '') : String(e);
-    throw errors.flagInvalid(own.join(' ') || '(flags)', `${message}; see fence --help`);
+    throw errors.flagInvalid(args.join(' ') || '(flags)', `${message}; see fence --help`);
+  }
+}
+
+/** Flags given after a subcommand join those before it; a repeatable one collects both. */
+function mergeValues(before: Values, after: Values): Values {
+  const merged: Record<string, unknown> = { ...before };
+  for (const [key, value] of Object.entries(after)) {
+    const prior = merged[key];
+    merged[key] = Array.isArray(prior) && Array.isArray(value) ? [...prior, ...value] : value;
+  }
+  return merged as Values;
+}
+
+export function parseInvocation(argv: readonly string[]): Invocation {
+  const { own, rest, terminated } = split(argv);
+  let { values } = parseOwn(own, false);
+  let words = rest;
+  const isSubcommand = !terminated && values.c === undefined && rest.length > 0 && SUBCOMMANDS.has(rest[0]!);
+  if (isSubcommand) {
+    const after = parseOwn(rest.slice(1), true);
+    values = mergeValues(values, after.values);
+    words = [rest[0]!, ...after.positionals];
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -89,8 +112,9 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     return { kind: 'landlock-apply', command: rest };
   }
   if (values['linux-features']) return { kind: 'features', flags };
-  if (!terminated && values.c === undefined && rest.length > 0 && SUBCOMMANDS.has(rest[0]!)) {
-    return subcommand(rest, flags);
+  if (isSubcommand) {
+    if (values.c !== undefined) throw errors.flagInvalid('-c', `runs a command; it does not apply to "fence ${rest[0]}"`);
+    return subcommand(words, flags);
   }
   if (values.c !== undefined) {
     if (rest.length > 0) throw errors.flagInvalid('-c', `takes one shell string; unexpected "${rest[0]}" after it (quote the whole string)`);

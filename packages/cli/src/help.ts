@@ -4,9 +4,9 @@ export const HELP = `fence: run a command in a sandbox it cannot leave
 Usage:
   fence [flags] -- <command> [args...]   run argv exactly as given (no shell)
   fence [flags] -c '<shell string>'       run the string with bash -c
-  fence config show                       print the resolved policy and where each part came from
+  fence config show [flags]               print the resolved policy and where each part came from
   fence config schema                     print the JSON Schema of the settings file
-  fence check                             self-test every active layer against real attacks
+  fence check [flags]                     self-test every active layer against real attacks
   fence --linux-features                  print what this machine supports and exit
 
 Flags:

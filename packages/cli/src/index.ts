@@ -10,6 +10,20 @@ import { createSandbox as createKernelSandbox, type Sandbox, type SandboxOptions
 import { builtInPlugins } from './plugins.js';
 
 export { builtInPlugins } from './plugins.js';
+// The library's types and its typed errors (each FenceError has a `code` from ErrorCodes).
+export {
+  annotateStderr,
+  ErrorCodes,
+  FenceError,
+  isFenceError,
+  type CommandResult,
+  type ErrorCode,
+  type ExecOptions,
+  type NetworkOverride,
+  type Sandbox,
+  type SandboxOptions,
+  type Violation,
+} from '@fence/core';
 export { main } from './main.js';
 
 export async function createSandbox(options: Omit<SandboxOptions, 'plugins'> & { plugins?: SandboxOptions['plugins'] } = {}): Promise<Sandbox> {

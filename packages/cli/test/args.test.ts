@@ -64,6 +64,20 @@ describe('parseInvocation', () => {
     expect(fail(['config', 'frob'])).toMatch(/unknown config subcommand/);
   });
 
+  it('takes flags after a subcommand, as before it', () => {
+    expect(parseInvocation(['config', 'show', '-t', 'npm-install'])).toMatchObject({ kind: 'config-show', flags: { template: 'npm-install' } });
+    expect(parseInvocation(['-s', 'a.json', 'config', '-t', 'npm-install', 'show'])).toMatchObject({
+      kind: 'config-show',
+      flags: { settings: 'a.json', template: 'npm-install' },
+    });
+    expect(parseInvocation(['--plugin', 'a', 'check', '--plugin', 'b', '--strict'])).toMatchObject({ kind: 'check', flags: { plugins: ['a', 'b'], strict: true } });
+  });
+
+  it('refuses unknown flags and -c after a subcommand', () => {
+    expect(fail(['config', 'show', '--frob'])).toMatch(/frob.*fence --help/);
+    expect(fail(['check', '-c', 'ls'])).toMatch(/-c: runs a command; it does not apply to "fence check"/);
+  });
+
   it('recognises --version, --help, --linux-features and --landlock-apply', () => {
     expect(parseInvocation(['-v'])).toEqual({ kind: 'version' });
     expect(parseInvocation(['--help'])).toEqual({ kind: 'help' });

@@ -1,4 +1,6 @@
 /** @fence/core: the kernel. Everything a plugin or an embedding host needs. */
+export * from './capture.js';
+export type { NetworkOverride } from './network-override.js';
 export * from './errors.js';
 export * from './hooks.js';
 export * from './kernel.js';

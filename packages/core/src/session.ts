@@ -8,6 +8,7 @@
  */
 import { homedir } from 'node:os';
 import { isatty } from 'node:tty';
+import { execCommand, type CommandResult, type ExecOptions } from './capture.js';
 import { checkCommand } from './command-policy.js';
 import { commandEnvironment } from './environment.js';
 import { errors } from './errors.js';
@@ -21,6 +22,7 @@ import { RuntimeDir } from './runtime-dir.js';
 import type { Logger } from './services.js';
 import { rlimitsFor } from './limits.js';
 import { loadPlugins } from './plugin-loader.js';
+import { overrideNetwork, type NetworkOverride } from './network-override.js';
 import { loadPolicy } from './settings/load.js';
 import { patternBase } from './settings/paths.js';
 import type { SettingsInput } from './settings/schema.js';
@@ -66,9 +68,16 @@ export interface RunOptions {
   readonly tty?: boolean;
 }
 
+/** For run() and exec(): the command's own network allowlist (network-override.ts). */
+export interface NetworkOption {
+  readonly network?: NetworkOverride;
+}
+
 export class Sandbox {
   #closed = false;
   readonly #running = new Set<SpawnedCommand>();
+  /** Sessions derived for per-command allowlists, by allowlist; closed with this one. */
+  readonly #networks = new Map<string, Promise<Sandbox>>();
 
   constructor(
     readonly kernel: Kernel,
@@ -78,6 +87,7 @@ export class Sandbox {
     readonly plan: LaunchPlan,
     readonly env: NodeJS.ProcessEnv,
     private readonly runtime: RuntimeDir,
+    private readonly options: SandboxOptions,
   ) {}
 
   get violations(): ViolationStream {
@@ -160,9 +170,37 @@ export class Sandbox {
   }
 
   /** Runs a command to completion and returns its exit status. */
-  run(command: Command, options: RunOptions = {}): Promise<number> {
+  run(command: Command, options: RunOptions & NetworkOption = {}): Promise<number> {
+    const { network, ...rest } = options;
+    if (network) return this.withNetwork(network).then((s) => s.run(command, rest));
     try {
-      return this.spawn(command, options).exited;
+      return this.spawn(command, rest).exited;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Runs a command to completion with its stdout and stderr captured, and what was blocked meanwhile (capture.ts). */
+  exec(command: Command, options: ExecOptions & NetworkOption = {}): Promise<CommandResult> {
+    const { network, ...rest } = options;
+    if (network) return this.withNetwork(network).then((s) => s.exec(command, rest));
+    return execCommand(this, command, rest);
+  }
+
+  /**
+   * The session for commands with this network allowlist instead of the session's: created on
+   * first use, then reused; its violations also reach this session's stream.
+   */
+  withNetwork(network: NetworkOverride): Promise<Sandbox> {
+    try {
+      if (this.#closed) throw errors.sessionClosed();
+      const { policy, key } = overrideNetwork(this.policy, network);
+      const known = this.#networks.get(key);
+      if (known) return known;
+      const derived = startSession(this.options, policy, this.sources);
+      this.#networks.set(key, derived);
+      derived.then((s) => s.violations.on((v) => this.violations.emit(v)), () => this.#networks.delete(key));
+      return derived;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -172,6 +210,7 @@ export class Sandbox {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled([...this.#networks.values()].map((s) => s.then((d) => d.close())));
     for (const r of this.#running) r.kill('SIGKILL');
     await Promise.allSettled([...this.#running].map((r) => r.exited));
     await this.kernel.hooks.dispose.promise(this.plan).catch((e: unknown) => this.kernel.logger.warn(String(e)));
@@ -197,19 +236,23 @@ function announceWarnings(kernel: Kernel, plan: LaunchPlan): void {
 /** Resolves the policy, activates the layers, prepares the plan and starts the host services. */
 export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const env = options.env ?? process.env;
-  const cwd = options.cwd ?? process.cwd();
-  const loaded = loadPolicy({
-    cwd,
+  const { policy, sources } = loadPolicy({
+    cwd: options.cwd ?? process.cwd(),
     home: env.HOME ?? homedir(),
     env,
     settingsFile: options.settingsFile,
     template: options.template,
     inline: options.settings,
   });
-  const writable = loaded.policy.filesystem.allowWrite.map((p) => patternBase(p, loaded.policy.cwd));
-  const extra = await loadPlugins([...(options.pluginNames ?? []), ...loaded.policy.plugins], loaded.policy.cwd, writable);
-  const policy: Policy = { ...loaded.policy, trusted: [...loaded.policy.trusted, ...extra.paths, ...(options.trustedPaths ?? [])] };
-  const { sources } = loaded;
+  return startSession(options, policy, sources);
+}
+
+/** A session for a resolved policy (createSandbox, and the sessions derived by withNetwork). */
+async function startSession(options: SandboxOptions, resolved: Policy, sources: readonly PolicySource[]): Promise<Sandbox> {
+  const env = options.env ?? process.env;
+  const writable = resolved.filesystem.allowWrite.map((p) => patternBase(p, resolved.cwd));
+  const extra = await loadPlugins([...(options.pluginNames ?? []), ...resolved.plugins], resolved.cwd, writable);
+  const policy: Policy = { ...resolved, trusted: [...new Set([...resolved.trusted, ...extra.paths, ...(options.trustedPaths ?? [])])] };
   const kernel = new Kernel({
     plugins: [...options.plugins, ...extra.plugins],
     logger: options.logger,
@@ -227,7 +270,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
   const plan = createLaunchPlan(policy, runtime);
   plan.helper.rlimits.push(...rlimitsFor(policy.limits));
   for (const w of kernel.warnings) warn(plan, w.layer, w.message);
-  const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime);
+  const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime, options);
   try {
     await kernel.hooks.prepare.promise(plan, report);
     // Fail closed: never run a command that no layer wraps.
