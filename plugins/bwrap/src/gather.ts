@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { Logger, Policy } from '@fence/core';
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
+import { WalkCache } from './walk-cache.js';
 import { protectedNamesAt, protectedPathVisitor, gitProtectedNames, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
 type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
@@ -86,16 +87,19 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set() };
   const protectedVisit = protectedPathVisitor(fs.allowGitConfig, finds);
   const roots = [...(searchCwd ? [cwd] : []), ...globs.map((g) => g.pattern.root).filter((r) => existsSync(r))];
+  // The cache key names every input of the visitor below (the rules themselves are Fence's build).
+  const cacheKey = JSON.stringify([roots, cwd, searchCwd, [...hidden], globs.map((g) => [g.field, g.pattern.pattern]), fs.allowGitConfig]);
+  const cacheDir = walkCacheDir(home);
   walkTrees(roots, (path, entry) => {
     if (hidden.has(path)) return 'skip';
-    let skip = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
+    let seen = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
     for (const g of globs) {
       if (!g.pattern.regex.test(path)) continue;
       matches.get(g.field)!.push({ pattern: g.pattern.pattern, path });
-      if (g.field === 'denyRead' && entry.isDirectory()) skip = 'skip';
+      seen = g.field === 'denyRead' && entry.isDirectory() ? 'skip' : (seen ?? 'keep');
     }
-    return skip;
-  });
+    return seen;
+  }, new WalkCache(cacheDir, cacheKey));
   for (const g of globs) {
     if (!matches.get(g.field)!.some((m) => m.pattern === g.pattern.pattern)) logger.debug('bwrap', `filesystem.${g.field}: "${g.pattern.pattern}" matches nothing`);
   }
@@ -111,7 +115,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const allowWrite = writableEntries(resolved('allowWrite'), logger);
   const denyRead = uniqueEntries(resolved('denyRead').map((e) => e.r));
   // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
-  const trusted = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
+  // The walk cache too: a command that rewrote it could hide a protected name from the next run.
+  const trusted = [...policy.trusted, cacheDir].flatMap((p) => resolveEntry(p) ?? []);
   for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
@@ -157,6 +162,9 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
   return { input, kinds, placeholders };
 }
+
+/** Per user, beside the detection cache. */
+const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;
 
 function lstatExists(path: string): boolean {
   try {

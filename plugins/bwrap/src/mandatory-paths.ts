@@ -4,8 +4,8 @@
  * Searched to any depth in the working directory (during the shared walk) and at the top of
  * $HOME and of every writable root, where a missing name gets a read-only placeholder.
  */
-import type { Dirent } from 'node:fs';
 import type { WalkVisitor } from './glob-expand.js';
+import type { WalkEntry } from './walk-cache.js';
 
 export const PROTECTED_FILES = [
   '.bashrc',
@@ -55,15 +55,19 @@ export interface ProtectedFinds {
  */
 export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFinds): WalkVisitor {
   const gitNames = new Set(gitProtectedNames(allowGitConfig));
-  return (path: string, entry: Dirent) => {
+  // Returns 'keep' for whatever it records: a cached walk replays only those (walk-cache.ts).
+  return (path: string, entry: WalkEntry) => {
     const inGit = path.includes('/.git/');
     if (inGit) {
       if (entry.name === 'objects' && entry.isDirectory()) return 'skip';
       if (gitNames.has(entry.name)) finds.found.add(path);
-      return entry.name === 'hooks' ? 'skip' : undefined;
+      if (entry.name === 'hooks') return 'skip';
+      return gitNames.has(entry.name) ? 'keep' : undefined;
     }
-    if (TOP_LEVEL.has(entry.name)) finds.found.add(path);
-    if (entry.name === '.git' && entry.isDirectory()) finds.gitDirs.add(path);
-    return undefined;
+    const top = TOP_LEVEL.has(entry.name);
+    if (top) finds.found.add(path);
+    const git = entry.name === '.git' && entry.isDirectory();
+    if (git) finds.gitDirs.add(path);
+    return top || git ? 'keep' : undefined;
   };
 }

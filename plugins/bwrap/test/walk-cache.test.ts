@@ -1,0 +1,75 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { walkTrees } from '../src/glob-expand.js';
+import { WalkCache } from '../src/walk-cache.js';
+import { removeScratch, scratch } from './sandbox-helper.js';
+
+/** A small project: two packages, one .env to find. */
+function project(): string {
+  const root = scratch('fence-walk-cache-');
+  for (const d of ['a/lib', 'b/lib', 'node_modules/x']) {
+    mkdirSync(`${root}/${d}`, { recursive: true });
+    for (let i = 0; i < 5; i++) writeFileSync(`${root}/${d}/f${i}.js`, '');
+  }
+  writeFileSync(`${root}/a/lib/.env`, '');
+  return root;
+}
+
+/** Walks `root` looking for .env files; returns the finds and how many entries were visited. */
+function findEnv(root: string, cacheDir: string, racyNs = 10_000_000n, key = 'k') {
+  const found: string[] = [];
+  let visited = 0;
+  walkTrees([root], (path, entry) => {
+    visited++;
+    if (entry.name !== '.env') return undefined;
+    found.push(path.slice(root.length));
+    return 'keep';
+  }, new WalkCache(cacheDir, key, { racyNs }));
+  return { found: found.sort(), visited };
+}
+
+// The clock tick of directory timestamps is at most a few ms; wait past it and past racyNs.
+const settle = () => sleep(50);
+
+describe('WalkCache', () => {
+  it('replays an unchanged tree without reading it: only directories and kept entries', async () => {
+    const root = project();
+    const cache = scratch('fence-walk-cache-dir-');
+    await settle();
+    const cold = findEnv(root, cache);
+    const warm = findEnv(root, cache);
+    expect(cold).toEqual({ found: ['/a/lib/.env'], visited: 22 });
+    expect(warm).toEqual({ found: ['/a/lib/.env'], visited: 7 });
+  });
+
+  it('sees an entry created, renamed or removed at any depth after the cache was written', async () => {
+    const root = project();
+    const cache = scratch('fence-walk-cache-dir-');
+    await settle();
+    findEnv(root, cache);
+    await settle();
+    writeFileSync(`${root}/node_modules/x/.env`, '');
+    renameSync(`${root}/a/lib/.env`, `${root}/a/lib/env.old`);
+    mkdirSync(`${root}/b/lib/new`);
+    writeFileSync(`${root}/b/lib/new/.env`, '');
+    expect(findEnv(root, cache).found).toEqual(['/b/lib/new/.env', '/node_modules/x/.env']);
+  });
+
+  it('does not trust a directory changed within the racy window of its reading', () => {
+    const root = project();
+    const cache = scratch('fence-walk-cache-dir-');
+    findEnv(root, cache, 2_000_000_000n);
+    expect(findEnv(root, cache, 2_000_000_000n).visited).toBe(22);
+  });
+
+  it('does not reuse a listing made for another key', async () => {
+    const root = project();
+    const cache = scratch('fence-walk-cache-dir-');
+    await settle();
+    findEnv(root, cache);
+    expect(findEnv(root, cache, undefined, 'other').visited).toBe(22);
+  });
+});
+
+afterAll(removeScratch);
