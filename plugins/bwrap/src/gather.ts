@@ -6,8 +6,8 @@
  * symlink), never re-resolved here: bind-fds.ts then proves each is still that very path.
  */
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { Logger, Policy } from '@fence/core';
+import { basename, dirname } from 'node:path';
+import { GIT_NAMES_WITHOUT_PLACEHOLDER, type Logger, type Policy } from '@fence/core';
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
@@ -126,7 +126,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   for (const top of new Set(tops)) {
     for (const p of protectedNamesAt(top, fs.allowGitConfig)) {
       if (lstatExists(p)) finds.found.add(p);
-      else if (existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
+      else if (!GIT_NAMES_WITHOUT_PLACEHOLDER.has(basename(p)) && existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
     }
   }
   // Settings discovery reads every parent of the working directory, and the per-user directory.
@@ -141,7 +141,9 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   if (lstatExists(userDir)) finds.found.add(userDir);
   else if (existsSync(dirname(userDir))) candidates.add(userDir);
   for (const git of finds.gitDirs) {
-    for (const n of gitProtectedNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+    for (const n of gitProtectedNames(fs.allowGitConfig)) {
+      if (!GIT_NAMES_WITHOUT_PLACEHOLDER.has(n) && !lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+    }
   }
   // A denyWrite path that does not exist yet must not be creatable either.
   for (const m of matches.get('denyWrite')!) if (!lstatExists(m.path) && existsSync(dirname(m.path))) candidates.add(m.path);

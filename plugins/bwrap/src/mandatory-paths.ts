@@ -4,32 +4,12 @@
  * Searched to any depth in the working directory (during the shared walk) and at the top of
  * $HOME and of every writable root, where a missing name gets a read-only placeholder.
  */
+import { gitProtectedNames, PROTECTED_DIRS, PROTECTED_FILES } from '@fence/core';
 import type { WalkVisitor } from './glob-expand.js';
 import type { WalkEntry } from './walk-cache.js';
 
-export const PROTECTED_FILES = [
-  '.bashrc',
-  '.bash_profile',
-  '.zshrc',
-  '.zprofile',
-  '.profile',
-  '.gitconfig',
-  '.gitmodules',
-  '.ripgreprc',
-  '.mcp.json',
-  // Fence's own settings: a planted one would change (or run code in) the next run on the host.
-  'fence.json',
-  'fence.jsonc',
-  '.fence.json',
-] as const;
-
-/** Fence's settings names, also protected in every parent of the working directory (discovery reads them). */
-export const SETTINGS_FILES = ['fence.json', 'fence.jsonc'] as const;
-
-export const PROTECTED_DIRS = ['.vscode', '.idea'] as const;
-
-/** Inside a git directory: hooks always, config unless the policy allows it. */
-export const gitProtectedNames = (allowGitConfig: boolean): string[] => (allowGitConfig ? ['hooks'] : ['hooks', 'config']);
+// The names are core's data, shared with the macOS layer.
+export { PROTECTED_FILES, PROTECTED_DIRS, SETTINGS_FILES, gitProtectedNames } from '@fence/core';
 
 const TOP_LEVEL = new Set<string>([...PROTECTED_FILES, ...PROTECTED_DIRS]);
 
@@ -51,7 +31,7 @@ export interface ProtectedFinds {
 
 /**
  * A walk visitor for the working directory. Inside any `.git` tree (submodules keep theirs under
- * `.git/modules/<name>`), `hooks` and `config` are protected; `objects` is never entered.
+ * `.git/modules/<name>`), the git protected names are; `objects` is never entered.
  */
 export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFinds): WalkVisitor {
   const gitNames = new Set(gitProtectedNames(allowGitConfig));
