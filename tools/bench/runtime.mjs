@@ -36,13 +36,21 @@ export async function runtimeBench() {
   const { createSandbox } = await import('@fence/cli');
   const empty = mkdtempSync('/var/tmp/fence-bench-empty-');
   const settings = { filesystem: { allowWrite: ['.'], denyRead: ['**/secret.env'], denyWrite: ['**/*.lock'] } };
-  const setUp = (cwd) => timeAsync(async () => (await createSandbox({ cwd, settings })).close(), { runs: 5, warmup: 1 });
-  const inTree = await setUp(tree);
+  // The walk cache (plugins/bwrap/src/walk-cache.ts) lives in a cache directory of this run's own.
+  const cacheHome = mkdtempSync('/var/tmp/fence-bench-cache-');
+  process.env.XDG_CACHE_HOME = cacheHome;
+  const setUp = (cwd, runs = 5) => timeAsync(async () => (await createSandbox({ cwd, settings })).close(), { runs, warmup: runs > 1 ? 1 : 0 });
   const inEmpty = await setUp(empty);
+  // First start after a change: nothing cached (the tree is older than the 2 s racy window).
+  const cold = await setUp(tree, 1);
+  const inTree = await setUp(tree);
   const walk = timeCommand(['find', tree], { runs: 5, warmup: 1 });
   const scan = { median: inTree.median - inEmpty.median };
-  console.log(`glob + mandatory-path scan of the tree: ${scan.median.toFixed(1)} ms (session set-up ${fmt(inTree)} − empty ${fmt(inEmpty)})`);
-  console.log(`ratio scan / bare find of the tree: ${ratio(scan, walk)} (find ${fmt(walk)})`);
+  const coldScan = { median: cold.median - inEmpty.median };
+  console.log(`glob + mandatory-path scan of the tree, unchanged since the last start: ${scan.median.toFixed(1)} ms (session set-up ${fmt(inTree)} − empty ${fmt(inEmpty)}) (target ≤ 30 ms)`);
+  console.log(`the same, first start (no cache): ${coldScan.median.toFixed(1)} ms`);
+  console.log(`ratio scan / bare find of the tree: ${ratio(scan, walk)}, first start ${ratio(coldScan, walk)} (find ${fmt(walk)})`);
+  rmSync(cacheHome, { recursive: true, force: true });
   rmSync(tree, { recursive: true, force: true });
   rmSync(empty, { recursive: true, force: true });
 }

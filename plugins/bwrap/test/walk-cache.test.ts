@@ -1,6 +1,8 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SettingsSchema, type Logger, type Policy } from '@fence/core';
+import { gatherPaths } from '../src/gather.js';
 import { walkTrees } from '../src/glob-expand.js';
 import { WalkCache } from '../src/walk-cache.js';
 import { removeScratch, scratch } from './sandbox-helper.js';
@@ -70,6 +72,31 @@ describe('WalkCache', () => {
     findEnv(root, cache);
     expect(findEnv(root, cache, undefined, 'other').visited).toBe(22);
   });
+});
+
+describe('gatherPaths with the walk cache', () => {
+  it('finds the same protected names, git indirections and glob matches from the cache as from the tree', async () => {
+    const cwd = project();
+    for (const d of ['deep/x/.git/hooks', 'deep/x/.git/modules/sub/info', 'deep/x/.git/objects/ab', '.vscode']) mkdirSync(`${cwd}/${d}`, { recursive: true });
+    for (const f of ['deep/.bashrc', 'deep/x/.git/config', 'deep/x/.git/commondir', 'deep/x/.git/modules/sub/config', 'b/lib/key.pem']) writeFileSync(`${cwd}/${f}`, '');
+    const { $schema: _s, extends: _e, ...rest } = SettingsSchema.parse({ filesystem: { allowWrite: ['.'], denyRead: ['**/*.pem'], denyWrite: ['**/.env'] } });
+    const policy: Policy = { ...rest, cwd, home: scratch('fence-walk-home-'), trusted: [] };
+    const logger: Logger = { debugEnabled: false, debug: () => undefined, warn: () => undefined, notice: () => undefined };
+    const xdg = scratch('fence-walk-xdg-');
+    process.env.XDG_CACHE_HOME = xdg;
+    // Past the cache's 2 s racy window, so the first gather stores the whole tree.
+    await sleep(2_100);
+    const gather = () => gatherPaths(policy, logger, { netns: true, disableUserns: false });
+    const fromTree = gather();
+    const fromCache = gather();
+    expect(fromCache).toEqual(fromTree);
+    // The second gather did replay: every directory of the tree is in the cache.
+    const [file] = readdirSync(`${xdg}/fence/walk`);
+    expect(Object.keys(JSON.parse(readFileSync(`${xdg}/fence/walk/${file}`, 'utf8')).dirs)).toContain(`${cwd}/deep/x/.git/modules/sub`);
+    expect(fromTree.input.protect.existing).toEqual(expect.arrayContaining([`${cwd}/deep/.bashrc`, `${cwd}/deep/x/.git/commondir`, `${cwd}/deep/x/.git/modules/sub/config`, `${cwd}/.vscode`]));
+    expect(fromTree.input.denyRead.map((e) => e.path)).toEqual([`${cwd}/b/lib/key.pem`]);
+    delete process.env.XDG_CACHE_HOME;
+  }, 10_000);
 });
 
 afterAll(removeScratch);
