@@ -41,8 +41,3 @@ export const GIT_PROTECTED_NAMES = ['hooks', 'info', 'commondir', 'gitdir', 'con
 /** The names protected inside a git directory under this policy. */
 export const gitProtectedNames = (allowGitConfig: boolean): string[] => (allowGitConfig ? [...GIT_PROTECTED_NAMES] : [...GIT_PROTECTED_NAMES, 'config']);
 
-/**
- * Git dies on an empty `commondir` or `gitdir` ("failed to read"), so where a layer stands in for
- * a missing protected name with an empty read-only file, these two need another way.
- */
-export const GIT_NAMES_WITHOUT_PLACEHOLDER: ReadonlySet<string> = new Set(['commondir', 'gitdir']);

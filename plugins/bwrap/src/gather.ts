@@ -7,11 +7,11 @@
  */
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { GIT_NAMES_WITHOUT_PLACEHOLDER, type Logger, type Policy } from '@fence/core';
+import type { Logger, Policy } from '@fence/core';
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
-import { protectedNamesAt, protectedPathVisitor, gitProtectedNames, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
+import { GIT_PLACEHOLDER_NAMES, protectedNamesAt, protectedPathVisitor, gitProtectedNames, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
 type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
 const FIELDS: readonly Field[] = ['allowWrite', 'denyRead', 'denyWrite'];
@@ -126,7 +126,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   for (const top of new Set(tops)) {
     for (const p of protectedNamesAt(top, fs.allowGitConfig)) {
       if (lstatExists(p)) finds.found.add(p);
-      else if (!GIT_NAMES_WITHOUT_PLACEHOLDER.has(basename(p)) && existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
+      else if (placeholderable(p) && existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
     }
   }
   // Settings discovery reads every parent of the working directory, and the per-user directory.
@@ -142,7 +142,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   else if (existsSync(dirname(userDir))) candidates.add(userDir);
   for (const git of finds.gitDirs) {
     for (const n of gitProtectedNames(fs.allowGitConfig)) {
-      if (!GIT_NAMES_WITHOUT_PLACEHOLDER.has(n) && !lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+      if (GIT_PLACEHOLDER_NAMES.has(n) && !lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
     }
   }
   // A denyWrite path that does not exist yet must not be creatable either.
@@ -164,6 +164,9 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
   return { input, kinds, placeholders };
 }
+
+/** A missing top-level protected path gets a placeholder unless it is a git name that cannot have one. */
+const placeholderable = (path: string): boolean => !path.includes('/.git/') || GIT_PLACEHOLDER_NAMES.has(basename(path));
 
 /** Per user, beside the detection cache. */
 const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;

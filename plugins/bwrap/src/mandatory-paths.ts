@@ -11,6 +11,15 @@ import type { WalkEntry } from './walk-cache.js';
 // The names are core's data, shared with the macOS layer.
 export { PROTECTED_FILES, PROTECTED_DIRS, SETTINGS_FILES, gitProtectedNames } from '@fence/core';
 
+/**
+ * The git names that get a read-only placeholder when missing; the others are protected when
+ * they exist. Not commondir or gitdir: git dies on an empty one ("failed to read"). Not info or
+ * config.worktree yet: two more placeholders per repository exceed the bind limit in a tree with
+ * many nested repositories (the bench's 143 take 875 binds); creating them is for the
+ * placeholder rework (issue 11, "No litter").
+ */
+export const GIT_PLACEHOLDER_NAMES: ReadonlySet<string> = new Set(['hooks', 'config']);
+
 const TOP_LEVEL = new Set<string>([...PROTECTED_FILES, ...PROTECTED_DIRS]);
 
 /** Fence's per-user settings directory (discovery reads it): protected like a file at the top of $HOME. */
