@@ -57,6 +57,8 @@ export class WalkCache {
   readonly #next: Record<string, [string, Listing]> = {};
   readonly #pending = new Map<string, { stamp: string; ctime: bigint }>();
   readonly #trustBefore: bigint;
+  /** Whether a directory was read and stored (else the walk only replayed what was loaded). */
+  #changed = false;
   /** False when Fence's own build cannot be identified: nothing is reused or written. */
   readonly #enabled: boolean;
 
@@ -96,11 +98,15 @@ export class WalkCache {
     const stamp = this.#pending.get(dir);
     if (!stamp || stamp.ctime >= this.#trustBefore) return;
     this.#next[dir] = [stamp.stamp, kept.map((e) => [e.name, e.isDirectory() ? 1 : 0])];
+    this.#changed = true;
   }
 
-  /** Writes the directories seen by this walk (atomically); an unwritable cache only costs speed. */
+  /**
+   * Writes the directories seen by this walk (atomically) unless it is what was loaded; an
+   * unwritable cache only costs speed.
+   */
   save(): void {
-    if (!this.#enabled) return;
+    if (!this.#enabled || (!this.#changed && Object.keys(this.#next).length === Object.keys(this.#old).length)) return;
     const data: CacheFile = { format: FORMAT, key: this.#key, dirs: this.#next };
     try {
       mkdirSync(join(this.#file, '..'), { recursive: true, mode: 0o700 });
