@@ -47,7 +47,9 @@ export async function runtimeBench() {
   };
   // The walk cache (plugins/bwrap/src/walk-cache.ts) lives in a cache directory of this run's own;
   // a fresh one per run is a first start.
-  const cacheHome = () => (process.env.XDG_CACHE_HOME = mkdtempSync('/var/tmp/fence-bench-cache-'));
+  const cacheHomes = [];
+  const userCache = process.env.XDG_CACHE_HOME;
+  const cacheHome = () => cacheHomes.push((process.env.XDG_CACHE_HOME = mkdtempSync('/var/tmp/fence-bench-cache-')));
   const time = async (cwd, fresh) => {
     const run = await gather(cwd);
     cacheHome();
@@ -62,6 +64,8 @@ export async function runtimeBench() {
   console.log(`glob + mandatory-path scan of the tree, unchanged since the last start: ${scan.median.toFixed(1)} ms (gather ${fmt(warm)} − empty ${fmt(inEmpty)}) (target ≤ 30 ms)`);
   console.log(`the same on a first start (no cache): ${coldScan.median.toFixed(1)} ms (gather ${fmt(cold)})`);
   console.log(`ratio scan / bare find of the tree: ${ratio(scan, walk)}, first start ${ratio(coldScan, walk)} (find ${fmt(walk)})`);
-  rmSync(empty, { recursive: true, force: true });
+  for (const dir of [empty, ...cacheHomes]) rmSync(dir, { recursive: true, force: true });
+  if (userCache === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = userCache;
   rmSync(tree, { recursive: true, force: true });
 }
