@@ -3,10 +3,12 @@
  * 100k-file tree stats its directories instead of reading them (SPEC §7: ≤ 30 ms).
  *
  * Why it is fresh: a directory's entries can only change (create, unlink, rename in or out, a
- * file replaced by a directory, a mount) by updating that directory's ctime, and ctime cannot be
- * set by a program (utimes sets mtime, and moves ctime to now). A cached listing is used only
- * when the directory's device, inode, ctime and mtime are those it was read with; every
- * directory the walk enters is checked, so a change at any depth is seen. What remains is the
+ * file replaced by a directory) by updating that directory's ctime, and ctime cannot be set by a
+ * program (utimes sets mtime, and moves ctime to now); a mount or unmount on it changes the
+ * device and inode that stat reports. A cached listing is used only when the directory's device,
+ * inode, ctime and mtime are those it was read with; every directory the walk enters is checked,
+ * so a change at any depth is seen. (A network file system that caches attributes on the client
+ * can report a stale ctime for a change made on another machine, as it can a stale listing.) What remains is the
  * timestamp granularity (coarse kernel clocks, 1–2 s on some file systems): a directory whose
  * ctime is within `racyNs` of the walk's start could change again within the same tick, so it is
  * not stored and is read again next time (git's "racy" rule).
