@@ -72,6 +72,13 @@ export class WalkCache {
     this.#trustBefore = BigInt(Date.now()) * NS_PER_MS - (options.racyNs ?? RACY_NS);
     this.#old = self ? load(this.#file, this.#key) : {};
     this.#enabled = self !== undefined;
+    try {
+      // Made now, whatever the walk stores: gather.ts makes it read-only in the sandbox only if it
+      // exists, and a command that could create it could plant listings for a later run's key.
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      /* unwritable here is unwritable in the sandbox too */
+    }
   }
 
   /**
@@ -111,7 +118,6 @@ export class WalkCache {
     if (!this.#enabled || (!this.#changed && Object.keys(this.#next).length === Object.keys(this.#old).length)) return;
     const data: CacheFile = { format: FORMAT, key: this.#key, dirs: this.#next };
     try {
-      mkdirSync(join(this.#file, '..'), { recursive: true, mode: 0o700 });
       const tmp = `${this.#file}.${process.pid}`;
       writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
       renameSync(tmp, this.#file);

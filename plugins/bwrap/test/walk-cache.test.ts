@@ -95,6 +95,8 @@ describe('gatherPaths with the walk cache', () => {
     expect(Object.keys(JSON.parse(readFileSync(`${xdg}/fence/walk/${file}`, 'utf8')).dirs)).toContain(`${cwd}/deep/x/.git/modules/sub`);
     expect(fromTree.input.protect.existing).toEqual(expect.arrayContaining([`${cwd}/deep/.bashrc`, `${cwd}/deep/x/.git/commondir`, `${cwd}/deep/x/.git/modules/sub/config`, `${cwd}/.vscode`]));
     expect(fromTree.input.denyRead.map((e) => e.path)).toEqual([`${cwd}/b/lib/key.pem`]);
+    // A command that rewrote the cache could hide a protected name from the next run.
+    expect(fromTree.input.denyWrite).toContain(`${xdg}/fence/walk`);
     delete process.env.XDG_CACHE_HOME;
   }, 10_000);
 });
