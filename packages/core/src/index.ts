@@ -11,6 +11,7 @@ export * from './services.js';
 export * from './session.js';
 export * from './violations.js';
 export * from './environment.js';
+export * from './protected-names.js';
 export { processProbe } from './probe.js';
 export { rlimitsFor } from './limits.js';
 export { spawnCommand, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest } from './runner.js';

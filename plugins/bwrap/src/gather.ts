@@ -6,11 +6,12 @@
  * symlink), never re-resolved here: bind-fds.ts then proves each is still that very path.
  */
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Logger, Policy } from '@fence/core';
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
-import { protectedNamesAt, protectedPathVisitor, gitProtectedNames, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
+import { WalkCache } from './walk-cache.js';
+import { GIT_PLACEHOLDER_NAMES, protectedNamesAt, protectedPathVisitor, gitProtectedNames, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
 type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
 const FIELDS: readonly Field[] = ['allowWrite', 'denyRead', 'denyWrite'];
@@ -86,16 +87,19 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set() };
   const protectedVisit = protectedPathVisitor(fs.allowGitConfig, finds);
   const roots = [...(searchCwd ? [cwd] : []), ...globs.map((g) => g.pattern.root).filter((r) => existsSync(r))];
+  // The cache key names every input of the visitor below (the rules themselves are Fence's build).
+  const cacheKey = JSON.stringify([roots, cwd, searchCwd, [...hidden], globs.map((g) => [g.field, g.pattern.pattern]), fs.allowGitConfig]);
+  const cacheDir = walkCacheDir(home);
   walkTrees(roots, (path, entry) => {
     if (hidden.has(path)) return 'skip';
-    let skip = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
+    let seen = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
     for (const g of globs) {
       if (!g.pattern.regex.test(path)) continue;
       matches.get(g.field)!.push({ pattern: g.pattern.pattern, path });
-      if (g.field === 'denyRead' && entry.isDirectory()) skip = 'skip';
+      seen = g.field === 'denyRead' && entry.isDirectory() ? 'skip' : (seen ?? 'keep');
     }
-    return skip;
-  });
+    return seen;
+  }, new WalkCache(cacheDir, cacheKey));
   for (const g of globs) {
     if (!matches.get(g.field)!.some((m) => m.pattern === g.pattern.pattern)) logger.debug('bwrap', `filesystem.${g.field}: "${g.pattern.pattern}" matches nothing`);
   }
@@ -111,7 +115,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const allowWrite = writableEntries(resolved('allowWrite'), logger);
   const denyRead = uniqueEntries(resolved('denyRead').map((e) => e.r));
   // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
-  const trusted = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
+  // The walk cache too: a command that rewrote it could hide a protected name from the next run.
+  const trusted = [...policy.trusted, cacheDir].flatMap((p) => resolveEntry(p) ?? []);
   for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
@@ -121,7 +126,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   for (const top of new Set(tops)) {
     for (const p of protectedNamesAt(top, fs.allowGitConfig)) {
       if (lstatExists(p)) finds.found.add(p);
-      else if (existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
+      else if (placeholderable(p) && existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
     }
   }
   // Settings discovery reads every parent of the working directory, and the per-user directory.
@@ -136,7 +141,9 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   if (lstatExists(userDir)) finds.found.add(userDir);
   else if (existsSync(dirname(userDir))) candidates.add(userDir);
   for (const git of finds.gitDirs) {
-    for (const n of gitProtectedNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+    for (const n of gitProtectedNames(fs.allowGitConfig)) {
+      if (GIT_PLACEHOLDER_NAMES.has(n) && !lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+    }
   }
   // A denyWrite path that does not exist yet must not be creatable either.
   for (const m of matches.get('denyWrite')!) if (!lstatExists(m.path) && existsSync(dirname(m.path))) candidates.add(m.path);
@@ -157,6 +164,12 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
   return { input, kinds, placeholders };
 }
+
+/** A missing top-level protected path gets a placeholder unless it is a git name that cannot have one. */
+const placeholderable = (path: string): boolean => !path.includes('/.git/') || GIT_PLACEHOLDER_NAMES.has(basename(path));
+
+/** Per user, beside the detection cache. */
+const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;
 
 function lstatExists(path: string): boolean {
   try {

@@ -8,6 +8,7 @@
 import { readdirSync, type Dirent } from 'node:fs';
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { isWithin } from './bwrap-args.js';
+import type { WalkCache, WalkEntry } from './walk-cache.js';
 
 export type PathPattern =
   | { readonly kind: 'path'; readonly pattern: string; readonly path: string }
@@ -61,8 +62,13 @@ export function parsePattern(absolute: string): PathPattern {
   return { kind: 'glob', pattern: absolute, root, regex: globToRegExp(absolute) };
 }
 
-/** Sees every entry of a walk; returning 'skip' for a directory stops the walk going into it. */
-export type WalkVisitor = (path: string, entry: Dirent) => 'skip' | void;
+/**
+ * Sees the entries of a walk: returns 'skip' for a directory the walk must not go into, 'keep'
+ * for an entry it recorded, nothing otherwise. With a cache, an unchanged directory replays only
+ * its sub-directories and the kept and skipped entries, so a visitor must be a function of the
+ * path and the entry's kind (and of what the cache key names), and must keep what it records.
+ */
+export type WalkVisitor = (path: string, entry: WalkEntry) => 'skip' | 'keep' | void;
 
 /** Roots that are not inside another root, so that no directory is read twice. */
 export function outermost(roots: readonly string[]): string[] {
@@ -70,21 +76,35 @@ export function outermost(roots: readonly string[]): string[] {
   return sorted.filter((r, i) => !sorted.slice(0, i).some((o) => isWithin(r, o)));
 }
 
-/** Walks each tree once without following symlinks; unreadable directories are passed over. */
-export function walkTrees(roots: readonly string[], visit: WalkVisitor): void {
-  const stack = outermost(roots);
+/**
+ * Walks each tree once without following symlinks; unreadable directories are passed over. With
+ * a cache, directories that are provably unchanged are not read again (walk-cache.ts).
+ */
+export function walkTrees(roots: readonly string[], visit: WalkVisitor, cache?: WalkCache): void {
+  const tops = outermost(roots);
+  const rootSet = new Set(tops);
+  const stack = [...tops];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
+    const cached = cache?.lookup(dir, rootSet.has(dir));
+    const entries = cached ?? readEntries(dir);
+    if (!entries) continue;
+    const kept: WalkEntry[] = [];
     for (const entry of entries) {
       const path = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;
-      if (visit(path, entry) === 'skip') continue;
-      if (entry.isDirectory()) stack.push(path);
+      const seen = visit(path, entry);
+      if (seen || entry.isDirectory()) kept.push(entry);
+      if (seen !== 'skip' && entry.isDirectory()) stack.push(path);
     }
+    if (!cached) cache?.store(dir, kept);
+  }
+  cache?.save();
+}
+
+function readEntries(dir: string): Dirent[] | undefined {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return undefined;
   }
 }

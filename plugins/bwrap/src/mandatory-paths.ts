@@ -4,32 +4,21 @@
  * Searched to any depth in the working directory (during the shared walk) and at the top of
  * $HOME and of every writable root, where a missing name gets a read-only placeholder.
  */
-import type { Dirent } from 'node:fs';
+import { gitProtectedNames, PROTECTED_DIRS, PROTECTED_FILES } from '@fence/core';
 import type { WalkVisitor } from './glob-expand.js';
+import type { WalkEntry } from './walk-cache.js';
 
-export const PROTECTED_FILES = [
-  '.bashrc',
-  '.bash_profile',
-  '.zshrc',
-  '.zprofile',
-  '.profile',
-  '.gitconfig',
-  '.gitmodules',
-  '.ripgreprc',
-  '.mcp.json',
-  // Fence's own settings: a planted one would change (or run code in) the next run on the host.
-  'fence.json',
-  'fence.jsonc',
-  '.fence.json',
-] as const;
+// The names are core's data, shared with the macOS layer.
+export { PROTECTED_FILES, PROTECTED_DIRS, SETTINGS_FILES, gitProtectedNames } from '@fence/core';
 
-/** Fence's settings names, also protected in every parent of the working directory (discovery reads them). */
-export const SETTINGS_FILES = ['fence.json', 'fence.jsonc'] as const;
-
-export const PROTECTED_DIRS = ['.vscode', '.idea'] as const;
-
-/** Inside a git directory: hooks always, config unless the policy allows it. */
-export const gitProtectedNames = (allowGitConfig: boolean): string[] => (allowGitConfig ? ['hooks'] : ['hooks', 'config']);
+/**
+ * The git names that get a read-only placeholder when missing; the others are protected when
+ * they exist. Not commondir or gitdir: git dies on an empty one ("failed to read"). Not info or
+ * config.worktree yet: two more placeholders per repository exceed the bind limit in a tree with
+ * many nested repositories (the bench's 143 take 875 binds); creating them is for the
+ * placeholder rework (issue 11, "No litter").
+ */
+export const GIT_PLACEHOLDER_NAMES: ReadonlySet<string> = new Set(['hooks', 'config']);
 
 const TOP_LEVEL = new Set<string>([...PROTECTED_FILES, ...PROTECTED_DIRS]);
 
@@ -51,19 +40,23 @@ export interface ProtectedFinds {
 
 /**
  * A walk visitor for the working directory. Inside any `.git` tree (submodules keep theirs under
- * `.git/modules/<name>`), `hooks` and `config` are protected; `objects` is never entered.
+ * `.git/modules/<name>`), the git protected names are; `objects` is never entered.
  */
 export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFinds): WalkVisitor {
   const gitNames = new Set(gitProtectedNames(allowGitConfig));
-  return (path: string, entry: Dirent) => {
+  // Returns 'keep' for whatever it records: a cached walk replays only those (walk-cache.ts).
+  return (path: string, entry: WalkEntry) => {
     const inGit = path.includes('/.git/');
     if (inGit) {
       if (entry.name === 'objects' && entry.isDirectory()) return 'skip';
       if (gitNames.has(entry.name)) finds.found.add(path);
-      return entry.name === 'hooks' ? 'skip' : undefined;
+      if (entry.name === 'hooks') return 'skip';
+      return gitNames.has(entry.name) ? 'keep' : undefined;
     }
-    if (TOP_LEVEL.has(entry.name)) finds.found.add(path);
-    if (entry.name === '.git' && entry.isDirectory()) finds.gitDirs.add(path);
-    return undefined;
+    const top = TOP_LEVEL.has(entry.name);
+    if (top) finds.found.add(path);
+    const git = entry.name === '.git' && entry.isDirectory();
+    if (git) finds.gitDirs.add(path);
+    return top || git ? 'keep' : undefined;
   };
 }

@@ -43,13 +43,11 @@ export const seatbeltPlugin = definePlugin({
 export default seatbeltPlugin;
 
 export {
+  bothSpellings,
   buildSeatbeltProfile,
-  GIT_CONFIG,
   globToRegex,
   isGlob,
   pathFilter,
-  PROTECTED_DIRS,
-  PROTECTED_FILES,
   protectedPathRegexes,
   sbplString,
   type SeatbeltProfileOptions,

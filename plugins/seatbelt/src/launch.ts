@@ -3,7 +3,7 @@
  * for this session, and the `sandbox-exec -p <profile>` wrapper.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { note, type Kernel, type LaunchPlan } from '@fence/core';
 import { SANDBOX_EXEC } from './detect.js';
@@ -11,8 +11,10 @@ import { buildSeatbeltProfile } from './seatbelt-profile.js';
 
 /** Adds the sandbox-exec wrapper to the plan; returns the session's log tag. */
 export function prepareSeatbelt(kernel: Kernel, plan: LaunchPlan): string {
-  const tmpDir = join(plan.runtimeDir(), 'tmp');
-  mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  mkdirSync(join(plan.runtimeDir(), 'tmp'), { recursive: true, mode: 0o700 });
+  // The real path (/private/var/folders/…, not /var/folders/…): Seatbelt matches resolved paths,
+  // and the command sees the same spelling in TMPDIR as in its own getcwd().
+  const tmpDir = realpathSync(join(plan.runtimeDir(), 'tmp'));
   const logTag = `fence-${randomBytes(6).toString('hex')}`;
   const { network } = plan.policy;
   const profile = buildSeatbeltProfile(plan.policy, {

@@ -11,7 +11,8 @@
  * escaped, control characters refused) and, for globs, through `globToRegex` (regex
  * metacharacters escaped), so no path can close a string and inject rules.
  */
-import { errors, type Policy } from '@fence/core';
+import { errors, gitProtectedNames, PROTECTED_DIRS, PROTECTED_FILES, type Policy } from '@fence/core';
+import { systemRules } from './seatbelt-system.js';
 
 export interface SeatbeltProfileOptions {
   /** Port of the HTTP proxy on the host's localhost. */
@@ -25,32 +26,6 @@ export interface SeatbeltProfileOptions {
   /** Appended to every denial message, to find this sandbox's denials in the log. */
   readonly logTag?: string;
 }
-
-/** Names protected from writes in the working directory (any depth) and in $HOME (SPEC §4.1). */
-export const PROTECTED_FILES = ['.bashrc', '.bash_profile', '.zshrc', '.zprofile', '.profile', '.gitconfig', '.gitmodules', '.ripgreprc', '.mcp.json'] as const;
-export const PROTECTED_DIRS = ['.vscode', '.idea', '.git/hooks'] as const;
-export const GIT_CONFIG = '.git/config';
-
-/** Mach services a command-line program needs (name lookups, TLS trust, logging, time zone). */
-const MACH_SERVICES = [
-  'com.apple.system.logger',
-  'com.apple.system.notification_center',
-  'com.apple.system.opendirectoryd.libinfo',
-  'com.apple.system.opendirectoryd.membership',
-  'com.apple.logd',
-  'com.apple.trustd.agent',
-  'com.apple.SecurityServer',
-  'com.apple.securityd.xpc',
-  'com.apple.bsd.dirhelper',
-  'com.apple.coreservices.launchservicesd',
-  'com.apple.lsd.mapdb',
-  'com.apple.FontObjectsServer',
-  'com.apple.fonts',
-  'com.apple.diagnosticd',
-  'com.apple.analyticsd',
-  'com.apple.timezoneupdates.tzd',
-  'com.apple.PowerManagement.control',
-];
 
 /** A Scheme string literal holding `value`. `field` names the policy field for the error. */
 export function sbplString(value: string, field = 'path'): string {
@@ -104,32 +79,69 @@ export function pathFilter(path: string, field: string): string {
 
 const escapeRegex = (s: string): string => s.replace(REGEX_SPECIAL, '\\$&');
 
-/** Regexes of the mandatory protected names under the working directory (any depth) and $HOME. */
+/**
+ * macOS keeps `/tmp`, `/var` and `/etc` as symlinks into `/private`, and Seatbelt matches the
+ * resolved path: a rule on `/var/folders/…` never matches. Each such path is given in both
+ * spellings, so a policy written either way means what it says.
+ */
+export function bothSpellings(path: string): string[] {
+  const m = /^\/(?:private\/)?(tmp|var|etc)(\/.*)?$/.exec(path);
+  if (!m) return [path];
+  const rest = `${m[1]}${m[2] ?? ''}`;
+  return [`/private/${rest}`, `/${rest}`];
+}
+
+/**
+ * Regexes of the mandatory protected names (core's list, the one Linux enforces) under the
+ * working directory (any depth) and at the top of $HOME; the git names in every git directory
+ * (a `.git`, and its submodules' under `modules/` and linked worktrees' under `worktrees/`).
+ */
 export function protectedPathRegexes(policy: Pick<Policy, 'cwd' | 'home' | 'filesystem'>): string[] {
-  const names: { n: string; dir: boolean }[] = [...PROTECTED_FILES.map((n) => ({ n, dir: false })), ...PROTECTED_DIRS.map((n) => ({ n, dir: true }))];
-  if (!policy.filesystem.allowGitConfig) names.push({ n: GIT_CONFIG, dir: false });
+  const files = PROTECTED_FILES.map(escapeRegex);
+  const dirs = PROTECTED_DIRS.map(escapeRegex);
+  const git = gitProtectedNames(policy.filesystem.allowGitConfig).map(escapeRegex);
   const roots = [...new Set([policy.cwd, policy.home])];
   return roots.flatMap((root) => {
     const base = escapeRegex(root.replace(/\/+$/, ''));
     // In $HOME only at the top; in the working directory at any depth.
     const depth = root === policy.cwd ? '(.*/)?' : '';
-    return names.map(({ n, dir }) => `^${base}/${depth}${escapeRegex(n)}${dir ? '(/.*)?' : ''}$`);
+    return [
+      `^${base}/${depth}(${files.join('|')})$`,
+      `^${base}/${depth}(${dirs.join('|')})(/.*)?$`,
+      // Not `refs/heads/config`: a branch may be called that; only the git directory and its submodules' and worktrees'.
+      `^${base}/${depth}\\.git/((modules|worktrees)/.*/)?(${git.join('|')})(/.*)?$`,
+    ];
   });
 }
 
+/** `/a/b/c` → `/a`, `/a/b` (not `/`, not the path itself). */
+function ancestors(path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
+}
+
 /**
- * Filters of the directories whose rename or removal would move a protected name out from under
- * its rule: the working directory, $HOME and their ancestors, and every `.git` below the
- * working directory.
+ * Filters of what must not be renamed or removed, because a protected path would move out from
+ * under its rule (`mv ~/.ssh ~/x; cat ~/x/id_rsa`): every denyRead path (and what is inside it),
+ * the ancestors of every denyRead and denyWrite path (of a glob's fixed prefix), the working
+ * directory, $HOME and their ancestors, and every `.git` below the working directory.
  */
-function moveGuards(policy: Pick<Policy, 'cwd' | 'home'>): string[] {
-  const ancestors = new Set<string>();
-  for (const root of [policy.cwd, policy.home]) {
-    const parts = root.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) ancestors.add(`/${parts.slice(0, i).join('/')}`);
+function moveGuards(policy: Policy): string[] {
+  const fs = policy.filesystem;
+  const spelled = (list: readonly string[]) => list.flatMap(bothSpellings);
+  // A glob's fixed directory is guarded itself too: renaming it moves every match.
+  const guarded = (p: string) => {
+    if (!isGlob(p)) return ancestors(p);
+    const fixed = p.slice(0, p.search(/[*?[]/)).replace(/\/[^/]*$/, '');
+    return fixed ? [fixed, ...ancestors(fixed)] : [];
+  };
+  const dirs = new Set<string>([policy.cwd, policy.home].filter((p) => p !== '/'));
+  for (const p of [policy.cwd, policy.home, ...spelled(fs.denyRead), ...spelled(fs.denyWrite)]) {
+    for (const a of guarded(p)) dirs.add(a);
   }
+  const denyRead = spelled(fs.denyRead).map((p, i) => pathFilter(p, `filesystem.denyRead[${i}]`));
   const gitDirs = `^${escapeRegex(policy.cwd.replace(/\/+$/, ''))}/(.*/)?\\.git$`;
-  return [...[...ancestors].map((p) => `(literal ${sbplString(p)})`), `(regex ${sbplString(gitDirs)})`];
+  return [...denyRead, ...[...dirs].sort().map((p) => `(literal ${sbplString(p)})`), `(regex ${sbplString(gitDirs)})`];
 }
 
 function rule(action: 'allow' | 'deny', operation: string, filters: readonly string[], tag: string | undefined): string[] {
@@ -143,6 +155,14 @@ function checkPort(name: string, port: number): number {
   return port;
 }
 
+/**
+ * Seatbelt's `localhost` is 127.0.0.1 and ::1 only; a dual-stack socket (Java, Node's default
+ * `listen`) bound to 127.0.0.1 is ::ffff:127.0.0.1 to it, and SBPL names no other host than `*`.
+ * So the LOCAL side of a bind or of an inbound connection is written `*`: binding reaches no one,
+ * and a server the command binds on all interfaces is the documented cost of allowLocalBinding
+ * (docs/security.md). The REMOTE side of outbound connections stays `localhost`: `*` there would
+ * reach any host on that port.
+ */
 function networkRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
   const proxies = [checkPort('network.httpProxyPort', o.httpProxyPort), checkPort('network.socksProxyPort', o.socksProxyPort)];
   const lines = [
@@ -151,38 +171,41 @@ function networkRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
   ];
   const exposed = o.exposedPorts.map((p) => checkPort('--port', p));
   if (policy.network.allowLocalBinding) {
-    lines.push('(allow network-bind (local ip "localhost:*"))', '(allow network-inbound (local ip "localhost:*"))', '(allow network-outbound (local ip "localhost:*"))');
+    lines.push('(allow network-bind network-inbound (local ip "*:*"))', '(allow network-outbound (remote ip "localhost:*"))');
   } else if (exposed.length) {
-    lines.push(...rule('allow', 'network-bind', exposed.map((p) => `(local ip "localhost:${p}")`), undefined));
-    lines.push(...rule('allow', 'network-inbound', exposed.map((p) => `(local ip "localhost:${p}")`), undefined));
+    lines.push(...rule('allow', 'network-bind network-inbound', exposed.map((p) => `(local ip "*:${p}")`), undefined));
   }
   if (policy.network.allowAllUnixSockets) {
     lines.push('(allow system-socket (socket-domain AF_UNIX))', '(allow network-bind (local unix))', '(allow network-outbound (remote unix))');
   } else if (policy.network.allowUnixSockets.length) {
     lines.push('(allow system-socket (socket-domain AF_UNIX))');
-    const sockets = policy.network.allowUnixSockets.map((p, i) => `(remote unix-socket (path-literal ${sbplString(p, `network.allowUnixSockets[${i}]`)}))`);
+    const sockets = policy.network.allowUnixSockets.flatMap((p, i) => bothSpellings(p).map((q) => `(remote unix-socket (path-literal ${sbplString(q, `network.allowUnixSockets[${i}]`)}))`));
     lines.push(...rule('allow', 'network-outbound', sockets, undefined));
   }
   return lines;
 }
 
+/** Terminals: the controlling one, pseudo-terminals the command opens (/dev/ptmx, script, expect). */
+const TERMINAL_RULES = [
+  '(allow pseudo-tty)',
+  '(allow file-read* file-write* file-ioctl (literal "/dev/ptmx"))',
+  '(allow file-write-data file-ioctl (literal "/dev/tty") (regex #"^/dev/ttys[0-9]+$"))',
+];
+
 function filesystemRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
   const fs = policy.filesystem;
-  const field = (name: string) => (p: string, i: number) => pathFilter(p, `filesystem.${name}[${i}]`);
-  const devices = ['/dev/null', '/dev/zero', '/dev/dtracehelper', '/dev/stdout', '/dev/stderr', '/dev/tty'].map((d) => `(literal "${d}")`);
-  const protectedFilters = [
-    ...fs.denyWrite.map(field('denyWrite')),
-    ...protectedPathRegexes(policy).map((r) => `(regex ${sbplString(r)})`),
-  ];
+  const filters = (name: 'allowWrite' | 'denyRead' | 'denyWrite') => fs[name].flatMap((p, i) => bothSpellings(p).map((q) => pathFilter(q, `filesystem.${name}[${i}]`)));
+  const devices = ['/dev/null', '/dev/zero', '/dev/dtracehelper', '/dev/stdout', '/dev/stderr'].map((d) => `(literal "${d}")`);
+  const protectedFilters = [...filters('denyWrite'), ...protectedPathRegexes(policy).map((r) => `(regex ${sbplString(r)})`)];
   return [
     '; files: read everything but denyRead',
     '(allow file-read*)',
-    ...rule('deny', 'file-read*', fs.denyRead.map(field('denyRead')), o.logTag),
+    ...rule('deny', 'file-read*', filters('denyRead'), o.logTag),
     '; files: write only the private tmp and allowWrite',
-    ...rule('allow', 'file-write*', [`(subpath ${sbplString(o.tmpDir, 'tmpDir')})`, ...fs.allowWrite.map(field('allowWrite'))], undefined),
-    ...rule('allow', 'file-write-data', [...devices, '(regex #"^/dev/ttys[0-9]+$")', '(regex #"^/dev/fd/[0-9]+$")'], undefined),
-    '(allow file-ioctl (literal "/dev/tty") (regex #"^/dev/ttys[0-9]+$"))',
-    '; files: denyWrite and the protected names win over allowWrite',
+    ...rule('allow', 'file-write*', [...bothSpellings(o.tmpDir).map((t) => `(subpath ${sbplString(t, 'tmpDir')})`), ...filters('allowWrite')], undefined),
+    ...rule('allow', 'file-write-data', [...devices, '(regex #"^/dev/fd/[0-9]+$")'], undefined),
+    ...TERMINAL_RULES,
+    '; files: denyWrite and the protected names win over allowWrite; nothing protected moves away',
     ...rule('deny', 'file-write*', protectedFilters, o.logTag),
     ...rule('deny', 'file-write-unlink', moveGuards(policy), o.logTag),
   ];
@@ -200,13 +223,7 @@ export function buildSeatbeltProfile(policy: Policy, options: SeatbeltProfileOpt
     '(allow process-info* (target same-sandbox))',
     '(allow signal (target same-sandbox))',
     '(allow mach-priv-task-port (target same-sandbox))',
-    '(allow sysctl-read)',
-    '(allow user-preference-read)',
-    '(allow ipc-posix-shm)',
-    '(allow ipc-posix-sem)',
-    '(allow iokit-get-properties)',
-    '(allow pseudo-tty)',
-    ...rule('allow', 'mach-lookup', MACH_SERVICES.map((s) => `(global-name "${s}")`), undefined),
+    ...systemRules(policy.network.allowedDomains.length > 0),
     ...filesystemRules(policy, options),
     ...networkRules(policy, options),
     '',

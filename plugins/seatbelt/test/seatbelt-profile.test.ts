@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FenceError } from '@fence/core';
-import { buildSeatbeltProfile, globToRegex, PROTECTED_DIRS, PROTECTED_FILES, protectedPathRegexes, sbplString } from '../src/seatbelt-profile.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { PROTECTED_DIRS, PROTECTED_FILES } from '@fence/core';
+import { bothSpellings, buildSeatbeltProfile, globToRegex, protectedPathRegexes, sbplString } from '../src/seatbelt-profile.js';
 import { testPolicy } from './policy.js';
 
 const options = { httpProxyPort: 3128, socksProxyPort: 1080, exposedPorts: [], tmpDir: '/private/tmp/fence-1/tmp', logTag: 'fence-abc' };
@@ -42,7 +44,7 @@ describe('buildSeatbeltProfile', () => {
 
   it('writes only to the private tmp and allowWrite, then denies denyWrite after them', () => {
     const p = buildSeatbeltProfile(testPolicy({ filesystem: { allowWrite: ['/work/build'], denyWrite: ['/work/build/keep'] } }), options);
-    const allow = p.indexOf('(allow file-write*\n  (subpath "/private/tmp/fence-1/tmp")\n  (subpath "/work/build")\n)');
+    const allow = p.indexOf('(allow file-write*\n  (subpath "/private/tmp/fence-1/tmp")\n  (subpath "/tmp/fence-1/tmp")\n  (subpath "/work/build")\n)');
     const deny = p.indexOf('(deny file-write* (with message "fence-abc")\n  (subpath "/work/build/keep")');
     expect(allow).toBeGreaterThan(0);
     expect(deny).toBeGreaterThan(allow);
@@ -53,32 +55,91 @@ describe('buildSeatbeltProfile', () => {
     expect(p).toContain('(allow file-read*)\n(deny file-read* (with message "fence-abc")\n  (subpath "/home/user/.ssh")\n  (regex "^/work(/.*)?/[^/]*\\\\.pem(/.*)?$")\n)');
   });
 
-  it('protects every mandatory name under the working directory at any depth and in $HOME', () => {
-    for (const name of [...PROTECTED_FILES, ...PROTECTED_DIRS, '.git/config']) {
-      const re = name.replace(/\./g, '\\\\.');
-      expect(profile).toContain(`(regex "^/work/(.*/)?${re}`);
-      expect(profile).toContain(`(regex "^/home/user/${re}`);
+  it('protects every mandatory name of the shared list under the working directory at any depth and in $HOME', () => {
+    const res = protectedPathRegexes(testPolicy()).map((r) => new RegExp(r));
+    const hit = (p: string) => res.some((r) => r.test(p));
+    for (const name of [...PROTECTED_FILES, ...PROTECTED_DIRS, '.git/config', '.git/hooks/pre-commit']) {
+      expect(hit(`/work/${name}`)).toBe(true);
+      expect(hit(`/work/a/b/${name}`)).toBe(true);
+      expect(hit(`/home/user/${name}`)).toBe(true);
     }
-    expect(profile).toContain('(regex "^/work/(.*/)?\\\\.vscode(/.*)?$")');
-    expect(profile).toContain('(regex "^/home/user/\\\\.bashrc$")');
+    for (const r of protectedPathRegexes(testPolicy())) expect(profile).toContain(`(regex ${sbplString(r)})`);
+  });
+
+  it('protects every git indirection: commondir, gitdir, info/, config.worktree, submodule and worktree hooks and config', () => {
+    const res = protectedPathRegexes(testPolicy()).map((r) => new RegExp(r));
+    const hit = (p: string) => res.some((r) => r.test(p));
+    for (const p of ['.git/commondir', '.git/info/attributes', '.git/config.worktree', '.git/modules/lib/x/hooks/post-checkout', '.git/modules/sub/config', '.git/worktrees/w/gitdir', '.git/worktrees/w/config.worktree']) {
+      expect(hit(`/work/${p}`), p).toBe(true);
+    }
+    // What git add and git commit write stays writable, even a branch named like a protected file.
+    for (const p of ['.git/index', '.git/objects/ab/cdef', '.git/refs/heads/config', '.git/logs/refs/heads/info', '.git/COMMIT_EDITMSG']) {
+      expect(hit(`/work/${p}`), p).toBe(false);
+    }
   });
 
   it('leaves .git/config writable only with allowGitConfig', () => {
-    const p = buildSeatbeltProfile(testPolicy({ filesystem: { allowGitConfig: true } }), options);
-    expect(p).not.toContain('.git/config');
-    expect(p).toContain('\\\\.git/hooks(/.*)?$');
+    const res = protectedPathRegexes(testPolicy({ filesystem: { allowGitConfig: true } })).map((r) => new RegExp(r));
+    expect(res.some((r) => r.test('/work/.git/config'))).toBe(false);
+    expect(res.some((r) => r.test('/work/.git/hooks/pre-commit'))).toBe(true);
   });
 
-  it('forbids renaming the working directory, its ancestors or a .git out from under the rules', () => {
-    expect(profile).toContain('(deny file-write-unlink (with message "fence-abc")\n  (literal "/work")\n  (literal "/home")\n  (literal "/home/user")\n  (regex "^/work/(.*/)?\\\\.git$")\n)');
+  it('forbids moving a denyRead or denyWrite path, or any of their ancestors, out from under its rule', () => {
+    const p = buildSeatbeltProfile(testPolicy({ filesystem: { denyRead: ['/home/user/.ssh', '/data/**/*.pem'], denyWrite: ['/srv/app/keep'] } }), options);
+    const i = p.indexOf('(deny file-write-unlink');
+    expect(p.slice(i, p.indexOf('\n)', i) + 2)).toBe(
+      [
+        '(deny file-write-unlink (with message "fence-abc")',
+        '  (subpath "/home/user/.ssh")',
+        '  (regex "^/data(/.*)?/[^/]*\\\\.pem(/.*)?$")',
+        '  (literal "/data")',
+        '  (literal "/home")',
+        '  (literal "/home/user")',
+        '  (literal "/srv")',
+        '  (literal "/srv/app")',
+        '  (literal "/work")',
+        '  (regex "^/work/(.*/)?\\\\.git$")',
+        ')',
+      ].join('\n'),
+    );
   });
 
-  it('lets the command listen on localhost only with allowLocalBinding or an exposed port', () => {
+  it('gives /tmp, /var and /etc paths in both spellings, since Seatbelt matches the /private real path', () => {
+    expect(bothSpellings('/var/folders/ab/T')).toEqual(['/private/var/folders/ab/T', '/var/folders/ab/T']);
+    expect(bothSpellings('/private/tmp/x')).toEqual(['/private/tmp/x', '/tmp/x']);
+    expect(bothSpellings('/variable')).toEqual(['/variable']);
+    const p = buildSeatbeltProfile(testPolicy({ filesystem: { denyRead: ['/etc/secret'] } }), { ...options, tmpDir: '/private/var/folders/ab/T/f/tmp' });
+    expect(p).toContain('(allow file-write*\n  (subpath "/private/var/folders/ab/T/f/tmp")\n  (subpath "/var/folders/ab/T/f/tmp")\n)');
+    expect(p).toContain('(deny file-read* (with message "fence-abc")\n  (subpath "/private/etc/secret")\n  (subpath "/etc/secret")\n)');
+  });
+
+  it('reads only named sysctls, reaches no diagnostics service, shares memory only by name', () => {
+    expect(lines(profile)).not.toContain('(allow sysctl-read)');
+    expect(profile).toContain('(sysctl-name "hw.ncpu")');
+    expect(profile).not.toContain('kern.procargs');
+    expect(profile).not.toMatch(/diagnosticd|analyticsd/);
+    expect(lines(profile)).not.toContain('(allow ipc-posix-shm)');
+    expect(lines(profile)).toContain('(allow mach-host*)');
+  });
+
+  it('allows certificate trust (trustd fetches from the network) only when some domain is allowed', () => {
+    expect(profile).not.toContain('com.apple.trustd.agent');
+    const tls = buildSeatbeltProfile(testPolicy({ network: { allowedDomains: ['github.com'] } }), options);
+    expect(tls).toContain('(global-name "com.apple.trustd.agent")');
+  });
+
+  it('lets the command open pseudo-terminals', () => {
+    expect(lines(profile)).toContain('(allow pseudo-tty)');
+    expect(lines(profile)).toContain('(allow file-read* file-write* file-ioctl (literal "/dev/ptmx"))');
+  });
+
+  it('lets the command listen only with allowLocalBinding or an exposed port, dual-stack sockets included', () => {
     const bound = buildSeatbeltProfile(testPolicy({ network: { allowLocalBinding: true } }), options);
-    expect(lines(bound)).toContain('(allow network-bind (local ip "localhost:*"))');
+    expect(lines(bound)).toContain('(allow network-bind network-inbound (local ip "*:*"))');
+    expect(lines(bound)).toContain('(allow network-outbound (remote ip "localhost:*"))');
+    expect(bound).not.toContain('(remote ip "*');
     const exposed = buildSeatbeltProfile(testPolicy(), { ...options, exposedPorts: [8080] });
-    expect(exposed).toContain('(allow network-bind\n  (local ip "localhost:8080")\n)');
-    expect(exposed).toContain('(allow network-inbound\n  (local ip "localhost:8080")\n)');
+    expect(exposed).toContain('(allow network-bind network-inbound\n  (local ip "*:8080")\n)');
   });
 
   it('allows Unix sockets by path, or all of them', () => {
@@ -114,6 +175,28 @@ describe('buildSeatbeltProfile', () => {
   it('refuses a proxy port outside 1..65535', () => {
     expect(() => buildSeatbeltProfile(testPolicy(), { ...options, httpProxyPort: 0 })).toThrow(/network\.httpProxyPort: port 0/);
   });
+});
+
+describe('buildSeatbeltProfile golden profiles', () => {
+  // The exact text, reviewed line by line when it changes (UPDATE_GOLDEN=1 rewrites the files).
+  const cases = {
+    'default-policy': () => buildSeatbeltProfile(testPolicy(), options),
+    'workspace-with-domains': () =>
+      buildSeatbeltProfile(
+        testPolicy({
+          filesystem: { allowWrite: ['/work', '/var/folders/ab/cache'], denyRead: ['/home/user/.ssh', '/work/**/*.pem'], denyWrite: ['/work/dist/keep'], allowGitConfig: true },
+          network: { allowedDomains: ['github.com'], allowLocalBinding: true, allowUnixSockets: ['/var/run/docker.sock'] },
+        }),
+        { ...options, exposedPorts: [8080], tmpDir: '/private/var/folders/xy/T/fence-1/tmp' },
+      ),
+  };
+  for (const [name, build] of Object.entries(cases)) {
+    it(`matches test/golden/${name}.sb`, () => {
+      const file = new URL(`golden/${name}.sb`, import.meta.url);
+      if (process.env.UPDATE_GOLDEN) writeFileSync(file, build());
+      expect(build()).toBe(readFileSync(file, 'utf8'));
+    });
+  }
 });
 
 describe('globToRegex', () => {
