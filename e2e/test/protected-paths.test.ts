@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fence, own, userArgv, USERS, workspace, type Workspace } from '../src/fence.js';
+
+// Mandatory write protection (SPEC §4.1), judged by what a host program does after the run.
+describe.each(USERS)('protected paths (as %s)', (user) => {
+  let ws: Workspace;
+  let target: string;
+  afterEach(() => {
+    ws.cleanup();
+    rmSync(target, { recursive: true, force: true });
+  });
+
+  /** Runs `git` on the host as the workspace's user, with its HOME (what the user does after the run). */
+  const hostGit = (cwd: string, ...args: string[]) => {
+    const [cmd, ...rest] = userArgv(user, ['git', ...args]);
+    const r = spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  /** A repository with a submodule-style git directory (`sub/.git` file → `.git/modules/sub`). */
+  const repo = () => {
+    ws = workspace(user);
+    target = mkdtempSync('/var/tmp/fence-e2e-target-');
+    chmodSync(target, 0o777);
+    hostGit(ws.dir, 'init', '-q', '.');
+    hostGit(ws.dir, 'config', 'user.email', 'agent@example.com');
+    hostGit(ws.dir, 'config', 'user.name', 'agent');
+    mkdirSync(join(ws.dir, '.git/modules'));
+    own(ws, join(ws.dir, '.git/modules'));
+    hostGit(ws.dir, 'init', '-q', '--separate-git-dir', `${ws.dir}/.git/modules/sub`, 'sub');
+    return join(target, 'host-code-ran');
+  };
+
+  it('keeps every git indirection read-only, so the host git runs nothing planted', async () => {
+    const marker = repo();
+    const config = `[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = "touch ${marker}; false"\\n`;
+    const attack = [
+      `mkdir -p .cache/c/hooks && printf '${config}' > .cache/c/config`,
+      // The issue's attack: commondir moves config and hooks to a directory the command wrote.
+      'echo $PWD/.cache/c > .git/commondir; echo "commondir=$?"',
+      'rm -f .git/commondir; echo "rm-commondir=$?"',
+      `printf '${config}' > .git/config.worktree; echo "worktree=$?"`,
+      'echo "*.txt filter=x" > .git/info/attributes; echo "info=$?"',
+      'mv .git/info .git/info2; echo "mv-info=$?"',
+      // A submodule's own git directory and its pointer.
+      `printf '${config}' >> .git/modules/sub/config; echo "subconfig=$?"`,
+      'echo $PWD/.cache/c > .git/modules/sub/commondir; echo "subcommondir=$?"',
+      'echo "gitdir: $PWD/.cache/c" > sub/.git; echo "gitfile=$?"',
+    ].join('; ');
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', attack]);
+    for (const step of ['commondir', 'rm-commondir', 'worktree', 'info', 'mv-info', 'subconfig', 'subcommondir', 'gitfile']) {
+      expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    }
+    hostGit(ws.dir, 'status');
+    hostGit(join(ws.dir, 'sub'), 'status');
+    expect(existsSync(marker)).toBe(false);
+    expect(readFileSync(join(ws.dir, 'sub/.git'), 'utf8')).toMatch(/^gitdir: .*\.git\/modules\/sub/);
+  });
+
+  it('lets git add and git commit work inside, and leaves the git directory as it found it', async () => {
+    repo();
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'echo hi > f && git add f && git commit -qm inside && git log --format=%s']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('inside\n');
+    expect(hostGit(ws.dir, 'log', '--format=%s')).toBe('inside\n');
+    expect(existsSync(join(ws.dir, '.git/commondir'))).toBe(false);
+  });
+});
