@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, userArgv, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, own, userArgv, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
 
 // Mandatory write protection (SPEC §4.1), judged by what a host program does after the run.
 describe.each(USERS)('protected paths (as %s)', (user) => {
@@ -68,5 +68,36 @@ describe.each(USERS)('protected paths (as %s)', (user) => {
     expect(r.stdout).toBe('inside\n');
     expect(hostGit(ws.dir, 'log', '--format=%s')).toBe('inside\n');
     expect(existsSync(join(ws.dir, '.git/commondir'))).toBe(false);
+  });
+
+  it('puts back a protected name that is a symlink when the command replaced it', async () => {
+    const marker = repo();
+    const made = (path: string, content: string) => {
+      writeFileSync(path, content);
+      own(ws, path);
+    };
+    // ~/.bashrc -> dotfiles/bashrc (stow, home-manager), and .git/config as a link into the tree.
+    mkdirSync(join(ws.home, 'dotfiles'));
+    own(ws, join(ws.home, 'dotfiles'));
+    made(join(ws.home, 'dotfiles/bashrc'), '# mine\n');
+    symlinkSync('dotfiles/bashrc', join(ws.home, '.bashrc'));
+    renameSync(join(ws.dir, '.git/config'), join(ws.dir, 'repo-config'));
+    symlinkSync('../repo-config', join(ws.dir, '.git/config'));
+    for (const l of [join(ws.home, '.bashrc'), join(ws.dir, '.git/config')]) if (user === 'nobody') spawnSync('chown', ['-h', '65534:65534', l]);
+    writeSettings(ws, { filesystem: { allowWrite: ['.', '~'] } });
+    const config = `[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = "touch ${marker}; false"\\n`;
+    const r = await fence(ws, ['-c', [
+      'echo evil >> ~/.bashrc; echo "append=$?"',
+      'rm ~/.bashrc && echo evil > ~/.bashrc; echo "replace=$?"',
+      `rm .git/config && printf '${config}' > .git/config; echo "gitconfig=$?"`,
+    ].join('; ')]);
+    expect(r.stdout).toMatch(/^append=[1-9]/m);
+    expect(r.stderr).toMatch(/restored it; what it left there is kept as .*\.bashrc\.fence-replaced/);
+    expect(readlinkSync(join(ws.home, '.bashrc'))).toBe('dotfiles/bashrc');
+    expect(readFileSync(join(ws.home, '.bashrc'), 'utf8')).toBe('# mine\n');
+    expect(readFileSync(join(ws.home, '.bashrc.fence-replaced'), 'utf8')).toBe('evil\n');
+    expect(lstatSync(join(ws.dir, '.git/config')).isSymbolicLink()).toBe(true);
+    hostGit(ws.dir, 'status');
+    expect(existsSync(marker)).toBe(false);
   });
 });

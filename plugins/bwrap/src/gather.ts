@@ -22,6 +22,8 @@ export interface GatheredPaths {
   readonly kinds: ReadonlyMap<string, PathKind>;
   /** Missing protected or denyWrite paths that would be creatable: placeholders must be created for them. */
   readonly placeholders: readonly string[];
+  /** Protected names that are symlinks in a writable directory: their target is protected, the name is guarded (link-guard.ts). */
+  readonly links: readonly string[];
 }
 
 interface Resolved extends PathEntry {
@@ -156,7 +158,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     protect: { existing: [...existing], missing: [] },
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
-  return { input, kinds, placeholders };
+  const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
+  return { input, kinds, placeholders, links };
 }
 
 function lstatExists(path: string): boolean {

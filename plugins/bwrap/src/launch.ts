@@ -12,6 +12,7 @@ import { addFd, errors, note, warn, type DetectionReport, type LaunchPlan, type 
 import { BindFds } from './bind-fds.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
+import { LinkGuard } from './link-guard.js';
 import type { SandboxLimits } from './limits.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
@@ -105,6 +106,9 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const placeholders = new Placeholders();
   plan.cleanup.push(() => placeholders.remove());
   const created = placeholders.create(gathered.placeholders);
+  const links = new LinkGuard();
+  links.record(gathered.links);
+  plan.cleanup.push(() => links.restore(logger));
 
   const helper = await nativeHelper();
   limits.prepare(plan, { helper: helper !== undefined, strict });
