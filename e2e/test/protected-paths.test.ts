@@ -100,4 +100,24 @@ describe.each(USERS)('protected paths (as %s)', (user) => {
     hostGit(ws.dir, 'status');
     expect(existsSync(marker)).toBe(false);
   });
+
+  it('moves away protected names created where there were none at start, and says so', async () => {
+    const marker = repo();
+    writeSettings(ws, { filesystem: { allowWrite: ['.'] } });
+    const config = `[core]\\n\\tfsmonitor = "touch ${marker}; false"\\n`;
+    const r = await fence(ws, ['-c', [
+      'mkdir sub2 && echo evil > sub2/.bashrc',
+      'mkdir -p newdir/.vscode && echo {} > newdir/.vscode/settings.json',
+      `mkdir r && git -C r init -q && printf '${config}' >> r/.git/config && echo evil > r/.git/hooks/pre-commit`,
+      'echo done',
+    ].join(' && ')]);
+    expect(r.stdout).toBe('done\n');
+    for (const p of ['sub2/.bashrc', 'newdir/.vscode', 'r/.git/config', 'r/.git/hooks']) {
+      expect(existsSync(join(ws.dir, p)), p).toBe(false);
+      expect(existsSync(join(ws.dir, `${p}.fence-quarantined`)), p).toBe(true);
+      expect(r.stderr).toContain(`the command created ${join(ws.dir, p)}, which programs outside the sandbox act on: moved to`);
+    }
+    hostGit(join(ws.dir, 'r'), 'status');
+    expect(existsSync(marker)).toBe(false);
+  });
 });

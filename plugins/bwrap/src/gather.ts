@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import type { Logger, Policy } from '@fence/core';
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
+import type { SweepPlan } from './sweep.js';
 import { gitFinds, gitPlaceholderNames, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
 type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
@@ -24,6 +25,8 @@ export interface GatheredPaths {
   readonly placeholders: readonly string[];
   /** Protected names that are symlinks in a writable directory: their target is protected, the name is guarded (link-guard.ts). */
   readonly links: readonly string[];
+  /** What the close-time search for newly created protected names needs (sweep.ts), placeholders not yet in `seen`. */
+  readonly sweep: SweepPlan;
 }
 
 interface Resolved extends PathEntry {
@@ -159,7 +162,15 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
   const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
-  return { input, kinds, placeholders, links };
+  const sweep: SweepPlan = {
+    walk: searchCwd ? cwd : undefined,
+    tops: [...new Set(tops)],
+    hidden,
+    allowGitConfig: fs.allowGitConfig,
+    seen: new Set(finds.found),
+    writable: (p) => sandboxVisibility(input, p) === 'writable',
+  };
+  return { input, kinds, placeholders, links, sweep };
 }
 
 function lstatExists(path: string): boolean {

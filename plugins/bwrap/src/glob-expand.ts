@@ -70,8 +70,8 @@ export function outermost(roots: readonly string[]): string[] {
   return sorted.filter((r, i) => !sorted.slice(0, i).some((o) => isWithin(r, o)));
 }
 
-/** Walks each tree once without following symlinks; unreadable directories are passed over. */
-export function walkTrees(roots: readonly string[], visit: WalkVisitor): void {
+/** Walks each tree once without following symlinks; unreadable directories are passed over (and given to `unreadable`). */
+export function walkTrees(roots: readonly string[], visit: WalkVisitor, unreadable?: (dir: string) => void): void {
   const stack = outermost(roots);
   while (stack.length > 0) {
     const dir = stack.pop()!;
@@ -79,6 +79,7 @@ export function walkTrees(roots: readonly string[], visit: WalkVisitor): void {
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {
+      unreadable?.(dir);
       continue;
     }
     for (const entry of entries) {

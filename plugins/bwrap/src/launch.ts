@@ -13,6 +13,7 @@ import { BindFds } from './bind-fds.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
 import { LinkGuard } from './link-guard.js';
+import { sweep } from './sweep.js';
 import type { SandboxLimits } from './limits.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
@@ -109,6 +110,9 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const links = new LinkGuard();
   links.record(gathered.links);
   plan.cleanup.push(() => links.restore(logger));
+  // Pushed after the placeholders' removal, so it runs before it (cleanup runs in reverse).
+  const seen = new Set([...gathered.sweep.seen, ...created]);
+  plan.cleanup.push(() => sweep({ ...gathered.sweep, seen }, logger));
 
   const helper = await nativeHelper();
   limits.prepare(plan, { helper: helper !== undefined, strict });
