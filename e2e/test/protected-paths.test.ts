@@ -120,4 +120,16 @@ describe.each(USERS)('protected paths (as %s)', (user) => {
     hostGit(join(ws.dir, 'r'), 'status');
     expect(existsSync(marker)).toBe(false);
   });
+
+  it('shows git nothing of Fence inside the run, and leaves nothing after it', async () => {
+    ws = workspace(user);
+    target = mkdtempSync('/var/tmp/fence-e2e-target-');
+    hostGit(ws.dir, 'init', '-q', '.');
+    writeFileSync(join(ws.dir, 'a.txt'), 'a\n');
+    own(ws, join(ws.dir, 'a.txt'));
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'git add -A && git status --porcelain']);
+    expect(r.stdout).toBe('A  a.txt\n');
+    expect(hostGit(ws.dir, 'status', '--porcelain')).toBe('A  a.txt\n');
+    expect(readFileSync(join(ws.dir, '.git/info/exclude'), 'utf8')).not.toContain('Fence');
+  });
 });
