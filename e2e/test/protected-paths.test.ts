@@ -132,4 +132,20 @@ describe.each(USERS)('protected paths (as %s)', (user) => {
     expect(hostGit(ws.dir, 'status', '--porcelain')).toBe('A  a.txt\n');
     expect(readFileSync(join(ws.dir, '.git/info/exclude'), 'utf8')).not.toContain('Fence');
   });
+
+  it('catches a hook planted in a repository an earlier run made unreadable', async () => {
+    ws = workspace(user);
+    target = mkdtempSync('/var/tmp/fence-e2e-target-');
+    const nested = join(ws.dir, 'locked/nested');
+    mkdirSync(join(ws.dir, 'locked'));
+    own(ws, join(ws.dir, 'locked'));
+    mkdirSync(nested);
+    own(ws, nested);
+    hostGit(nested, 'init', '-q', '.');
+    chmodSync(join(ws.dir, 'locked'), 0);
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'chmod 755 locked; echo evil > locked/nested/.git/hooks/pre-commit; echo done']);
+    expect(r.stdout).toBe('done\n');
+    chmodSync(join(ws.dir, 'locked'), 0o755);
+    expect(existsSync(join(nested, '.git/hooks/pre-commit'))).toBe(false);
+  });
 });
