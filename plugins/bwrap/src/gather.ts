@@ -173,7 +173,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   return { input, kinds, placeholders, links, sweep };
 }
 
-function lstatExists(path: string): boolean {
+/** Whether anything (a symlink too) is at `path`. */
+export function lstatExists(path: string): boolean {
   try {
     lstatSync(path);
     return true;

@@ -12,6 +12,7 @@ import { closeSync, lstatSync, readlinkSync, renameSync, symlinkSync } from 'nod
 import { basename, dirname } from 'node:path';
 import type { Logger } from '@fence/core';
 import { openExact } from './bind-fds.js';
+import { lstatExists } from './gather.js';
 
 interface Link {
   readonly path: string;
@@ -26,15 +27,6 @@ const linkId = (path: string): string | undefined => {
     return s.isSymbolicLink() ? `${s.dev}:${s.ino}` : undefined;
   } catch {
     return undefined;
-  }
-};
-
-const exists = (path: string): boolean => {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 };
 
@@ -69,9 +61,9 @@ export class LinkGuard {
       const name = basename(link.path);
       if (linkId(at(name)) === link.id && readlinkSync(at(name)) === link.target) return false;
       let kept: string | undefined;
-      if (exists(at(name))) {
+      if (lstatExists(at(name))) {
         kept = `${name}.fence-replaced`;
-        for (let n = 1; exists(at(kept)); n++) kept = `${name}.fence-replaced.${n}`;
+        for (let n = 1; lstatExists(at(kept)); n++) kept = `${name}.fence-replaced.${n}`;
         renameSync(at(name), at(kept));
       }
       symlinkSync(link.target, at(name));

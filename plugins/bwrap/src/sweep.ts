@@ -8,10 +8,11 @@
  * directory's descriptor, and reported. In a new git directory that is its config, hooks and info:
  * objects and refs stay, so the repository still works (without its config).
  */
-import { closeSync, lstatSync, renameSync } from 'node:fs';
+import { closeSync, renameSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '@fence/core';
 import { openExact } from './bind-fds.js';
+import { lstatExists } from './gather.js';
 import { walkTrees } from './glob-expand.js';
 import { gitFinds, protectedNamesAt, protectedPathVisitor, type ProtectedFinds } from './mandatory-paths.js';
 
@@ -30,15 +31,6 @@ export interface SweepPlan {
   readonly writable: (path: string) => boolean;
 }
 
-const exists = (path: string): boolean => {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** The protected paths present now, and the directories that could not be read. */
 export function findProtected(plan: Omit<SweepPlan, 'seen' | 'writable'>): { found: Set<string>; unreadable: string[] } {
   const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set(), gitEntries: new Set() };
@@ -46,7 +38,7 @@ export function findProtected(plan: Omit<SweepPlan, 'seen' | 'writable'>): { fou
   const unreadable: string[] = [];
   walkTrees(plan.walk ? [plan.walk] : [], (path, entry) => (plan.hidden.has(path) ? 'skip' : visit(path, entry)), (dir) => unreadable.push(dir));
   for (const p of gitFinds(finds)) finds.found.add(p);
-  for (const top of plan.tops) for (const p of protectedNamesAt(top, plan.allowGitConfig)) if (exists(p)) finds.found.add(p);
+  for (const top of plan.tops) for (const p of protectedNamesAt(top, plan.allowGitConfig)) if (lstatExists(p)) finds.found.add(p);
   return { found: finds.found, unreadable };
 }
 
@@ -56,7 +48,7 @@ function quarantine(path: string): string {
   try {
     const at = (name: string) => `/proc/self/fd/${dir}/${name}`;
     let kept = `${basename(path)}.fence-quarantined`;
-    for (let n = 1; exists(at(kept)); n++) kept = `${basename(path)}.fence-quarantined.${n}`;
+    for (let n = 1; lstatExists(at(kept)); n++) kept = `${basename(path)}.fence-quarantined.${n}`;
     renameSync(at(basename(path)), at(kept));
     return `${dirname(path)}/${kept}`;
   } finally {
