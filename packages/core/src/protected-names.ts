@@ -32,12 +32,12 @@ export const SETTINGS_FILES = ['fence.json', 'fence.jsonc'] as const;
  * Inside a git directory, at any depth (submodules keep theirs under `modules/<name>`, linked
  * worktrees under `worktrees/<name>`): what makes a host `git` run code (`hooks`) or read
  * configuration and repository data from elsewhere (`commondir` and `gitdir` point at another
- * git directory, `config.worktree` is read as config, `info/` holds attributes and
- * sparse-checkout rules, and `config` unless the policy allows it). None of them is written by
+ * git directory, `info/` holds attributes and sparse-checkout rules, and `config` and
+ * `config.worktree` unless the policy allows changing git config). None of them is written by
  * `git add` or `git commit`.
  */
-export const GIT_PROTECTED_NAMES = ['hooks', 'info', 'commondir', 'gitdir', 'config.worktree'] as const;
+export const GIT_PROTECTED_NAMES = ['hooks', 'info', 'commondir', 'gitdir'] as const;
 
-/** The names protected inside a git directory under this policy. */
-export const gitProtectedNames = (allowGitConfig: boolean): string[] => (allowGitConfig ? [...GIT_PROTECTED_NAMES] : [...GIT_PROTECTED_NAMES, 'config']);
+/** The names protected inside a git directory under this policy (`allowGitConfig` frees both config files). */
+export const gitProtectedNames = (allowGitConfig: boolean): string[] => (allowGitConfig ? [...GIT_PROTECTED_NAMES] : [...GIT_PROTECTED_NAMES, 'config.worktree', 'config']);
 

@@ -8,7 +8,7 @@
  * swap after this check stops bwrap instead of mounting something else. A path that fails the
  * check stops the run: nothing is mounted by name as a fallback.
  */
-import { closeSync, constants, fstatSync, openSync, readlinkSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { errors } from '@fence/core';
 import type { BindPath, PathKind } from './bwrap-args.js';
@@ -54,28 +54,30 @@ export function openExact(path: string, expected?: PathKind): number {
 }
 
 /**
- * Creates an empty 0444 file at `path` inside its directory as opened by openExact: the name is
- * created relative to that directory's descriptor (/proc/self/fd/N/name), so a symlink planted on
- * the way cannot put it anywhere else. Returns the new file's `dev:ino`, or undefined when the name
- * exists already or the directory is not writable for this user (nothing to cover then). A file
- * that is not at `path` afterwards (its directory was moved meanwhile) is removed and refused.
+ * Creates a 0444 file holding `content` at `path` inside its directory as opened by openExact: the
+ * name is created relative to that directory's descriptor (/proc/self/fd/N/name), so a symlink
+ * planted on the way cannot put it anywhere else. Returns the new file's `dev:ino:size`, or
+ * undefined when the name exists already or the directory is not writable for this user (nothing
+ * to cover then). A file that is not at `path` afterwards (its directory was moved meanwhile) is
+ * removed and refused.
  */
-export function createExact(path: string): string | undefined {
+export function createExact(path: string, content = ''): string | undefined {
   const dir = openExact(dirname(path), 'dir');
   try {
     let fd: number;
     try {
-      fd = openSync(`/proc/self/fd/${dir}/${basename(path)}`, constants.O_RDONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
+      fd = openSync(`/proc/self/fd/${dir}/${basename(path)}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o444);
     } catch {
       return undefined;
     }
     try {
+      if (content) writeSync(fd, content);
       const s = fstatSync(fd);
       if (fdPath(fd) !== path) {
         unlinkSync(`/proc/self/fd/${dir}/${basename(path)}`);
         throw errors.pathChanged(path, `its directory moved to ${fdPath(dir)} while the placeholder was created`);
       }
-      return `${s.dev}:${s.ino}`;
+      return `${s.dev}:${s.ino}:${s.size}`;
     } finally {
       closeSync(fd);
     }

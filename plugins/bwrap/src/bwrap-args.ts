@@ -49,6 +49,8 @@ export interface BwrapLayout {
   readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[] };
   /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
   readonly helper?: string;
+  /** Files shown inside with other content, read-only (a repository's `info/exclude` naming the placeholders: git-exclude.ts). */
+  readonly data?: readonly string[];
 }
 
 /** Everything the builder needs: the layout and the descriptors the effects opened for it. */
@@ -57,6 +59,8 @@ export interface BwrapInput extends BwrapLayout {
   readonly bindFds: ReadonlyMap<string, number>;
   /** Descriptor of a seccomp program for `--seccomp` (fallback without the helper). */
   readonly seccompFd?: number;
+  /** The descriptor (number in bwrap) holding the content of each `data` path. */
+  readonly dataFds?: ReadonlyMap<string, number>;
 }
 
 /** A host path the mounts bind onto itself; `kind` when the layout alone tells what it must be. */
@@ -65,7 +69,7 @@ export interface BindPath {
   readonly kind?: PathKind;
 }
 
-type MountKind = 'write' | 'show' | 'pin' | 'hide-dir' | 'hide-file' | 'read-only' | 'placeholder';
+type MountKind = 'write' | 'show' | 'pin' | 'hide-dir' | 'hide-file' | 'read-only' | 'placeholder' | 'data';
 
 interface Mount {
   readonly path: string;
@@ -81,6 +85,7 @@ const PRECEDENCE: Record<MountKind, number> = {
   'hide-file': 2,
   'read-only': 3,
   placeholder: 3,
+  data: 4,
 };
 
 /** What a path looks like inside the sandbox, decided by the deepest mount covering it. */
@@ -147,7 +152,8 @@ export function planMounts(input: BwrapLayout): Mount[] {
     const root = writeRoots.filter((w) => isWithin(g.path, w) && w !== g.path).sort((a, b) => depth(b) - depth(a))[0];
     if (root) for (const p of parents(g.path, root)) pins.add(p);
   }
-  const all = [...shown, ...[...pins].map((path): Mount => ({ path, kind: 'pin' })), ...guarded];
+  const data = (input.data ?? []).map((path): Mount => ({ path, kind: 'data' }));
+  const all = [...shown, ...[...pins].map((path): Mount => ({ path, kind: 'pin' })), ...guarded, ...data];
   const unique = new Map<string, Mount>();
   for (const m of all) {
     const prev = unique.get(m.path);
@@ -165,10 +171,10 @@ export function bindPaths(layout: BwrapLayout): BindPath[] {
     .map((m) => (m.kind === 'pin' ? { path: m.path, kind: 'dir' } : m.kind === 'placeholder' ? { path: m.path, kind: 'file' } : { path: m.path }));
 }
 
-function mountArgs(m: Mount, bindFds: ReadonlyMap<string, number>): string[] {
+function mountArgs(m: Mount, bindFds: ReadonlyMap<string, number>, dataFds: ReadonlyMap<string, number>): string[] {
   const fd = (): string => {
-    const n = bindFds.get(m.path);
-    if (n === undefined) throw new Error(`bwrap args: no descriptor for ${m.path} (bindFds must cover bindPaths)`);
+    const n = (m.kind === 'data' ? dataFds : bindFds).get(m.path);
+    if (n === undefined) throw new Error(`bwrap args: no descriptor for ${m.path} (bindFds must cover bindPaths, dataFds the data paths)`);
     return String(n);
   };
   switch (m.kind) {
@@ -183,6 +189,8 @@ function mountArgs(m: Mount, bindFds: ReadonlyMap<string, number>): string[] {
       return ['--tmpfs', m.path];
     case 'hide-file':
       return ['--ro-bind', '/dev/null', m.path];
+    case 'data':
+      return ['--ro-bind-data', fd(), m.path];
   }
 }
 
@@ -204,7 +212,7 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
     '--dev', '/dev',
     '--proc', '/proc',
     '--tmpfs', '/tmp',
-    ...mounts.flatMap((m) => mountArgs(m, input.bindFds)),
+    ...mounts.flatMap((m) => mountArgs(m, input.bindFds, input.dataFds ?? new Map())),
     ...mounts.filter((m) => m.kind === 'hide-dir').flatMap((m) => ['--remount-ro', m.path]),
     ...(input.seccompFd !== undefined ? ['--seccomp', String(input.seccompFd)] : []),
     '--chdir',

@@ -11,7 +11,8 @@ import type { Logger, Policy } from '@fence/core';
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
-import { GIT_PLACEHOLDER_NAMES, protectedNamesAt, protectedPathVisitor, gitProtectedNames, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
+import type { SweepPlan } from './sweep.js';
+import { gitFinds, gitPlaceholderNames, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
 type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
 const FIELDS: readonly Field[] = ['allowWrite', 'denyRead', 'denyWrite'];
@@ -23,6 +24,10 @@ export interface GatheredPaths {
   readonly kinds: ReadonlyMap<string, PathKind>;
   /** Missing protected or denyWrite paths that would be creatable: placeholders must be created for them. */
   readonly placeholders: readonly string[];
+  /** Protected names that are symlinks in a writable directory: their target is protected, the name is guarded (link-guard.ts). */
+  readonly links: readonly string[];
+  /** What the close-time search for newly created protected names needs (sweep.ts), placeholders not yet in `seen`. */
+  readonly sweep: SweepPlan;
 }
 
 interface Resolved extends PathEntry {
@@ -84,7 +89,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const hidden = new Set(matches.get('denyRead')!.map((m) => resolveEntry(m.path)).filter((r) => r?.kind === 'dir').map((r) => r!.path));
   const writeHints = [...matches.get('allowWrite')!.map((m) => m.path), ...globs.filter((g) => g.field === 'allowWrite').map((g) => g.pattern.root)];
   const searchCwd = writeHints.some((w) => isWithin(w, cwd) || isWithin(cwd, w));
-  const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set() };
+  const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set(), gitEntries: new Set() };
   const protectedVisit = protectedPathVisitor(fs.allowGitConfig, finds);
   const roots = [...(searchCwd ? [cwd] : []), ...globs.map((g) => g.pattern.root).filter((r) => existsSync(r))];
   // The cache key names every input of the visitor below (the rules themselves are Fence's build).
@@ -99,7 +104,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
       seen = g.field === 'denyRead' && entry.isDirectory() ? 'skip' : (seen ?? 'keep');
     }
     return seen;
-  }, new WalkCache(cacheDir, cacheKey));
+  }, { cache: new WalkCache(cacheDir, cacheKey) });
+  for (const p of gitFinds(finds)) finds.found.add(p);
   for (const g of globs) {
     if (!matches.get(g.field)!.some((m) => m.pattern === g.pattern.pattern)) logger.debug('bwrap', `filesystem.${g.field}: "${g.pattern.pattern}" matches nothing`);
   }
@@ -126,7 +132,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   for (const top of new Set(tops)) {
     for (const p of protectedNamesAt(top, fs.allowGitConfig)) {
       if (lstatExists(p)) finds.found.add(p);
-      else if (placeholderable(p) && existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
+      else if (placeholderable(p, fs.allowGitConfig) && existsSync(dirname(p)) && statSync(dirname(p)).isDirectory()) candidates.add(p);
     }
   }
   // Settings discovery reads every parent of the working directory, and the per-user directory.
@@ -141,9 +147,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   if (lstatExists(userDir)) finds.found.add(userDir);
   else if (existsSync(dirname(userDir))) candidates.add(userDir);
   for (const git of finds.gitDirs) {
-    for (const n of gitProtectedNames(fs.allowGitConfig)) {
-      if (GIT_PLACEHOLDER_NAMES.has(n) && !lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
-    }
+    for (const n of gitPlaceholderNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
   }
   // A denyWrite path that does not exist yet must not be creatable either.
   for (const m of matches.get('denyWrite')!) if (!lstatExists(m.path) && existsSync(dirname(m.path))) candidates.add(m.path);
@@ -162,16 +166,26 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     protect: { existing: [...existing], missing: [] },
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
-  return { input, kinds, placeholders };
+  const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
+  const sweep: SweepPlan = {
+    walk: searchCwd ? cwd : undefined,
+    tops: [...new Set(tops)],
+    hidden,
+    allowGitConfig: fs.allowGitConfig,
+    seen: new Set(finds.found),
+    writable: (p) => sandboxVisibility(input, p) === 'writable',
+  };
+  return { input, kinds, placeholders, links, sweep };
 }
 
 /** A missing top-level protected path gets a placeholder unless it is a git name that cannot have one. */
-const placeholderable = (path: string): boolean => !path.includes('/.git/') || GIT_PLACEHOLDER_NAMES.has(basename(path));
+const placeholderable = (path: string, allowGitConfig: boolean): boolean => !path.includes('/.git/') || gitPlaceholderNames(allowGitConfig).includes(basename(path));
 
 /** Per user, beside the detection cache. */
 const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;
 
-function lstatExists(path: string): boolean {
+/** Whether anything (a symlink too) is at `path`. */
+export function lstatExists(path: string): boolean {
   try {
     lstatSync(path);
     return true;

@@ -77,10 +77,11 @@ export function outermost(roots: readonly string[]): string[] {
 }
 
 /**
- * Walks each tree once without following symlinks; unreadable directories are passed over. With
- * a cache, directories that are provably unchanged are not read again (walk-cache.ts).
+ * Walks each tree once without following symlinks; unreadable directories are passed over (and
+ * given to `unreadable`). With a cache, directories that are provably unchanged are not read again
+ * (walk-cache.ts).
  */
-export function walkTrees(roots: readonly string[], visit: WalkVisitor, cache?: WalkCache): void {
+export function walkTrees(roots: readonly string[], visit: WalkVisitor, { cache, unreadable }: { cache?: WalkCache; unreadable?: (dir: string) => void } = {}): void {
   const tops = outermost(roots);
   const rootSet = new Set(tops);
   const stack = [...tops];
@@ -88,7 +89,10 @@ export function walkTrees(roots: readonly string[], visit: WalkVisitor, cache?: 
     const dir = stack.pop()!;
     const cached = cache?.lookup(dir, rootSet.has(dir));
     const entries = cached ?? readEntries(dir);
-    if (!entries) continue;
+    if (!entries) {
+      unreadable?.(dir);
+      continue;
+    }
     const kept: WalkEntry[] = [];
     for (const entry of entries) {
       const path = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;

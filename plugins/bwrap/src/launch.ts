@@ -12,6 +12,9 @@ import { addFd, errors, note, warn, type DetectionReport, type LaunchPlan, type 
 import { BindFds } from './bind-fds.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
+import { placeholderExcludes } from './git-exclude.js';
+import { LinkGuard } from './link-guard.js';
+import { sweep } from './sweep.js';
 import type { SandboxLimits } from './limits.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
@@ -105,6 +108,13 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const placeholders = new Placeholders();
   plan.cleanup.push(() => placeholders.remove());
   const created = placeholders.create(gathered.placeholders);
+  const excludes = placeholderExcludes(created);
+  const links = new LinkGuard();
+  links.record(gathered.links);
+  plan.cleanup.push(() => links.restore(logger));
+  // Pushed after the placeholders' removal, so it runs before it (cleanup runs in reverse).
+  const seen = new Set([...gathered.sweep.seen, ...created]);
+  plan.cleanup.push(() => sweep({ ...gathered.sweep, seen }, logger));
 
   const helper = await nativeHelper();
   limits.prepare(plan, { helper: helper !== undefined, strict });
@@ -123,8 +133,10 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
     protect: { existing: gathered.input.protect.existing, missing: created },
     helper: helper?.path,
+    data: [...excludes.keys()],
   };
-  const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd };
+  const dataFds = new Map([...excludes].map(([path, content]) => [path, addFd(plan, new TextEncoder().encode(content))]));
+  const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd, dataFds };
   const args = buildBwrapArgs(input);
   const argsFd = addFd(plan, new TextEncoder().encode(`${args.join('\0')}\0`));
   // A monitor that must see the command from its start holds it behind bwrap's --block-fd: the

@@ -12,13 +12,17 @@ import type { WalkEntry } from './walk-cache.js';
 export { PROTECTED_FILES, PROTECTED_DIRS, SETTINGS_FILES, gitProtectedNames } from '@fence/core';
 
 /**
- * The git names that get a read-only placeholder when missing; the others are protected when
- * they exist. Not commondir or gitdir: git dies on an empty one ("failed to read"). Not info or
- * config.worktree yet: two more placeholders per repository exceed the bind limit in a tree with
- * many nested repositories (the bench's 143 take 875 binds); creating them is for the
- * placeholder rework (issue 11, "No litter").
+ * The git names that get a placeholder when missing. `gitdir` only means something in a linked
+ * worktree's directory, where git writes it itself; elsewhere a placeholder would be mere litter.
  */
-export const GIT_PLACEHOLDER_NAMES: ReadonlySet<string> = new Set(['hooks', 'config']);
+export const gitPlaceholderNames = (allowGitConfig: boolean): string[] => gitProtectedNames(allowGitConfig).filter((n) => n !== 'gitdir');
+
+/**
+ * What a placeholder holds. Empty suits every name (an empty config, a hooks or info file that git
+ * reads as absent) except `commondir`: git dies on an empty one, and "." names the git directory
+ * itself, which is what git does without the file.
+ */
+export const placeholderContent = (path: string): string => (path.endsWith('/commondir') ? '.\n' : '');
 
 const TOP_LEVEL = new Set<string>([...PROTECTED_FILES, ...PROTECTED_DIRS]);
 
@@ -28,19 +32,28 @@ export const userSettingsDir = (home: string): string => `${home}/.config/fence`
 /** The protected paths directly inside `dir` (whether they exist or not), `.git` ones included. */
 export function protectedNamesAt(dir: string, allowGitConfig: boolean): string[] {
   const base = dir === '/' ? '' : dir;
-  return [...TOP_LEVEL, ...gitProtectedNames(allowGitConfig).map((n) => `.git/${n}`)].map((n) => `${base}/${n}`);
+  return [...TOP_LEVEL, ...gitPlaceholderNames(allowGitConfig).map((n) => `.git/${n}`)].map((n) => `${base}/${n}`);
 }
 
 export interface ProtectedFinds {
   /** Protected paths seen by the walk (may be symlinks; resolved later). */
   readonly found: Set<string>;
-  /** `.git` directories seen, whose missing hooks/config get placeholders. */
+  /** Git directories seen (`.git`, and the worktree and submodule ones inside), whose missing names get placeholders. */
   readonly gitDirs: Set<string>;
+  /** Entries inside `.git` trees named like a protected git name: protected when their parent is a git directory. */
+  readonly gitEntries: Set<string>;
+}
+
+/** The git directories and protected entries of a walk (which sees a directory's entries in any order). */
+export function gitFinds(finds: ProtectedFinds): string[] {
+  return [...finds.gitEntries].filter((p) => finds.gitDirs.has(p.slice(0, p.lastIndexOf('/'))));
 }
 
 /**
- * A walk visitor for the working directory. Inside any `.git` tree (submodules keep theirs under
- * `.git/modules/<name>`), the git protected names are; `objects` is never entered.
+ * A walk visitor for the working directory. Inside any `.git` tree, every directory holding `HEAD`
+ * is a git directory too (linked worktrees under `worktrees/<name>`, submodules under
+ * `modules/<path>`), with the same protected names; `objects` is never entered. A `.git` file
+ * (`gitdir: …`, submodules and worktrees) is protected itself, so it cannot be re-pointed.
  */
 export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFinds): WalkVisitor {
   const gitNames = new Set(gitProtectedNames(allowGitConfig));
@@ -49,14 +62,22 @@ export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFi
     const inGit = path.includes('/.git/');
     if (inGit) {
       if (entry.name === 'objects' && entry.isDirectory()) return 'skip';
-      if (gitNames.has(entry.name)) finds.found.add(path);
-      if (entry.name === 'hooks') return 'skip';
-      return gitNames.has(entry.name) ? 'keep' : undefined;
+      if (entry.name === 'objects' && entry.isDirectory()) return 'skip';
+      // logs/HEAD is the reflog, not a git directory's HEAD.
+      const head = entry.name === 'HEAD' && !path.endsWith('/logs/HEAD');
+      if (head) finds.gitDirs.add(path.slice(0, -'/HEAD'.length));
+      const named = gitNames.has(entry.name);
+      if (named) finds.gitEntries.add(path);
+      if (entry.name === 'hooks' || entry.name === 'info') return 'skip';
+      // 'keep': what was recorded is replayed from the walk cache on a later start.
+      return named || head ? 'keep' : undefined;
     }
     const top = TOP_LEVEL.has(entry.name);
     if (top) finds.found.add(path);
-    const git = entry.name === '.git' && entry.isDirectory();
-    if (git) finds.gitDirs.add(path);
-    return top || git ? 'keep' : undefined;
+    const gitDir = entry.name === '.git' && entry.isDirectory();
+    if (gitDir) finds.gitDirs.add(path);
+    const gitFile = entry.name === '.git' && !entry.isDirectory();
+    if (gitFile) finds.found.add(path);
+    return top || gitDir || gitFile ? 'keep' : undefined;
   };
 }

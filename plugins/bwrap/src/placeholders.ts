@@ -1,14 +1,15 @@
 /**
  * Read-only placeholders for protected names that do not exist yet. bwrap needs a mount point, and
  * inside a writable directory that mount point is a real file on the host, so Fence creates it
- * itself (an empty 0444 file, created through its checked directory's descriptor so a planted
+ * itself (a 0444 file, empty or holding placeholderContent, created through its checked directory's descriptor so a planted
  * symlink cannot put it elsewhere: createExact), remembers its identity, and removes it at close
- * if it is still that same empty file. A detached watchdog does the same when Fence is killed
+ * if it is still that same file, of the same size. A detached watchdog does the same when Fence is killed
  * (even SIGKILL).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { lstatSync, unlinkSync } from 'node:fs';
 import { createExact } from './bind-fds.js';
+import { placeholderContent } from './mandatory-paths.js';
 
 interface Created {
   readonly path: string;
@@ -18,17 +19,17 @@ interface Created {
 const identity = (path: string): string | undefined => {
   try {
     const s = lstatSync(path);
-    return s.isFile() && s.size === 0 ? `${s.dev}:${s.ino}` : undefined;
+    return s.isFile() ? `${s.dev}:${s.ino}:${s.size}` : undefined;
   } catch {
     return undefined;
   }
 };
 
 // Waits for EOF on stdin (Fence gone, however it ended), then removes each file still identical
-// (device:inode, empty regular file) to the one Fence created. Arguments: path id path id ...
+// (device:inode:size, regular file) to the one Fence created. Arguments: path id path id ...
 const WATCHDOG = `cat >/dev/null
 while [ $# -ge 2 ]; do
-  if [ -f "$1" ] && [ ! -L "$1" ] && [ ! -s "$1" ] && [ "$(stat -c %d:%i -- "$1" 2>/dev/null)" = "$2" ]; then rm -f -- "$1"; fi
+  if [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %d:%i:%s -- "$1" 2>/dev/null)" = "$2" ]; then rm -f -- "$1"; fi
   shift 2
 done`;
 
@@ -42,7 +43,7 @@ export class Placeholders {
    */
   create(paths: readonly string[]): string[] {
     for (const path of paths) {
-      const id = createExact(path);
+      const id = createExact(path, placeholderContent(path));
       if (id) this.#created.push({ path, id });
     }
     if (this.#created.length > 0) this.#startWatchdog();

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isFenceError } from '@fence/core';
@@ -68,9 +68,16 @@ describe('createExact', () => {
     const fd = openExact(join(root, 'dir/.bashrc'), 'file');
     const s = fstatSync(fd);
     closeSync(fd);
-    expect(id).toBe(`${s.dev}:${s.ino}`);
+    expect(id).toBe(`${s.dev}:${s.ino}:0`);
     expect([s.size, s.mode & 0o777]).toEqual([0, 0o444]);
     expect(createExact(join(root, 'dir/.bashrc'))).toBeUndefined();
+  });
+
+  it('writes the content it is given (a commondir placeholder) and counts it in the identity', () => {
+    tree();
+    const id = createExact(join(root, 'dir/commondir'), '.\n');
+    expect(readFileSync(join(root, 'dir/commondir'), 'utf8')).toBe('.\n');
+    expect(id).toMatch(/^\d+:\d+:2$/);
   });
 
   it('refuses to create through a symlinked directory and writes nothing there', () => {

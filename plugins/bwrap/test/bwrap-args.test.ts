@@ -148,6 +148,20 @@ describe('buildBwrapArgs', () => {
   });
 });
 
+describe('data files', () => {
+  it('shows a data file over the read-only directory holding it, from its own descriptor, and binds nothing for it', () => {
+    const layout = input({ allowWrite: ['/work/proj'], protect: { existing: ['/work/proj/.git/info'], missing: [] }, data: ['/work/proj/.git/info/exclude'] });
+    const args = buildBwrapArgs({ ...layout, dataFds: new Map([['/work/proj/.git/info/exclude', 20]]) });
+    expect(args.slice(MOUNTS_AT, -2)).toEqual([
+      '--bind-fd', '10', '/work/proj',
+      '--bind-fd', '11', '/work/proj/.git',
+      '--ro-bind-fd', '12', '/work/proj/.git/info',
+      '--ro-bind-data', '20', '/work/proj/.git/info/exclude',
+    ]);
+    expect(bindPaths(layout).map((b) => b.path)).not.toContain('/work/proj/.git/info/exclude');
+  });
+});
+
 describe('bindPaths', () => {
   it('lists each bound path once, in mount order, with the kind the layout implies', () => {
     expect(

@@ -1,0 +1,151 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fence, own, userArgv, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
+
+// Mandatory write protection (SPEC §4.1), judged by what a host program does after the run.
+describe.each(USERS)('protected paths (as %s)', (user) => {
+  let ws: Workspace;
+  let target: string;
+  afterEach(() => {
+    ws.cleanup();
+    rmSync(target, { recursive: true, force: true });
+  });
+
+  /** Runs `git` on the host as the workspace's user, with its HOME (what the user does after the run). */
+  const hostGit = (cwd: string, ...args: string[]) => {
+    const [cmd, ...rest] = userArgv(user, ['git', ...args]);
+    const r = spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  /** A repository with a submodule-style git directory (`sub/.git` file → `.git/modules/sub`). */
+  const repo = () => {
+    ws = workspace(user);
+    target = mkdtempSync('/var/tmp/fence-e2e-target-');
+    chmodSync(target, 0o777);
+    hostGit(ws.dir, 'init', '-q', '.');
+    hostGit(ws.dir, 'config', 'user.email', 'agent@example.com');
+    hostGit(ws.dir, 'config', 'user.name', 'agent');
+    mkdirSync(join(ws.dir, '.git/modules'));
+    own(ws, join(ws.dir, '.git/modules'));
+    hostGit(ws.dir, 'init', '-q', '--separate-git-dir', `${ws.dir}/.git/modules/sub`, 'sub');
+    return join(target, 'host-code-ran');
+  };
+
+  it('keeps every git indirection read-only, so the host git runs nothing planted', async () => {
+    const marker = repo();
+    const config = `[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = "touch ${marker}; false"\\n`;
+    const attack = [
+      `mkdir -p .cache/c/hooks && printf '${config}' > .cache/c/config`,
+      // The issue's attack: commondir moves config and hooks to a directory the command wrote.
+      'echo $PWD/.cache/c > .git/commondir; echo "commondir=$?"',
+      'rm -f .git/commondir; echo "rm-commondir=$?"',
+      `printf '${config}' > .git/config.worktree; echo "worktree=$?"`,
+      'echo "*.txt filter=x" > .git/info/attributes; echo "info=$?"',
+      'mv .git/info .git/info2; echo "mv-info=$?"',
+      // A submodule's own git directory and its pointer.
+      `printf '${config}' >> .git/modules/sub/config; echo "subconfig=$?"`,
+      'echo $PWD/.cache/c > .git/modules/sub/commondir; echo "subcommondir=$?"',
+      'echo "gitdir: $PWD/.cache/c" > sub/.git; echo "gitfile=$?"',
+    ].join('; ');
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', attack]);
+    for (const step of ['commondir', 'rm-commondir', 'worktree', 'info', 'mv-info', 'subconfig', 'subcommondir', 'gitfile']) {
+      expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    }
+    hostGit(ws.dir, 'status');
+    hostGit(join(ws.dir, 'sub'), 'status');
+    expect(existsSync(marker)).toBe(false);
+    expect(readFileSync(join(ws.dir, 'sub/.git'), 'utf8')).toMatch(/^gitdir: .*\.git\/modules\/sub/);
+  });
+
+  it('lets git add and git commit work inside, and leaves the git directory as it found it', async () => {
+    repo();
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'echo hi > f && git add f && git commit -qm inside && git log --format=%s']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('inside\n');
+    expect(hostGit(ws.dir, 'log', '--format=%s')).toBe('inside\n');
+    expect(existsSync(join(ws.dir, '.git/commondir'))).toBe(false);
+  });
+
+  it('puts back a protected name that is a symlink when the command replaced it', async () => {
+    const marker = repo();
+    const made = (path: string, content: string) => {
+      writeFileSync(path, content);
+      own(ws, path);
+    };
+    // ~/.bashrc -> dotfiles/bashrc (stow, home-manager), and .git/config as a link into the tree.
+    mkdirSync(join(ws.home, 'dotfiles'));
+    own(ws, join(ws.home, 'dotfiles'));
+    made(join(ws.home, 'dotfiles/bashrc'), '# mine\n');
+    symlinkSync('dotfiles/bashrc', join(ws.home, '.bashrc'));
+    renameSync(join(ws.dir, '.git/config'), join(ws.dir, 'repo-config'));
+    symlinkSync('../repo-config', join(ws.dir, '.git/config'));
+    for (const l of [join(ws.home, '.bashrc'), join(ws.dir, '.git/config')]) if (user === 'nobody') spawnSync('chown', ['-h', '65534:65534', l]);
+    writeSettings(ws, { filesystem: { allowWrite: ['.', '~'] } });
+    const config = `[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = "touch ${marker}; false"\\n`;
+    const r = await fence(ws, ['-c', [
+      'echo evil >> ~/.bashrc; echo "append=$?"',
+      'rm ~/.bashrc && echo evil > ~/.bashrc; echo "replace=$?"',
+      `rm .git/config && printf '${config}' > .git/config; echo "gitconfig=$?"`,
+    ].join('; ')]);
+    expect(r.stdout).toMatch(/^append=[1-9]/m);
+    expect(r.stderr).toMatch(/restored it; what it left there is kept as .*\.bashrc\.fence-replaced/);
+    expect(readlinkSync(join(ws.home, '.bashrc'))).toBe('dotfiles/bashrc');
+    expect(readFileSync(join(ws.home, '.bashrc'), 'utf8')).toBe('# mine\n');
+    expect(readFileSync(join(ws.home, '.bashrc.fence-replaced'), 'utf8')).toBe('evil\n');
+    expect(lstatSync(join(ws.dir, '.git/config')).isSymbolicLink()).toBe(true);
+    hostGit(ws.dir, 'status');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('moves away protected names created where there were none at start, and says so', async () => {
+    const marker = repo();
+    writeSettings(ws, { filesystem: { allowWrite: ['.'] } });
+    const config = `[core]\\n\\tfsmonitor = "touch ${marker}; false"\\n`;
+    const r = await fence(ws, ['-c', [
+      'mkdir sub2 && echo evil > sub2/.bashrc',
+      'mkdir -p newdir/.vscode && echo {} > newdir/.vscode/settings.json',
+      `mkdir r && git -C r init -q && printf '${config}' >> r/.git/config && echo evil > r/.git/hooks/pre-commit`,
+      'echo done',
+    ].join(' && ')]);
+    expect(r.stdout).toBe('done\n');
+    for (const p of ['sub2/.bashrc', 'newdir/.vscode', 'r/.git/config', 'r/.git/hooks']) {
+      expect(existsSync(join(ws.dir, p)), p).toBe(false);
+      expect(existsSync(join(ws.dir, `${p}.fence-quarantined`)), p).toBe(true);
+      expect(r.stderr).toContain(`the command created ${join(ws.dir, p)}, which programs outside the sandbox act on: moved to`);
+    }
+    hostGit(join(ws.dir, 'r'), 'status');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('shows git nothing of Fence inside the run, and leaves nothing after it', async () => {
+    ws = workspace(user);
+    target = mkdtempSync('/var/tmp/fence-e2e-target-');
+    hostGit(ws.dir, 'init', '-q', '.');
+    writeFileSync(join(ws.dir, 'a.txt'), 'a\n');
+    own(ws, join(ws.dir, 'a.txt'));
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'git add -A && git status --porcelain']);
+    expect(r.stdout).toBe('A  a.txt\n');
+    expect(hostGit(ws.dir, 'status', '--porcelain')).toBe('A  a.txt\n');
+    expect(readFileSync(join(ws.dir, '.git/info/exclude'), 'utf8')).not.toContain('Fence');
+  });
+
+  it('catches a hook planted in a repository an earlier run made unreadable', async () => {
+    ws = workspace(user);
+    target = mkdtempSync('/var/tmp/fence-e2e-target-');
+    const nested = join(ws.dir, 'locked/nested');
+    mkdirSync(join(ws.dir, 'locked'));
+    own(ws, join(ws.dir, 'locked'));
+    mkdirSync(nested);
+    own(ws, nested);
+    hostGit(nested, 'init', '-q', '.');
+    chmodSync(join(ws.dir, 'locked'), 0);
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'chmod 755 locked; echo evil > locked/nested/.git/hooks/pre-commit; echo done']);
+    expect(r.stdout).toBe('done\n');
+    chmodSync(join(ws.dir, 'locked'), 0o755);
+    expect(existsSync(join(nested, '.git/hooks/pre-commit'))).toBe(false);
+  });
+});

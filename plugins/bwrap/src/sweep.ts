@@ -1,0 +1,72 @@
+/**
+ * Protected names created during the run in places that had none at start (`mkdir sub && echo …
+ * > sub/.bashrc`, `newdir/.vscode/settings.json`, a `git init` or a `.git` file where there was no
+ * repository). Mounts can only guard what exists when the sandbox is built, so Fence looks again
+ * when the session closes: the same search as at start (the working directory to any depth, the
+ * top of $HOME and of every writable directory), and every protected name that is new and was
+ * writable in the sandbox is renamed to `<name>.fence-quarantined`, through its checked
+ * directory's descriptor, and reported. In a new git directory that is its config, hooks and info:
+ * objects and refs stay, so the repository still works (without its config).
+ */
+import { closeSync, renameSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Logger } from '@fence/core';
+import { openExact } from './bind-fds.js';
+import { lstatExists } from './gather.js';
+import { walkTrees } from './glob-expand.js';
+import { gitFinds, protectedNamesAt, protectedPathVisitor, type ProtectedFinds } from './mandatory-paths.js';
+
+/** Where to look again at close, and what was there at start. */
+export interface SweepPlan {
+  /** The working directory when it is searched to any depth (it is or holds a writable path). */
+  readonly walk: string | undefined;
+  /** Directories whose top holds protected names: $HOME, the working directory, writable directories. */
+  readonly tops: readonly string[];
+  /** Directories the start-up walk did not enter (denyRead): nothing could be created there. */
+  readonly hidden: ReadonlySet<string>;
+  readonly allowGitConfig: boolean;
+  /** Protected paths that existed at start (placeholders Fence creates are added to it). */
+  readonly seen: ReadonlySet<string>;
+  /** Whether the sandbox could write at a path (was the name creatable there). */
+  readonly writable: (path: string) => boolean;
+}
+
+/** The protected paths present now, and the directories that could not be read. */
+export function findProtected(plan: Omit<SweepPlan, 'seen' | 'writable'>): { found: Set<string>; unreadable: string[] } {
+  const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set(), gitEntries: new Set() };
+  const visit = protectedPathVisitor(plan.allowGitConfig, finds);
+  const unreadable: string[] = [];
+  walkTrees(plan.walk ? [plan.walk] : [], (path, entry) => (plan.hidden.has(path) ? 'skip' : visit(path, entry)), { unreadable: (dir) => unreadable.push(dir) });
+  for (const p of gitFinds(finds)) finds.found.add(p);
+  for (const top of plan.tops) for (const p of protectedNamesAt(top, plan.allowGitConfig)) if (lstatExists(p)) finds.found.add(p);
+  return { found: finds.found, unreadable };
+}
+
+/** Renames `path` to a free `<name>.fence-quarantined[.n]` beside it; returns the new path. */
+function quarantine(path: string): string {
+  const dir = openExact(dirname(path), 'dir');
+  try {
+    const at = (name: string) => `/proc/self/fd/${dir}/${name}`;
+    let kept = `${basename(path)}.fence-quarantined`;
+    for (let n = 1; lstatExists(at(kept)); n++) kept = `${basename(path)}.fence-quarantined.${n}`;
+    renameSync(at(basename(path)), at(kept));
+    return `${dirname(path)}/${kept}`;
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/** Quarantines every protected name created during the run, saying so; warns for what it could not check. */
+export function sweep(plan: SweepPlan, logger: Logger): void {
+  const { found, unreadable } = findProtected(plan);
+  // Deepest first: a quarantined directory must not move a path still to be handled.
+  const created = [...found].filter((p) => !plan.seen.has(p) && plan.writable(p)).sort((a, b) => b.length - a.length);
+  for (const path of created) {
+    try {
+      logger.notice(`the command created ${path}, which programs outside the sandbox act on: moved to ${quarantine(path)}`);
+    } catch (e) {
+      logger.warn(`the command created ${path}, which programs outside the sandbox act on, and it could not be moved away: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  for (const dir of unreadable.filter(plan.writable)) logger.warn(`cannot read ${dir} to check it for protected files the command may have created there`);
+}
