@@ -49,6 +49,11 @@ export interface BwrapLayout {
   readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[] };
   /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
   readonly helper?: string;
+  /**
+   * The repository holding a working directory under /tmp (see tmp-project.ts): shown read-only,
+   * as the host is everywhere else, so git finds its `.git` from a subdirectory.
+   */
+  readonly tmpProject?: string;
 }
 
 /** Everything the builder needs: the layout and the descriptors the effects opened for it. */
@@ -121,8 +126,9 @@ function layoutMounts(input: BwrapLayout): Mount[] {
     ...writeRootsOf(input).map((path): Mount => ({ path, kind: 'write' })),
     ...input.denyRead.map((e): Mount => ({ path: e.path, kind: e.kind === 'dir' ? 'hide-dir' : 'hide-file' })),
   ];
-  // The working directory and the helper must stay reachable even under the private /tmp.
-  for (const path of [input.cwd, ...(input.helper ? [input.helper] : [])]) {
+  // The working directory (after its repository, which may already show it) and the helper must
+  // stay reachable even under the private /tmp.
+  for (const path of [...(input.tmpProject ? [input.tmpProject] : []), input.cwd, ...(input.helper ? [input.helper] : [])]) {
     if (visibilityOf(path, base) === 'hidden' && !base.some((m) => m.path === path)) base.push({ path, kind: 'show' });
   }
   return base.filter((m) => m.kind === 'write' || m.kind === 'show' || visibilityOf(m.path, base) !== 'hidden');

@@ -16,6 +16,7 @@ import type { SandboxLimits } from './limits.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
 import { forwardToCommand } from './signal.js';
+import { tmpProjectRoot } from './tmp-project.js';
 
 export const LAYER = 'bwrap';
 /** The name warnings use for the missing native helper, a part of its own (SPEC §1 "Warnings"). */
@@ -82,6 +83,7 @@ function openBinds(plan: LaunchPlan, layout: BwrapLayout, gathered: ReadonlyMap<
   plan.cleanup.push(() => fds.close());
   const kinds = new Map<string, PathKind>([...gathered, [layout.cwd, 'dir']]);
   if (layout.helper) kinds.set(layout.helper, 'file');
+  if (layout.tmpProject) kinds.set(layout.tmpProject, 'dir');
   const opened = fds.open(bindPaths(layout), kinds);
   return new Map([...opened].map(([path, fd]) => [path, addFd(plan, { inherit: () => fd })]));
 }
@@ -123,6 +125,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
     protect: { existing: gathered.input.protect.existing, missing: created },
     helper: helper?.path,
+    tmpProject: tmpProjectRoot(gathered.input.cwd),
   };
   const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd };
   const args = buildBwrapArgs(input);
