@@ -28,7 +28,7 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
   },
   'npm-install': {
     description: 'npm/yarn installs: the npm, yarn and configured registries; writes to ., ~/.npm and ~/.cache.',
-    credentials: 'A private registry\'s token in ~/.npmrc: `"filesystem": { "allowRead": ["~/.npmrc"] }` (or `"environment": { "allow": ["NPM_TOKEN"] }` when .npmrc reads it from there).',
+    credentials: 'A private registry\'s token in ~/.npmrc: `"filesystem": { "allowRead": ["~/.npmrc"] }` (or `"environment": { "allow": ["NPM_TOKEN"] }` for a project .npmrc that reads `${NPM_TOKEN}`).',
     registries: 'npm',
     settings: {
       network: { allowedDomains: ['registry.npmjs.org', '*.npmjs.org', 'registry.yarnpkg.com'] },
