@@ -1,7 +1,8 @@
 /**
  * Policy resolution: find the settings (explicit file, discovery or inline), read them as JSONC,
  * validate each file on its own (errors name the file and the field), follow `extends`, merge
- * what the files wrote, apply the defaults, then resolve every path. Reads files, writes nothing.
+ * what the files wrote after the built-in secrets lists (secrets.ts), apply the defaults, then
+ * resolve every path. Reads files, writes nothing.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -138,7 +139,10 @@ export function loadPolicy(opts: LoadOptions): LoadedPolicy {
     const file = opts.settingsFile !== undefined ? path.resolve(cwd, expandHome(opts.settingsFile, home)) : discoverSettingsFile(cwd, home, opts.env);
     if (file !== undefined) layers.push(...reader.file(file, [realPathOfExisting(file)]));
   }
-  const merged = mergeLayers([...secretsLayers(secretsChoice(mergeLayers(layers).settings, cwd, home)), ...layers]);
+  // The built-in secrets lists go first, but which ones depends on what the files chose
+  // (environment.useDefaults, filesystem.allowRead): merged once to read that, then for good.
+  const defaults = secretsLayers(secretsChoice(mergeLayers(layers).settings, cwd, home));
+  const merged = mergeLayers([...defaults, ...layers]);
   const result = SettingsSchema.safeParse(merged.settings);
   if (!result.success) {
     const top = layers.at(-1)?.from ?? 'default settings';
