@@ -126,9 +126,11 @@ function layoutMounts(input: BwrapLayout): Mount[] {
     ...writeRootsOf(input).map((path): Mount => ({ path, kind: 'write' })),
     ...input.denyRead.map((e): Mount => ({ path: e.path, kind: e.kind === 'dir' ? 'hide-dir' : 'hide-file' })),
   ];
-  // The working directory (after its repository, which may already show it) and the helper must
-  // stay reachable even under the private /tmp.
-  for (const path of [...(input.tmpProject ? [input.tmpProject] : []), input.cwd, ...(input.helper ? [input.helper] : [])]) {
+  // The repository of a working directory under /tmp, unless a rule covers it (denyRead wins).
+  const project = input.tmpProject;
+  if (project && !base.some((m) => isWithin(project, m.path))) base.push({ path: project, kind: 'show' });
+  // The working directory and the helper must stay reachable even under the private /tmp.
+  for (const path of [input.cwd, ...(input.helper ? [input.helper] : [])]) {
     if (visibilityOf(path, base) === 'hidden' && !base.some((m) => m.path === path)) base.push({ path, kind: 'show' });
   }
   return base.filter((m) => m.kind === 'write' || m.kind === 'show' || visibilityOf(m.path, base) !== 'hidden');

@@ -107,6 +107,13 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
+  it('keeps a repository under /tmp hidden when denyRead covers it', () => {
+    const denyRead = [{ path: '/tmp/box', kind: 'dir' as const }];
+    expect(buildBwrapArgs(input({ cwd: '/tmp/box/repo/sub', tmpProject: '/tmp/box/repo', denyRead })).slice(MOUNTS_AT)).toEqual([
+      '--ro-bind-fd', '10', '/tmp/box/repo/sub', '--chdir', '/tmp/box/repo/sub',
+    ]);
+  });
+
   it('keeps the private /tmp when the working directory is /tmp itself', () => {
     expect(buildBwrapArgs(input({ cwd: '/tmp' })).slice(MOUNTS_AT)).toEqual(['--chdir', '/tmp']);
   });
