@@ -16,7 +16,7 @@ try {
   console.error(`gen-docs: cannot load @fence/core (${e.message}); build it first: npx tsc -b packages/core/tsconfig.lib.json`);
   process.exit(1);
 }
-const { jsonSchema, templates, templateNames, DEFAULT_DENIED_COMMANDS, MAX_EXTENDS_DEPTH } = core;
+const { jsonSchema, templates, templateNames, DEFAULT_DENIED_COMMANDS, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH } = core;
 
 const schema = jsonSchema();
 const defs = schema.$defs;
@@ -129,12 +129,37 @@ for (const [name, ref] of sections) {
       DEFAULT_DENIED_COMMANDS.map((rule) => `\`${rule}\``).join(', '),
     );
   }
+  if (name === 'filesystem') {
+    out.push(
+      '',
+      'Credential stores hidden by default (`denyRead` starts with them; `fence config show` lists them as',
+      'coming from `defaults:credential-stores`). An `allowRead` entry that names one, or a directory',
+      'holding it (`"~/.config"`), shows it again; an entry inside one (`"~/.aws/config"`) does not:',
+      'name the store itself.',
+      '',
+      DEFAULT_CREDENTIAL_STORES.map((p) => `\`${p}\``).join(', '),
+    );
+  }
+  if (name === 'environment') {
+    out.push(
+      '',
+      'A variable is removed when a `deny` entry (or, with `useDefaults`, a built-in one) matches its name',
+      'and no `allow` entry does; `*` matches any characters, and case does not matter. The variables',
+      'Fence itself sets (the proxies, `FENCE_SANDBOX`) are never removed.',
+      '',
+      'Built-in credential variables, removed while `useDefaults` is true (`fence config show` lists them',
+      'in `environment.deny`, coming from `defaults:credential-variables`):',
+      '',
+      DEFAULT_DENIED_VARIABLES.map((v) => `\`${v}\``).join(', '),
+    );
+  }
 }
 
 out.push('', '## Templates', '', 'Use one with `--template <name>` or `"extends": "<name>"`.', '', '| template | description |', '|---|---|');
 for (const name of templateNames) out.push(`| \`${name}\` | ${cell(templates[name].description)} |`);
 for (const name of templateNames) {
   out.push('', `### \`${name}\``, '', '```json', compactJson(templates[name].settings), '```');
+  if (templates[name].credentials) out.push('', `Credentials: ${templates[name].credentials}`);
 }
 const text = `${out.join('\n')}\n`;
 

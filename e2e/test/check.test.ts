@@ -53,12 +53,14 @@ describe.each(USERS)('fence check (as %s)', (user) => {
     writeFileSync(secret, 'the secret\n');
     own(ws, secret);
     writeSettings(ws, { filesystem: { denyRead: ['secret.txt'] } });
-    const r = await fence(ws, ['check'], CHECK_TIMEOUT);
+    // A credential variable in Fence's environment, for the attack that looks for it inside.
+    const r = await fence(ws, ['check'], { ...CHECK_TIMEOUT, env: { GITHUB_TOKEN: 'fence-e2e-token' } });
     for (const name of [
       'write outside the allowed paths',
       'write in the working directory',
       'create a protected file in the working directory',
       'read a denyRead path',
+      'read a credential variable',
       'signal a host process',
       'create a user namespace',
       'ptrace (PTRACE_TRACEME)',
@@ -74,7 +76,7 @@ describe.each(USERS)('fence check (as %s)', (user) => {
     // The default policy allows no domain: no proxy and no relay runs, and the report says so.
     expect(r.stdout).toMatch(line('○ not tested', 'CONNECT to a refused destination through the HTTP proxy'));
     expect(r.stdout).toContain("○ not tested: redirect Fence's http relay to a host socket (replace http.sock) (no http proxy runs in this sandbox: the policy allows no domain)");
-    expect(r.stdout).toMatch(/^fence check: every attack tested was stopped \(13 stopped, 0 allowed by the policy, 6 not tested\)$/m);
+    expect(r.stdout).toMatch(/^fence check: every attack tested was stopped \(14 stopped, 0 allowed by the policy, 6 not tested\)$/m);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

@@ -20,6 +20,7 @@ export { splitShellCommands } from './command-parse.js';
 export { isWithin, patternBase } from './settings/paths.js';
 export { loadPolicy, MAX_EXTENDS_DEPTH, type LoadOptions, type LoadedPolicy } from './settings/load.js';
 export { jsonSchema } from './settings/json-schema.js';
+export { DEFAULT_CREDENTIAL_STORES, DEFAULT_DENIED_VARIABLES, STORES_SOURCE, VARIABLES_SOURCE } from './settings/secrets.js';
 export { templates, templateNames, isTemplateName, type Template, type TemplateName } from './settings/templates.js';
 export * from './settings/schema.js';
 export * from './settings/domain-pattern.js';

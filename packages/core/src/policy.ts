@@ -21,6 +21,6 @@ export type Policy = Omit<Settings, '$schema' | 'extends'> & {
 export interface PolicySource {
   /** Dotted field path, e.g. `network.allowedDomains`. */
   readonly field: string;
-  /** A file path, `template:<name>`, or `default`. */
+  /** A file path, `template:<name>`, `defaults:credential-variables`, `defaults:credential-stores`, or `default`. */
   readonly from: string;
 }

@@ -122,7 +122,7 @@ export class Sandbox {
     const tty = options.tty ?? false;
     const spawned = spawnCommand({
       argv: [...this.#wrapperArgv(tty, options.stdio), ...argv],
-      env: commandEnvironment(this.env, this.plan.env),
+      env: commandEnvironment(this.env, this.plan.env, this.policy.environment),
       cwd: this.policy.cwd,
       fds: this.plan.fds,
       stdio: options.stdio,

@@ -51,6 +51,11 @@ export interface BwrapLayout {
   readonly helper?: string;
   /** Files shown inside with other content, read-only (a repository's `info/exclude` naming the placeholders: git-exclude.ts). */
   readonly data?: readonly string[];
+  /**
+   * The repository holding a working directory under /tmp (see tmp-project.ts): shown read-only,
+   * as the host is everywhere else, so git finds its `.git` from a subdirectory.
+   */
+  readonly tmpProject?: string;
 }
 
 /** Everything the builder needs: the layout and the descriptors the effects opened for it. */
@@ -126,6 +131,9 @@ function layoutMounts(input: BwrapLayout): Mount[] {
     ...writeRootsOf(input).map((path): Mount => ({ path, kind: 'write' })),
     ...input.denyRead.map((e): Mount => ({ path: e.path, kind: e.kind === 'dir' ? 'hide-dir' : 'hide-file' })),
   ];
+  // The repository of a working directory under /tmp, unless a rule covers it (denyRead wins).
+  const project = input.tmpProject;
+  if (project && !base.some((m) => isWithin(project, m.path))) base.push({ path: project, kind: 'show' });
   // The working directory and the helper must stay reachable even under the private /tmp.
   for (const path of [input.cwd, ...(input.helper ? [input.helper] : [])]) {
     if (visibilityOf(path, base) === 'hidden' && !base.some((m) => m.path === path)) base.push({ path, kind: 'show' });

@@ -19,6 +19,7 @@ import type { SandboxLimits } from './limits.js';
 import { loadSeccomp, nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
 import { forwardToCommand } from './signal.js';
+import { tmpProjectRoot } from './tmp-project.js';
 
 export const LAYER = 'bwrap';
 /** The name warnings use for the missing native helper, a part of its own (SPEC §1 "Warnings"). */
@@ -85,6 +86,7 @@ function openBinds(plan: LaunchPlan, layout: BwrapLayout, gathered: ReadonlyMap<
   plan.cleanup.push(() => fds.close());
   const kinds = new Map<string, PathKind>([...gathered, [layout.cwd, 'dir']]);
   if (layout.helper) kinds.set(layout.helper, 'file');
+  if (layout.tmpProject) kinds.set(layout.tmpProject, 'dir');
   const opened = fds.open(bindPaths(layout), kinds);
   return new Map([...opened].map(([path, fd]) => [path, addFd(plan, { inherit: () => fd })]));
 }
@@ -134,6 +136,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     protect: { existing: gathered.input.protect.existing, missing: created },
     helper: helper?.path,
     data: [...excludes.keys()],
+    tmpProject: tmpProjectRoot(gathered.input.cwd),
   };
   const dataFds = new Map([...excludes].map(([path, content]) => [path, addFd(plan, new TextEncoder().encode(content))]));
   const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd, dataFds };

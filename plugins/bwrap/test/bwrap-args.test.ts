@@ -98,6 +98,22 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
+  it('shows the repository of a working directory under /tmp read-only, the working directory as the policy says', () => {
+    expect(buildBwrapArgs(input({ cwd: '/tmp/repo/sub', tmpProject: '/tmp/repo' })).slice(MOUNTS_AT)).toEqual([
+      '--ro-bind-fd', '10', '/tmp/repo', '--chdir', '/tmp/repo/sub',
+    ]);
+    expect(buildBwrapArgs(input({ cwd: '/tmp/repo/sub', tmpProject: '/tmp/repo', allowWrite: ['/tmp/repo/sub'] })).slice(MOUNTS_AT)).toEqual([
+      '--ro-bind-fd', '10', '/tmp/repo', '--bind-fd', '11', '/tmp/repo/sub', '--chdir', '/tmp/repo/sub',
+    ]);
+  });
+
+  it('keeps a repository under /tmp hidden when denyRead covers it', () => {
+    const denyRead = [{ path: '/tmp/box', kind: 'dir' as const }];
+    expect(buildBwrapArgs(input({ cwd: '/tmp/box/repo/sub', tmpProject: '/tmp/box/repo', denyRead })).slice(MOUNTS_AT)).toEqual([
+      '--ro-bind-fd', '10', '/tmp/box/repo/sub', '--chdir', '/tmp/box/repo/sub',
+    ]);
+  });
+
   it('keeps the private /tmp when the working directory is /tmp itself', () => {
     expect(buildBwrapArgs(input({ cwd: '/tmp' })).slice(MOUNTS_AT)).toEqual(['--chdir', '/tmp']);
   });

@@ -7,5 +7,6 @@ import type { Attack } from './attack.js';
 import { filesystemAttacks } from './attacks-filesystem.js';
 import { kernelAttacks } from './attacks-kernel.js';
 import { networkAttacks } from './attacks-network.js';
+import { secretsAttacks } from './attacks-secrets.js';
 
-export const ATTACKS: readonly Attack[] = [...filesystemAttacks, ...kernelAttacks, ...networkAttacks];
+export const ATTACKS: readonly Attack[] = [...filesystemAttacks, ...secretsAttacks, ...kernelAttacks, ...networkAttacks];

@@ -6,6 +6,7 @@ const SECTIONS = [
   'filesystem.allowWrite',
   'mandatory write protection',
   'filesystem.denyRead',
+  'environment',
   'host processes',
   'nested namespaces',
   'ptrace',

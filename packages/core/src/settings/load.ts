@@ -1,7 +1,8 @@
 /**
  * Policy resolution: find the settings (explicit file, discovery or inline), read them as JSONC,
  * validate each file on its own (errors name the file and the field), follow `extends`, merge
- * what the files wrote, apply the defaults, then resolve every path. Reads files, writes nothing.
+ * what the files wrote after the built-in secrets lists (secrets.ts), apply the defaults, then
+ * resolve every path. Reads files, writes nothing.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,9 +12,10 @@ import { discoverSettingsFile } from './discover.js';
 import { isCrossField, issueLines } from './issues.js';
 import { parseSettingsText } from './jsonc.js';
 import { mergeLayers, policySources, type SettingsLayer } from './merge.js';
-import { expandHome, realPathOfExisting, resolvePolicyPaths, resolveWorkingDirectory } from './paths.js';
+import { expandHome, isWithin, realPathOfExisting, resolvePolicyPath, resolvePolicyPaths, resolveWorkingDirectory } from './paths.js';
 import { configuredRegistryHosts, type RegistryContext } from './registries.js';
 import { SettingsSchema, type SettingsInput } from './schema.js';
+import { secretsLayers, type SecretsChoice } from './secrets.js';
 import { isTemplateName, templateNames, templates } from './templates.js';
 
 export interface LoadOptions {
@@ -109,6 +111,18 @@ class ChainReader {
   }
 }
 
+/** How the settings as merged choose the built-in secrets lists (settings/secrets.ts). */
+function secretsChoice(settings: SettingsInput, cwd: string, home: string): SecretsChoice {
+  const allowed = (settings.filesystem?.allowRead ?? []).map((p) => resolvePolicyPath(p, cwd, home));
+  return {
+    useDefaults: settings.environment?.useDefaults ?? true,
+    allowsRead: (entry: string) => {
+      const store = resolvePolicyPath(entry, cwd, home);
+      return allowed.some((a) => isWithin(store, a));
+    },
+  };
+}
+
 /** The policy for `opts` (see the file comment); throws a FenceError naming the file and field. */
 export function loadPolicy(opts: LoadOptions): LoadedPolicy {
   if (opts.inline !== undefined && opts.settingsFile !== undefined) {
@@ -125,7 +139,10 @@ export function loadPolicy(opts: LoadOptions): LoadedPolicy {
     const file = opts.settingsFile !== undefined ? path.resolve(cwd, expandHome(opts.settingsFile, home)) : discoverSettingsFile(cwd, home, opts.env);
     if (file !== undefined) layers.push(...reader.file(file, [realPathOfExisting(file)]));
   }
-  const merged = mergeLayers(layers);
+  // The built-in secrets lists go first, but which ones depends on what the files chose
+  // (environment.useDefaults, filesystem.allowRead): merged once to read that, then for good.
+  const defaults = secretsLayers(secretsChoice(mergeLayers(layers).settings, cwd, home));
+  const merged = mergeLayers([...defaults, ...layers]);
   const result = SettingsSchema.safeParse(merged.settings);
   if (!result.success) {
     const top = layers.at(-1)?.from ?? 'default settings';

@@ -119,6 +119,7 @@ export function resolvePolicyPaths(settings: PolicySettings, cwd: string, home: 
     filesystem: {
       ...settings.filesystem,
       denyRead: resolve(settings.filesystem.denyRead),
+      allowRead: resolve(settings.filesystem.allowRead),
       allowWrite: resolveAllowWrite(settings.filesystem.allowWrite, cwd, home),
       denyWrite: resolve(settings.filesystem.denyWrite),
     },

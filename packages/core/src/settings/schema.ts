@@ -53,7 +53,8 @@ export const NetworkSchema = z
 
 export const FilesystemSchema = z
   .strictObject({
-    denyRead: z.array(pathPattern).default([]).describe('Paths or globs the command cannot read (files and directories).'),
+    denyRead: z.array(pathPattern).default([]).describe('Paths or globs the command cannot read (files and directories). Starts with the credential stores of $HOME (~/.ssh, ~/.aws, ~/.npmrc, … listed below) unless allowRead names them.'),
+    allowRead: z.array(pathPattern).default([]).describe('Paths readable even when denied by default: a credential store listed below, or a directory holding some, is not hidden (e.g. ["~/.npmrc"] for a private registry\'s token).'),
     allowWrite: z.array(pathPattern).default([]).describe('Paths or globs the command may write (besides its private /tmp). An entry that leads through a symlink below the working directory or home (or anywhere in an absolute path) is refused unless its real path is listed too.'),
     denyWrite: z.array(pathPattern).default([]).describe('Paths or globs that stay read-only; wins over allowWrite.'),
     allowGitConfig: z.boolean().default(false).describe('Allow writing .git/config inside writable paths.'),
@@ -76,6 +77,20 @@ export const CommandSchema = z
   })
   .meta({ id: 'Command', description: 'Command policy: a guard against mistakes, not a security boundary.' });
 
+const variablePattern = z
+  .string()
+  .min(1, 'empty variable name; write a name such as "AWS_SECRET_ACCESS_KEY" or a glob such as "AWS_*"')
+  .refine((v) => !/[=\0]/.test(v), 'a variable name cannot contain "=" or a NUL byte')
+  .meta({ description: 'A variable name or a glob with `*` ("AWS_*"), compared without regard to case.' });
+
+export const EnvironmentSchema = z
+  .strictObject({
+    deny: z.array(variablePattern).default([]).describe('Variables removed from the command\'s environment.'),
+    allow: z.array(variablePattern).default([]).describe('Variables kept even if a deny entry or the built-in list matches them.'),
+    useDefaults: z.boolean().default(true).describe('Also remove the built-in credential variables (listed below: AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, SSH_AUTH_SOCK, *_API_KEY, …).'),
+  })
+  .meta({ id: 'Environment', description: 'What of the caller\'s environment the command does not get: secrets stay home.' });
+
 export const LimitsSchema = z
   .strictObject({
     memoryMB: count.default(0).describe('Memory of all the sandbox\'s processes together, in MiB; reaching it stops the sandbox (0 = none). Without a usable cgroup: the address space of each process.'),
@@ -97,6 +112,7 @@ export const SettingsSchema = z
     network: NetworkSchema.default(NetworkSchema.parse({})),
     filesystem: FilesystemSchema.default(FilesystemSchema.parse({})),
     command: CommandSchema.default(CommandSchema.parse({})),
+    environment: EnvironmentSchema.default(EnvironmentSchema.parse({})),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     plugins: z.array(z.string().min(1, 'empty plugin name')).default([]).describe('Extra plugin packages to load (npm package names).'),
   })

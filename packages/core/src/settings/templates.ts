@@ -11,6 +11,8 @@ export interface Template {
   readonly settings: SettingsInput;
   /** The template also allows the hosts of this tool's configured registries (see registries.ts). */
   readonly registries?: RegistryKind;
+  /** How to give the command a credential this template may need (credential stores are hidden, SPEC §2). */
+  readonly credentials?: string;
 }
 
 export type TemplateName = 'default-deny' | 'workspace-write' | 'npm-install' | 'pip-install' | 'git-readonly' | 'local-dev-server' | 'agent-api-only';
@@ -26,6 +28,7 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
   },
   'npm-install': {
     description: 'npm/yarn installs: the npm, yarn and configured registries; writes to ., ~/.npm and ~/.cache.',
+    credentials: 'A private registry\'s token in ~/.npmrc: `"filesystem": { "allowRead": ["~/.npmrc"] }` (or `"environment": { "allow": ["NPM_TOKEN"] }` for a project .npmrc that reads `${NPM_TOKEN}`).',
     registries: 'npm',
     settings: {
       network: { allowedDomains: ['registry.npmjs.org', '*.npmjs.org', 'registry.yarnpkg.com'] },
@@ -34,6 +37,7 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
   },
   'pip-install': {
     description: 'pip installs: PyPI and the configured indexes; writes to the working directory and ~/.cache/pip.',
+    credentials: 'A private index\'s login in ~/.netrc: `"filesystem": { "allowRead": ["~/.netrc"] }`.',
     registries: 'pip',
     settings: {
       network: { allowedDomains: ['pypi.org', 'files.pythonhosted.org'] },
@@ -42,6 +46,7 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
   },
   'git-readonly': {
     description: 'Fetch from GitHub and GitLab; no writes outside /tmp and no git push.',
+    credentials: 'Private repositories over HTTPS: `"filesystem": { "allowRead": ["~/.git-credentials"] }` (or `"environment": { "allow": ["GITHUB_TOKEN"] }` for `gh`).',
     settings: {
       network: { allowedDomains: ['github.com', '*.github.com', 'gitlab.com', '*.githubusercontent.com'] },
       command: { deny: ['git push', 'git send-email'] },
@@ -52,10 +57,13 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
     settings: { network: { allowLocalBinding: true }, filesystem: { allowWrite: ['.'] } },
   },
   'agent-api-only': {
-    description: 'AI coding agents: only the Anthropic, OpenAI and Gemini APIs; writes to the working directory.',
+    description: 'AI coding agents: only the Anthropic, OpenAI and Gemini APIs (their API keys kept); writes to the working directory.',
+    credentials: 'Keeps ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY and GOOGLE_API_KEY; every other credential variable is removed.',
     settings: {
       network: { allowedDomains: ['api.anthropic.com', 'api.openai.com', 'generativelanguage.googleapis.com'] },
       filesystem: { allowWrite: ['.'] },
+      // The agent needs its own API key; every other credential variable is still removed.
+      environment: { allow: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'] },
     },
   },
 };

@@ -40,7 +40,7 @@ describe('loadPolicy: validation', () => {
 
   it('lists the known keys when nothing is close', () => {
     const { opts } = world({ 'work/project/fence.json': '{"banana": 1}' });
-    expect(loadError(opts).message).toContain('  banana: unknown key; known keys: $schema, extends, network, filesystem, command, limits, plugins');
+    expect(loadError(opts).message).toContain('  banana: unknown key; known keys: $schema, extends, network, filesystem, command, environment, limits, plugins');
   });
 
   it('reports every problem of a file, each with its field path', () => {
@@ -174,7 +174,7 @@ describe('loadPolicy: discovery', () => {
     expect(policy.network.allowedDomains).toEqual([]);
     expect(policy.filesystem.allowWrite).toEqual([]);
     expect(policy.command.useDefaults).toBe(true);
-    expect(sources.every((s) => s.from === 'default')).toBe(true);
+    expect(sources.every((s) => s.from === 'default' || s.from.startsWith('defaults:credential-'))).toBe(true);
   });
 
   it('prefers an explicit file over everything else', () => {
@@ -262,7 +262,8 @@ describe('loadPolicy: paths', () => {
     symlinkSync(path.join(root, 'real'), path.join(opts.cwd, 'link'));
     const { policy } = loadPolicy({ ...opts, inline: { filesystem: { denyWrite: ['link/data', 'link/new/file'], denyRead: ['link/**/*.key', '**/.env'] } } });
     expect(policy.filesystem.denyWrite).toEqual([path.join(root, 'real/data'), path.join(root, 'real/new/file')]);
-    expect(policy.filesystem.denyRead).toEqual([path.join(root, 'real/**/*.key'), '**/.env']);
+    // After the built-in credential stores (settings/secrets.ts).
+    expect(policy.filesystem.denyRead.slice(-2)).toEqual([path.join(root, 'real/**/*.key'), '**/.env']);
   });
 
   it('resolves a symlinked working directory', () => {
