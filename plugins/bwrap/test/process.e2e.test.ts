@@ -51,8 +51,10 @@ describe.skipIf(skipReason)('bwrap sandbox: processes, exit status and signals',
       let out = '';
       cmd.child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
       expect(await until(() => out.includes('ready'))).toBe(true);
+      const closed = new Promise<void>((resolve) => cmd.child.once('close', () => resolve()));
       cmd.kill('SIGTERM');
       expect(await cmd.exited).toBe(3);
+      await closed; // 'exit' may come before the last output
       expect(out).toContain('got-term');
     } finally {
       await sandbox.close();

@@ -34,7 +34,10 @@ export async function runIn(where: RunIn, argv: readonly string[]): Promise<Outc
     let stderr = '';
     cmd.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     cmd.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // 'exit' may come before the last output: 'close' follows the end of the child's stdio.
+    const closed = new Promise<void>((resolve) => cmd.child.once('close', () => resolve()));
     const status = await cmd.exited;
+    await closed;
     return { status, stdout, stderr, warnings };
   } finally {
     await sandbox.close();
