@@ -36,8 +36,12 @@ export class LinkGuard {
   /** Records each path that is a symlink now (others are skipped). */
   record(paths: readonly string[]): void {
     for (const path of paths) {
-      const id = linkId(path);
-      if (id) this.#links.push({ path, id, target: readlinkSync(path) });
+      try {
+        const id = linkId(path);
+        if (id) this.#links.push({ path, id, target: readlinkSync(path) });
+      } catch {
+        /* gone since the walk saw it: nothing to guard */
+      }
     }
   }
 

@@ -4,9 +4,18 @@
  * Searched to any depth in the working directory (during the shared walk) and at the top of
  * $HOME and of every writable root, where a missing name gets a read-only placeholder.
  */
+import { lstatSync } from 'node:fs';
 import { gitProtectedNames, PROTECTED_DIRS, PROTECTED_FILES } from '@fence/core';
 import type { WalkVisitor } from './glob-expand.js';
 import type { WalkEntry } from './walk-cache.js';
+
+const isRegularFile = (path: string): boolean => {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+};
 
 // The names are core's data, shared with the macOS layer.
 export { PROTECTED_FILES, PROTECTED_DIRS, SETTINGS_FILES, gitProtectedNames } from '@fence/core';
@@ -76,7 +85,8 @@ export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFi
     if (top) finds.found.add(path);
     const gitDir = entry.name === '.git' && entry.isDirectory();
     if (gitDir) finds.gitDirs.add(path);
-    const gitFile = entry.name === '.git' && !entry.isDirectory();
+    // A `.git` file (`gitdir: …`); a `.git` symlink is not one (the walk cache keeps no file type).
+    const gitFile = entry.name === '.git' && !entry.isDirectory() && isRegularFile(path);
     if (gitFile) finds.found.add(path);
     return top || gitDir || gitFile ? 'keep' : undefined;
   };
