@@ -34,7 +34,9 @@ export class SandboxLimits {
   prepare(plan: LaunchPlan, options: { helper: boolean; strict: boolean }): void {
     const { limits } = plan.policy;
     const root = process.getuid?.() === 0;
-    const planned = planLimits(limits, { bases: usableCgroupBases(), helper: options.helper, root });
+    // Reading the cgroup hierarchies costs every start; only a sandbox-wide limit needs them.
+    const wholeSandbox = limits.processes > 0 || limits.memoryMB > 0 || limits.cpuSeconds > 0;
+    const planned = planLimits(limits, { bases: wholeSandbox ? usableCgroupBases() : [], helper: options.helper, root });
     const degraded = planned.choices.find((c) => c.consequence);
     if (degraded && options.strict) throw errors.limitUnenforceable(`limits.${degraded.field}`, degraded.consequence!, howToFix(root));
     const warning = degradedWarning(planned.choices, root);
