@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates docs/settings.md from the settings schema of @fence/core (through its JSON Schema),
 // the built-in templates and the default command rules. `--check` exits 1 when the file is stale.
-// Reads the built package: run `npx tsc -b packages/core/tsconfig.lib.json` first.
+// Reads the built packages: run `npx tsc -b plugins/command/tsconfig.lib.json` first (it builds core too).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,14 +9,16 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const target = path.join(root, 'docs/settings.md');
 
-let core;
+let core, command;
 try {
   core = await import(path.join(root, 'packages/core/dist/index.js'));
+  command = await import(path.join(root, 'plugins/command/dist/index.js'));
 } catch (e) {
-  console.error(`gen-docs: cannot load @fence/core (${e.message}); build it first: npx tsc -b packages/core/tsconfig.lib.json`);
+  console.error(`gen-docs: cannot load @fence/core or @fence/plugin-command (${e.message}); build them first: npx tsc -b plugins/command/tsconfig.lib.json`);
   process.exit(1);
 }
-const { jsonSchema, templates, templateNames, DEFAULT_DENIED_COMMANDS, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH } = core;
+const { jsonSchema, templates, templateNames, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH } = core;
+const { DEFAULT_DENIED_COMMANDS } = command;
 
 const schema = jsonSchema();
 const defs = schema.$defs;

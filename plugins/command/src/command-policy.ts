@@ -11,9 +11,9 @@
  * `bash -c '…'`/`sh -c`/`eval`, recursively. Commands are compared by program name, so
  * `/usr/bin/git push` is `git push`. A matching allow rule wins over any deny rule.
  */
+import { errors, sshPolicyActive, type Policy } from '@fence/core';
 import { splitShellCommands } from './command-parse.js';
-import { errors } from './errors.js';
-import type { Policy } from './policy.js';
+import { sshDenial } from './ssh-policy.js';
 
 /** Refused when `command.useDefaults` is true (the default). */
 export const DEFAULT_DENIED_COMMANDS: readonly string[] = [
@@ -76,7 +76,7 @@ const WRAPPERS: Record<string, Wrapper> = {
 /** `bash -c '…'` recursion deeper than this is not inspected. */
 const MAX_DEPTH = 8;
 
-const baseName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
+export const baseName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
 
 /** The command `env -S 'git push' x` / `env git push` … runs, or undefined. */
 function unwrap(name: string, args: readonly string[]): string[] | undefined {
@@ -122,11 +122,11 @@ function shellScript(args: readonly string[]): string | undefined {
  * wrappers, and the simple commands of shell scripts (`bash -c`, `eval`), each with its program
  * name reduced to the base name.
  */
-export function commandViews(argv: readonly string[]): string[][] {
+export function commandViews(argv: readonly string[], program?: string): string[][] {
   const views: string[][] = [];
   const visit = (words: readonly string[], depth: number): void => {
     if (words.length === 0 || depth > MAX_DEPTH) return;
-    const name = baseName(words[0]);
+    const name = depth === 0 && program !== undefined ? program : baseName(words[0]);
     const args = words.slice(1);
     views.push([name, ...args]);
     const script = SHELLS.has(name) ? shellScript(args) : name === 'eval' ? args.join(' ') : undefined;
@@ -144,35 +144,91 @@ function ruleWords(rule: string): string[] {
   return words.length > 0 ? [baseName(words[0]), ...words.slice(1)] : [];
 }
 
-function matchRule(rules: readonly string[], view: readonly string[]): string | undefined {
+/** The first of `rules` that is a prefix of `view`. */
+export function matchRule(rules: readonly string[], view: readonly string[]): string | undefined {
   return rules.find((rule) => {
     const words = ruleWords(rule);
     return words.length > 0 && words.length <= view.length && words.every((w, i) => w === view[i]);
   });
 }
 
+export type DenialField =
+  | 'command.deny'
+  | 'command.useDefaults'
+  | 'ssh.deniedHosts'
+  | 'ssh.allowedHosts'
+  | 'ssh.deniedCommands'
+  | 'ssh.inheritDeny'
+  | 'ssh.allowedCommands';
+
 export interface CommandDenial {
   /** The command that matched, as words joined by spaces. */
   readonly command: string;
+  /** The rule or pattern that matched (for `ssh.allowedHosts`/`allowedCommands`: what was not found). */
   readonly rule: string;
-  readonly field: 'command.deny' | 'command.useDefaults';
+  readonly field: DenialField;
 }
 
-/** The first command of `argv` the policy refuses, or undefined when all are allowed. */
-export function findCommandDenial(argv: readonly string[], policy: Policy['command']): CommandDenial | undefined {
-  for (const view of commandViews(argv)) {
-    if (matchRule(policy.allow, view) !== undefined) continue;
+/** The rules that refuse a command, as `command.deny` and `useDefaults` say. */
+export function commandDenialOf(view: readonly string[], policy: Policy['command']): Omit<CommandDenial, 'command'> | undefined {
+  if (matchRule(policy.allow, view) !== undefined) return undefined;
+  const denied = matchRule(policy.deny, view);
+  if (denied !== undefined) return { rule: denied, field: 'command.deny' };
+  const builtIn = policy.useDefaults ? matchRule(DEFAULT_DENIED_COMMANDS, view) : undefined;
+  if (builtIn !== undefined) return { rule: builtIn, field: 'command.useDefaults' };
+  return undefined;
+}
+
+/**
+ * The first command of `argv` the policy refuses, or undefined when all are allowed. `program`
+ * names the program argv runs when that is known better than argv[0] says (a renamed copy).
+ */
+export function findCommandDenial(
+  argv: readonly string[],
+  policy: Pick<Policy, 'command' | 'ssh'>,
+  program?: string,
+): CommandDenial | undefined {
+  const ssh = sshPolicyActive(policy.ssh);
+  for (const view of commandViews(argv, program)) {
     const command = view.join(' ');
-    const denied = matchRule(policy.deny, view);
-    if (denied !== undefined) return { command, rule: denied, field: 'command.deny' };
-    const builtIn = policy.useDefaults ? matchRule(DEFAULT_DENIED_COMMANDS, view) : undefined;
-    if (builtIn !== undefined) return { command, rule: builtIn, field: 'command.useDefaults' };
+    const byRule = commandDenialOf(view, policy.command);
+    if (byRule) return { command, ...byRule };
+    const bySsh = ssh && view[0] === 'ssh' ? sshDenial(view.slice(1), policy) : undefined;
+    if (bySsh) return { command, ...bySsh };
   }
   return undefined;
 }
 
+/** `command.deny rule "git push"`: the rule that refused, for a violation's reason. */
+export function denialRule(d: Pick<CommandDenial, 'rule' | 'field'>): string {
+  switch (d.field) {
+    case 'command.deny':
+      return `command.deny rule "${d.rule}"`;
+    case 'command.useDefaults':
+      return `the built-in rule "${d.rule}" (command.useDefaults)`;
+    case 'ssh.allowedHosts':
+      return `ssh.allowedHosts: host "${d.rule}" is not listed`;
+    case 'ssh.allowedCommands':
+      return `ssh.allowedCommands: remote command "${d.rule}" is not listed`;
+    case 'ssh.inheritDeny':
+      return `ssh.inheritDeny: the remote command matches ${d.rule}`;
+    default:
+      return `${d.field} rule "${d.rule}"`;
+  }
+}
+
+const FIXES: Readonly<Record<DenialField, string>> = {
+  'command.deny': 'remove the rule or add an exception to command.allow',
+  'command.useDefaults': 'add an exception to command.allow or set command.useDefaults to false',
+  'ssh.deniedHosts': 'remove the pattern from ssh.deniedHosts',
+  'ssh.allowedHosts': 'add the host to ssh.allowedHosts',
+  'ssh.deniedCommands': 'remove the rule from ssh.deniedCommands',
+  'ssh.inheritDeny': 'set ssh.inheritDeny to false or lift the command rule',
+  'ssh.allowedCommands': 'add the command to ssh.allowedCommands or set ssh.allowAllCommands',
+};
+
 /** Throws COMMAND_DENIED when the policy refuses a command `argv` would run. */
-export function checkCommand(argv: readonly string[], policy: Policy['command']): void {
-  const denial = findCommandDenial(argv, policy);
-  if (denial) throw errors.commandDenied(denial.command, denial.rule, denial.field);
+export function checkCommand(argv: readonly string[], policy: Pick<Policy, 'command' | 'ssh'>): void {
+  const d = findCommandDenial(argv, policy);
+  if (d) throw errors.commandDenied(d.command, `${denialRule(d)}; ${FIXES[d.field]}`);
 }
