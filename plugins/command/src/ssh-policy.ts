@@ -11,8 +11,9 @@
  *   7. every remote command matches allowedCommands → allow
  *   8. otherwise                             → refuse
  *
- * ssh's own syntax is parsed as ssh(1) does: options with values (`-p 22`, `-p22`, `-l user`,
- * `-o Key=Value`), grouped flags (`-tt`, `-vp 22`), `--`, `user@host`, `ssh://user@host:port`.
+ * ssh's own syntax is parsed as OpenSSH does: options with values (`-p 22`, `-p22`, `-l user`,
+ * `-o Key=Value`), grouped flags (`-tt`, `-vp 22`), options after the destination too
+ * (`ssh host -p 22 cmd`) unless `--` came first, `user@host`, `ssh://user@host:port`.
  * The remote command is every word after the destination joined by spaces, which the remote shell
  * parses: each of its simple commands is checked. `-o HostName=…` and jump hosts (`-J`,
  * `-o ProxyJump=…`) are hosts too and must pass; `-o RemoteCommand=…` is the remote command.
@@ -60,23 +61,30 @@ export function parseSsh(args: readonly string[]): SshInvocation | undefined {
     else if (key === 'proxyjump' && v.toLowerCase() !== 'none') hosts.push(...v.split(',').map(hostOf));
     else if (key === 'remotecommand' && v.toLowerCase() !== 'none') remote = v;
   };
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') {
-      i++;
-      break;
+  let terminated = false;
+  /** Options up to the next operand; ssh reads them before and after the destination. */
+  const options = (): void => {
+    for (; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === '--') {
+        terminated = true;
+        i++;
+        return;
+      }
+      if (!a.startsWith('-') || a === '-') return;
+      for (let j = 1; j < a.length; j++) {
+        const flag = a[j]!;
+        if (!WITH_VALUE.has(flag)) continue;
+        take(flag, j + 1 < a.length ? a.slice(j + 1) : (args[++i] ?? ''));
+        break;
+      }
     }
-    if (!a.startsWith('-') || a === '-') break;
-    for (let j = 1; j < a.length; j++) {
-      const flag = a[j]!;
-      if (!WITH_VALUE.has(flag)) continue;
-      take(flag, j + 1 < a.length ? a.slice(j + 1) : (args[++i] ?? ''));
-      break;
-    }
-  }
-  const destination = args[i];
+  };
+  options();
+  const destination = args[i++];
   if (destination === undefined) return undefined;
-  const words = args.slice(i + 1);
+  if (!terminated) options();
+  const words = args.slice(i);
   return { hosts: [hostOf(destination), ...hosts], remote: words.length > 0 ? words.join(' ') : remote };
 }
 

@@ -25,6 +25,9 @@ describe('parseSsh', () => {
     [['-J', 'jump@bastion:22,other', 'host'], ['host', 'bastion', 'other'], undefined],
     [['-o', 'RemoteCommand=reboot', 'host'], ['host'], 'reboot'],
     [['-N', '-L', '8080:localhost:80', 'host'], ['host'], undefined],
+    [['host', '-p', '22', '-o', 'HostName=h2', 'ls', '-l'], ['host', 'h2'], 'ls -l'],
+    [['host', '--', 'rm', '-rf', 'x'], ['host'], 'rm -rf x'],
+    [['--', 'host', '-p', '22'], ['host'], '-p 22'],
   ])('parses ssh %j', (args, hosts, remote) => {
     expect(parseSsh(args)).toEqual({ hosts, remote });
   });
