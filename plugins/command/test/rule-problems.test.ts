@@ -8,7 +8,7 @@ describe('ruleProblems', () => {
     const ssh = SshSchema.parse({ deniedCommands: ['ls | rm'] });
     expect(ruleProblems({ command, ssh })).toEqual([
       '  command.deny[1]: "git push; rm x" holds 2 commands; write one command prefix per rule (e.g. "git push")',
-      '  command.allow[0]: "$(x) && y" holds 2 commands; write one command prefix per rule (e.g. "x")',
+      '  command.allow[0]: "$(x) && y" holds 3 commands; write one command prefix per rule (e.g. "x")',
       '  ssh.deniedCommands[0]: "ls | rm" holds 2 commands; write one command prefix per rule (e.g. "ls")',
     ]);
   });
