@@ -138,3 +138,17 @@ describe('seccomp supervisor, exec calls (runtimeExecPolicy "argv")', { skip }, 
     assert.notEqual(r.code, 0);
   });
 });
+
+describe('seccomp supervisor, an exec it cannot read', { skip: skip || (!hasCommand('python3') && 'python3 is not installed') }, () => {
+  it('refuses it with EPERM (not the kernel\'s EFAULT) and still tells onExec, marked unreadable', async (t) => {
+    const execs = [];
+    const sup = addon.notifySupervisor(() => undefined, (e) => (execs.push(e), true));
+    t.after(() => sup.close());
+    // argv = (char **)8: a pointer to nothing the process has mapped.
+    const py = 'import ctypes; libc = ctypes.CDLL(None, use_errno=True); libc.execve(b"/bin/true", ctypes.c_void_p(8), None); print(ctypes.get_errno())';
+    const program = unameEpermProgram(SECCOMP_RET_USER_NOTIF, NR_EXECVE[process.arch]);
+    const r = await launch({ ...emptyPlan(), seccompNotify: { program, socket: 4 } }, ['/usr/bin/python3', '-c', py], { inherit: [sup.fd] });
+    assert.equal(r.stdout, '1\n');
+    assert.deepEqual(execs.map((e) => e.readable), [true, false]);
+  });
+});
