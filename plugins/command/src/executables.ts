@@ -26,11 +26,11 @@ export interface DeniedExecutable {
   readonly sharedWith: readonly string[];
 }
 
-/** `dev:ino` of the regular file `path` leads to, and its link count. */
-const identity = (path: string): { id: string; links: number } | undefined => {
+/** `dev:ino` of the regular file `path` leads to. */
+const identity = (path: string): { id: string } | undefined => {
   try {
-    const s = statSync(path);
-    return s.isFile() ? { id: `${s.dev}:${s.ino}`, links: s.nlink } : undefined;
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s?.isFile() ? { id: `${s.dev}:${s.ino}` } : undefined;
   } catch {
     return undefined;
   }
@@ -51,25 +51,15 @@ export function searchDirs(path: string | undefined): string[] {
   return [...real.keys()];
 }
 
-/** The files `programs` run when found in `dirs`, with the names sharing each. */
-export function findDeniedExecutables(programs: readonly string[], dirs: readonly string[]): DeniedExecutable[] {
-  const byId = new Map<string, { file: string; programs: Set<string> }>();
-  let hardLinked = false;
-  for (const program of programs) {
-    for (const dir of dirs) {
-      const candidate = join(dir, program);
-      const found = identity(candidate);
-      if (found === undefined) continue;
-      hardLinked ||= found.links > 1;
-      const entry = byId.get(found.id) ?? { file: realpathSync.native(candidate), programs: new Set<string>() };
-      entry.programs.add(program);
-      byId.set(found.id, entry);
-    }
-  }
-  if (byId.size === 0) return [];
-  // Every name in the searched directories that is the same file: a symlink to it, or a hard
-  // link (only looked for when a file has several, so a start stats the symlinks only).
-  const names = new Map<string, Set<string>>([...byId.keys()].map((id) => [id, new Set<string>()]));
+/** Real path → every name in the searched directories that runs it, for files with several. */
+export type AliasIndex = Readonly<Record<string, readonly string[]>>;
+
+/**
+ * Which names in `dirs` are the same file (symlinks to it, hard links): a stat of every entry, so
+ * the plugin computes it in detect(), whose result the kernel caches until a directory changes.
+ */
+export function aliasIndex(dirs: readonly string[]): AliasIndex {
+  const byId = new Map<string, { path: string; names: Set<string> }>();
   for (const dir of dirs) {
     let entries: Dirent[];
     try {
@@ -78,15 +68,41 @@ export function findDeniedExecutables(programs: readonly string[], dirs: readonl
       continue;
     }
     for (const e of entries) {
-      if (!e.isSymbolicLink() && !(hardLinked && e.isFile())) continue;
-      const found = identity(join(dir, e.name));
-      if (found !== undefined) names.get(found.id)?.add(e.name);
+      if (!e.isSymbolicLink() && !e.isFile()) continue;
+      const path = join(dir, e.name);
+      const found = identity(path);
+      if (found === undefined) continue;
+      const entry = byId.get(found.id) ?? { path, names: new Set<string>() };
+      entry.names.add(e.name);
+      byId.set(found.id, entry);
     }
   }
-  for (const [id, e] of byId) names.get(id)!.add(basename(e.file));
-  return [...byId].map(([id, e]) => ({
-    file: e.file,
-    programs: [...e.programs].sort(),
-    sharedWith: [...names.get(id)!].filter((n) => !e.programs.has(n)).sort(),
+  const index: Record<string, string[]> = {};
+  for (const { path, names } of byId.values()) {
+    if (names.size < 2) continue;
+    try {
+      index[realpathSync.native(path)] = [...names].sort();
+    } catch {
+      // Gone since the scan.
+    }
+  }
+  return index;
+}
+
+/** The files `programs` run when found in `dirs`, with the names sharing each (from `aliases`). */
+export function findDeniedExecutables(programs: readonly string[], dirs: readonly string[], aliases: AliasIndex = aliasIndex(dirs)): DeniedExecutable[] {
+  const byFile = new Map<string, Set<string>>();
+  for (const program of programs) {
+    for (const dir of dirs) {
+      const candidate = join(dir, program);
+      if (identity(candidate) === undefined) continue;
+      const file = realpathSync.native(candidate);
+      byFile.set(file, (byFile.get(file) ?? new Set()).add(program));
+    }
+  }
+  return [...byFile].map(([file, found]) => ({
+    file,
+    programs: [...found].sort(),
+    sharedWith: [...new Set([...(aliases[file] ?? []), basename(file)])].filter((n) => !found.has(n)).sort(),
   }));
 }

@@ -12,7 +12,7 @@ import { errors, PrepareStage, Tokens, warn, note, type FencePlugin, type Policy
 import { checkCommand, DEFAULT_DENIED_COMMANDS } from './command-policy.js';
 import { splitShellCommands } from './command-parse.js';
 import { execDenial, execViolation } from './exec-policy.js';
-import { findDeniedExecutables, searchDirs } from './executables.js';
+import { aliasIndex, findDeniedExecutables, searchDirs, USUAL_DIRS, type AliasIndex } from './executables.js';
 import { ProgramIdentity } from './program-identity.js';
 import { ruleProblems } from './rule-problems.js';
 import { planMasks, runtimePrograms } from './runtime-deny.js';
@@ -31,18 +31,25 @@ export const commandPlugin: FencePlugin = {
   platforms: ['linux', 'darwin'],
   provides: ['commands'],
   async detect() {
-    return { status: 'available', summary: NAME };
+    // The one costly part (a stat of every program's name), cached by the kernel until a
+    // directory of PATH or the usual ones changes.
+    const aliases = JSON.stringify(aliasIndex(searchDirs(process.env.PATH)));
+    return { status: 'available', summary: NAME, facts: { aliases }, dependsOn: USUAL_DIRS };
   },
   apply(kernel) {
     const violations = kernel.resolve(Tokens.Violations);
     const clock = kernel.resolve(Tokens.Clock);
-    kernel.hooks.detect.tap(NAME, (_report, policy) => {
+    let aliases: AliasIndex | undefined;
+    const denied = (programs: readonly string[]) => findDeniedExecutables(programs, searchDirs(process.env.PATH), aliases);
+    kernel.hooks.detect.tap(NAME, (report, policy) => {
+      const known = report.get(NAME)?.facts?.aliases;
+      aliases = typeof known === 'string' ? (JSON.parse(known) as AliasIndex) : undefined;
       const problems = ruleProblems(policy);
       if (problems.length > 0) throw errors.settingsInvalid('settings', problems.join('\n'));
       if (policy.command.runtimeExecPolicy !== 'argv') return;
       let identity: ProgramIdentity | undefined;
       kernel.hooks.exec.tap(NAME, (request) => {
-        identity ??= new ProgramIdentity(findDeniedExecutables(ruledPrograms(policy), searchDirs(process.env.PATH)));
+        identity ??= new ProgramIdentity(denied(ruledPrograms(policy)));
         const denial = execDenial(request, policy, identity);
         if (!denial) return undefined;
         const violation = execViolation(request, denial, clock.now());
@@ -55,7 +62,7 @@ export const commandPlugin: FencePlugin = {
       const { command } = plan.policy;
       if (command.runtimeExecPolicy !== 'path') return;
       const programs = runtimePrograms(command);
-      const masks = planMasks(findDeniedExecutables(programs.programs, searchDirs(process.env.PATH)), command, programs);
+      const masks = planMasks(denied(programs.programs), command, programs);
       plan.exec.unexecutable.push(...masks.files);
       for (const w of masks.warnings) warn(plan, NAME, w);
       for (const n of masks.notes) note(plan, NAME, n);
@@ -76,7 +83,7 @@ export default commandPlugin;
 export { commandRuleProblem, splitShellCommands } from './command-parse.js';
 export { checkCommand, commandViews, DEFAULT_DENIED_COMMANDS, denialRule, findCommandDenial, type CommandDenial, type DenialField } from './command-policy.js';
 export { execDenial, execViolation } from './exec-policy.js';
-export { CRITICAL_COMMANDS, findDeniedExecutables, searchDirs, USUAL_DIRS, type DeniedExecutable } from './executables.js';
+export { aliasIndex, CRITICAL_COMMANDS, findDeniedExecutables, searchDirs, USUAL_DIRS, type AliasIndex, type DeniedExecutable } from './executables.js';
 export { ProgramIdentity } from './program-identity.js';
 export { planMasks, runtimePrograms, type MaskPlan, type RuntimePrograms } from './runtime-deny.js';
 export { hostMatches, parseSsh, sshDenial, type SshInvocation } from './ssh-policy.js';
