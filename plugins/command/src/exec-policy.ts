@@ -5,7 +5,9 @@
  * A refusal is a violation with the matched rule.
  */
 import type { ExecRequest, Policy, Violation } from '@fence/core';
-import { baseName, denialRule, findCommandDenial, type CommandDenial } from './command-policy.js';
+import { findCommandDenial } from './command-policy.js';
+import { denialRule, type CommandDenial } from './command-rules.js';
+import { baseName } from './command-views.js';
 import type { ProgramIdentity } from './program-identity.js';
 
 export function execDenial(req: ExecRequest, policy: Pick<Policy, 'command' | 'ssh'>, identity: ProgramIdentity): CommandDenial | undefined {

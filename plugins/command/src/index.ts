@@ -9,7 +9,9 @@
  *     seccomp layer) reports; without one the session refuses to start (fail closed).
  */
 import { errors, PrepareStage, Tokens, warn, note, type FencePlugin, type Policy } from '@fence/core';
-import { checkCommand, DEFAULT_DENIED_COMMANDS } from './command-policy.js';
+import { checkCommand } from './command-policy.js';
+import { DEFAULT_DENIED_COMMANDS } from './command-rules.js';
+import { baseName } from './command-views.js';
 import { splitShellCommands } from './command-parse.js';
 import { execDenial, execViolation } from './exec-policy.js';
 import { aliasIndex, findDeniedExecutables, searchDirs, USUAL_DIRS, type AliasIndex } from './executables.js';
@@ -23,7 +25,7 @@ const NAME = 'command';
 function ruledPrograms(policy: Policy): string[] {
   const rules = [...policy.command.deny, ...(policy.command.useDefaults ? DEFAULT_DENIED_COMMANDS : [])];
   const first = rules.map((r) => splitShellCommands(r)[0]?.[0]).filter((w): w is string => w !== undefined);
-  return [...new Set([...first.map((w) => w.slice(w.lastIndexOf('/') + 1)), 'ssh'])];
+  return [...new Set([...first.map(baseName), 'ssh'])];
 }
 
 export const commandPlugin: FencePlugin = {
@@ -81,7 +83,9 @@ export const commandPlugin: FencePlugin = {
 export default commandPlugin;
 
 export { commandRuleProblem, splitShellCommands } from './command-parse.js';
-export { checkCommand, commandViews, DEFAULT_DENIED_COMMANDS, denialRule, findCommandDenial, type CommandDenial, type DenialField } from './command-policy.js';
+export { checkCommand, findCommandDenial } from './command-policy.js';
+export { DEFAULT_DENIED_COMMANDS, denialRule, matchRule, type CommandDenial, type DenialField } from './command-rules.js';
+export { commandViews } from './command-views.js';
 export { execDenial, execViolation } from './exec-policy.js';
 export { aliasIndex, CRITICAL_COMMANDS, findDeniedExecutables, searchDirs, USUAL_DIRS, type AliasIndex, type DeniedExecutable } from './executables.js';
 export { ProgramIdentity } from './program-identity.js';

@@ -6,7 +6,8 @@
  */
 import type { Policy } from '@fence/core';
 import { splitShellCommands } from './command-parse.js';
-import { baseName, DEFAULT_DENIED_COMMANDS } from './command-policy.js';
+import { DEFAULT_DENIED_COMMANDS } from './command-rules.js';
+import { baseName } from './command-views.js';
 import { CRITICAL_COMMANDS, type DeniedExecutable } from './executables.js';
 
 export interface RuntimePrograms {

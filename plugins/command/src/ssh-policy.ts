@@ -21,7 +21,8 @@
  */
 import type { Policy } from '@fence/core';
 import { splitShellCommands } from './command-parse.js';
-import { commandDenialOf, commandViews, denialRule, matchRule, type CommandDenial } from './command-policy.js';
+import { commandDenialOf, denialRule, matchRule, type CommandDenial } from './command-rules.js';
+import { commandViews } from './command-views.js';
 
 /** ssh(1) options that take a value (the next word, or the rest of the same word). */
 const WITH_VALUE = new Set('BbcDEeFIiJLlmOoPpQRSWw'.split(''));

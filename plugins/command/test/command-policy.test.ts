@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { commandRuleProblem } from '../src/command-parse.js';
-import { checkCommand, commandViews, DEFAULT_DENIED_COMMANDS, findCommandDenial } from '../src/command-policy.js';
+import { checkCommand, findCommandDenial } from '../src/command-policy.js';
+import { DEFAULT_DENIED_COMMANDS } from '../src/command-rules.js';
+import { commandViews } from '../src/command-views.js';
 import { FenceError, SshSchema, type Policy } from '@fence/core';
 
 const policy = (deny: string[] = [], allow: string[] = [], useDefaults = true): Pick<Policy, 'command' | 'ssh'> => ({
