@@ -61,6 +61,7 @@ describe.each(USERS)('fence check (as %s)', (user) => {
       'create a protected file in the working directory',
       'read a denyRead path',
       'read a credential variable',
+      'run a denied program from a script',
       'signal a host process',
       'create a user namespace',
       'ptrace (PTRACE_TRACEME)',
