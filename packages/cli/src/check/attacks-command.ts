@@ -17,7 +17,7 @@ export const commandAttacks: readonly Attack[] = [
   {
     name: 'run a denied program from a script',
     covers: 'command.runtimeExecPolicy',
-    untestable: (ctx) => (target(ctx) ? undefined : `none of ${Object.keys(HARMLESS).join(", ")} is both installed and denied by a single-word rule`),
+    untestable: (ctx) => (target(ctx) ? undefined : `none of ${Object.keys(HARMLESS).join(', ')} is both installed and denied by a single-word rule`),
     // The name is assembled at run time, so only the exec boundary can refuse it.
     script: (ctx) => {
       const p = target(ctx)!;
