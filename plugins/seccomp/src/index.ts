@@ -33,7 +33,6 @@ export const seccompPlugin: FencePlugin = {
     const arch = seccompArchOf(process.arch);
     if (!arch) throw new Error(`no seccomp program for architecture ${process.arch} (Fence filters x64 and arm64)`);
     let supervisor: Supervisor | undefined;
-    /** Runs the session's supervisor; false when the addon cannot. */
     const violations = kernel.resolve(Tokens.Violations);
     /** The exec hook's verdict; an unreadable call is refused and reported whatever it says. */
     const judge = (e: NotifyExec): boolean => {
@@ -43,6 +42,7 @@ export const seccompPlugin: FencePlugin = {
       }
       return kernel.hooks.exec.call(execRequest(e)) === undefined;
     };
+    /** Runs the session's supervisor; false when the addon cannot. */
     const supervise = async (plan: LaunchPlan, options: SeccompOptions): Promise<boolean> => {
       supervisor = await startSupervisor(violations, options.superviseExec ? judge : undefined);
       if (!supervisor) return false;
