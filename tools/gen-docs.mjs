@@ -26,6 +26,7 @@ const deref = (node) => (node.$ref ? { ...defs[node.$ref.replace('#/$defs/', '')
 const cell = (text) => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 function typeOf(node) {
+  if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' | ');
   if (node.type === 'array') return `${typeOf(deref(node.items))}[]`;
   if (node.type === 'integer' && node.minimum !== undefined && node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER) return `integer ${node.minimum}..${node.maximum}`;
   if (node.type === 'integer' && node.minimum !== undefined) return `integer ≥ ${node.minimum}`;
