@@ -71,7 +71,9 @@ describe.each(USERS)('fence -m as %s', (user: User) => {
   it('says at its start that Landlock denials need the audit on, or root, before the command runs', async () => {
     ws = workspace(user);
     const run = () => fence(ws, ['-m', '--', ...LANDLOCK_DENIAL]);
+    const features = async () => (await fence(ws, ['--linux-features'])).stdout;
     if (user === 'nobody') {
+      expect(await features()).toMatch(/○ Audit: records not shown +-m shows no Landlock denials: reading the kernel's audit records needs root/);
       const r = await run();
       expect(r.stderr).toMatch(/^fence: -m does not show Landlock denials: reading the kernel's audit records needs root .*: run fence as root$/m);
       expect(r.stderr).toMatch(/fence: nothing was blocked/);
@@ -80,11 +82,13 @@ describe.each(USERS)('fence -m as %s', (user: User) => {
     const was = setAudit();
     try {
       setAudit(false);
+      expect(await features()).toMatch(/○ Audit: off +-m shows no Landlock denials: the kernel's audit is off/);
       const off = await run();
       expect(off.stderr).toMatch(/^fence: -m does not show Landlock denials: the kernel's audit is off \(turn it on: auditctl -e 1, or boot with audit=1\)$/m);
       expect(off.stderr).toMatch(/fence: nothing was blocked/);
       // Turned on, the very next run sees it: the answer is never taken from the detection cache.
       setAudit(true);
+      expect(await features()).toMatch(/✓ Audit: on, records read as they are emitted .* -m shows Landlock denials/);
       const on = await run();
       expect(on.stderr).not.toMatch(/-m does not show Landlock/);
       expect(on.stderr).toMatch(/\[fence:landlock\] \d\d:\d\d:\d\d ✗ pid \d+ \(bwrap\): scope\.signal denied by Landlock \(sh, pid=\d+\)/);
@@ -156,7 +160,7 @@ describe.runIf(root)('fence -m on a noisy host', () => {
       const events = json.map((l) => JSON.parse(l) as { source?: string; target?: string }).filter((l) => l.source);
       expect(events).toEqual([
         expect.objectContaining({ source: 'ebpf', target: '/etc/fence-e2e-monitor' }),
-        expect.objectContaining({ source: 'landlock', target: expect.stringMatching(/^pid \d+ \(bwrap\)$/), process: 'sh' }),
+        expect.objectContaining({ source: 'landlock', target: expect.stringMatching(/^pid \d+ \(bwrap\)$/), process: 'bash' }),
       ]);
     } finally {
       for (const n of noise) n.kill('SIGKILL');
