@@ -84,7 +84,7 @@ describe.each(USERS)('fence -m as %s', (user: User) => {
       setAudit(false);
       expect(await features()).toMatch(/○ Audit: off +-m shows no Landlock denials: the kernel's audit is off/);
       const off = await run();
-      expect(off.stderr).toMatch(/^fence: -m does not show Landlock denials: the kernel's audit is off \(turn it on: auditctl -e 1, or boot with audit=1\)$/m);
+      expect(off.stderr).toMatch(/^fence: -m does not show Landlock denials: the kernel's audit is off \(turn it on: auditctl -e 1, from the auditd package, or boot with audit=1\)$/m);
       expect(off.stderr).toMatch(/fence: nothing was blocked/);
       // Turned on, the very next run sees it: the answer is never taken from the detection cache.
       setAudit(true);

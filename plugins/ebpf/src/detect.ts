@@ -16,7 +16,7 @@ export const REASONS = {
   noCapability: 'needs root (or CAP_BPF and CAP_PERFMON): run fence as root',
   auditUserNamespace: "Fence runs in a user namespace: the kernel's audit records reach only the host's root",
   auditNoCapability: "reading the kernel's audit records needs root (CAP_AUDIT_READ and CAP_AUDIT_CONTROL): run fence as root",
-  auditOff: "the kernel's audit is off (turn it on: auditctl -e 1, or boot with audit=1)",
+  auditOff: "the kernel's audit is off (turn it on: auditctl -e 1, from the auditd package, or boot with audit=1)",
 } as const;
 
 function read(path: string): string {
