@@ -175,7 +175,9 @@ describe.runIf(root)('fence -m inside a user namespace', () => {
   it('reports eBPF as unavailable, and why, in the feature report and at the start of -m', async () => {
     ws = workspace('root');
     const run = (args: string[]) => spawnSync('unshare', ['-Ur', FENCE_BIN, ...args], { cwd: ws.dir, env: { PATH: process.env.PATH, HOME: ws.home }, encoding: 'utf8' });
-    expect(run(['--linux-features']).stdout).toMatch(/✗ eBPF: .*in a user namespace .*-m shows no file, exec or connect denials: Fence runs in a user namespace/);
+    const features = run(['--linux-features']).stdout;
+    expect(features).toMatch(/✗ eBPF: .*in a user namespace .*-m shows no file, exec or connect denials: Fence runs in a user namespace/);
+    expect(features).toMatch(/○ Audit: records not shown +-m shows no Landlock denials: Fence runs in a user namespace/);
     const r = run(['-m', '--', 'unshare', '--user', 'true']);
     expect(r.stderr).toMatch(/^fence: -m does not show file, exec and connect denials: Fence runs in a user namespace/m);
     // The supervisor needs no privilege: the seccomp denial is still shown.
