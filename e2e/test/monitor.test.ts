@@ -151,7 +151,8 @@ describe.runIf(root)('fence -m on a noisy host', () => {
   it('reports only the sandbox’s denials while host processes fail the same calls', async () => {
     ws = workspace('root');
     // Host processes failing traced syscalls with EACCES and EPERM, as fast as they can, and one
-    // in a Landlock domain of its own refused a signal every millisecond (audit records too).
+    // creating a new Landlock domain every few ms, refused a signal in it: each time a domain
+    // allocation (its creator a host pid) and a denial in the audit records.
     const noise = [
       spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', 'while :; do touch /etc/fence-host-noise 2>/dev/null; mkdir /etc/fence-host-noise 2>/dev/null; done'], { stdio: 'ignore' }),
       spawn(python, [join(FIXTURES, 'landlock-noise.py')], { stdio: 'ignore' }),
