@@ -4,8 +4,29 @@ import { SettingsSchema } from '../../src/settings/schema.js';
 import { templateNames, templates } from '../../src/settings/templates.js';
 
 describe('templates', () => {
-  it('holds the seven built-in templates of SPEC §2', () => {
-    expect(templateNames).toEqual(['default-deny', 'workspace-write', 'npm-install', 'pip-install', 'git-readonly', 'local-dev-server', 'agent-api-only']);
+  it('holds the built-in templates of SPEC §2, the coding agents\' ones included', () => {
+    expect(templateNames).toEqual([
+      'default-deny',
+      'workspace-write',
+      'npm-install',
+      'pip-install',
+      'git-readonly',
+      'local-dev-server',
+      'agent-api-only',
+      'code',
+      'code-relaxed',
+    ]);
+  });
+
+  it('code allows the model APIs, registries and git hosts, writes the workspace, denies git push; code-relaxed is the same policy', () => {
+    const load = (template: string) => loadPolicy({ cwd: '/', home: '/nonexistent-home', env: {}, template, inline: {} }).policy;
+    const code = load('code');
+    expect(code.network.allowedDomains).toEqual(expect.arrayContaining(['api.anthropic.com', 'api.openai.com', 'registry.npmjs.org', 'pypi.org', 'github.com']));
+    expect(code.filesystem.allowWrite).toEqual(expect.arrayContaining(['/', '/nonexistent-home/.claude', '/nonexistent-home/.codex']));
+    expect(code.command.deny).toEqual(expect.arrayContaining(['git push', 'npm publish']));
+    expect(code.command.useDefaults).toBe(true);
+    expect(code.environment.allow).toContain('ANTHROPIC_API_KEY');
+    expect(load('code-relaxed')).toEqual(code);
   });
 
   it.each(templateNames)('%s is valid settings with a one-line description', (name) => {
