@@ -62,18 +62,18 @@ describe.each(USERS)('agent hooks through the fence binary (as %s)', (user) => {
 
   it('--claude-pre-tool-use rewrites an allowed command to run through fence -c, and that command runs in the sandbox', async () => {
     ws = workspace(user);
-    const r = await fence(ws, ['--claude-pre-tool-use', '-t', 'code'], { input: payload('claude-pre-tool-use.json', 'echo "inside=$FENCE_SANDBOX"; touch ~/.bashrc', ws.dir) });
+    const r = await fence(ws, ['--claude-pre-tool-use', '-t', 'code'], { input: payload('claude-pre-tool-use.json', 'echo "inside=$FENCE_SANDBOX"; touch /etc/fence-hook-e2e', ws.dir) });
     const out = JSON.parse(r.stdout).hookSpecificOutput;
     expect(out.permissionDecision).toBe('allow');
     expect(out.updatedInput).toEqual({
-      command: `fence --template 'code' -c 'echo "inside=$FENCE_SANDBOX"; touch ~/.bashrc'`,
+      command: `fence --template 'code' -c 'echo "inside=$FENCE_SANDBOX"; touch /etc/fence-hook-e2e'`,
       description: 'Push the branch to origin',
       timeout: 120000,
     });
     const run = shellAs(ws, out.updatedInput.command);
     expect(run.stdout).toBe('inside=1\n');
-    expect(run.stderr).toMatch(/touch: cannot touch '.*\.bashrc': Read-only file system/);
-    expect(existsSync(join(ws.home, '.bashrc'))).toBe(false);
+    expect(run.stderr).toBe("touch: cannot touch '/etc/fence-hook-e2e': Read-only file system\n");
+    expect(existsSync('/etc/fence-hook-e2e')).toBe(false);
   });
 
   it('--claude-pre-tool-use inside Fence lets an allowed command pass unchanged and still denies', async () => {

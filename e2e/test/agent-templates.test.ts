@@ -23,8 +23,10 @@ describe.runIf(hasProgram('curl')).each(USERS)('the code template (as %s)', (use
     const r = await fence(ws, ['-t', 'code', '-c', `${curl('http://example.com/')}; ${curl(`http://localhost:${server.port}/`)}; curl -sS --max-time 5 http://127.0.0.1:${server.port}/ || echo direct refused`]);
     expect(r.stdout).toBe(
       [
-        'Connection blocked by network allowlist: not in network.allowedDomains 403',
-        'Connection blocked by network allowlist: not in network.allowedDomains 403',
+        'Connection blocked by network allowlist: not in network.allowedDomains',
+        ' 403',
+        'Connection blocked by network allowlist: not in network.allowedDomains',
+        ' 403',
         'direct refused',
         '',
       ].join('\n'),
@@ -54,6 +56,9 @@ describe.each(USERS)('fence import --claude (as %s)', (user) => {
   const recorded = join(import.meta.dirname, '../../packages/cli/test/fixtures/agents/claude-settings.json');
 
   function project(): void {
+    // The recorded rules allow Edit(./src/**).
+    mkdirSync(join(ws.dir, 'src'));
+    own(ws, join(ws.dir, 'src'));
     mkdirSync(join(ws.dir, '.claude'));
     copyFileSync(recorded, join(ws.dir, '.claude/settings.json'));
     own(ws, join(ws.dir, '.claude'));

@@ -13,6 +13,11 @@ export interface Template {
   readonly registries?: RegistryKind;
   /** How to give the command a credential this template may need (credential stores are hidden, SPEC §2). */
   readonly credentials?: string;
+  /**
+   * `~/…` paths added to filesystem.allowWrite only where they exist: the state and caches of
+   * tools that not every machine has (a missing allowWrite path would warn on every run).
+   */
+  readonly writableWhenPresent?: readonly string[];
 }
 
 export type TemplateName =
@@ -117,6 +122,21 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
     description: 'Coding agents: model APIs, registries, git hosts; writes the workspace; secrets kept; git push, publish denied.',
     credentials: 'Keeps the model API keys (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, GOOGLE_API_KEY, OPENROUTER_API_KEY, MISTRAL_API_KEY); every other credential variable and store stays hidden.',
     registries: 'npm',
+    // The package caches, and the state each agent keeps in $HOME.
+    writableWhenPresent: [
+      '~/.cache',
+      '~/.npm',
+      '~/.bun',
+      '~/.cargo/registry',
+      '~/.cargo/git',
+      '~/.claude',
+      '~/.claude.json',
+      '~/.codex',
+      '~/.cursor',
+      '~/.config/opencode',
+      '~/.local/share/opencode',
+      '~/.local/state/opencode',
+    ],
     settings: {
       network: {
         allowedDomains: CODE_DOMAINS,
@@ -126,8 +146,7 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
         allowLocalBinding: true,
       },
       filesystem: {
-        // The workspace, the package caches, and the state each agent keeps in $HOME.
-        allowWrite: ['.', '~/.cache', '~/.npm', '~/.bun', '~/.cargo/registry', '~/.cargo/git', '~/.claude', '~/.claude.json', '~/.codex', '~/.cursor', '~/.local/share/opencode', '~/.local/state', '~/.config/opencode'],
+        allowWrite: ['.'],
         // Secrets in the workspace stay as they are (the home's credential stores are hidden by default).
         denyWrite: ['**/.env', '**/.env.*', '**/*.pem', '**/*.key'],
       },

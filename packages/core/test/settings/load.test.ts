@@ -194,6 +194,12 @@ describe('loadPolicy: discovery', () => {
     expect(loadError({ ...opts, settingsFile: 'conf' }).code).toBe('SETTINGS_UNREADABLE');
   });
 
+  it('inside a Fence sandbox, passes over the empty placeholders of missing settings names (an agent hook runs fence there)', () => {
+    const { root, opts } = world({ 'work/project/fence.jsonc': '', 'work/fence.json': '{"plugins": ["outer"]}' });
+    expect(loadPolicy({ ...opts, env: { ...opts.env, FENCE_SANDBOX: '1' } }).files).toEqual([path.join(root, 'work/fence.json')]);
+    expect(loadError(opts).message).toMatch(/fence\.jsonc:1:1: the file is empty/);
+  });
+
   it('reports a syntax error of a discovered file with its position', () => {
     const { root, opts } = world({ 'work/fence.jsonc': '{\n  "plugins": [,]\n}' });
     expect(loadError(opts)).toMatchObject({ code: 'SETTINGS_PARSE', message: `${root}/work/fence.jsonc:2:15: expected a value` });
