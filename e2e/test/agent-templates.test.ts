@@ -33,6 +33,26 @@ describe.runIf(hasProgram('curl')).each(USERS)('the code template (as %s)', (use
     );
   });
 
+  it('keeps the agents\' permissions and hooks read-only, in the project and in $HOME, also where they do not exist yet', async () => {
+    ws = workspace(user);
+    for (const dir of [join(ws.dir, '.claude'), join(ws.home, '.claude')]) {
+      mkdirSync(dir);
+      own(ws, dir);
+    }
+    writeFileSync(join(ws.home, '.claude/settings.json'), '{}\n');
+    own(ws, join(ws.home, '.claude/settings.json'));
+    const r = await fence(ws, ['-t', 'code', '-c', `echo '{"disableAllHooks":true}' > .claude/settings.local.json; echo '{}' > ~/.claude/settings.json; echo x > ~/.claude/state.json; echo done`], {
+      env: { HOME: ws.home },
+    });
+    expect(r.stdout).toBe('done\n');
+    expect(r.stderr).toMatch(/settings\.local\.json: Read-only file system/);
+    expect(r.stderr).toMatch(/\.claude\/settings\.json: Read-only file system/);
+    expect(existsSync(join(ws.dir, '.claude/settings.local.json'))).toBe(false);
+    expect(readFileSync(join(ws.home, '.claude/settings.json'), 'utf8')).toBe('{}\n');
+    // The rest of the agent's state stays writable.
+    expect(readFileSync(join(ws.home, '.claude/state.json'), 'utf8')).toBe('x\n');
+  });
+
   it('a project extending code reaches its local server; git push and writes to .env are refused', async () => {
     ws = workspace(user);
     writeSettings(ws, { extends: 'code', network: { allowedDomains: ['localhost'], allowLocalOutbound: true } });

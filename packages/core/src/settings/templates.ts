@@ -148,7 +148,26 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
       filesystem: {
         allowWrite: ['.'],
         // Secrets in the workspace stay as they are (the home's credential stores are hidden by default).
-        denyWrite: ['**/.env', '**/.env.*', '**/*.pem', '**/*.key'],
+        denyWrite: [
+          '**/.env',
+          '**/.env.*',
+          '**/*.pem',
+          '**/*.key',
+          // The agents' own permissions and hooks: a command must not widen them or remove Fence's hook.
+          '~/.claude/settings.json',
+          '.claude/settings.json',
+          '.claude/settings.local.json',
+          '~/.codex/config.toml',
+          '~/.codex/hooks.json',
+          '.codex/config.toml',
+          '.codex/hooks.json',
+          '~/.cursor/hooks.json',
+          '.cursor/hooks.json',
+          '~/.config/opencode/opencode.json',
+          '~/.config/opencode/plugins',
+          'opencode.json',
+          '.opencode/plugins',
+        ],
       },
       command: {
         deny: ['git push', 'git reset --hard', 'git clean', 'git rebase', 'npm publish', 'pnpm publish', 'yarn publish', 'yarn npm publish', 'cargo publish', 'twine upload', 'gem push'],
