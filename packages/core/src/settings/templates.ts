@@ -119,7 +119,7 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
     },
   },
   code: {
-    description: 'Coding agents: model APIs, registries, git hosts; writes the workspace; secrets kept; git push, publish denied.',
+    description: 'Coding agents: model APIs, registries, git hosts; writes the workspace; secrets hidden; git push, publish denied.',
     credentials: 'Keeps the model API keys (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, GOOGLE_API_KEY, OPENROUTER_API_KEY, MISTRAL_API_KEY); every other credential variable and store stays hidden.',
     registries: 'npm',
     // The package caches, and the state each agent keeps in $HOME.
