@@ -29,7 +29,7 @@ export type Invocation =
   | { readonly kind: 'landlock-apply'; readonly command: readonly string[] }
   | { readonly kind: 'pre-tool-use'; readonly agent: Agent; readonly flags: Flags }
   | { readonly kind: 'hooks'; readonly action: HooksAction; readonly agents: readonly Agent[]; readonly project: boolean; readonly flags: Flags }
-  | { readonly kind: 'import'; readonly save: boolean; readonly flags: Flags }
+  | { readonly kind: 'import'; readonly save: boolean }
   | { readonly kind: 'run'; readonly flags: Flags; readonly command: readonly string[] | string };
 
 const OPTIONS = {
@@ -167,7 +167,10 @@ function agentSubcommand(name: string, args: readonly string[], flags: Flags, { 
     if (args.length > 0) throw errors.flagInvalid('import', `takes no arguments (got "${args[0]}")`);
     if (project) throw errors.flagInvalid('--project', 'applies to "fence hooks"; "fence import --save" writes fence.json in the working directory');
     if (agents.length !== 1 || agents[0] !== 'claude') throw errors.flagInvalid('import', 'imports Claude Code\'s permission rules: use "fence import --claude [--save]"');
-    return { kind: 'import', save, flags };
+    if (flags.settings !== undefined || flags.template !== undefined) {
+      throw errors.flagInvalid(flags.settings !== undefined ? '--settings' : '--template', 'does not apply to "fence import": the imported settings extend the code template');
+    }
+    return { kind: 'import', save };
   }
   const action = args[0];
   if (args.length !== 1 || action === undefined || !HOOKS_ACTIONS.includes(action)) {

@@ -30,7 +30,7 @@ async function dispatch(inv: Invocation): Promise<number> {
     case 'hooks':
       return (await import('./commands/hooks.js')).hooksCommand(inv.action, inv.agents, inv.flags, inv.project);
     case 'import':
-      return (await import('./commands/import.js')).importClaude(inv.flags, inv.save);
+      return (await import('./commands/import.js')).importClaude(inv.save);
     case 'run':
       return (await import('./commands/run.js')).runCommand(inv.flags, inv.command);
   }

@@ -104,6 +104,7 @@ describe('parseInvocation', () => {
     expect(fail(['hooks', 'frob', '--claude'])).toMatch(/use "fence hooks print\|install\|uninstall" with --claude, --codex, --cursor, --opencode/);
     expect(fail(['hooks', 'print'])).toMatch(/name the agent/);
     expect(fail(['import', '--codex'])).toMatch(/use "fence import --claude \[--save\]"/);
+    expect(fail(['import', '--claude', '-t', 'code'])).toMatch(/--template: does not apply to "fence import"/);
     expect(fail(['--claude', '--', 'ls'])).toMatch(/--claude: only applies to "fence hooks" and "fence import"/);
     expect(fail(['config', 'show', '--save'])).toMatch(/--save: only applies/);
   });

@@ -16,7 +16,7 @@ export interface Pin {
 export type HookDecision =
   | { readonly kind: 'deny'; readonly reason: string }
   | { readonly kind: 'rewrite'; readonly command: string }
-  | { readonly kind: 'pass'; readonly why: 'inside-fence' | 'no-rewrite' };
+  | { readonly kind: 'pass'; readonly why: 'inside-fence' | 'no-rewrite' | 'not-a-shell-command' };
 
 /** `s` as one single-quoted shell word. */
 export const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;

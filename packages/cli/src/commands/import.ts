@@ -8,7 +8,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { errors, SettingsSchema } from '@fence/core';
-import type { Flags } from '../args.js';
 import { importClaudeRules, type ClaudeRules } from '../agents/claude-import.js';
 import { JsonEditError, parseJsonc, valueOf } from '../agents/json-edit.js';
 
@@ -33,7 +32,7 @@ function readRules(file: string, root: string): ClaudeRules | undefined {
   return { file, root, allow: strings(permissions.allow), deny: strings(permissions.deny), ask: strings(permissions.ask) };
 }
 
-export function importClaude(_flags: Flags, save: boolean): number {
+export function importClaude(save: boolean): number {
   const cwd = process.cwd();
   const home = process.env.HOME ?? homedir();
   const files = [

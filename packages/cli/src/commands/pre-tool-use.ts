@@ -16,7 +16,7 @@ const reasonOf = (e: unknown): string => (isFenceError(e) ? `fence: ${e.message}
 function decision(agent: Agent, payload: unknown, flags: Flags): HookDecision {
   const contract = contracts[agent];
   const call = contract.toolCall(payload);
-  if (call === undefined) return { kind: 'pass', why: 'no-rewrite' };
+  if (call === undefined) return { kind: 'pass', why: 'not-a-shell-command' };
   try {
     const { policy } = loadPolicy({
       cwd: call.cwd ?? process.cwd(),
