@@ -150,12 +150,13 @@ describe.each(USERS)('fence hooks install|uninstall (as %s)', (user) => {
     const file = join(ws.home, '.claude/settings.json');
     writeOwned(ws, file, CLAUDE_SETTINGS);
     writeOwned(ws, join(ws.dir, 'policy.json'), '{ "extends": "code" }');
-    const first = await fence(ws, ['hooks', 'install', '--claude', '-s', 'policy.json']);
+    const env = { PATH: pathWithFence(ws) };
+    const first = await fence(ws, ['hooks', 'install', '--claude', '-s', 'policy.json'], { env });
     expect(first.stderr).toBe(`fence: the claude hook installed in ${file}\n`);
     const installed = JSON.parse(readFileSync(file, 'utf8').replace(/\/\/.*\n/, ''));
     expect(installed.hooks.PreToolUse).toEqual([{ matcher: 'Bash', hooks: [{ type: 'command', command: `fence --claude-pre-tool-use --settings '${ws.dir}/policy.json'` }] }]);
     expect(installed.hooks.PostToolUse).toHaveLength(1);
-    const again = await fence(ws, ['hooks', 'install', '--claude', '-s', 'policy.json']);
+    const again = await fence(ws, ['hooks', 'install', '--claude', '-s', 'policy.json'], { env });
     expect(again.stderr).toBe(`fence: the claude hook already installed in ${file}\n`);
     const removed = await fence(ws, ['hooks', 'uninstall', '--claude']);
     expect(removed.stderr).toBe(`fence: the claude hook removed from ${file}\n`);
@@ -164,8 +165,10 @@ describe.each(USERS)('fence hooks install|uninstall (as %s)', (user) => {
 
   it('codex, cursor and opencode files it creates are removed again; --project writes the project\'s', async () => {
     ws = workspace(user);
-    const r = await fence(ws, ['hooks', 'install', '--codex', '--cursor', '--opencode', '--project']);
+    const r = await fence(ws, ['hooks', 'install', '--codex', '--cursor', '--opencode', '--project'], { env: { PATH: '/usr/bin:/bin' } });
     expect(r.status).toBe(0);
+    // The agent would not find `fence` with this PATH: said, not silent.
+    expect(r.stderr).toMatch(/fence: warning: no "fence" on PATH/);
     const files = ['.codex/hooks.json', '.cursor/hooks.json', '.opencode/plugins/fence.js'].map((f) => join(ws.dir, f));
     for (const f of files) expect(existsSync(f), f).toBe(true);
     expect(JSON.parse(readFileSync(files[1]!, 'utf8'))).toEqual({ version: 1, hooks: { beforeShellExecution: [{ command: 'fence --cursor-pre-tool-use', failClosed: true }] } });

@@ -3,9 +3,9 @@
  * adds or removes the hook that makes the agent check each shell tool call with Fence. Every
  * edit is computed before any file is written, so a file Fence cannot read changes nothing.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { errors, isTemplateName, templateNames } from '@fence/core';
 import type { Flags } from '../args.js';
 import type { Agent } from '../agents/contracts.js';
@@ -47,6 +47,18 @@ function edit(action: 'install' | 'uninstall', agent: Agent, file: string, pin: 
   }
 }
 
+/** Whether the agent, with this PATH, finds the `fence` its hook runs. */
+function fenceOnPath(): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir || '.', 'fence'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function hooksCommand(action: HooksAction, agents: readonly Agent[], flags: Flags, project: boolean): number {
   const pin = pinOf(flags);
   const scope = { home: process.env.HOME ?? homedir(), env: process.env, project: project ? process.cwd() : undefined };
@@ -66,6 +78,9 @@ export function hooksCommand(action: HooksAction, agents: readonly Agent[], flag
     }
     const done = action === 'install' ? (result.changed ? 'installed in' : 'already installed in') : result.changed ? 'removed from' : 'not found in';
     process.stderr.write(`fence: the ${agent} hook ${done} ${file}\n`);
+  }
+  if (action === 'install' && !fenceOnPath()) {
+    process.stderr.write('fence: warning: no "fence" on PATH: the agent runs "fence --<agent>-pre-tool-use" and will not find it (Claude Code and Codex then run commands unchecked); install Fence where the agent\'s PATH reaches it (npm i -g @fence/cli)\n');
   }
   return 0;
 }
