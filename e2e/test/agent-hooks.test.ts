@@ -99,6 +99,9 @@ describe.each(USERS)('agent hooks through the fence binary (as %s)', (user) => {
     ws = workspace(user);
     const bad = await fence(ws, ['--claude-pre-tool-use'], { input: 'not json' });
     expect(JSON.parse(bad.stdout).hookSpecificOutput).toMatchObject({ permissionDecision: 'deny', permissionDecisionReason: expect.stringMatching(/payload on stdin is not JSON/) });
+    const array = JSON.stringify({ ...JSON.parse(payload('codex-pre-tool-use.json', '', ws.dir)), tool_input: { command: ['bash', '-lc', 'git push'] } });
+    const unreadable = await fence(ws, ['--codex-pre-tool-use'], { input: array });
+    expect(JSON.parse(unreadable.stdout).hookSpecificOutput.permissionDecisionReason).toBe('fence: this codex shell call carries no command string Fence can check; the command was not run');
     writeOwned(ws, join(ws.dir, 'fence.json'), '{ "network": { "allowedDomains": ["*.com"] } }');
     const settings = await fence(ws, ['--codex-pre-tool-use'], { input: payload('codex-pre-tool-use.json', 'ls', ws.dir) });
     expect(JSON.parse(settings.stdout).hookSpecificOutput.permissionDecisionReason).toMatch(/^fence: .*fence\.json: invalid settings:[\s\S]*network\.allowedDomains\[0\][\s\S]*\(the command was not run\)$/);

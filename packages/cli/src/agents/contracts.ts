@@ -20,13 +20,14 @@ export const AGENTS = ['claude', 'codex', 'cursor', 'opencode'] as const;
 export type Agent = (typeof AGENTS)[number];
 
 export interface ToolCall {
-  readonly command: string;
+  /** Undefined: a shell call whose command Fence cannot read (denied: Fence fails closed). */
+  readonly command: string | undefined;
   /** The agent's working directory for the call, when the payload says. */
   readonly cwd?: string;
 }
 
 export interface AgentContract {
-  /** The shell command of a payload, or undefined when the call runs none (another tool). */
+  /** The shell call of a payload, or undefined when the call runs no shell command (another tool). */
   readonly toolCall: (payload: unknown) => ToolCall | undefined;
   readonly canRewrite: boolean;
   readonly answer: (decision: HookDecision, payload: unknown) => string;
@@ -40,9 +41,8 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const preToolUse: AgentContract = {
   canRewrite: true,
   toolCall: (p) => {
-    if (!isObject(p) || p.tool_name !== 'Bash' || !isObject(p.tool_input)) return undefined;
-    const command = str(p.tool_input.command);
-    return command === undefined ? undefined : { command, cwd: str(p.cwd) };
+    if (!isObject(p) || p.tool_name !== 'Bash') return undefined;
+    return { command: isObject(p.tool_input) ? str(p.tool_input.command) : undefined, cwd: str(p.cwd) };
   },
   answer: (d, p) => {
     if (d.kind === 'pass') return '';
@@ -64,8 +64,7 @@ const cursor: AgentContract = {
   canRewrite: false,
   toolCall: (p) => {
     if (!isObject(p) || (p.hook_event_name !== undefined && p.hook_event_name !== 'beforeShellExecution')) return undefined;
-    const command = str(p.command);
-    return command === undefined ? undefined : { command, cwd: str(p.cwd) };
+    return { command: str(p.command), cwd: str(p.cwd) };
   },
   answer: (d) =>
     `${JSON.stringify(d.kind === 'deny' ? { permission: 'deny', user_message: d.reason, agent_message: d.reason } : { permission: 'allow' })}\n`,
@@ -74,9 +73,8 @@ const cursor: AgentContract = {
 const opencode: AgentContract = {
   canRewrite: true,
   toolCall: (p) => {
-    if (!isObject(p) || p.tool !== 'bash' || !isObject(p.args)) return undefined;
-    const command = str(p.args.command);
-    return command === undefined ? undefined : { command, cwd: str(p.cwd) };
+    if (!isObject(p) || p.tool !== 'bash') return undefined;
+    return { command: isObject(p.args) ? str(p.args.command) : undefined, cwd: str(p.cwd) };
   },
   answer: (d) =>
     `${JSON.stringify(d.kind === 'deny' ? { decision: 'deny', reason: d.reason } : d.kind === 'rewrite' ? { decision: 'rewrite', command: d.command } : { decision: 'allow' })}\n`,

@@ -17,6 +17,7 @@ function decision(agent: Agent, payload: unknown, flags: Flags): HookDecision {
   const contract = contracts[agent];
   const call = contract.toolCall(payload);
   if (call === undefined) return { kind: 'pass', why: 'not-a-shell-command' };
+  if (call.command === undefined) return { kind: 'deny', reason: `fence: this ${agent} shell call carries no command string Fence can check; the command was not run` };
   try {
     const { policy } = loadPolicy({
       cwd: call.cwd ?? process.cwd(),

@@ -19,7 +19,7 @@ const PAYLOADS: Record<Agent, string> = {
 const answer = (agent: Agent, payload: Record<string, unknown>, insideFence = false) => {
   const contract = contracts[agent];
   const call = contract.toolCall(payload)!;
-  return contract.answer(decide({ command: call.command, policy, insideFence, canRewrite: contract.canRewrite, pin: {} }), payload);
+  return contract.answer(decide({ command: call.command!, policy, insideFence, canRewrite: contract.canRewrite, pin: {} }), payload);
 };
 
 const withCommand = (agent: Agent, command: string): Record<string, unknown> => {
@@ -70,6 +70,12 @@ describe('the agents\' hook contracts against recorded payloads', () => {
   it('Claude Code: already inside Fence, no opinion (empty answer); another tool, no opinion', () => {
     expect(answer('claude', withCommand('claude', 'npm test'), true)).toBe('');
     expect(contracts.claude.toolCall(fixture('claude-pre-tool-use-read.json'))).toBeUndefined();
+  });
+
+  it('a shell call whose command is not a string is a shell call all the same (the entry point denies it)', () => {
+    expect(contracts.codex.toolCall({ ...fixture(PAYLOADS.codex), tool_input: { command: ['bash', '-lc', 'git push'] } })).toEqual({ command: undefined, cwd: '/home/dev/project' });
+    expect(contracts.cursor.toolCall({ hook_event_name: 'beforeShellExecution' })).toEqual({ command: undefined, cwd: undefined });
+    expect(contracts.opencode.toolCall({ tool: 'bash', args: {} })).toEqual({ command: undefined, cwd: undefined });
   });
 
   it('Codex: the same decisions in the PreToolUse shape', () => {
