@@ -31,6 +31,8 @@ describe.runIf(hasProgram('curl')).each(USERS)('the code template (as %s)', (use
         '',
       ].join('\n'),
     );
+    // A home without the agents' state directories: nothing to warn about.
+    expect(r.stderr).not.toMatch(/warning/);
   });
 
   it('keeps the agents\' permissions and hooks read-only, in the project and in $HOME, also where they do not exist yet', async () => {
