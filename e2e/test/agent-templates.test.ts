@@ -97,7 +97,7 @@ describe.each(USERS)('fence import --claude (as %s)', (user) => {
     expect(settings.filesystem.denyRead).toEqual([`${ws.dir}/.env`, `${ws.dir}/secrets/**`, '/etc/shadow']);
     const file = `${ws.dir}/.claude/settings.json`;
     expect(r.stderr).toContain(`fence: import: not mapped: ask "Bash(git commit:*)" (${file}): Fence has no "ask": a command is allowed or denied\n`);
-    expect(r.stderr).toMatch(/fence: import: 11 rule\(s\) mapped, 6 not mapped, from .*\.claude\/settings\.json\n$/);
+    expect(r.stderr).toMatch(/fence: import: 11 rule\(s\) mapped, 7 not mapped, from .*\.claude\/settings\.json\n$/);
   });
 
   it('--save writes fence.json, which fence then uses; a second --save refuses and changes nothing', async () => {

@@ -80,15 +80,29 @@ function mapRule(rule: string, list: 'allow' | 'deny', cwd: string, root: string
   return { why: `${tool} is a tool of Claude Code that Fence does not see (Fence sees processes, files and connections)` };
 }
 
+const words = (command: string): string[] => command.split(/\s+/).filter(Boolean);
+
+/** The deny prefix that also covers `allowed` (Claude Code: deny wins; Fence: allow would). */
+const coveringDeny = (allowed: string, denied: readonly string[]): string | undefined =>
+  denied.find((d) => words(d).every((w, i) => words(allowed)[i] === w));
+
 export function importClaudeRules(sources: readonly ClaudeRules[], cwd: string): ImportResult {
   const fields = new Map<Field, string[]>();
   const unmapped: Unmapped[] = [];
   let mapped = 0;
   for (const source of sources) {
     for (const rule of source.ask) unmapped.push({ rule, list: 'ask', file: source.file, why: 'Fence has no "ask": a command is allowed or denied' });
-    for (const list of ['deny', 'allow'] as const) {
+  }
+  // Deny rules of every file first: an allow rule they cover is refused in Claude Code.
+  for (const list of ['deny', 'allow'] as const) {
+    for (const source of sources) {
       for (const rule of source[list]) {
         const mapping = mapRule(rule, list, cwd, source.root);
+        const covered = 'field' in mapping && mapping.field === 'command.allow' ? coveringDeny(mapping.value, fields.get('command.deny') ?? []) : undefined;
+        if (covered !== undefined) {
+          unmapped.push({ rule, list, file: source.file, why: `the deny rule "${covered}" covers it, and Claude Code lets deny win (in Fence an allow rule would win)` });
+          continue;
+        }
         if ('why' in mapping) {
           unmapped.push({ rule, list, file: source.file, why: mapping.why });
           continue;

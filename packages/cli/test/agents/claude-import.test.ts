@@ -30,10 +30,12 @@ describe('fence import --claude', () => {
       'ask Bash(git commit:*)',
       'deny WebFetch(domain:https://evil.example)',
       'allow Bash(git status)',
+      'allow Bash(curl -s localhost:*)',
       'allow Read(~/.zshrc)',
       'allow WebSearch',
       'allow mcp__github__create_issue',
     ]);
     expect(unmapped.find((u) => u.rule === 'Bash(git status)')?.why).toMatch(/prefixes/);
+    expect(unmapped.find((u) => u.rule === 'Bash(curl -s localhost:*)')?.why).toBe('the deny rule "curl" covers it, and Claude Code lets deny win (in Fence an allow rule would win)');
   });
 });
