@@ -55,7 +55,7 @@ describe.each(USERS)('agent hooks through the fence binary (as %s)', (user) => {
       hookSpecificOutput: {
         hookEventName: 'PreToolUse',
         permissionDecision: 'deny',
-        permissionDecisionReason: 'command "git push origin main" is denied by command.deny rule "git push"; remove the rule or add an exception to command.allow',
+        permissionDecisionReason: 'fence: command "git push origin main" is denied by command.deny rule "git push"; remove the rule or add an exception to command.allow',
       },
     });
   });
@@ -125,7 +125,7 @@ describe.each(USERS)('agent hooks through the fence binary (as %s)', (user) => {
       console.log(JSON.stringify([await run('git push'), await run('ls -la')]));`;
     const [cmd, ...args] = userArgv(user, [process.execPath, '--input-type=module', '-e', driver]);
     const r = spawnSync(cmd!, args, { cwd: ws.dir, encoding: 'utf8', env: { ...env, HOME: ws.home } });
-    expect(JSON.parse(r.stdout)).toEqual([expect.stringMatching(/^refused: command "git push" is denied by command\.deny rule "git push"/), "fence --template 'code' -c 'ls -la'"]);
+    expect(JSON.parse(r.stdout)).toEqual([expect.stringMatching(/^refused: fence: command "git push" is denied by command\.deny rule "git push"/), "fence --template 'code' -c 'ls -la'"]);
     const uninstall = await fence(ws, ['hooks', 'uninstall', '--opencode'], { env });
     expect(uninstall.status).toBe(0);
     expect(existsSync(plugin)).toBe(false);

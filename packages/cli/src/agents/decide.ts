@@ -43,7 +43,7 @@ export interface DecideInput {
 export function decide({ command, policy, insideFence, canRewrite, pin }: DecideInput): HookDecision {
   // Checked as `fence -c` checks a shell string: every command the script would run.
   const denial = findCommandDenial(['bash', '-c', command], policy);
-  if (denial) return { kind: 'deny', reason: coreErrors.commandDenied(denial.command, denial.rule, denial.field).message };
+  if (denial) return { kind: 'deny', reason: `fence: ${coreErrors.commandDenied(denial.command, denial.rule, denial.field).message}` };
   if (insideFence) return { kind: 'pass', why: 'inside-fence' };
   if (!canRewrite) return { kind: 'pass', why: 'no-rewrite' };
   return { kind: 'rewrite', command: fenceCommand(command, pin) };

@@ -42,7 +42,7 @@ describe('decide', () => {
 
   it('denies a command hidden in a shell string, naming the rule', () => {
     const d = decide({ command: 'echo ok && (cd /tmp; /usr/bin/git push)', policy, insideFence: false, canRewrite: true, pin: {} });
-    expect(d).toEqual({ kind: 'deny', reason: expect.stringMatching(/^command "git push" is denied by command\.deny rule "git push"/) });
+    expect(d).toEqual({ kind: 'deny', reason: expect.stringMatching(/^fence: command "git push" is denied by command\.deny rule "git push"/) });
   });
 
   it('denies inside Fence too, and lets an allowed command pass unchanged there', () => {
