@@ -4,7 +4,7 @@
  * of the file (json-edit.ts). Installing twice changes nothing; uninstalling after installing
  * gives back the file as it was (a file Fence created is removed again). Pure.
  */
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { entryFlag, type Agent } from './contracts.js';
 import { pinWords, type Pin } from './decide.js';
 import { appendChild, JsonEditError, nodeAt, parseJsonc, removeChild, valueOf } from './json-edit.js';
@@ -23,13 +23,13 @@ export function hookFile(agent: Agent, { home, env, project }: Scope): string {
     case 'claude':
       return join(project ?? home, '.claude/settings.json');
     case 'codex':
-      return project !== undefined ? join(project, '.codex/hooks.json') : join(env.CODEX_HOME || join(home, '.codex'), 'hooks.json');
+      return project !== undefined ? join(project, '.codex/hooks.json') : join(env.CODEX_HOME && isAbsolute(env.CODEX_HOME) ? env.CODEX_HOME : join(home, '.codex'), 'hooks.json');
     case 'cursor':
       return join(project ?? home, '.cursor/hooks.json');
     case 'opencode':
       return project !== undefined
         ? join(project, '.opencode/plugins/fence.js')
-        : join(env.XDG_CONFIG_HOME || join(home, '.config'), 'opencode/plugins/fence.js');
+        : join(env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config'), 'opencode/plugins/fence.js');
   }
 }
 

@@ -30,6 +30,7 @@ describe('hook files', () => {
     expect(hookFile('codex', { ...scope, env: { CODEX_HOME: '/c' } })).toBe('/c/hooks.json');
     expect(hookFile('cursor', { ...scope, project: '/p' })).toBe('/p/.cursor/hooks.json');
     expect(hookFile('opencode', { ...scope, env: { XDG_CONFIG_HOME: '/x' } })).toBe('/x/opencode/plugins/fence.js');
+    expect(hookFile('opencode', { ...scope, env: { XDG_CONFIG_HOME: 'relative' } })).toBe('/h/.config/opencode/plugins/fence.js');
     expect(cmd).toBe("fence --claude-pre-tool-use --settings '/etc/fence.json'");
   });
 
