@@ -50,6 +50,18 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
     expect(r.stderr).toMatch(/\[fence:proxy\] tunnel handoff on/);
   });
 
+  it('hands a long plain-HTTP response to the bridge intact, and serves the next request on a new connection', async () => {
+    ws = workspace(user);
+    writeSettings(ws, LOCAL);
+    const base = `http://localhost:${servers.http.port}`;
+    // One curl: a short answer (kept alive), the 100 MB body (relayed by the bridge, then closed), a short one again.
+    const script = `curl -sS --noproxy '' ${base}/a -o /tmp/a ${base}/big -o /tmp/big ${base}/b -o /tmp/b -w '%{num_connects}\\n' && cat /tmp/a /tmp/b && sha256sum < /tmp/big | cut -c1-64`;
+    const r = await fence(ws, ['-c', script], { timeoutMs: 120_000 });
+    expect(r.stderr).toBe('');
+    const host = `localhost:${servers.http.port}`;
+    expect(r.stdout).toBe(`1\n0\n1\nhello from ${host}\nhello from ${host}\n${BIG_SHA256}\n`);
+  }, 120_000);
+
   it('reaches an allowed domain through socks5h', async () => {
     ws = workspace(user);
     writeSettings(ws, LOCAL);
