@@ -39,7 +39,7 @@ const bodyOf = (d: FilterDecision): string =>
       : `fence: ${formatTarget(d.host, d.port)}: ${d.reason}\n`;
 
 /** A response body at least this long is relayed by the bridge, not by Node (when it can be handed off). */
-export const HANDOFF_MIN_BODY = 1024 * 1024;
+const HANDOFF_MIN_BODY = 1024 * 1024;
 
 /** A response whose body the bridge can relay as is: length-delimited (its framing is the upstream's own) and long. */
 const longBody = (method: string, incoming: IncomingMessage): boolean =>
@@ -72,7 +72,11 @@ function handBody(client: Socket, incoming: IncomingMessage, send: FdSender): vo
     head = undefined;
     for (let c: Buffer | null; (c = incoming.read() as Buffer | null) !== null; ) chunks.push(c);
     upstream.pause();
-    if (incoming.complete) return void client.end(Buffer.concat(chunks));
+    if (incoming.complete) {
+      // The upstream connection goes back to the pool: it must flow again for its next request.
+      upstream.resume();
+      return void client.end(Buffer.concat(chunks));
+    }
     if (chunks.length > 0) return void client.write(Buffer.concat(chunks), (err) => (err ? both() : step()));
     if (!handOff(client, upstream, EMPTY, send)) both();
   };
