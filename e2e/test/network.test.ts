@@ -62,6 +62,38 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
     expect(r.stdout).toBe(`1\n0\n1\nhello from ${host}\nhello from ${host}\n${BIG_SHA256}\n`);
   }, 120_000);
 
+  it('keeps a handed-off connection on its decided server: a later request for another host reaches nothing else', async () => {
+    ws = workspace(user);
+    writeSettings(ws, LOCAL);
+    let otherConnections = 0;
+    const other = createServer((c) => (otherConnections++, c.destroy()));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherPort = (other.address() as { port: number }).port;
+    // A client that ignores `Connection: close`: after the long body it asks, on the same
+    // connection, for a host the policy does not allow (127.0.0.1 is not in allowedDomains).
+    const script = `
+import os, socket
+s = socket.create_connection(("127.0.0.1", int(os.environ["HTTP_PROXY"].rsplit(":", 1)[1])))
+s.sendall(b"GET http://localhost:${servers.http.port}/big HTTP/1.1\\r\\nHost: localhost:${servers.http.port}\\r\\n\\r\\n")
+buf = b""
+while b"\\r\\n\\r\\n" not in buf: buf += s.recv(65536)
+head, body = buf.split(b"\\r\\n\\r\\n", 1)
+n = len(body)
+while n < ${BIG}: n += len(s.recv(1 << 20))
+s.sendall(b"GET http://127.0.0.1:${otherPort}/ HTTP/1.1\\r\\nHost: 127.0.0.1:${otherPort}\\r\\n\\r\\n")
+print(b"connection: close" in head.lower(), s.recv(4096).split(b"\\r\\n")[0].decode())
+`;
+    try {
+      const r = await fence(ws, ['--', 'python3', '-c', script], { timeoutMs: 60_000 });
+      expect(r.stderr).toBe('');
+      // The decided server answered it (a proxy would have said 403); the other one saw nothing.
+      expect(r.stdout).toBe('True HTTP/1.1 200 OK\n');
+      expect(otherConnections).toBe(0);
+    } finally {
+      other.close();
+    }
+  }, 60_000);
+
   it('reaches an allowed domain through socks5h', async () => {
     ws = workspace(user);
     writeSettings(ws, LOCAL);
