@@ -146,7 +146,8 @@ describe('createHttpProxy: forwarding absolute-URI requests', () => {
     expect(res.body.length).toBe(payload.length);
     expect(createHash('sha256').update(res.body).digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
     await new Promise((r) => big.close(r));
-  });
+    // 32 MiB relayed by Node and hashed twice: over 5 s on a loaded 2-core machine.
+  }, 30_000);
 
   it('keeps the client connection alive across requests', async () => {
     const { path } = await proxy(local);
