@@ -17,7 +17,7 @@ import {
   type ProxyOptions,
 } from './options.js';
 import { closeAfter, connectUpstream, describeError, handOff, splice, type FdSender } from './tunnel.js';
-import { createUpstreamPool } from './upstream-agent.js';
+import { createUpstreamPool } from './upstream-pool.js';
 
 export interface HttpProxyOptions extends ProxyOptions {
   /** Time allowed for a request's headers to arrive (default 30 s); then 408 and close. */
@@ -146,7 +146,7 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     if (!target) {
       return respond(res, 400, 'fence: this is a proxy; send an absolute http:// URI, or CONNECT host:port for https\n', true);
     }
-    // An idle connection to the same name and port stands in for the lookup (see upstream-agent.ts).
+    // An idle connection to the same name and port stands in for the lookup (see upstream-pool.ts).
     const lookup: Resolver = async (host) => pool.idleAddresses(host, target.port) ?? resolve(host);
     const d = await filterTarget(target.host, target.port, options.rules, lookup);
     if (!d.allowed) {
