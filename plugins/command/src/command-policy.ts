@@ -12,7 +12,7 @@
  * `/usr/bin/git push` is `git push`. A matching allow rule wins over any deny rule; `ssh` commands
  * also go through the SSH policy (ssh-policy.ts).
  */
-import { errors, sshPolicyActive, type Policy } from '@fence/core';
+import { errors, sshPolicyActive, type FenceError, type Policy } from '@fence/core';
 import { commandViews } from './command-views.js';
 import { commandDenialOf, denialRule, type CommandDenial, type DenialField } from './command-rules.js';
 import { sshDenial } from './ssh-policy.js';
@@ -47,8 +47,13 @@ const FIXES: Readonly<Record<DenialField, string>> = {
   'ssh.allowedCommands': 'add the command to ssh.allowedCommands or set ssh.allowAllCommands',
 };
 
+/** COMMAND_DENIED for `d`: the command, the rule, and how to lift it. */
+export function commandDeniedError(d: CommandDenial): FenceError {
+  return errors.commandDenied(d.command, `${denialRule(d)}; ${FIXES[d.field]}`);
+}
+
 /** Throws COMMAND_DENIED when the policy refuses a command `argv` would run. */
 export function checkCommand(argv: readonly string[], policy: Pick<Policy, 'command' | 'ssh'>): void {
   const d = findCommandDenial(argv, policy);
-  if (d) throw errors.commandDenied(d.command, `${denialRule(d)}; ${FIXES[d.field]}`);
+  if (d) throw commandDeniedError(d);
 }

@@ -83,11 +83,12 @@ export const commandPlugin: FencePlugin = {
 export default commandPlugin;
 
 export { commandRuleProblem, splitShellCommands } from './command-parse.js';
-export { checkCommand, findCommandDenial } from './command-policy.js';
+export { checkCommand, commandDeniedError, findCommandDenial } from './command-policy.js';
 export { DEFAULT_DENIED_COMMANDS, denialRule, matchRule, type CommandDenial, type DenialField } from './command-rules.js';
 export { commandViews } from './command-views.js';
 export { execDenial, execViolation } from './exec-policy.js';
 export { aliasIndex, CRITICAL_COMMANDS, findDeniedExecutables, searchDirs, USUAL_DIRS, type AliasIndex, type DeniedExecutable } from './executables.js';
 export { ProgramIdentity } from './program-identity.js';
+export { ruleProblems } from './rule-problems.js';
 export { planMasks, runtimePrograms, type MaskPlan, type RuntimePrograms } from './runtime-deny.js';
 export { hostMatches, parseSsh, sshDenial, type SshInvocation } from './ssh-policy.js';
