@@ -145,12 +145,12 @@ describe.runIf(hasProgram('git')).each(USERS)('command.runtimeExecPolicy "argv" 
   });
 });
 
-describe('the SSH policy on the command line', () => {
+describe.each(USERS)('the SSH policy on the command line (as %s)', (user) => {
   let ws: Workspace;
   afterEach(() => ws.cleanup());
 
   it('refuses an unlisted host and an unlisted remote command before ssh starts, naming the rule', async () => {
-    ws = workspace('root');
+    ws = workspace(user);
     writeSettings(ws, { ssh: { allowedHosts: ['*.example.com'], deniedHosts: ['db.example.com'], allowedCommands: ['uptime'] } });
     const host = await fence(ws, ['--', 'ssh', '-p', '2222', '-l', 'me', 'evil.org']);
     expect(host.status).toBe(1);
