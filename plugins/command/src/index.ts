@@ -50,12 +50,16 @@ export const commandPlugin: FencePlugin = {
       if (problems.length > 0) throw errors.settingsInvalid('settings', problems.join('\n'));
       if (policy.command.runtimeExecPolicy !== 'argv') return;
       let identity: ProgramIdentity | undefined;
+      let lastRefused = '';
       kernel.hooks.exec.tap(NAME, (request) => {
         identity ??= new ProgramIdentity(denied(ruledPrograms(policy)));
         const denial = execDenial(request, policy, identity);
         if (!denial) return undefined;
         const violation = execViolation(request, denial, clock.now());
-        violations.emit(violation);
+        // A shell's PATH search tries each directory in turn, every try refused: one event for them.
+        const key = `${request.pid}\0${request.argv.join('\0')}`;
+        if (key !== lastRefused) violations.emit(violation);
+        lastRefused = key;
         return { allow: false, reason: violation.reason };
       });
     });
