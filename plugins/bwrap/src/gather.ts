@@ -24,6 +24,8 @@ export interface GatheredPaths {
   readonly kinds: ReadonlyMap<string, PathKind>;
   /** Missing protected or denyWrite paths that would be creatable: placeholders must be created for them. */
   readonly placeholders: readonly string[];
+  /** Those of `placeholders` that are the policy's own denyWrite paths, not protected names (the creation guard knows only names). */
+  readonly denyWriteMissing: readonly string[];
   /** Protected names that are symlinks in a writable directory: their target is protected, the name is guarded (link-guard.ts). */
   readonly links: readonly string[];
   /** What the close-time search for newly created protected names needs (sweep.ts), placeholders not yet in `seen`. */
@@ -150,7 +152,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     for (const n of gitPlaceholderNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
   }
   // A denyWrite path that does not exist yet must not be creatable either.
-  for (const m of matches.get('denyWrite')!) if (!lstatExists(m.path) && existsSync(dirname(m.path))) candidates.add(m.path);
+  const denyWriteCandidates = matches.get('denyWrite')!.filter((m) => !lstatExists(m.path) && existsSync(dirname(m.path))).map((m) => m.path);
+  for (const p of denyWriteCandidates) candidates.add(p);
 
   const existing = new Set<string>();
   for (const r of [...finds.found].flatMap((p) => resolveEntry(p) ?? [])) {
@@ -166,6 +169,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     protect: { existing: [...existing], missing: [] },
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
+  const denyWriteMissing = placeholders.filter((p) => denyWriteCandidates.includes(p));
   const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
   const sweep: SweepPlan = {
     walk: searchCwd ? cwd : undefined,
@@ -175,7 +179,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     seen: new Set(finds.found),
     writable: (p) => sandboxVisibility(input, p) === 'writable',
   };
-  return { input, kinds, placeholders, links, sweep };
+  return { input, kinds, placeholders, denyWriteMissing, links, sweep };
 }
 
 /** A missing top-level protected path gets a placeholder unless it is a git name that cannot have one. */

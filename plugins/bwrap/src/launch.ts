@@ -10,6 +10,7 @@
  */
 import { addFd, errors, note, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { BindFds } from './bind-fds.js';
+import { chooseCreateGuard } from './create-guard.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
 import { placeholderExcludes } from './git-exclude.js';
@@ -107,18 +108,23 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     warn(plan, LAYER, netnsWarning(plan, report));
   }
 
+  const helper = await nativeHelper();
+  // With the creation guard, missing protected names need no placeholder: only the policy's own
+  // missing denyWrite paths still get one.
+  const guard = chooseCreateGuard(plan, report, helper !== undefined);
+  if (typeof guard === 'string') warn(plan, LAYER, guard);
+  else plan.helper.createGuard = guard;
   const placeholders = new Placeholders();
   plan.cleanup.push(() => placeholders.remove());
-  const created = placeholders.create(gathered.placeholders);
+  const created = placeholders.create(typeof guard === 'string' ? gathered.placeholders : gathered.denyWriteMissing);
   const excludes = placeholderExcludes(created);
   const links = new LinkGuard();
   links.record(gathered.links);
   plan.cleanup.push(() => links.restore(logger));
   // Pushed after the placeholders' removal, so it runs before it (cleanup runs in reverse).
   const seen = new Set([...gathered.sweep.seen, ...created]);
-  plan.cleanup.push(() => sweep({ ...gathered.sweep, seen }, logger));
-
-  const helper = await nativeHelper();
+  const swept = typeof guard === 'string' ? undefined : new Set(guard.gitConfig);
+  if (swept?.size !== 0) plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
   limits.prepare(plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
@@ -156,7 +162,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];
   note(plan, LAYER, `namespaces: ${ns.join(', ')}; capabilities dropped${input.disableUserns ? '; nested user namespaces disabled' : ''}`);
   note(plan, LAYER, `writable: ${[...input.allowWrite, '/tmp (private)'].join(', ')}`);
-  note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s); denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
+  note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s)${typeof guard === 'string' ? '' : ', missing names refused by the creation guard'}; denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
   note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
   note(plan, LAYER, [bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
 }
