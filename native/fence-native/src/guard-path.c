@@ -57,6 +57,16 @@ static size_t magic_prefix(const char *p) {
   return *s == '/' || *s == '\0' ? (size_t)(s - p) : 0;
 }
 
+/* Whether `path` is in the guard's own /proc directory. The guard may open its own memory and
+ * descriptors there (a process always may), the command may not (the guard is non-dumpable):
+ * those are refused as the kernel refuses the command. */
+static int guard_own_proc(const char *path) {
+  if (strncmp(path, "/proc/", 6) != 0) return 0;
+  char *end;
+  long pid = strtol(path + 6, &end, 10);
+  return end != path + 6 && (*end == '/' || *end == '\0') && pid == (long)getpid();
+}
+
 static int open_beneath(int base, const char *path) {
   struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_MAGICLINKS};
   int fd = (int)syscall(SYS_openat2, base, path, &how, sizeof how);
@@ -77,6 +87,7 @@ int guard_resolve(pid_t tid, int dirfd, int base, const char *raw, struct guard_
   const char *rest = path;
   int from = -1, own = 0;
   size_t magic = magic_prefix(path);
+  if (guard_own_proc(path)) return -EACCES;
   if (magic) {
     if (magic >= sizeof out->magic) return -ENAMETOOLONG;
     if (path[magic] == '\0') {
@@ -123,6 +134,7 @@ int guard_resolve(pid_t tid, int dirfd, int base, const char *raw, struct guard_
   ssize_t n = readlink(self, out->dir, sizeof out->dir - 1);
   if (n < 0) return guard_path_close(out), -errno;
   out->dir[n] = '\0';
+  if (guard_own_proc(out->dir)) return guard_path_close(out), -EACCES;
   return 0;
 }
 

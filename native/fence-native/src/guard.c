@@ -43,7 +43,6 @@ struct call {
   struct guard *g;
   struct seccomp_notif *req;
   pid_t tid;
-  mode_t umask;
   int answered;
 };
 
@@ -85,7 +84,7 @@ static int still_valid(struct call *c) {
 
 static void refuse(struct call *c, const struct guard_path *p, const char *why) {
   if (c->g->messages++ < MAX_MESSAGES)
-    fprintf(stderr, "fence: refused to create %s/%s: %s (protected, see Fence's docs/security.md)%s\n", strcmp(p->dir, "/") ? p->dir : "", p->name, why,
+    fprintf(stderr, "fence: refused to create %s/%s: %s (Fence's mandatory write protection)%s\n", strcmp(p->dir, "/") ? p->dir : "", p->name, why,
             c->g->messages == MAX_MESSAGES ? "; further refusals are not shown" : "");
   reply(c, 0, EPERM);
 }
@@ -178,7 +177,8 @@ static void do_open(struct call *c, int dirfd, int path_arg, int flags, mode_t m
       if (child < 0) reply(c, 0, errno);
       return guard_path_close(&p);
     } else {
-      fd = openat(p.dirfd, p.name, flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, mode & 07777 & ~c->umask);
+      int makes = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+      fd = openat(p.dirfd, p.name, flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, makes ? mode & 07777 & ~target_umask(c->tid) : 0);
     }
     reply_fd(c, fd, flags & O_CLOEXEC);
     return guard_path_close(&p);
@@ -193,7 +193,7 @@ static void do_mkdir_or_mknod(struct call *c, int dirfd, int path_arg, mode_t mo
   const char *why = guard_rules_refuse(&c->g->rules, p.dir, p.dirfd, p.name, is_mkdir ? OP_MKDIR : OP_FILE);
   if (why) return refuse(c, &p, why), guard_path_close(&p);
   if (still_valid(c)) {
-    mode_t perm = mode & 07777 & ~c->umask;
+    mode_t perm = mode & 07777 & ~target_umask(c->tid);
     int rc = is_mkdir ? mkdirat(p.dirfd, p.name, perm) : mknodat(p.dirfd, p.name, (mode & S_IFMT) | perm, dev);
     if (rc == 0 && is_mkdir) guard_rules_made_dir(&c->g->rules, p.dir, p.dirfd, p.name);
     reply(c, 0, rc == 0 ? 0 : errno);
@@ -216,6 +216,23 @@ static void do_symlink(struct call *c, int target_arg, int dirfd, int path_arg) 
 #define AT_EMPTY_PATH 0x1000
 #endif
 
+/* Why a link from `o` is refused, or NULL. A /proc descriptor link names an unnamed file (from
+ * O_TMPFILE, free to name) or a named one, checked by the path the kernel gives for it. */
+static const char *link_source_refused(struct call *c, struct guard_path *o) {
+  if (!o->magic[0]) return guard_rules_refuse(&c->g->rules, o->dir, o->dirfd, o->name, OP_FILE);
+  struct stat st;
+  char path[PATH_MAX];
+  if (stat(o->magic, &st) != 0 || st.st_nlink == 0) return NULL;
+  ssize_t len = readlink(o->magic, path, sizeof path - 1);
+  if (len <= 0 || path[0] != '/') return "a file the guard cannot name";
+  path[len] = '\0';
+  struct guard_path named;
+  if (guard_resolve(c->tid, AT_FDCWD, -1, path, &named) != 0) return "a file the guard cannot name";
+  const char *why = named.magic[0] ? "a file the guard cannot name" : guard_rules_refuse(&c->g->rules, named.dir, named.dirfd, named.name, OP_FILE);
+  guard_path_close(&named);
+  return why;
+}
+
 static void do_link(struct call *c, int olddirfd, int old_arg, int newdirfd, int new_arg, int flags) {
   char old[PATH_MAX], new[PATH_MAX];
   struct guard_path o = {.dirfd = -1}, n;
@@ -231,7 +248,10 @@ static void do_link(struct call *c, int olddirfd, int old_arg, int newdirfd, int
   if (n.magic[0]) reply(c, 0, EEXIST);
   else if ((flags & AT_SYMLINK_FOLLOW) == 0 && o.magic[0]) reply(c, 0, EPERM);
   else {
-    const char *why = guard_rules_refuse(&c->g->rules, n.dir, n.dirfd, n.name, OP_FILE);
+    /* A second name for a protected file would be a writable one: the source is checked too. */
+    const char *why = link_source_refused(c, &o);
+    if (why) return refuse(c, &n, "a second name for a protected file"), guard_path_close(&o), guard_path_close(&n);
+    why = guard_rules_refuse(&c->g->rules, n.dir, n.dirfd, n.name, OP_FILE);
     if (why) refuse(c, &n, why);
     else if (still_valid(c)) {
       int rc = o.magic[0] ? linkat(AT_FDCWD, o.magic, n.dirfd, n.name, AT_SYMLINK_FOLLOW) : linkat(o.dirfd, o.name, n.dirfd, n.name, flags & AT_SYMLINK_FOLLOW);
@@ -292,7 +312,6 @@ static void do_rename(struct call *c, int olddirfd, int old_arg, int newdirfd, i
 /* Answers one notification; whatever it cannot handle is refused, never let through. */
 static void handle(struct call *c) {
   const __u64 *a = c->req->data.args;
-  c->umask = target_umask(c->tid);
   switch (c->req->data.nr) {
 #ifdef SYS_open
     case SYS_open: do_open(c, AT_FDCWD, 0, (int)a[1], (mode_t)a[2]); break;

@@ -30,11 +30,16 @@ export function createGuardNames(policy: Policy): CreateGuard {
   };
 }
 
-/** The guard for this run, or why there is none (a warning: placeholder files show in the tree). */
-export function chooseCreateGuard(plan: { readonly policy: Policy; readonly helper: HelperPlan }, report: DetectionReport, helper: boolean): CreateGuard | string {
-  const missing = 'protected names that do not exist yet are held by read-only placeholder files in your tree while the command runs (git status shows them)';
-  if (!helper) return `no creation guard without the native helper: ${missing}`;
-  if (plan.helper.seccompNotify) return `no creation guard with -m (the seccomp supervisor holds the one listener a process may have): ${missing}`;
-  if (report.get('seccomp')?.facts?.notify !== true || !kernelHasAddFd(release())) return `no creation guard (it needs seccomp user notification with ADDFD, Linux 5.9+): ${missing}`;
+/** What a run without the guard shows the user. */
+export const PLACEHOLDERS_SHOW = 'protected names that do not exist yet are read-only placeholder files in your tree while the command runs (git status shows them)';
+
+/**
+ * The guard for this run, or why there is none (a warning; without the helper, the helper's
+ * own warning says it).
+ */
+export function chooseCreateGuard(plan: { readonly policy: Policy; readonly helper: HelperPlan }, report: DetectionReport, helper: boolean): CreateGuard | string | undefined {
+  if (!helper) return undefined;
+  if (plan.helper.seccompNotify) return `no creation guard with -m (the seccomp supervisor holds the one listener a process may have): ${PLACEHOLDERS_SHOW}`;
+  if (report.get('seccomp')?.facts?.notify !== true || !kernelHasAddFd(release())) return `no creation guard (it needs seccomp user notification with ADDFD, Linux 5.9+): ${PLACEHOLDERS_SHOW}`;
   return createGuardNames(plan.policy);
 }

@@ -70,7 +70,15 @@ function writableEntries(entries: readonly { pattern: string; r: Resolved }[], l
   return [...new Set(out)];
 }
 
-export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapLayout, 'netns' | 'disableUserns'>): GatheredPaths {
+/**
+ * `createGuard`: the creation guard runs (create-guard.ts). It refuses every write to a protected
+ * name inside a git directory, so those names need no mount of their own: the git directory is
+ * pinned instead (bound onto itself, so it cannot be moved away and replaced by a new one). That
+ * is one mount per repository rather than four, which keeps a tree of many nested repositories
+ * under the bind limit. A protected git name that is a symlink keeps its read-only bind: the
+ * guard knows names, not what a link points at.
+ */
+export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapLayout, 'netns' | 'disableUserns'>, createGuard = false): GatheredPaths {
   const cwd = realOr(policy.cwd);
   const home = realOr(policy.home);
   const fs = policy.filesystem;
@@ -107,7 +115,9 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     }
     return seen;
   }, { cache: new WalkCache(cacheDir, cacheKey) });
-  for (const p of gitFinds(finds)) finds.found.add(p);
+  const gitNames = gitFinds(finds);
+  for (const p of gitNames) finds.found.add(p);
+  const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
   for (const g of globs) {
     if (!matches.get(g.field)!.some((m) => m.pattern === g.pattern.pattern)) logger.debug('bwrap', `filesystem.${g.field}: "${g.pattern.pattern}" matches nothing`);
   }
@@ -156,7 +166,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   for (const p of denyWriteCandidates) candidates.add(p);
 
   const existing = new Set<string>();
-  for (const r of [...finds.found].flatMap((p) => resolveEntry(p) ?? [])) {
+  for (const r of [...finds.found].filter((p) => !guarded.has(p)).flatMap((p) => resolveEntry(p) ?? [])) {
     existing.add(r.path);
     kinds.set(r.path, r.kind);
   }
@@ -166,7 +176,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     allowWrite,
     denyRead,
     denyWrite,
-    protect: { existing: [...existing], missing: [] },
+    protect: { existing: [...existing], missing: [], pinned: createGuard ? pinnedGitDirs(finds.gitDirs, kinds) : [] },
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
   const denyWriteMissing = placeholders.filter((p) => denyWriteCandidates.includes(p));
@@ -180,6 +190,16 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     writable: (p) => sandboxVisibility(input, p) === 'writable',
   };
   return { input, kinds, placeholders, denyWriteMissing, links, sweep };
+}
+
+/** The git directories as they are (a `.git` symlink is not one), recorded as directories for the bind. */
+function pinnedGitDirs(gitDirs: ReadonlySet<string>, kinds: Map<string, PathKind>): string[] {
+  return [...gitDirs].filter((p) => {
+    const r = resolveEntry(p, true);
+    if (r?.link !== false || r.kind !== 'dir') return false;
+    kinds.set(p, 'dir');
+    return true;
+  });
 }
 
 /** A missing top-level protected path gets a placeholder unless it is a git name that cannot have one. */

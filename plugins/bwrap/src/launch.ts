@@ -10,7 +10,7 @@
  */
 import { addFd, errors, note, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { BindFds } from './bind-fds.js';
-import { chooseCreateGuard } from './create-guard.js';
+import { chooseCreateGuard, PLACEHOLDERS_SHOW } from './create-guard.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
 import { placeholderExcludes } from './git-exclude.js';
@@ -71,7 +71,7 @@ async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?
   if (bridges.length > 0 && (plan.policy.network.allowedDomains.length > 0 || bridges.some((b) => b.kind === 'unix-to-tcp'))) {
     throw errors.nativeMissing('network access (network.allowedDomains, -p), which must not open host Unix sockets to the command,');
   }
-  warn(plan, HELPER, 'missing (build @fence/native, needs a C compiler): bwrap installs seccomp, and nothing inside reaches the proxies');
+  warn(plan, HELPER, `missing (build @fence/native, needs a C compiler): bwrap installs seccomp, nothing inside reaches the proxies, and ${PLACEHOLDERS_SHOW}`);
   dropBridges(plan);
   if (landlock) warn(plan, 'landlock', "off: it needs the native helper; writes are confined by bwrap's mounts alone");
   const program = await fallbackSeccomp(plan);
@@ -101,29 +101,30 @@ export interface PrepareOptions {
 export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { logger, limits, strict }: PrepareOptions): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
-  const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true });
+  const helper = await nativeHelper();
+  // With the creation guard, missing protected names need no placeholder (only the policy's own
+  // missing denyWrite paths still get one), and protected git names need no mount of their own.
+  const chosen = chooseCreateGuard(plan, report, helper !== undefined);
+  if (typeof chosen === 'string') warn(plan, LAYER, chosen);
+  const guard = typeof chosen === 'object' ? chosen : undefined;
+  plan.helper.createGuard = guard;
+  const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true }, guard !== undefined);
   if (facts.netns !== true) {
     // The helper's -p relay would connect to the host's own 127.0.0.1:N: Fence's forwarder, a loop.
     if (plan.helper.bridges.some((b) => b.kind === 'unix-to-tcp')) throw errors.flagInvalid('-p', 'needs a network namespace, which this machine does not give (see fence --linux-features): the sandbox already shares the host network');
     warn(plan, LAYER, netnsWarning(plan, report));
   }
 
-  const helper = await nativeHelper();
-  // With the creation guard, missing protected names need no placeholder: only the policy's own
-  // missing denyWrite paths still get one.
-  const guard = chooseCreateGuard(plan, report, helper !== undefined);
-  if (typeof guard === 'string') warn(plan, LAYER, guard);
-  else plan.helper.createGuard = guard;
   const placeholders = new Placeholders();
   plan.cleanup.push(() => placeholders.remove());
-  const created = placeholders.create(typeof guard === 'string' ? gathered.placeholders : gathered.denyWriteMissing);
+  const created = placeholders.create(guard ? gathered.denyWriteMissing : gathered.placeholders);
   const excludes = placeholderExcludes(created);
   const links = new LinkGuard();
   links.record(gathered.links);
   plan.cleanup.push(() => links.restore(logger));
   // Pushed after the placeholders' removal, so it runs before it (cleanup runs in reverse).
   const seen = new Set([...gathered.sweep.seen, ...created]);
-  const swept = typeof guard === 'string' ? undefined : new Set(guard.gitConfig);
+  const swept = guard && new Set(guard.gitConfig);
   if (swept?.size !== 0) plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
   limits.prepare(plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
@@ -139,7 +140,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     denyRead: hideRuntime ? [...gathered.input.denyRead, { path: runtime, kind: 'dir' }] : gathered.input.denyRead,
     // The helper runs in every later sandbox: never writable from this one.
     denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
-    protect: { existing: gathered.input.protect.existing, missing: created },
+    protect: { ...gathered.input.protect, missing: created },
     helper: helper?.path,
     data: [...excludes.keys()],
     tmpProject: tmpProjectRoot(gathered.input.cwd),
@@ -162,7 +163,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];
   note(plan, LAYER, `namespaces: ${ns.join(', ')}; capabilities dropped${input.disableUserns ? '; nested user namespaces disabled' : ''}`);
   note(plan, LAYER, `writable: ${[...input.allowWrite, '/tmp (private)'].join(', ')}`);
-  note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s)${typeof guard === 'string' ? '' : ', missing names refused by the creation guard'}; denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
+  note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s)${guard ? ', missing names refused by the creation guard' : ''}; denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
   note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
   note(plan, LAYER, [bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
 }
