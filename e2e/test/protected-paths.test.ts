@@ -42,23 +42,25 @@ describe.each(USERS)('protected paths (as %s)', (user) => {
       `mkdir -p .cache/c/hooks && printf '${config}' > .cache/c/config`,
       // The issue's attack: commondir moves config and hooks to a directory the command wrote.
       'echo $PWD/.cache/c > .git/commondir; echo "commondir=$?"',
-      'rm -f .git/commondir; echo "rm-commondir=$?"',
       `printf '${config}' > .git/config.worktree; echo "worktree=$?"`,
       'echo "*.txt filter=x" > .git/info/attributes; echo "info=$?"',
-      'mv .git/info .git/info2; echo "mv-info=$?"',
+      // Moved away (the guard does not stop that) it still cannot come back changed.
+      'mv .git/info .git/info2; echo "*.txt filter=x" > .git/info2/attributes; mv .git/info2 .git/info; echo "mv-info=$?"',
+      'mv .git .git2; echo "mv-git=$?"',
       // A submodule's own git directory and its pointer.
       `printf '${config}' >> .git/modules/sub/config; echo "subconfig=$?"`,
       'echo $PWD/.cache/c > .git/modules/sub/commondir; echo "subcommondir=$?"',
       'echo "gitdir: $PWD/.cache/c" > sub/.git; echo "gitfile=$?"',
     ].join('; ');
     const r = await fence(ws, ['-t', 'workspace-write', '-c', attack]);
-    for (const step of ['commondir', 'rm-commondir', 'worktree', 'info', 'mv-info', 'subconfig', 'subcommondir', 'gitfile']) {
+    for (const step of ['commondir', 'worktree', 'info', 'mv-info', 'mv-git', 'subconfig', 'subcommondir', 'gitfile']) {
       expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
     }
     hostGit(ws.dir, 'status');
     hostGit(join(ws.dir, 'sub'), 'status');
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(join(ws.dir, 'sub/.git'), 'utf8')).toMatch(/^gitdir: .*\.git\/modules\/sub/);
+    expect(existsSync(join(ws.dir, '.git/info/attributes'))).toBe(false);
   });
 
   it('lets git add and git commit work inside, and leaves the git directory as it found it', async () => {
