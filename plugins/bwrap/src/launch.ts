@@ -8,8 +8,10 @@
  * limits are dropped, and a policy that needs the proxy bridges is refused. Whatever is weaker
  * than designed on this run (no network namespace, no helper) becomes one warning per layer.
  */
+import { closeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { addFd, errors, note, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
-import { BindFds } from './bind-fds.js';
+import { BindFds, openExact } from './bind-fds.js';
 import { chooseCreateGuard, PLACEHOLDERS_SHOW } from './create-guard.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
 import { gatherPaths } from './gather.js';
@@ -115,6 +117,9 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     warn(plan, LAYER, netnsWarning(plan, report));
   }
 
+  // The guard knows names, not where a directory that is a symlink leads: a protected name whose
+  // directory is reached through one (a planted `.git -> elsewhere`) is refused as it is without the guard.
+  if (guard) for (const dir of new Set(gathered.placeholders.map((p) => dirname(p)))) closeSync(openExact(dir, 'dir'));
   const placeholders = new Placeholders();
   plan.cleanup.push(() => placeholders.remove());
   const created = placeholders.create(guard ? gathered.denyWriteMissing : gathered.placeholders);
