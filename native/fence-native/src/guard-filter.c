@@ -17,6 +17,7 @@
 #else
 #error "the creation guard knows x86_64 and aarch64"
 #endif
+#define X32_BIT 0x40000000u /* x86_64's x32 ABI; no aarch64 syscall number is that high */
 
 /* open flags that create or write: the guard sees these opens, never a read-only one. */
 #define WRITE_FLAGS (O_CREAT | O_WRONLY | O_RDWR | O_TRUNC)
@@ -59,12 +60,16 @@ size_t guard_filter(struct sock_filter *out) {
 #endif
   /* Layout: arch check, one JEQ per syscall, then the flag tests and the returns. */
   size_t njeq = nalways + 2 + (size_t)has_open; /* + openat, openat2, open */
-  size_t after = 4 + njeq;                      /* the first instruction behind the JEQs (a RET ALLOW) */
+  size_t after = 6 + njeq;                      /* the first instruction behind the JEQs (a RET ALLOW) */
   size_t allow = after + 5, flags2 = after + 1, flags1 = after + 3, notify = after + 6, enosys = after + 7;
+  /* Another architecture's (or x32's) numbers would pass the checks below unseen: killed here
+   * too, whatever the other filters do. */
   out[n++] = (struct sock_filter)LD(offsetof(struct seccomp_data, arch));
   out[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, GUARD_ARCH, 1, 0);
-  out[n++] = (struct sock_filter)RET(SECCOMP_RET_ALLOW); /* other filters kill foreign arches */
+  out[n++] = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS);
   out[n++] = (struct sock_filter)LD(offsetof(struct seccomp_data, nr));
+  out[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_BIT, 0, 1);
+  out[n++] = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS);
 #define JEQ(nr, to) out[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)(nr), (unsigned char)((to) - n - 1), 0), n++
   for (size_t i = 0; i < nalways; i++) JEQ(ALWAYS[i], notify);
   JEQ(SYS_openat, flags2);

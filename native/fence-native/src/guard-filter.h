@@ -5,7 +5,7 @@
 #include <linux/filter.h>
 #include <stddef.h>
 
-#define GUARD_FILTER_MAX 40
+#define GUARD_FILTER_MAX 48
 
 /* Writes the program into `out` (GUARD_FILTER_MAX instructions); returns the count. */
 size_t guard_filter(struct sock_filter *out);

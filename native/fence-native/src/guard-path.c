@@ -77,12 +77,13 @@ int guard_resolve(pid_t tid, int dirfd, int base, const char *raw, struct guard_
   char path[PATH_MAX + 64], start[64];
   out->dirfd = -1;
   out->magic[0] = '\0';
+  out->slash = 0;
   if (raw[0] == '\0') return -ENOENT;
   int rc = rewrite(tid, raw, path, sizeof path);
   if (rc != 0) return rc;
   /* Strips trailing slashes: the last component is what is created (mkdir "a/" makes "a"). */
   size_t len = strlen(path);
-  while (len > 1 && path[len - 1] == '/') path[--len] = '\0';
+  while (len > 1 && path[len - 1] == '/') path[--len] = '\0', out->slash = 1;
 
   const char *rest = path;
   int from = -1, own = 0;

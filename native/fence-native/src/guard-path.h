@@ -12,6 +12,7 @@ struct guard_path {
   char name[NAME_MAX + 1];
   char dir[PATH_MAX];    /* the directory's real path */
   char magic[64];        /* the whole path is this /proc/<tid>/{fd/N,cwd,root} link (its own file) */
+  int slash;             /* the path ended in '/': the name must be a directory */
 };
 
 /* Copies the NUL-terminated string at `addr` in thread `tid` (process_vm_readv). 0 or -errno. */

@@ -163,6 +163,9 @@ static void do_open(struct call *c, int dirfd, int path_arg, int flags, mode_t m
       base = p.dirfd, p.dirfd = -1;
       continue;
     }
+    /* "name/" opens a directory only: a file is ENOTDIR, a new name EISDIR (as the kernel says). */
+    if (p.slash && (exists ? !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) : (flags & O_CREAT) != 0))
+      return reply(c, 0, exists ? ENOTDIR : EISDIR), guard_path_close(&p);
     if (!still_valid(c)) return guard_path_close(&p);
     int fd;
     if (exists && S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) {
