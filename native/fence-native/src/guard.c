@@ -127,10 +127,8 @@ static int open_ctty(pid_t tid, int flags) {
   if (n <= 0) return errno = ESRCH, -1;
   buf[n] = '\0';
   const char *s = strrchr(buf, ')');
-  int state_ppid_pgrp_session;
-  unsigned long tty = 0;
-  if (s == NULL || sscanf(s + 2, "%*c %d %d %d %lu", &state_ppid_pgrp_session, &state_ppid_pgrp_session, &state_ppid_pgrp_session, &tty) != 4 || tty == 0)
-    return errno = ENXIO, -1;
+  unsigned long tty = 0; /* tty_nr, after state, ppid, pgrp and session */
+  if (s == NULL || sscanf(s + 2, "%*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return errno = ENXIO, -1;
   unsigned maj = (unsigned)((tty >> 8) & 0xfff), min = (unsigned)((tty & 0xff) | ((tty >> 12) & 0xfff00));
   if (maj < 136 || maj > 143) return errno = ENXIO, -1;
   snprintf(path, sizeof path, "/dev/pts/%u", (maj - 136) * 256 + min);
@@ -363,14 +361,19 @@ static void serve_one(struct guard *g) {
 
 static int exit_code(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
 
-/* Closes every descriptor >= 3 but `keep` (the guard must hold nothing of bwrap's, the plan's or
- * the terminal's, or it would keep them open for the command's lifetime). */
-static void close_others(const int *keep, size_t n) {
-  int max = (int)sysconf(_SC_OPEN_MAX);
-  for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
-    int kept = 0;
-    for (size_t i = 0; i < n; i++) kept |= keep[i] == fd;
-    if (!kept) (void)close(fd);
+/* Closes every descriptor >= 3 but `a` and `b` (the guard must hold nothing of bwrap's, the
+ * plan's or the terminal's, or it would keep them open for the command's lifetime). */
+static void close_others(int a, int b) {
+  int lo = a < b ? a : b, hi = a < b ? b : a;
+  unsigned ranges[3][2] = {{3, (unsigned)lo - 1}, {(unsigned)lo + 1, (unsigned)hi - 1}, {(unsigned)hi + 1, ~0U}};
+  for (int i = 0; i < 3; i++) {
+    if (ranges[i][0] > ranges[i][1]) continue;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, ranges[i][0], ranges[i][1], 0) == 0) continue;
+#endif
+    /* Without close_range (Linux 5.9, which the guard needs anyway): one by one, to the limit. */
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = ranges[i][0]; fd <= (long)ranges[i][1] && fd < (max > 0 ? max : 1024); fd++) (void)close((int)fd);
   }
 }
 
@@ -390,8 +393,7 @@ static void run(const struct plan_guard *plan, int sock, pid_t child, int tty) {
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) continue;
     _exit(got == 0 ? exit_code(status) : EXIT_SETUP);
   }
-  int keep[] = {sfd, g.listener};
-  close_others(keep, 2);
+  close_others(sfd, g.listener);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) (void)dup2(null, 0), (void)dup2(null, 1), (void)close(null);
   /* Everything the guard creates gets exactly the mode the target asked for, less its umask. */
