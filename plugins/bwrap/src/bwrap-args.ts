@@ -45,8 +45,12 @@ export interface BwrapLayout {
   readonly denyRead: readonly PathEntry[];
   /** Existing denyWrite paths. */
   readonly denyWrite: readonly string[];
-  /** Mandatory write protection: existing paths, and the placeholders created for missing names (bound read-only onto themselves). */
-  readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[] };
+  /**
+   * Mandatory write protection: existing paths, and the placeholders created for missing names
+   * (bound read-only onto themselves); `pinned`: directories bound onto themselves only, so that
+   * they cannot be moved away (the git directories whose content the creation guard protects).
+   */
+  readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[]; readonly pinned?: readonly string[] };
   /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
   readonly helper?: string;
   /** Files shown inside with other content, read-only (a repository's `info/exclude` naming the placeholders: git-exclude.ts). */
@@ -154,6 +158,7 @@ export function planMounts(input: BwrapLayout): Mount[] {
     ...input.denyWrite.map((path): Mount => ({ path, kind: 'read-only' })),
     ...input.protect.existing.map((path): Mount => ({ path, kind: 'read-only' })),
     ...input.protect.missing.map((path): Mount => ({ path, kind: 'placeholder' })),
+    ...(input.protect.pinned ?? []).map((path): Mount => ({ path, kind: 'pin' })),
   ].filter((m) => visibilityOf(m.path, shown) === 'writable');
   const pins = new Set<string>();
   for (const g of guarded) {

@@ -155,6 +155,17 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
+  it('pins a git directory the creation guard protects, and every directory above it up to the writable root', () => {
+    const args = buildBwrapArgs(input({ allowWrite: ['/work/proj'], protect: { existing: [], missing: [], pinned: ['/work/proj/sub/r/.git'] } }));
+    expect(args.slice(MOUNTS_AT)).toEqual([
+      '--bind-fd', '10', '/work/proj',
+      '--bind-fd', '11', '/work/proj/sub',
+      '--bind-fd', '12', '/work/proj/sub/r',
+      '--bind-fd', '13', '/work/proj/sub/r/.git',
+      '--chdir', '/work/proj',
+    ]);
+  });
+
   it('binds nothing by name but / and /dev/null, and refuses a bound path without a descriptor', () => {
     const layout = input({ allowWrite: ['/work/proj'], denyRead: [{ path: '/work/proj/.env', kind: 'file' }], protect: { existing: ['/work/proj/.git/hooks'], missing: [] } });
     const args = buildBwrapArgs(layout);
