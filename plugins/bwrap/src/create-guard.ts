@@ -39,7 +39,7 @@ export const PLACEHOLDERS_SHOW = 'protected names that do not exist yet are read
  */
 export function chooseCreateGuard(plan: { readonly policy: Policy; readonly helper: HelperPlan }, report: DetectionReport, helper: boolean): CreateGuard | string | undefined {
   if (!helper) return undefined;
-  if (plan.helper.seccompNotify) return `no creation guard with -m (the seccomp supervisor holds the one listener a process may have): ${PLACEHOLDERS_SHOW}`;
+  if (plan.helper.seccompNotify) return `no creation guard with -m or command.runtimeExecPolicy "argv" (the seccomp supervisor holds the one listener a process may have): ${PLACEHOLDERS_SHOW}`;
   if (report.get('seccomp')?.facts?.notify !== true || !kernelHasAddFd(release())) return `no creation guard (it needs seccomp user notification with ADDFD, Linux 5.9+): ${PLACEHOLDERS_SHOW}`;
   return createGuardNames(plan.policy);
 }
