@@ -107,6 +107,27 @@ export function resolveWorkingDirectory(cwd: string): string {
   }
 }
 
+/**
+ * devices.allow resolved: each entry must exist and its real path (symlinks resolved) must still
+ * be under /dev, so a link such as /dev/disk/by-id/x cannot name something outside; the real path
+ * is what the sandbox shows. Only Linux has these settings; elsewhere they stay as written.
+ */
+function resolveDevices(list: readonly string[]): string[] {
+  if (process.platform !== 'linux') return [...list];
+  return list.map((written, i) => {
+    const field = `devices.allow[${i}]`;
+    let real: string;
+    try {
+      real = realpathSync.native(written);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw errors.pathInvalid(field, written, `does not exist on this machine (${code}); remove it, or load the driver that creates it`);
+    }
+    if (!isWithin(real, '/dev') || real === '/dev') throw errors.pathInvalid(field, written, `leads to ${real}, outside /dev; name a device under /dev`);
+    return real;
+  });
+}
+
 type PolicySettings = Omit<Settings, '$schema' | 'extends'>;
 
 /** The policy of `settings`: every path field resolved (see the file comment). */
@@ -123,6 +144,7 @@ export function resolvePolicyPaths(settings: PolicySettings, cwd: string, home: 
       allowWrite: resolveAllowWrite(settings.filesystem.allowWrite, cwd, home),
       denyWrite: resolve(settings.filesystem.denyWrite),
     },
+    devices: { ...settings.devices, allow: resolveDevices(settings.devices.allow) },
     cwd,
     home,
     trusted: [],
