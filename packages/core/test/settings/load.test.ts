@@ -40,7 +40,7 @@ describe('loadPolicy: validation', () => {
 
   it('lists the known keys when nothing is close', () => {
     const { opts } = world({ 'work/project/fence.json': '{"banana": 1}' });
-    expect(loadError(opts).message).toContain('  banana: unknown key; known keys: $schema, extends, network, filesystem, command, environment, limits, plugins');
+    expect(loadError(opts).message).toContain('  banana: unknown key; known keys: $schema, extends, network, filesystem, devices, command, environment, limits, plugins');
   });
 
   it('reports every problem of a file, each with its field path', () => {
