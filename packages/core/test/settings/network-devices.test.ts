@@ -115,3 +115,9 @@ describe('devices', () => {
     expect(message({ devices: { mode: 'all' as 'host' } })).toContain('devices.mode');
   });
 });
+
+describe('devices.allow: what may be passed through', () => {
+  it.runIf(process.platform === 'linux' && existsSync('/dev/shm'))('refuses a directory others can write (/dev/shm), where a name could be swapped', () => {
+    expect(message({ devices: { allow: ['/dev/shm'] } })).toContain('devices.allow[0]: "/dev/shm" is neither a device nor a directory of devices only root can write');
+  });
+});
