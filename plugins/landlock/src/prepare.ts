@@ -41,7 +41,9 @@ export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: 
     devNodes: NEEDED_DEV_NODES,
     passedDevices,
     netns,
-    proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort],
+    // Without a network namespace these are the ports the command may connect to: the proxies, and
+    // the host loopback ports the policy lists (Landlock cannot tell loopback from other addresses).
+    proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort, ...(policy.network.allowLocalOutbound ? policy.network.allowLocalOutboundPorts : [])],
     exposedPorts: kernel.options.ports,
   });
   plan.helper.landlock = ruleset;

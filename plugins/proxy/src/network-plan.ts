@@ -8,6 +8,8 @@ import { encodeReply, METHOD_NO_AUTH, Reply, SOCKS_VERSION } from './socks-proto
 
 export const HTTP_SOCKET = 'http.sock';
 export const SOCKS_SOCKET = 'socks.sock';
+/** The host socket behind the sandbox's 127.0.0.1:port for network.allowLocalOutboundPorts. */
+export const localOutboundSocket = (port: number): string => `out-${port}.sock`;
 /** The socket the helper serves for `-p port` (inbound connections into the sandbox). */
 export const inboundSocket = (port: number): string => `in-${port}.sock`;
 
@@ -54,6 +56,11 @@ export function proxyBridges(network: Policy['network'], httpFd: number, socksFd
     { kind: 'tcp-to-unix', port: network.httpProxyPort, fd: httpFd },
     { kind: 'tcp-to-unix', port: network.socksProxyPort, fd: socksFd },
   ];
+}
+
+/** The bridge for a host loopback port (sandbox 127.0.0.1:port → the host socket whose plan descriptor is `fd`). */
+export function localOutboundBridge(port: number, fd: number): Bridge {
+  return { kind: 'tcp-to-unix', port, fd };
 }
 
 /** The bridge for `-p port` (the listening host socket, plan descriptor `fd` → the sandbox's 127.0.0.1:port). */
