@@ -18,10 +18,11 @@ export { spawnCommand, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest
 export { checkCommand, commandViews, findCommandDenial, DEFAULT_DENIED_COMMANDS, type CommandDenial } from './command-policy.js';
 export { splitShellCommands } from './command-parse.js';
 export { isWithin, patternBase } from './settings/paths.js';
-export { loadPolicy, MAX_EXTENDS_DEPTH, type LoadOptions, type LoadedPolicy } from './settings/load.js';
+export { BASE_SETTINGS, loadPolicy, MAX_EXTENDS_DEPTH, type LoadOptions, type LoadedPolicy } from './settings/load.js';
 export { jsonSchema } from './settings/json-schema.js';
 export { DEFAULT_CREDENTIAL_STORES, DEFAULT_DENIED_VARIABLES, STORES_SOURCE, VARIABLES_SOURCE } from './settings/secrets.js';
 export { templates, templateNames, isTemplateName, type Template, type TemplateName } from './settings/templates.js';
 export * from './settings/schema.js';
 export * from './settings/domain-pattern.js';
+export { parseUpstreamProxy, upstreamProxyProblem, type UpstreamProxy } from './settings/upstream-proxy.js';
 export { loadPlugins } from './plugin-loader.js';

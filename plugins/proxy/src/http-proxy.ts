@@ -17,6 +17,7 @@ import {
   type ProxyOptions,
 } from './options.js';
 import { closeAfter, connectUpstream, describeError, handOff, splice, type FdSender } from './tunnel.js';
+import { connectToUpstream, openTunnel, through, unreachable } from './upstream.js';
 
 export interface HttpProxyOptions extends ProxyOptions {
   /** Time allowed for a request's headers to arrive (default 30 s); then 408 and close. */
@@ -77,10 +78,10 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     }
     let upstream: Socket;
     try {
-      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
+      upstream = await openTunnel(d, connectTimeout);
     } catch (e) {
-      decided('CONNECT', url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
-      return closeAfter(client, rawReply(502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`));
+      decided('CONNECT', url, d, 502, unreachable(d, e), true);
+      return closeAfter(client, rawReply(502, `fence: cannot connect to ${formatTarget(d.host, d.port)}${through(d)}: ${describeError(e)}\n`));
     }
     sockets.add(upstream);
     decided('CONNECT', url, d, 200);
@@ -106,19 +107,21 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     }
     let upstream: Socket;
     try {
-      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
+      // Forwarded: to the upstream proxy itself, which gets the absolute URI as any proxy would.
+      upstream = d.upstream ? await connectToUpstream(d.upstream, connectTimeout) : await connectUpstream(d.addresses, d.port, connectTimeout);
     } catch (e) {
-      decided(method, url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
+      decided(method, url, d, 502, unreachable(d, e), true);
       req.resume();
-      return respond(res, 502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`);
+      return respond(res, 502, `fence: cannot connect to ${formatTarget(d.host, d.port)}${through(d)}: ${describeError(e)}\n`);
     }
     sockets.add(upstream);
     if (res.destroyed) return void upstream.destroy();
+    const auth = d.upstream?.authorization ? ['Proxy-Authorization', d.upstream.authorization] : [];
     const outgoing = request({
       createConnection: () => upstream,
       method,
-      path: target.path,
-      headers: [...endToEndHeaders(req.rawHeaders, ['host']), 'Host', target.hostHeader],
+      path: d.upstream ? url : target.path,
+      headers: [...endToEndHeaders(req.rawHeaders, ['host']), 'Host', target.hostHeader, ...auth],
       setHost: false,
       maxHeaderSize: MAX_HEADER_SIZE,
     });
@@ -131,8 +134,8 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     });
     outgoing.on('error', (e) => {
       if (res.headersSent || res.destroyed) return void res.destroy();
-      decided(method, url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
-      respond(res, 502, `fence: ${formatTarget(d.host, d.port)} failed: ${describeError(e)}\n`, true);
+      decided(method, url, d, 502, unreachable(d, e), true);
+      respond(res, 502, `fence: ${formatTarget(d.host, d.port)}${through(d)} failed: ${describeError(e)}\n`, true);
     });
     res.on('close', () => {
       if (!res.writableFinished) outgoing.destroy();

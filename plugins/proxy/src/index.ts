@@ -11,6 +11,7 @@ import {
   definePlugin,
   errors,
   note,
+  parseUpstreamProxy,
   PrepareStage,
   Tokens,
   type HostService,
@@ -50,6 +51,7 @@ export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, formatTarget, type
 export * from './port-forward.js';
 export * from './socks-protocol.js';
 export * from './socks-proxy.js';
+export { connectToUpstream, openTunnel } from './upstream.js';
 export { handOff, splice, type FdSender } from './tunnel.js';
 
 const LAYER = 'proxy';
@@ -128,6 +130,7 @@ async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]>
   note(plan, LAYER, `HTTP proxy on ${describeTarget(http.target)} (127.0.0.1:${network.httpProxyPort} in the sandbox)`);
   note(plan, LAYER, `SOCKS5 proxy on ${describeTarget(socks.target)} (127.0.0.1:${network.socksProxyPort} in the sandbox)`);
   note(plan, LAYER, `allowed: ${network.allowedDomains.join(', ') || '(none)'}; denied: ${network.deniedDomains.join(', ') || '(none)'}`);
+  if (network.upstreamProxy !== undefined) note(plan, LAYER, `other names: forwarded to ${parseUpstreamProxy(network.upstreamProxy).display} (network.defaultAction "proxy")`);
 
   if (options.ports.length === 0) return [http, socks];
   if (!linux) {

@@ -16,11 +16,11 @@ export const inboundSocket = (port: number): string => `in-${port}.sock`;
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'];
 
 /**
- * Without an allowed domain nothing could pass the proxies, so they only run when they can allow
- * something, when their block decisions are wanted (-m, -d), or when -p needs the bridges anyway.
+ * Without an allowed domain (or an upstream for the others) nothing could pass the proxies, so they
+ * only run when they can allow something, when their block decisions are wanted (-m, -d), or when -p needs the bridges anyway.
  */
 export function proxiesNeeded(network: Policy['network'], options: Pick<KernelOptions, 'monitor' | 'debug' | 'ports'>): boolean {
-  return network.allowedDomains.length > 0 || options.monitor || options.debug || options.ports.length > 0;
+  return network.allowedDomains.length > 0 || network.defaultAction === 'proxy' || options.monitor || options.debug || options.ports.length > 0;
 }
 
 /** The proxy variables pointing at the bridged ports inside the sandbox. */
