@@ -97,7 +97,7 @@ const devicePath = z
   .refine((v) => v.startsWith('/dev/') && v.length > '/dev/'.length, 'must be a path under /dev/ (e.g. "/dev/fuse"); for the whole host /dev use "mode": "host"')
   .refine((v) => !v.split('/').includes('..'), 'cannot contain ".."; write the device\'s own path')
   .refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte')
-  .meta({ description: 'A device node or directory under /dev ("/dev/fuse", "/dev/dri"); it must exist, and its real path (symlinks resolved) must be under /dev too.' });
+  .meta({ description: 'A device node ("/dev/fuse") or a directory of them that only root can write ("/dev/dri": its nodes and links are passed, not the directory); it must exist, and its real path (symlinks resolved) must be under /dev too.' });
 
 export const DevicesSchema = z
   .strictObject({
