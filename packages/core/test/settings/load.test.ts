@@ -150,7 +150,7 @@ describe('loadPolicy: extends', () => {
     const error = loadError(opts);
     expect(error.code).toBe('EXTENDS_MISSING');
     expect(error.message).toBe(
-      `${root}/work/project/fence.json: extends: "npm-instal" is neither a built-in template (default-deny, workspace-write, npm-install, pip-install, git-readonly, local-dev-server, agent-api-only) nor an existing file`,
+      `${root}/work/project/fence.json: extends: "npm-instal" is neither a built-in template (default-deny, workspace-write, npm-install, pip-install, git-readonly, local-dev-server, agent-api-only), "@base" (your own settings file) nor an existing file`,
     );
   });
 
