@@ -14,22 +14,18 @@ import {
   parseUpstreamProxy,
   PrepareStage,
   Tokens,
-  type HostService,
-  type DetectionReport,
   type Kernel,
   type LaunchPlan,
 } from '@fence/core';
-import { createLocalOutbound } from './local-outbound.js';
+import { prepareLocalOutbound } from './local-outbound-plan.js';
 import { createHttpProxy } from './http-proxy.js';
-import { describeTarget, type ProxyServer, type TunnelProxy } from './listener.js';
+import { describeTarget, explained, type TunnelProxy } from './listener.js';
 import { inboundListener, pinListeningSocket } from './host-sockets.js';
 import { loadAddon, loadFdSender } from './native.js';
 import {
   HTTP_SOCKET,
   inboundBridge,
   inboundSocket,
-  localOutboundBridge,
-  localOutboundSocket,
   noProxyEnvironment,
   proxiesNeeded,
   proxyBridges,
@@ -56,39 +52,6 @@ export { handOff, splice, type FdSender } from './tunnel.js';
 
 const LAYER = 'proxy';
 
-/** A service whose start() failure names what could not be started and how to fix it. */
-function explained(service: ProxyServer, explain: (e: unknown) => Error): HostService {
-  return { name: service.name, start: () => service.start().catch((e: unknown) => Promise.reject(explain(e))), stop: () => service.stop() };
-}
-
-/**
- * network.allowLocalOutboundPorts on Linux: for each port, a host service on a Unix socket that
- * connects to the host's loopback port, bridged to the sandbox's 127.0.0.1:port. Without a network
- * namespace the sandbox shares the host's loopback already (Landlock then limits connect to the
- * listed ports), and a bridge could not listen where the host's server does.
- */
-function prepareLocalOutbound(kernel: Kernel, plan: LaunchPlan, report: DetectionReport): TunnelProxy[] {
-  const network = plan.policy.network;
-  const ports = network.allowLocalOutbound ? network.allowLocalOutboundPorts : [];
-  if (ports.length === 0 || kernel.options.platform !== 'linux') return [];
-  const clash = kernel.options.ports.find((p) => ports.includes(p));
-  if (clash !== undefined) throw errors.flagInvalid('-p', `port ${clash} is in network.allowLocalOutboundPorts (the host's port, reached from inside); choose one or the other`);
-  if (report.get('bwrap')?.facts?.['netns'] === false) {
-    note(plan, LAYER, `allowLocalOutboundPorts ${ports.join(', ')}: no network namespace, so the sandbox reaches the host's loopback directly`);
-    return [];
-  }
-  const clock = kernel.resolve(Tokens.Clock);
-  const violations = kernel.resolve(Tokens.Violations);
-  return ports.map((port) => {
-    const path = join(plan.runtimeDir(), localOutboundSocket(port));
-    const service = createLocalOutbound({ port, listen: { path }, violations, now: () => clock.now() });
-    const pinned = pinListeningSocket(plan, explained(service, (e) => errors.pluginFailed(LAYER, `start of ${service.name}`, e)), path);
-    plan.services.push(pinned.service);
-    plan.helper.bridges.push(localOutboundBridge(port, pinned.fd));
-    note(plan, LAYER, `allowLocalOutboundPorts: sandbox 127.0.0.1:${port} → host 127.0.0.1:${port} (or [::1]:${port})`);
-    return service;
-  });
-}
 
 /** Returns the tunnel proxies it created (none when the sandbox has no network). */
 async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]> {
