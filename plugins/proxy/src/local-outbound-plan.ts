@@ -21,7 +21,11 @@ const LAYER = 'proxy';
 export function prepareLocalOutbound(kernel: Kernel, plan: LaunchPlan, report: DetectionReport): TunnelProxy[] {
   const network = plan.policy.network;
   const ports = network.allowLocalOutbound ? network.allowLocalOutboundPorts : [];
-  if (ports.length === 0 || kernel.options.platform !== 'linux') return [];
+  if (kernel.options.platform !== 'linux') return [];
+  if (ports.length === 0) {
+    if (network.allowLocalOutbound) note(plan, LAYER, "allowLocalOutbound: no host loopback port is reachable from the sandbox's own 127.0.0.1; list them in network.allowLocalOutboundPorts");
+    return [];
+  }
   const clash = kernel.options.ports.find((p) => ports.includes(p));
   if (clash !== undefined) throw errors.flagInvalid('-p', `port ${clash} is in network.allowLocalOutboundPorts (the host's port, reached from inside); choose one or the other`);
   if (report.get('bwrap')?.facts?.['netns'] === false) {
