@@ -44,4 +44,4 @@ export {
 } from './landlock-rules.js';
 export { abiConsequence, detectLandlock, REASONS } from './detect.js';
 export { prepareLandlock, sandboxHasNetns } from './prepare.js';
-export { literalBase, writablePaths, type WritablePaths } from './writable-paths.js';
+export { writablePaths, type WritablePaths } from './writable-paths.js';

@@ -26,7 +26,7 @@ export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: 
   if (missing.length && kernel.options.strict) throw errors.layerUnavailable('landlock', missing.join('; '));
   for (const m of missing) note(plan, 'landlock', `Degraded: ${m}`);
 
-  const writable = await writablePaths(policy.filesystem.allowWrite);
+  const writable = await writablePaths(policy.paths.allowWrite);
   for (const path of writable.skipped) logger.debug('landlock', `Skipped allowWrite (does not exist): ${path}`);
 
   const ruleset = buildLandlockRuleset({

@@ -1,25 +1,14 @@
 /**
  * The allowWrite paths as Landlock can use them: existing paths, each with its type (a file rule
  * may carry only file rights). Landlock rules need an open file, so a path that does not exist yet
- * gets no rule; bwrap does not mount it either.
+ * gets no rule; bwrap does not mount it either. A glob gets its base directory (core's model): the
+ * bwrap plugin expands globs to the matching paths for its mounts, Landlock grants the whole base
+ * instead, which is broader but still only where the mounts allow writing, and covers matches
+ * created later.
  */
 import { stat } from 'node:fs/promises';
+import type { PathRule } from '@fence/core';
 import type { PathEntry } from './landlock-rules.js';
-
-const GLOB_CHARS = /[*?[{]/;
-
-/**
- * The directory a glob can only match beneath: the literal part before the first glob character,
- * cut back to its last `/` (`/w/src/**` → `/w/src`, `/w/**\/.cache` → `/w`). The bwrap plugin expands
- * globs to the matching paths for its mounts; Landlock grants the whole base directory instead, which
- * is broader but still only where the mounts allow writing, and it covers matches created later.
- */
-export function literalBase(pattern: string): string {
-  const at = pattern.search(GLOB_CHARS);
-  if (at < 0) return pattern;
-  const slash = pattern.lastIndexOf('/', at);
-  return slash <= 0 ? '/' : pattern.slice(0, slash);
-}
 
 export interface WritablePaths {
   readonly existing: PathEntry[];
@@ -27,8 +16,8 @@ export interface WritablePaths {
   readonly skipped: string[];
 }
 
-export async function writablePaths(patterns: readonly string[]): Promise<WritablePaths> {
-  const bases = [...new Set(patterns.map(literalBase))];
+export async function writablePaths(rules: readonly PathRule[]): Promise<WritablePaths> {
+  const bases = [...new Set(rules.map((r) => r.real))];
   const found = await Promise.all(
     bases.map(async (path) => {
       try {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FenceError } from '@fence/core';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PROTECTED_DIRS, PROTECTED_FILES } from '@fence/core';
-import { bothSpellings, buildSeatbeltProfile, globToRegex, protectedPathRegexes, sbplString } from '../src/seatbelt-profile.js';
+import { bothSpellings, buildSeatbeltProfile, protectedPathRegexes, sbplString } from '../src/seatbelt-profile.js';
 import { testPolicy } from './policy.js';
 
 const options = { httpProxyPort: 3128, socksProxyPort: 1080, exposedPorts: [], tmpDir: '/private/tmp/fence-1/tmp', logTag: 'fence-abc' };
@@ -197,27 +197,6 @@ describe('buildSeatbeltProfile golden profiles', () => {
       expect(build()).toBe(readFileSync(file, 'utf8'));
     });
   }
-});
-
-describe('globToRegex', () => {
-  it('turns ** into any depth, * into one name part and ? into one character', () => {
-    expect(globToRegex('/work/**/*.key')).toBe('^/work(/.*)?/[^/]*\\.key(/.*)?$');
-    expect(globToRegex('/work/dist/**')).toBe('^/work/dist(/.*)?$');
-    expect(globToRegex('/work/file?.txt')).toBe('^/work/file[^/]\\.txt(/.*)?$');
-  });
-
-  it('keeps character classes and negates [!...]', () => {
-    expect(globToRegex('/work/[ab].env')).toBe('^/work/[ab]\\.env(/.*)?$');
-    expect(globToRegex('/work/[!a]x')).toBe('^/work/[^a]x(/.*)?$');
-  });
-
-  it('escapes every regex metacharacter of the literal parts', () => {
-    expect(globToRegex('/a.b+c(d)|e^f$g{h}/*')).toBe('^/a\\.b\\+c\\(d\\)\\|e\\^f\\$g\\{h\\}/[^/]*(/.*)?$');
-    const re = new RegExp(globToRegex('/w/a.b(c)/*.txt'));
-    expect(re.test('/w/a.b(c)/x.txt')).toBe(true);
-    expect(re.test('/w/aXb(c)/x.txt')).toBe(false);
-    expect(re.test('/w/a.b(c)/d/x.txt')).toBe(false);
-  });
 });
 
 describe('protectedPathRegexes', () => {

@@ -25,7 +25,8 @@ const pathPattern = z
   .min(1, 'empty path; write a path such as "./build" or "~/.cache/x"')
   .refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte')
   .refine((v) => !/^~[^/]/.test(v), 'another user\'s home ("~name") is not supported; write "~/…" or an absolute path')
-  .meta({ description: 'A path or glob. `~`, `./`, `../` and relative paths are resolved against the working directory.' });
+  .refine((v) => !v.includes('{'), 'brace patterns ({a,b}) are not supported; list each path')
+  .meta({ description: 'A path or glob (`*`, `**`, `?`, `[...]`). `~`, `./`, `../` and relative paths are resolved against the working directory; `**/name` matches at any depth under it.' });
 
 const port = z.number().int('must be a whole number').min(1, 'must be 1..65535').max(65535, 'must be 1..65535');
 const count = z.number().int('must be a whole number').min(0, 'must be 0 (no limit) or more');
