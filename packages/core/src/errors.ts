@@ -43,10 +43,10 @@ export class FenceError extends Error {
 export const isFenceError = (e: unknown): e is FenceError => e instanceof FenceError;
 
 export const errors = {
-  allowWriteSymlink: (index: number, written: string, real: string, isLink: boolean) =>
+  allowWriteSymlink: (index: number, written: string, real: string, isLink: boolean, field = 'allowWrite') =>
     new FenceError(
       'PATH_SYMLINK',
-      `filesystem.allowWrite[${index}]: "${written}" ${isLink ? 'is a symlink' : 'leads through a symlink'} to ${real}; name the real path "${real}" in allowWrite to allow it`,
+      `filesystem.${field}[${index}]: "${written}" ${isLink ? 'is a symlink' : 'leads through a symlink'} to ${real}; name the real path "${real}" in ${field} to allow it`,
     ),
   bindLimit: (count: number, max: number) =>
     new FenceError(

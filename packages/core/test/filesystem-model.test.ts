@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { globMatches, globToPosixRegex } from '../src/filesystem/glob.js';
 import { resolveRule, ruleCovers, ruleMatches, type PathRule } from '../src/filesystem/model.js';
-import { SettingsSchema } from '../src/settings/schema.js';
+import { readableRoots } from '../src/filesystem/readable.js';
+import { FilesystemSchema, SettingsSchema } from '../src/settings/schema.js';
 import { resolveFilesystem } from '../src/settings/paths.js';
 import { removeTrees, tempTree } from './temp-tree.js';
 
@@ -24,7 +25,7 @@ describe('resolveRule: each entry once, with its provenance', () => {
   it('keeps the path as written, as reached and as real when a symlink is on the way', () => {
     const root = tempTree({ 'real/key': 'k', 'work/': '' });
     symlinkSync(path.join(root, 'real'), path.join(root, 'work/link'));
-    const r = resolveFilesystem({ denyRead: ['link/key', 'link/**/*.pem'], allowRead: [], allowWrite: [], denyWrite: [], allowGitConfig: false }, path.join(root, 'work'), root);
+    const r = resolveFilesystem(FilesystemSchema.parse({ denyRead: ['link/key', 'link/**/*.pem'] }), path.join(root, 'work'), root);
     expect(r.denyRead[0]).toMatchObject({ written: 'link/key', absolute: path.join(root, 'work/link/key'), real: path.join(root, 'real/key') });
     expect(r.denyRead[1]).toMatchObject({ absolute: path.join(root, 'work/link'), real: path.join(root, 'real'), glob: { pattern: path.join(root, 'real/**/*.pem') } });
   });
@@ -113,5 +114,54 @@ describe('picomatch is loaded only for a policy that has a glob', () => {
   it('not for plain paths, and for a glob', { timeout: 60_000 }, () => {
     expect(loaded({ filesystem: { denyRead: ['/etc/x', '~/y'], allowWrite: ['/tmp'] } })).toBe('false');
     expect(loaded({ filesystem: { denyRead: ['**/*.pem'] } })).toBe('true');
+  });
+});
+
+describe('readableRoots (read isolation)', () => {
+  const policyOf = (filesystem: object, cwd = '/w') => {
+    const fs = FilesystemSchema.parse(filesystem);
+    return { filesystem: fs, paths: resolveFilesystem(fs, cwd, '/home/u', (p) => p), cwd };
+  };
+  const exists = (p: string) => (p === '/lib32' ? undefined : p);
+
+  it('is everything (undefined) without defaultDenyRead or strictDenyRead', () => {
+    expect(readableRoots(policyOf({}), 'linux', exists)).toBeUndefined();
+  });
+
+  it('with defaultDenyRead: the system paths that exist, the sandbox\'s own, the working directory and the allow lists, never $HOME', () => {
+    const roots = readableRoots(policyOf({ defaultDenyRead: true, allowRead: ['/data'], allowExecute: ['/opt/t/bin'], allowWrite: ['./out'] }), 'linux', exists)!;
+    expect(roots).toContainEqual({ path: '/usr', access: 'read', from: 'system' });
+    expect(roots.some((r) => r.path === '/lib32')).toBe(false);
+    expect(roots).toContainEqual({ path: '/proc', access: 'read', from: 'sandbox' });
+    expect(roots).toContainEqual({ path: '/w', access: 'read', from: 'working directory' });
+    expect(roots).toContainEqual({ path: '/data', access: 'read', from: 'filesystem.allowRead[0]' });
+    expect(roots).toContainEqual({ path: '/opt/t/bin', access: 'execute', from: 'filesystem.allowExecute[0]' });
+    expect(roots).toContainEqual({ path: '/w/out', access: 'write', from: 'filesystem.allowWrite[0]' });
+    expect(roots.some((r) => r.path.startsWith('/home'))).toBe(false);
+  });
+
+  it('with strictDenyRead: no system path, and a working directory of / is not the whole host', () => {
+    const roots = readableRoots(policyOf({ strictDenyRead: true, allowRead: ['/usr'] }, '/'), 'linux', exists)!;
+    expect(roots.filter((r) => r.from === 'system')).toEqual([]);
+    expect(roots.some((r) => r.path === '/')).toBe(false);
+    expect(roots).toContainEqual({ path: '/usr', access: 'read', from: 'filesystem.allowRead[0]' });
+  });
+
+  it('refuses a glob outside the working directory in the allow lists, naming the field', () => {
+    expect(() => policyOf({ defaultDenyRead: true, allowRead: ['/data/*.csv'] })).toThrow(/filesystem\.allowRead\[0\]: "\/data\/\*\.csv" is a glob outside the working directory/);
+    expect(() => policyOf({ defaultDenyRead: true, allowRead: ['/data/**', './src/*.ts'] })).not.toThrow();
+  });
+});
+
+describe('read isolation and symlinks', () => {
+  it('refuses an allowRead or allowExecute entry that a planted symlink leads elsewhere ($HOME), naming both paths', () => {
+    const root = tempTree({ 'home/notes/secret': 's', 'work/': '' });
+    symlinkSync(path.join(root, 'home'), path.join(root, 'work/docs'));
+    const resolve = (filesystem: object) => () => resolveFilesystem(FilesystemSchema.parse(filesystem), path.join(root, 'work'), path.join(root, 'home'));
+    expect(resolve({ defaultDenyRead: true, allowRead: ['docs'] })).toThrow(`filesystem.allowRead[0]: "docs" is a symlink to ${path.join(root, 'home')}; name the real path "${path.join(root, 'home')}" in allowRead to allow it`);
+    expect(resolve({ strictDenyRead: true, allowExecute: ['docs/notes'] })).toThrow(/filesystem\.allowExecute\[0\]: "docs\/notes" leads through a symlink/);
+    expect(resolve({ defaultDenyRead: true, allowRead: ['docs', path.join(root, 'home')] })).not.toThrow();
+    // Without read isolation, allowRead only brings back a credential store: nothing to widen.
+    expect(resolve({ allowRead: ['docs'] })).not.toThrow();
   });
 });

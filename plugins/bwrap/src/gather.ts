@@ -11,6 +11,7 @@ import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/cor
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
+import { unreadableEntries } from './read-isolation.js';
 import type { SweepPlan } from './sweep.js';
 import { gitFinds, gitPlaceholderNames, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
@@ -114,7 +115,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
       return r ? [{ pattern: m.pattern, r }] : [];
     });
   const allowWrite = writableEntries(resolved('allowWrite'), logger);
-  const denyRead = uniqueEntries(resolved('denyRead').map((e) => e.r));
+  // Read isolation hides the rest of the host like denyRead (read-isolation.ts).
+  const denyRead = uniqueEntries([...resolved('denyRead').map((e) => e.r), ...unreadableEntries(policy)]);
   // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
   // The walk cache too: a command that rewrote it could hide a protected name from the next run.
   const trusted = [...policy.trusted, cacheDir].flatMap((p) => resolveEntry(p) ?? []);

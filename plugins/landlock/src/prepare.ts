@@ -4,7 +4,7 @@
  */
 import { errors, note, Tokens, type DetectionReport, type Kernel, type LaunchPlan } from '@fence/core';
 import { buildLandlockRuleset, describeRuleset, missingFeatures, NEEDED_DEV_NODES } from './landlock-rules.js';
-import { writablePaths } from './writable-paths.js';
+import { readablePaths, writablePaths } from './writable-paths.js';
 
 /**
  * Whether the sandbox gets its own network namespace. bwrap reports it as a fact; an active bwrap
@@ -28,11 +28,14 @@ export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: 
 
   const writable = await writablePaths(policy.paths.allowWrite);
   for (const path of writable.skipped) logger.debug('landlock', `Skipped allowWrite (does not exist): ${path}`);
+  const readable = await readablePaths(policy);
+  for (const path of readable?.skipped ?? []) logger.debug('landlock', `Skipped readable path (does not exist): ${path}`);
 
   const ruleset = buildLandlockRuleset({
     abi,
     policy,
     writablePaths: writable.existing,
+    readablePaths: readable?.existing,
     devNodes: NEEDED_DEV_NODES,
     netns,
     proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort],

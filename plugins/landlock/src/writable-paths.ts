@@ -7,28 +7,44 @@
  * created later.
  */
 import { stat } from 'node:fs/promises';
-import type { PathRule } from '@fence/core';
-import type { PathEntry } from './landlock-rules.js';
+import { existingRealPath, readableRoots, type PathRule, type Policy, type ReadAccess } from '@fence/core';
+import type { PathEntry, ReadableEntry } from './landlock-rules.js';
 
-export interface WritablePaths {
-  readonly existing: PathEntry[];
+export interface ExistingPaths<T extends PathEntry = PathEntry> {
+  readonly existing: T[];
   /** Paths (or glob bases) that do not exist or cannot be inspected. */
   readonly skipped: string[];
 }
 
-export async function writablePaths(rules: readonly PathRule[]): Promise<WritablePaths> {
-  const bases = [...new Set(rules.map((r) => r.real))];
-  const found = await Promise.all(
-    bases.map(async (path) => {
+export type WritablePaths = ExistingPaths;
+
+/** Each path with its type, or the path itself when it cannot be inspected. */
+async function inspect<T>(paths: readonly T[], pathOf: (p: T) => string): Promise<(T & { isDirectory: boolean } | string)[]> {
+  return Promise.all(
+    paths.map(async (p) => {
       try {
-        return { path, isDirectory: (await stat(path)).isDirectory() };
+        return { ...p, isDirectory: (await stat(pathOf(p))).isDirectory() };
       } catch {
-        return path;
+        return pathOf(p);
       }
     }),
   );
-  return {
-    existing: found.filter((f): f is PathEntry => typeof f !== 'string'),
-    skipped: found.filter((f): f is string => typeof f === 'string'),
-  };
+}
+
+const split = <T extends PathEntry>(found: readonly (T | string)[]): ExistingPaths<T> => ({
+  existing: found.filter((f): f is T => typeof f !== 'string'),
+  skipped: found.filter((f): f is string => typeof f === 'string'),
+});
+
+export async function writablePaths(rules: readonly PathRule[]): Promise<WritablePaths> {
+  const bases = [...new Set(rules.map((r) => r.real))].map((path) => ({ path }));
+  return split(await inspect(bases, (b) => b.path));
+}
+
+/** Under read isolation, the readable roots (core's readableRoots) that exist; else undefined. */
+export async function readablePaths(policy: Policy): Promise<ExistingPaths<ReadableEntry> | undefined> {
+  const roots = readableRoots(policy, 'linux', existingRealPath);
+  if (!roots) return undefined;
+  const entries: { path: string; access: ReadAccess }[] = roots.map((r) => ({ path: r.path, access: r.access }));
+  return split(await inspect(entries, (e) => e.path));
 }

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveFilesystem } from '@fence/core';
+import { FilesystemSchema, resolveFilesystem } from '@fence/core';
 import { writablePaths } from '../src/writable-paths.js';
 
 /** allowWrite entries as core's model resolves them. */
-const rules = (allowWrite: string[]) => resolveFilesystem({ denyRead: [], allowRead: [], allowWrite, denyWrite: [], allowGitConfig: false }, '/', '/');
+const rules = (allowWrite: string[]) => resolveFilesystem(FilesystemSchema.parse({ allowWrite }), '/', '/');
 
 describe('writablePaths', () => {
   const root = mkdtempSync(join(tmpdir(), 'fence-landlock-'));

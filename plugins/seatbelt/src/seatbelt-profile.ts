@@ -12,7 +12,7 @@
  * metacharacters escaped), so no path can close a string and inject rules. The paths are core's
  * filesystem model (policy.paths), resolved once for every layer.
  */
-import { errors, escapeRegex, gitProtectedNames, globToPosixRegex, PROTECTED_DIRS, PROTECTED_FILES, type PathRule, type Policy } from '@fence/core';
+import { errors, escapeRegex, gitProtectedNames, globToPosixRegex, PROTECTED_DIRS, PROTECTED_FILES, readableRoots, type PathRule, type Policy } from '@fence/core';
 import { systemRules } from './seatbelt-system.js';
 
 export interface SeatbeltProfileOptions {
@@ -152,13 +152,25 @@ const TERMINAL_RULES = [
   '(allow file-write-data file-ioctl (literal "/dev/tty") (regex #"^/dev/ttys[0-9]+$"))',
 ];
 
+/**
+ * Reads: everything, or under read isolation (defaultDenyRead) only beneath core's readable roots
+ * and the private tmp. Metadata stays readable everywhere, as path lookups need it (a name's
+ * existence and attributes show, never its content or a directory's entries). Seatbelt cannot
+ * tell listing a directory from reading it, so allowExecute reads like allowRead here.
+ */
+function readRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
+  const roots = readableRoots(policy, 'darwin', (p) => p);
+  if (!roots) return ['; files: read everything but denyRead', '(allow file-read*)'];
+  const filters = [...roots.map((r) => r.path), o.tmpDir].flatMap(bothSpellings).map((p) => `(subpath ${sbplString(p)})`);
+  return ['; files: read only the readable paths (defaultDenyRead), and metadata for path lookups', '(allow file-read-metadata)', ...rule('allow', 'file-read*', [...new Set(filters)], undefined)];
+}
+
 function filesystemRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
   const fs = policy.paths;
   const devices = ['/dev/null', '/dev/zero', '/dev/dtracehelper', '/dev/stdout', '/dev/stderr'].map((d) => `(literal "${d}")`);
   const protectedFilters = [...ruleFilters(fs.denyWrite), ...protectedPathRegexes(policy).map((r) => `(regex ${sbplString(r)})`)];
   return [
-    '; files: read everything but denyRead',
-    '(allow file-read*)',
+    ...readRules(policy, o),
     ...rule('deny', 'file-read*', ruleFilters(fs.denyRead), o.logTag),
     '; files: write only the private tmp and allowWrite',
     ...rule('allow', 'file-write*', [...bothSpellings(o.tmpDir).map((t) => `(subpath ${sbplString(t, 'tmpDir')})`), ...ruleFilters(fs.allowWrite)], undefined),

@@ -128,6 +128,20 @@ describe('buildSeatbeltProfile', () => {
     expect(tls).toContain('(global-name "com.apple.trustd.agent")');
   });
 
+  it('under defaultDenyRead reads only the system paths, the working directory, the allowed paths and its tmp; metadata everywhere', () => {
+    const p = lines(buildSeatbeltProfile(testPolicy({ filesystem: { defaultDenyRead: true, allowExecute: ['/opt/tool'] } }), options));
+    expect(p).not.toContain('(allow file-read*)');
+    expect(p).toContain('(allow file-read-metadata)');
+    for (const root of ['/usr', '/System', '/private/etc', '/work', '/opt/tool', '/private/tmp/fence-1/tmp', '/dev']) expect(p).toContain(`  (subpath "${root}")`);
+    expect(p).not.toContain('  (subpath "/home/user")');
+  });
+
+  it('under strictDenyRead leaves the system paths out', () => {
+    const p = lines(buildSeatbeltProfile(testPolicy({ filesystem: { strictDenyRead: true, allowRead: ['/usr'] } }), options));
+    expect(p).toContain('  (subpath "/usr")');
+    expect(p).not.toContain('  (subpath "/System")');
+  });
+
   it('lets the command open pseudo-terminals', () => {
     expect(lines(profile)).toContain('(allow pseudo-tty)');
     expect(lines(profile)).toContain('(allow file-read* file-write* file-ioctl (literal "/dev/ptmx"))');
@@ -189,6 +203,8 @@ describe('buildSeatbeltProfile golden profiles', () => {
         }),
         { ...options, exposedPorts: [8080], tmpDir: '/private/var/folders/xy/T/fence-1/tmp' },
       ),
+    'read-isolation': () =>
+      buildSeatbeltProfile(testPolicy({ filesystem: { defaultDenyRead: true, allowRead: ['/opt/data'], allowExecute: ['/opt/tool/bin'], allowWrite: ['/work/out'], denyRead: ['/work/.env'] } }), options),
   };
   for (const [name, build] of Object.entries(cases)) {
     it(`matches test/golden/${name}.sb`, () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { globBase, globMatches, hasGlob } from './glob.js';
 
 /** The filesystem settings that hold paths. */
-export type PathField = 'denyRead' | 'allowRead' | 'allowWrite' | 'denyWrite';
+export type PathField = 'denyRead' | 'allowRead' | 'allowExecute' | 'allowWrite' | 'denyWrite';
 
 /** Every setting whose entries are resolved as paths. */
 export type RuleField = PathField | 'allowUnixSockets';

@@ -10,12 +10,14 @@
  * already resolved, must be its own real path. The working directory's and home's own symlinks
  * (a symlinked $HOME, macOS's /tmp) are where the user stands, not something the entry names, so
  * they do not count; every symlink below them, and any in an absolute entry, does. Such an entry is
- * refused unless its real path is also allowed by an entry that names it directly.
+ * refused unless its real path is also allowed by an entry that names it directly. Under read
+ * isolation the same holds for allowRead and allowExecute: a planted link must not show $HOME.
  */
 import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { errors } from '../errors.js';
 import { isWithin, policyValue, realPathOfExisting as realPathWith, resolveRule, type FilesystemModel, type PathField, type PathRule, type RuleField } from '../filesystem/model.js';
+import { readableGlobProblem, readIsolated } from '../filesystem/readable.js';
 import type { Policy } from '../policy.js';
 import type { Settings } from './schema.js';
 
@@ -23,6 +25,15 @@ export { expandHome, isWithin } from '../filesystem/model.js';
 
 /** The real path of the longest existing prefix of `absolute`, with the rest appended. */
 export const realPathOfExisting = (absolute: string): string => realPathWith(absolute, realpathSync.native);
+
+/** The real path of `p`, or undefined when it does not exist. */
+export function existingRealPath(p: string): string | undefined {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return undefined;
+  }
+}
 
 /** One settings path or glob resolved against `cwd` and `home` (see the file comment). */
 export const resolvePath = (field: RuleField, index: number, value: string, cwd: string, home: string): PathRule =>
@@ -36,12 +47,15 @@ const isSymlink = (p: string): boolean => {
   }
 };
 
-/** allowWrite resolved; an entry that leads through a symlink is refused (see the file comment). */
-function checkAllowWrite(rules: readonly PathRule[]): void {
+/**
+ * An entry that leads through a symlink is refused unless its real path is named too (see the file
+ * comment): allowWrite always, and under read isolation what it makes readable.
+ */
+function checkSymlinks(rules: readonly PathRule[]): void {
   const named = rules.filter((r) => !r.glob && r.absolute === r.real).map((r) => r.real);
   for (const r of rules) {
     if (r.absolute === r.real || named.some((n) => isWithin(r.real, n))) continue;
-    throw errors.allowWriteSymlink(r.index, r.written, r.real, isSymlink(r.absolute));
+    throw errors.allowWriteSymlink(r.index, r.written, r.real, isSymlink(r.absolute), r.field);
   }
 }
 
@@ -56,7 +70,7 @@ export function resolveWorkingDirectory(cwd: string): string {
 
 type PolicySettings = Omit<Settings, '$schema' | 'extends'>;
 
-const PATH_FIELDS: readonly PathField[] = ['denyRead', 'allowRead', 'allowWrite', 'denyWrite'];
+const PATH_FIELDS: readonly PathField[] = ['denyRead', 'allowRead', 'allowExecute', 'allowWrite', 'denyWrite'];
 
 /**
  * The model of the filesystem settings (see the file comment). `realpath` is the host's unless a
@@ -65,7 +79,15 @@ const PATH_FIELDS: readonly PathField[] = ['denyRead', 'allowRead', 'allowWrite'
 export function resolveFilesystem(filesystem: PolicySettings['filesystem'], cwd: string, home: string, realpath: (p: string) => string = realpathSync.native): FilesystemModel {
   const resolve = (f: PathField) => filesystem[f].map((p, i) => resolveRule(f, i, p, cwd, home, realpath));
   const model = Object.fromEntries(PATH_FIELDS.map((f) => [f, resolve(f)])) as unknown as FilesystemModel;
-  checkAllowWrite(model.allowWrite);
+  checkSymlinks(model.allowWrite);
+  if (readIsolated({ filesystem })) {
+    checkSymlinks(model.allowRead);
+    checkSymlinks(model.allowExecute);
+    for (const rule of [...model.allowRead, ...model.allowExecute, ...model.allowWrite]) {
+      const problem = readableGlobProblem(rule, cwd);
+      if (problem) throw errors.pathInvalid(`filesystem.${rule.field}[${rule.index}]`, rule.written, problem);
+    }
+  }
   return model;
 }
 
@@ -77,7 +99,7 @@ export function resolvePolicyPaths(settings: PolicySettings, cwd: string, home: 
   return {
     ...settings,
     network: { ...settings.network, allowUnixSockets: settings.network.allowUnixSockets.map((p, i) => policyValue(resolvePath('allowUnixSockets', i, p, cwd, home))) },
-    filesystem: { ...settings.filesystem, denyRead: values('denyRead'), allowRead: values('allowRead'), allowWrite: values('allowWrite'), denyWrite: values('denyWrite') },
+    filesystem: { ...settings.filesystem, denyRead: values('denyRead'), allowRead: values('allowRead'), allowExecute: values('allowExecute'), allowWrite: values('allowWrite'), denyWrite: values('denyWrite') },
     paths,
     cwd,
     home,

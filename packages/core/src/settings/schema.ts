@@ -55,12 +55,15 @@ export const NetworkSchema = z
 export const FilesystemSchema = z
   .strictObject({
     denyRead: z.array(pathPattern).default([]).describe('Paths or globs the command cannot read (files and directories). Starts with the credential stores of $HOME (~/.ssh, ~/.aws, ~/.npmrc, … listed below) unless allowRead names them.'),
-    allowRead: z.array(pathPattern).default([]).describe('Paths readable even when denied by default: a credential store listed below, or a directory holding some, is not hidden (e.g. ["~/.npmrc"] for a private registry\'s token).'),
+    allowRead: z.array(pathPattern).default([]).describe('Paths readable (read, list, execute) even when denied by default: a credential store listed below, or a directory holding some, is not hidden (e.g. ["~/.npmrc"] for a private registry\'s token); with defaultDenyRead, what stays readable besides the system paths.'),
+    allowExecute: z.array(pathPattern).default([]).describe('Paths that may be read and run but not listed (a directory\'s entries stay unlisted; Landlock enforces the difference, the mounts alone show them like allowRead); for defaultDenyRead.'),
+    defaultDenyRead: z.boolean().default(false).describe('Nothing is readable but the system paths (listed below), the working directory, allowRead, allowExecute and allowWrite: $HOME and the rest of the host are hidden.'),
+    strictDenyRead: z.boolean().default(false).describe('Like defaultDenyRead without the system paths: only the working directory, allowRead, allowExecute and allowWrite are readable (list /usr and the like in allowRead to run programs).'),
     allowWrite: z.array(pathPattern).default([]).describe('Paths or globs the command may write (besides its private /tmp). An entry that leads through a symlink below the working directory or home (or anywhere in an absolute path) is refused unless its real path is listed too.'),
     denyWrite: z.array(pathPattern).default([]).describe('Paths or globs that stay read-only; wins over allowWrite.'),
     allowGitConfig: z.boolean().default(false).describe('Allow writing .git/config inside writable paths.'),
   })
-  .meta({ id: 'Filesystem', description: 'Filesystem policy: reads are allowed except denyRead; writes only to allowWrite.' });
+  .meta({ id: 'Filesystem', description: 'Filesystem policy: reads are allowed except denyRead (or, with defaultDenyRead, only where allowed); writes only to allowWrite.' });
 
 const commandRule = z
   .string()
