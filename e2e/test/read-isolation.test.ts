@@ -34,7 +34,7 @@ describe.each(USERS)('read isolation (as %s)', (user) => {
     h.cleanup();
   });
   /** The workspace and host, and `filesystem` (a function of the host) as its settings. */
-  const setup = (filesystem: (host: ReturnType<typeof host>) => object): Record<string, string> => {
+  const setup = (filesystem: (made: ReturnType<typeof host>) => object): Record<string, string> => {
     ws = workspace(user);
     h = host(user);
     writeSettings(ws, { filesystem: filesystem(h) });
