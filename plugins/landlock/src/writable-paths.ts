@@ -1,10 +1,11 @@
 /**
- * The allowWrite paths as Landlock can use them: existing paths, each with its type (a file rule
+ * The allowWrite paths (and readable roots) as Landlock can use them: existing paths, each with its type (a file rule
  * may carry only file rights). Landlock rules need an open file, so a path that does not exist yet
  * gets no rule; bwrap does not mount it either. A glob gets its base directory (core's model): the
  * bwrap plugin expands globs to the matching paths for its mounts, Landlock grants the whole base
  * instead, which is broader but still only where the mounts allow writing, and covers matches
- * created later.
+ * created later. Under read isolation the readable roots (core's readableRoots) are inspected the
+ * same way.
  */
 import { stat } from 'node:fs/promises';
 import { existingRealPath, readableRoots, type PathRule, type Policy, type ReadAccess } from '@fence/core';
