@@ -47,6 +47,11 @@ export interface BwrapLayout {
   readonly denyWrite: readonly string[];
   /** Mandatory write protection: existing paths, and the placeholders created for missing names (bound read-only onto themselves). */
   readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[] };
+  /**
+   * Read isolation (defaultDenyRead): the readable roots, shown read-only where a hidden directory
+   * covers them (a writable one is shown by its own mount).
+   */
+  readonly readable?: readonly string[];
   /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
   readonly helper?: string;
   /** Files shown inside with other content, read-only (a repository's `info/exclude` naming the placeholders: git-exclude.ts). */
@@ -134,8 +139,10 @@ function layoutMounts(input: BwrapLayout): Mount[] {
   // The repository of a working directory under /tmp, unless a rule covers it (denyRead wins).
   const project = input.tmpProject;
   if (project && !base.some((m) => isWithin(project, m.path))) base.push({ path: project, kind: 'show' });
-  // The working directory and the helper must stay reachable even under the private /tmp.
-  for (const path of [input.cwd, ...(input.helper ? [input.helper] : [])]) {
+  // The working directory and the helper must stay reachable even under the private /tmp, and the
+  // readable roots under the directories read isolation hides (shallowest first: one covers the deeper).
+  const readable = [...(input.readable ?? [])].sort((a, b) => depth(a) - depth(b));
+  for (const path of [input.cwd, ...(input.helper ? [input.helper] : []), ...readable]) {
     if (visibilityOf(path, base) === 'hidden' && !base.some((m) => m.path === path)) base.push({ path, kind: 'show' });
   }
   return base.filter((m) => m.kind === 'write' || m.kind === 'show' || visibilityOf(m.path, base) !== 'hidden');

@@ -11,7 +11,7 @@ import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/cor
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
-import { unreadableEntries } from './read-isolation.js';
+import { readIsolation } from './read-isolation.js';
 import type { SweepPlan } from './sweep.js';
 import { gitFinds, gitPlaceholderNames, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
@@ -115,8 +115,16 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
       return r ? [{ pattern: m.pattern, r }] : [];
     });
   const allowWrite = writableEntries(resolved('allowWrite'), logger);
-  // Read isolation hides the rest of the host like denyRead (read-isolation.ts).
-  const denyRead = uniqueEntries([...resolved('denyRead').map((e) => e.r), ...unreadableEntries(policy)]);
+  // Read isolation hides the rest of the host like denyRead and binds the readable roots back
+  // (read-isolation.ts); denyRead still wins, so a root inside a denyRead path stays hidden.
+  const isolation = readIsolation(policy);
+  const denied = resolved('denyRead').map((e) => e.r);
+  const denyRead = uniqueEntries([...denied, ...isolation.hidden]);
+  const readable = isolation.readable.flatMap((p) => {
+    const r = denied.some((d) => isWithin(p, d.path)) ? undefined : resolveEntry(p, true);
+    if (r) kinds.set(r.path, r.kind);
+    return r ? [r.path] : [];
+  });
   // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
   // The walk cache too: a command that rewrote it could hide a protected name from the next run.
   const trusted = [...policy.trusted, cacheDir].flatMap((p) => resolveEntry(p) ?? []);
@@ -161,6 +169,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     denyRead,
     denyWrite,
     protect: { existing: [...existing], missing: [] },
+    ...(readable.length > 0 ? { readable } : {}),
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
   const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
