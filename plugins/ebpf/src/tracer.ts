@@ -1,10 +1,12 @@
 /**
  * The eBPF monitor of one command: the addon's prebuilt program attached for the sandbox's PID
- * namespace (milliseconds), its events turned into violations. stop() detaches only after the
- * ring buffer is drained, and resolves once every event has reached the stream.
+ * namespace (milliseconds), its events turned into violations, and the pids that create a Landlock
+ * domain handed to whoever attributes Landlock's audit records. stop() detaches only after the
+ * ring buffer is drained, and resolves once every event has been delivered.
  */
 import type { ViolationStream } from '@fence/core';
 import { ebpfViolation, type EbpfEvent } from './ebpf-event.js';
+import type { AuditAddon } from './audit-reader.js';
 import type { PidNamespace } from './pid-namespace.js';
 
 /** The part of @fence/native's addon the monitor uses. */
@@ -12,16 +14,17 @@ export interface TracerAddon {
   ebpfMonitor(dev: number, ino: number, onEvent: (e: EbpfEvent) => void): { stop(done: (lost: number) => void): void };
   /** Loads the program without attaching it: undefined when this process may, else why not. */
   ebpfProbe(): string | undefined;
-  /** A non-blocking descriptor of /dev/kmsg after its newest record; throws (EPERM: dmesg_restrict). */
-  kmsgOpen(): number;
 }
 
-export async function loadTracerAddon(): Promise<TracerAddon | undefined> {
+/** The addon's monitor functions: the eBPF program and the audit records. */
+export type MonitorAddon = TracerAddon & AuditAddon;
+
+export async function loadTracerAddon(): Promise<MonitorAddon | undefined> {
   try {
     // A literal specifier, so the CLI bundler ships @fence/native's locator with the bundle.
     const native = (await import('@fence/native')) as unknown as { addon?: () => unknown; default?: { addon?: () => unknown } };
-    const addon = (native.addon ?? native.default?.addon)?.() as Partial<TracerAddon> | undefined;
-    return typeof addon?.ebpfMonitor === 'function' && typeof addon.kmsgOpen === 'function' ? (addon as TracerAddon) : undefined;
+    const addon = (native.addon ?? native.default?.addon)?.() as Partial<MonitorAddon> | undefined;
+    return typeof addon?.ebpfMonitor === 'function' && typeof addon.auditOpen === 'function' ? (addon as MonitorAddon) : undefined;
   } catch {
     return undefined;
   }
@@ -32,9 +35,15 @@ export interface Tracer {
   stop(): Promise<number>;
 }
 
+/** The op of a successful landlock_restrict_self: not a denial, the creator of a Landlock domain. */
+export const LANDLOCK_DOMAIN_OP = 'landlock';
+
 /** Attaches for `pidns`; throws with the failing step (EPERM: no CAP_BPF and CAP_PERFMON). */
-export function startTracer(addon: TracerAddon, pidns: PidNamespace, violations: ViolationStream): Tracer {
-  const handle = addon.ebpfMonitor(pidns.dev, pidns.inode, (event) => violations.emit(ebpfViolation(event)));
+export function startTracer(addon: TracerAddon, pidns: PidNamespace, violations: ViolationStream, onLandlockDomain: (pid: number) => void = () => {}): Tracer {
+  const handle = addon.ebpfMonitor(pidns.dev, pidns.inode, (event) => {
+    if (event.op === LANDLOCK_DOMAIN_OP) onLandlockDomain(event.pid);
+    else violations.emit(ebpfViolation(event));
+  });
   let stopped: Promise<number> | undefined;
   return { stop: () => (stopped ??= new Promise((resolve) => handle.stop(resolve))) };
 }
