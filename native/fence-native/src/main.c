@@ -101,6 +101,11 @@ static void restrict_self(const struct plan *plan, struct fence_err *e) {
   const struct plan_filter *logged = &plan->seccomp, *quiet = &plan->seccomp_quiet, *notify = &plan->seccomp_notify;
   /* The notify program replaces the logged one: stacked, the logged filter's EPERM would win. */
   if (notify->insns) {
+    /* The supervisor may read this process's own execve of the command from /proc/<pid>/mem
+     * (runtimeExecPolicy "argv"), which bridge_start's non-dumpable state refuses to a Fence
+     * that is not root. The relays were forked before; nothing else runs in the sandbox yet,
+     * and the execve below would make the image dumpable anyway. */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_DUMPABLE)"), die(e);
     if (notify_install(notify->insns, notify->len, plan->notify_socket, e) != 0) die(e);
   } else if (logged->insns && seccomp_install(logged->insns, logged->len, 1, e) != 0) die(e);
   if (quiet->insns && seccomp_install(quiet->insns, quiet->len, 0, e) != 0) die(e);

@@ -8,8 +8,10 @@
  *   monitor  AsyncSeriesHook    a command is running: attach monitors (once per command)
  *   exit     AsyncSeriesHook    a command has exited: flush monitors (once per command)
  *   dispose  AsyncSeriesHook    the session closes: release everything (reverse of prepare)
+ *   spawn    SyncHook           a command is about to start: a tap refuses it by throwing (command policy)
+ *   exec     SyncBailHook       a process in the sandbox calls execve: the first verdict wins (argv exec policy)
  */
-import { AsyncSeriesHook } from 'tapable';
+import { AsyncSeriesHook, SyncBailHook, SyncHook } from 'tapable';
 import type { Availability } from './plugin.js';
 import type { LaunchPlan, WrapperProcess } from './plan.js';
 import type { Policy } from './policy.js';
@@ -36,6 +38,36 @@ export interface CommandExit {
   readonly status: number;
 }
 
+/** A command the session is about to start (before anything runs). */
+export interface CommandRequest {
+  /** The command line as given: argv, or `['bash', '-c', string]`. */
+  readonly argv: readonly string[];
+  readonly policy: Policy;
+}
+
+/**
+ * An execve/execveat inside the sandbox, as an exec supervisor read it from the caller (see
+ * LaunchPlan.exec). The caller waits in the kernel until a verdict is given.
+ */
+export interface ExecRequest {
+  /** The file as the caller named it (relative to its working directory or `dirfd`). */
+  readonly path: string;
+  /** The same file as this process can open it (through `/proc/<pid>/root`, `cwd` or `fd`). */
+  readonly file: string;
+  readonly argv: readonly string[];
+  /** Host pid of the caller. */
+  readonly pid: number;
+  /** Name of the calling process (before the exec). */
+  readonly process: string;
+}
+
+/** A refusal: the call fails with EPERM and the session emits a violation with `reason`. */
+export interface ExecVerdict {
+  readonly allow: false;
+  /** The matched rule, e.g. `command.deny rule "git push"`. */
+  readonly reason: string;
+}
+
 export function createHooks() {
   return Object.freeze({
     detect: new AsyncSeriesHook<[DetectionReport, Policy]>(['report', 'policy']),
@@ -44,6 +76,8 @@ export function createHooks() {
     monitor: new AsyncSeriesHook<[RunningCommand]>(['command']),
     exit: new AsyncSeriesHook<[CommandExit]>(['exit']),
     dispose: new AsyncSeriesHook<[LaunchPlan]>(['plan']),
+    spawn: new SyncHook<[CommandRequest]>(['request']),
+    exec: new SyncBailHook<[ExecRequest], ExecVerdict | undefined>(['request']),
   });
 }
 

@@ -109,6 +109,23 @@ export interface HelperPlan {
   seccompNotify?: { readonly program: Uint8Array; readonly socket: number };
 }
 
+/**
+ * The command policy at the exec boundary of every process in the sandbox
+ * (`command.runtimeExecPolicy`), filled by the command-policy layer at PrepareStage.KERNEL_LAYERS.
+ */
+export interface ExecBoundary {
+  /**
+   * Files (real paths) no process in the sandbox may execute: the sandbox plugin makes each one
+   * unexecutable (bwrap binds `/dev/null` over it).
+   */
+  readonly unexecutable: string[];
+  /**
+   * The layer that sends every execve/execveat in the sandbox to `hooks.exec` and answers with its
+   * verdict (the seccomp supervisor); unset when none does.
+   */
+  supervisor?: string;
+}
+
 /** A line for `-d`: which layer did what. */
 export interface PlanNote {
   readonly layer: string;
@@ -176,6 +193,7 @@ export interface LaunchPlan {
    */
   bridgeHandoff: boolean;
   readonly helper: HelperPlan;
+  readonly exec: ExecBoundary;
   readonly services: HostService[];
   /** Run at session close, in reverse order; must not throw. */
   readonly cleanup: (() => void | Promise<void>)[];
@@ -202,6 +220,7 @@ export function createLaunchPlan(policy: Policy, runtime: { path(): string; read
     holdStart: false,
     bridgeHandoff: false,
     helper: { bridges: [], rlimits: [] },
+    exec: { unexecutable: [] },
     services: [],
     cleanup: [],
     notes: [],

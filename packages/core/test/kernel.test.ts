@@ -89,6 +89,24 @@ describe('the kernel', () => {
     );
   });
 
+  it('refuses to start when the settings name command rules but no layer checks commands (fail closed)', async () => {
+    for (const settings of [{ command: { deny: ['git push'] } }, { ssh: { allowedHosts: ['*.example.com'] } }, { command: { runtimeExecPolicy: 'argv' as const } }]) {
+      const err = await createSandbox({ plugins: [recorder([])], cwd, settings }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FenceError);
+      expect(err).toMatchObject({ code: 'COMMAND_UNENFORCED', message: expect.stringMatching(/ is set but no active plugin checks commands \(add @fence\/plugin-command to the plugins\); nothing was run$/) });
+    }
+  });
+
+  it('starts with a warning when only the built-in command rules go unchecked', async () => {
+    const quiet: Logger = { debugEnabled: false, debug: () => undefined, warn: () => undefined, notice: () => undefined };
+    const sandbox = await createSandbox({ plugins: [recorder([])], cwd, settings: {}, logger: quiet });
+    expect(sandbox.warnings).toContainEqual({ layer: 'command', message: expect.stringMatching(/^the built-in command rules \(sudo, shutdown, …\) are not checked/) });
+    await sandbox.close();
+    const off = await createSandbox({ plugins: [recorder([])], cwd, settings: { command: { useDefaults: false } }, logger: quiet });
+    expect(off.warnings).toEqual([]);
+    await off.close();
+  });
+
   it('refuses to run a command that no layer wraps', async () => {
     const err = await createSandbox({ plugins: [unavailable([])], cwd, settings: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FenceError);
@@ -135,12 +153,15 @@ const weakened = definePlugin({
   },
 });
 
+/** No command layer here: without rules for it, its absence is no warning. */
+const NO_COMMAND_RULES = { command: { useDefaults: false } };
+
 describe('warnings for degraded layers', () => {
   const collecting = (lines: string[]): Logger => ({ debugEnabled: false, debug: () => undefined, warn: (m) => void lines.push(m) });
 
   it('gives the library and the logger one line per degraded layer', async () => {
     const lines: string[] = [];
-    const sandbox = await createSandbox({ plugins: [weakened, recorder([])], cwd, settings: {}, logger: collecting(lines) });
+    const sandbox = await createSandbox({ plugins: [weakened, recorder([])], cwd, settings: NO_COMMAND_RULES, logger: collecting(lines) });
     await sandbox.close();
     expect(sandbox.warnings).toEqual([
       { layer: 'weak', message: 'half there: the test loses A; and B' },
@@ -151,7 +172,7 @@ describe('warnings for degraded layers', () => {
 
   it('says nothing when every layer is available', async () => {
     const lines: string[] = [];
-    const sandbox = await createSandbox({ plugins: [recorder([])], cwd, settings: {}, logger: collecting(lines) });
+    const sandbox = await createSandbox({ plugins: [recorder([])], cwd, settings: NO_COMMAND_RULES, logger: collecting(lines) });
     await sandbox.close();
     expect(sandbox.warnings).toEqual([]);
     expect(lines).toEqual([]);

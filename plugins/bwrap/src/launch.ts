@@ -130,7 +130,12 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const hideRuntime = runtime !== undefined && sandboxVisibility(gathered.input, runtime) !== 'hidden';
   const layout: BwrapLayout = {
     ...gathered.input,
-    denyRead: hideRuntime ? [...gathered.input.denyRead, { path: runtime, kind: 'dir' }] : gathered.input.denyRead,
+    denyRead: [
+      ...gathered.input.denyRead,
+      ...(hideRuntime ? [{ path: runtime, kind: 'dir' as const }] : []),
+      // The command policy's runtime denials: /dev/null over the file, which no exec can run.
+      ...plan.exec.unexecutable.map((path) => ({ path, kind: 'file' as const })),
+    ],
     // The helper runs in every later sandbox: never writable from this one.
     denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
     protect: { existing: gathered.input.protect.existing, missing: created },

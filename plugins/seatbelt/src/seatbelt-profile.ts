@@ -26,6 +26,8 @@ export interface SeatbeltProfileOptions {
   readonly tmpDir: string;
   /** Appended to every denial message, to find this sandbox's denials in the log. */
   readonly logTag?: string;
+  /** Files no process may execute (the command policy's runtime denials: plan.exec.unexecutable). */
+  readonly unexecutable?: readonly string[];
 }
 
 /** A Scheme string literal holding `value`. `field` names the policy field for the error. */
@@ -190,6 +192,7 @@ export function buildSeatbeltProfile(policy: Policy, options: SeatbeltProfileOpt
     tag ? `(deny default (with message ${sbplString(tag, 'logTag')}))` : '(deny default)',
     '; processes: run programs, signal and inspect only this sandbox',
     '(allow process-exec)',
+    ...rule('deny', 'process-exec', (options.unexecutable ?? []).map((p) => `(literal ${sbplString(p, 'command.deny')})`), tag),
     '(allow process-fork)',
     '(allow process-info* (target same-sandbox))',
     '(allow signal (target same-sandbox))',

@@ -50,6 +50,12 @@ describe('buildSeatbeltProfile', () => {
     expect(deny).toBeGreaterThan(allow);
   });
 
+  it('refuses to execute the command policy\'s unexecutable files, after allowing every other exec', () => {
+    const p = buildSeatbeltProfile(testPolicy(), { ...options, unexecutable: ['/usr/bin/sudo', '/opt/box/busybox'] });
+    expect(p).toContain('(allow process-exec)\n(deny process-exec (with message "fence-abc")\n  (literal "/usr/bin/sudo")\n  (literal "/opt/box/busybox")\n)');
+    expect(buildSeatbeltProfile(testPolicy(), options)).not.toContain('deny process-exec');
+  });
+
   it('reads everything except denyRead, files and globs alike', () => {
     const p = buildSeatbeltProfile(testPolicy({ filesystem: { denyRead: ['/home/user/.ssh', '/work/**/*.pem'] } }), options);
     expect(p).toContain('(allow file-read*)\n(deny file-read* (with message "fence-abc")\n  (subpath "/home/user/.ssh")\n  (regex "^/work(/.*)?/[^/]*\\\\.pem(/.*)?$")\n)');

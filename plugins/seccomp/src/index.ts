@@ -8,9 +8,15 @@
  * With -m, when the kernel and the addon can, the session also runs a supervisor: the helper
  * installs the notify variant of the logged program instead, and every EPERM denial is answered
  * and reported by Fence (any user, no audit, no rate limit). The exit hook waits for its events.
+ *
+ * When a layer taps the kernel's `exec` hook (the command policy's runtimeExecPolicy "argv"), the
+ * supervisor runs with or without -m, the notify program also sends every execve/execveat, and
+ * the supervisor answers each with the hook's verdict (`plan.exec.supervisor` says it does; a
+ * machine that cannot leaves it unset, and that layer refuses to start).
  */
 import { addFd, note, PrepareStage, Tokens, warn, type FencePlugin, type LaunchPlan } from '@fence/core';
 import { detectSeccomp } from './detect.js';
+import { execRequest, unreadableExec, type NotifyExec } from './exec-request.js';
 import { describeSeccompProgram, notifySeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
 import type { SeccompOptions } from './seccomp-rules.js';
 import { startSupervisor, type Supervisor } from './supervisor.js';
@@ -27,9 +33,18 @@ export const seccompPlugin: FencePlugin = {
     const arch = seccompArchOf(process.arch);
     if (!arch) throw new Error(`no seccomp program for architecture ${process.arch} (Fence filters x64 and arm64)`);
     let supervisor: Supervisor | undefined;
+    const violations = kernel.resolve(Tokens.Violations);
+    /** The exec hook's verdict; an unreadable call is refused and reported whatever it says. */
+    const judge = (e: NotifyExec): boolean => {
+      if (!e.readable) {
+        violations.emit(unreadableExec(e, Date.now()));
+        return false;
+      }
+      return kernel.hooks.exec.call(execRequest(e)) === undefined;
+    };
     /** Runs the session's supervisor; false when the addon cannot. */
     const supervise = async (plan: LaunchPlan, options: SeccompOptions): Promise<boolean> => {
-      supervisor = await startSupervisor(kernel.resolve(Tokens.Violations));
+      supervisor = await startSupervisor(violations, options.superviseExec ? judge : undefined);
       if (!supervisor) return false;
       const { fd } = supervisor;
       plan.cleanup.push(() => supervisor?.close());
@@ -37,7 +52,7 @@ export const seccompPlugin: FencePlugin = {
       return true;
     };
     kernel.hooks.prepare.tapPromise({ name: NAME, stage: PrepareStage.KERNEL_LAYERS }, async (plan, report) => {
-      const options = seccompOptionsFor(plan.policy, arch);
+      const options = { ...seccompOptionsFor(plan.policy, arch), superviseExec: kernel.hooks.exec.isUsed() };
       const { logged, quiet } = splitSeccompPrograms(options);
       plan.helper.seccomp = logged;
       if (quiet) plan.helper.seccompQuiet = quiet;
@@ -49,8 +64,10 @@ export const seccompPlugin: FencePlugin = {
       if (allowUnixSockets.length > 0 && !allowAllUnixSockets) {
         warn(plan, NAME, `network.allowUnixSockets lists ${allowUnixSockets.length} path(s), but connect() cannot be limited to them here (it needs Landlock ABI 9): every Unix socket visible in the sandbox is reachable`);
       }
-      if (kernel.options.monitor && availability?.facts?.notify === true && (await supervise(plan, options))) {
+      const wanted = kernel.options.monitor || options.superviseExec;
+      if (wanted && availability?.facts?.notify === true && (await supervise(plan, options))) {
         note(plan, NAME, 'supervisor: EPERM denials go to Fence (SECCOMP_RET_USER_NOTIF), which answers and reports them');
+        if (options.superviseExec) plan.exec.supervisor = `the ${NAME} supervisor`;
       }
     });
     // The command has exited: its denials are all queued; let them reach the stream first.
@@ -64,7 +81,8 @@ export { assemble, BPF, BPF_MAXINSNS, jump, label, stmt } from './bpf.js';
 export type { Instruction, Item, Label, Target } from './bpf.js';
 export { detectSeccomp, probeSeccomp, seccompAvailability, type SeccompFacts } from './detect.js';
 export { describeCall, notifyViolation, SUPERVISOR_REASON, type NotifyEvent } from './notify-event.js';
-export { startSupervisor, type Supervisor } from './supervisor.js';
+export { startSupervisor, type ExecJudge, type Supervisor } from './supervisor.js';
+export { execFile, execRequest, unreadableExec, type NotifyExec } from './exec-request.js';
 export {
   buildSeccompProgram,
   describeSeccompProgram,
@@ -83,6 +101,7 @@ export {
   AF_VSOCK,
   CLONE_NEWUSER,
   DANGEROUS_SYSCALLS,
+  EXEC_RULES,
   PER_LINUX,
   PERSONALITY_QUERY,
   ruleTarget,
