@@ -160,6 +160,25 @@ function seccompNotifyLine(notify) {
   return `seccomp-notify ${socket} ${seccompHex('seccompNotify.program', notify.program)}`;
 }
 
+const GUARD_KINDS = [
+  ['files', 'file'],
+  ['dirs', 'dir'],
+  ['git', 'git'],
+  ['gitConfig', 'git-config'],
+];
+
+/** `guard <kind> <name>`: one line per protected name of the creation guard. */
+function guardLines(guard) {
+  return GUARD_KINDS.flatMap(([field, kind]) =>
+    (guard[field] ?? []).map((name, i) => {
+      if (typeof name !== 'string' || !/^[\x21-\x24\x26-\x2e\x30-\x7e]+(\/[\x21-\x24\x26-\x2e\x30-\x7e]+)?$/.test(name) || name === '.' || name === '..' || name.length > 255) {
+        throw planError(`createGuard.${field}[${i}]`, 'must be a file name, or two joined by one /, in printable ASCII without %', name);
+      }
+      return `guard ${kind} ${name}`;
+    }),
+  );
+}
+
 /**
  * Encodes a HelperPlan for `fence-launch --plan-fd N` (or, base64, for $FENCE_LAUNCH_PLAN).
  * The format is in README.md; fence-launch rejects anything it does not know.
@@ -172,6 +191,7 @@ exports.encodeHelperPlan = function encodeHelperPlan(plan) {
     ...(plan.landlock ? landlockLines(plan.landlock) : []),
     ...SECCOMP_FILTERS.filter(([field]) => plan[field]).map(([field, keyword]) => seccompLine(field, keyword, plan[field])),
     ...(plan.seccompNotify ? [seccompNotifyLine(plan.seccompNotify)] : []),
+    ...(plan.createGuard ? guardLines(plan.createGuard) : []),
   ];
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -85,6 +85,13 @@ describe('seccomp supervisor', { skip }, () => {
     assert.equal(r.status, 125);
     assert.equal(r.stderr, 'fence-launch: plan: line 3: malformed "seccomp-notify"\n');
   });
+
+  it('refuses a plan with both the creation guard and a supervisor (one listener per process)', () => {
+    const line = `seccomp-notify 4 ${Buffer.from(program).toString('hex')}\n`;
+    const r = spawnSync(helper, ['--plan-fd', '0', '--', 'true'], { input: `fence-launch-plan 1\nguard file .bashrc\n${line}`, encoding: 'utf8' });
+    assert.equal(r.status, 125);
+    assert.equal(r.stderr, 'fence-launch: plan: guard and seccomp-notify cannot both be used\n');
+  });
 });
 
 describe('seccomp supervisor, exec calls (runtimeExecPolicy "argv")', { skip }, () => {

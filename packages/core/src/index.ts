@@ -20,10 +20,11 @@ export { isWithin, ruleCovers, ruleMatches, type FilesystemModel, type PathField
 export { globToPosixRegex, escapeRegex, hasGlob } from './filesystem/glob.js';
 export { existingRealPath, resolveFilesystem } from './settings/paths.js';
 export { readableRoots, readIsolated, SANDBOX_PATHS, SYSTEM_READ_PATHS, type ReadAccess, type ReadRoot } from './filesystem/readable.js';
-export { loadPolicy, MAX_EXTENDS_DEPTH, type LoadOptions, type LoadedPolicy } from './settings/load.js';
+export { BASE_SETTINGS, loadPolicy, MAX_EXTENDS_DEPTH, type LoadOptions, type LoadedPolicy } from './settings/load.js';
 export { jsonSchema } from './settings/json-schema.js';
 export { DEFAULT_CREDENTIAL_STORES, DEFAULT_DENIED_VARIABLES, STORES_SOURCE, VARIABLES_SOURCE } from './settings/secrets.js';
 export { templates, templateNames, isTemplateName, type Template, type TemplateName } from './settings/templates.js';
 export * from './settings/schema.js';
 export * from './settings/domain-pattern.js';
+export { parseUpstreamProxy, upstreamProxyProblem, type UpstreamProxy } from './settings/upstream-proxy.js';
 export { loadPlugins } from './plugin-loader.js';
