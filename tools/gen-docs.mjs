@@ -17,7 +17,7 @@ try {
   console.error(`gen-docs: cannot load @fence/core or @fence/plugin-command (${e.message}); build them first: npx tsc -b plugins/command/tsconfig.lib.json`);
   process.exit(1);
 }
-const { jsonSchema, templates, templateNames, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH } = core;
+const { jsonSchema, templates, templateNames, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH, SANDBOX_PATHS, SYSTEM_READ_PATHS } = core;
 const { DEFAULT_DENIED_COMMANDS } = command;
 
 const schema = jsonSchema();
@@ -182,6 +182,18 @@ for (const [name, ref] of sections) {
       'name the store itself.',
       '',
       DEFAULT_CREDENTIAL_STORES.map((p) => `\`${p}\``).join(', '),
+      '',
+      'Read isolation: with `defaultDenyRead` (or `strictDenyRead`, which leaves the system paths out) the',
+      'command reads only the working directory, `allowRead` (read, list, run), `allowExecute` (read and run,',
+      'a directory\'s entries not listed), `allowWrite`, and the sandbox\'s own',
+      SANDBOX_PATHS.linux.map((p) => `\`${p}\``).join(', '),
+      '(Linux; `/dev` on macOS). `denyRead` still wins. `fence config show` lists what stays readable',
+      '(`readable`). A glob other than `dir/**` in those lists must lie in the working directory.',
+      '',
+      'System paths readable under `defaultDenyRead` (those that exist):',
+      '',
+      `- Linux: ${SYSTEM_READ_PATHS.linux.map((p) => `\`${p}\``).join(', ')}`,
+      `- macOS: ${SYSTEM_READ_PATHS.darwin.map((p) => `\`${p}\``).join(', ')}`,
     );
   }
   if (name === 'environment') {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { fence, workspace, type Workspace } from '../src/fence.js';
@@ -38,6 +38,29 @@ describe('fence --landlock-apply', () => {
     expect(existsSync(join(dir, 'outside'))).toBe(false);
     expect(r.stderr).toMatch(/outside: Permission denied/);
     expect(r.stdout).toBe('0\n');
+  });
+
+  it('isolates reads with Landlock alone (defaultDenyRead): $HOME unreadable, /usr, python3 and the working directory usable', async () => {
+    ws = workspace('root');
+    const dir = mkdtempSync('/var/tmp/fence-e2e-landlock-');
+    const home = mkdtempSync('/var/tmp/fence-e2e-landlock-home-');
+    onTestFinished(() => {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    });
+    writeFileSync(join(home, 'secret'), 'fence-e2e-secret\n');
+    writeFileSync(join(dir, 'mine'), 'mine\n');
+    const { encodeHelperPlan } = (await import('@fence/native')) as typeof import('@fence/native');
+    const { buildLandlockRuleset, readablePaths, NEEDED_DEV_NODES } = await import('@fence/plugin-landlock');
+    const { loadPolicy } = await import('@fence/core');
+    const { policy } = loadPolicy({ cwd: dir, home, env: {}, inline: { filesystem: { defaultDenyRead: true } } });
+    const readable = await readablePaths(policy);
+    const landlock = buildLandlockRuleset({ abi: 1, policy, writablePaths: [], readablePaths: readable!.existing, devNodes: NEEDED_DEV_NODES, netns: true, proxyPorts: [], exposedPorts: [] });
+    const plan = Buffer.from(encodeHelperPlan({ bridges: [], rlimits: [], landlock })).toString('base64');
+    const script = `cat ${home}/secret; ls /usr/bin | grep -c '^ls$'; python3 -c 'print(2 + 2)'; cat mine`;
+    const r = await fence(ws, ['--landlock-apply', '--', 'sh', '-c', script], { env: { FENCE_LAUNCH_PLAN: plan }, cwd: dir });
+    expect(r.stdout).toBe('1\n4\nmine\n');
+    expect(r.stderr).toMatch(/secret: Permission denied/);
   });
 
   it('explains a missing plan', async () => {

@@ -47,10 +47,10 @@ export const isFenceError = (e: unknown): e is FenceError => e instanceof FenceE
 export const errors = {
   /** An agent's configuration file (hooks, settings) that Fence reads or edits is not as expected. */
   agentFile: (file: string, why: string, fix: string) => new FenceError('AGENT_FILE', `${file}: ${why}; ${fix}`),
-  allowWriteSymlink: (index: number, written: string, real: string, isLink: boolean) =>
+  allowWriteSymlink: (index: number, written: string, real: string, isLink: boolean, field = 'allowWrite') =>
     new FenceError(
       'PATH_SYMLINK',
-      `filesystem.allowWrite[${index}]: "${written}" ${isLink ? 'is a symlink' : 'leads through a symlink'} to ${real}; name the real path "${real}" in allowWrite to allow it`,
+      `filesystem.${field}[${index}]: "${written}" ${isLink ? 'is a symlink' : 'leads through a symlink'} to ${real}; name the real path "${real}" in ${field} to allow it`,
     ),
   bindLimit: (count: number, max: number) =>
     new FenceError(

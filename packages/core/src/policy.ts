@@ -2,11 +2,17 @@
  * The resolved policy: settings after `extends`, defaults and path resolution. Plugins only ever
  * see this shape; every path in it is absolute.
  */
+import type { FilesystemModel } from './filesystem/model.js';
 import type { Settings } from './settings/schema.js';
 
 export type Policy = Omit<Settings, '$schema' | 'extends'> & {
   /** Working directory of the command (absolute, symlinks resolved). */
   readonly cwd: string;
+  /**
+   * The filesystem rules resolved once (written path, real path, how it was reached, glob): what
+   * every layer enforces. `filesystem` lists the same rules as plain values.
+   */
+  readonly paths: FilesystemModel;
   /** Home directory of the user (absolute). */
   readonly home: string;
   /**

@@ -24,7 +24,6 @@ import { rlimitsFor } from './limits.js';
 import { loadPlugins } from './plugin-loader.js';
 import { overrideNetwork, type NetworkOverride } from './network-override.js';
 import { loadPolicy } from './settings/load.js';
-import { patternBase } from './settings/paths.js';
 import type { SettingsInput } from './settings/schema.js';
 import type { ViolationStream } from './violations.js';
 
@@ -251,7 +250,7 @@ export async function createSandbox(options: SandboxOptions): Promise<Sandbox> {
 /** A session for a resolved policy (createSandbox, and the sessions derived by withNetwork). */
 async function startSession(options: SandboxOptions, resolved: Policy, sources: readonly PolicySource[]): Promise<Sandbox> {
   const env = options.env ?? process.env;
-  const writable = resolved.filesystem.allowWrite.map((p) => patternBase(p, resolved.cwd));
+  const writable = resolved.paths.allowWrite.map((rule) => rule.real);
   const extra = await loadPlugins([...(options.pluginNames ?? []), ...resolved.plugins], resolved.cwd, writable);
   const policy: Policy = { ...resolved, trusted: [...new Set([...resolved.trusted, ...extra.paths, ...(options.trustedPaths ?? [])])] };
   const kernel = new Kernel({

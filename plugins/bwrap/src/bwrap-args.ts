@@ -51,11 +51,16 @@ export interface BwrapLayout {
    * they cannot be moved away (the git directories whose content the creation guard protects).
    */
   readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[]; readonly pinned?: readonly string[] };
+  /**
+   * Read isolation (defaultDenyRead): the readable roots, shown read-only where a hidden directory
+   * covers them (a writable one is shown by its own mount).
+   */
+  readonly readable?: readonly string[];
   /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
   readonly helper?: string;
   /**
    * What Fence loads (policy.trusted: its own installation, settings, plugins): read-only like
-   * denyWrite, and shown even under the private /tmp, so `fence` itself runs inside (an agent's
+   * denyWrite, and shown when under the private /tmp, so `fence` itself runs inside (an agent's
    * hook calls it).
    */
   readonly trusted?: readonly string[];
@@ -151,8 +156,12 @@ function layoutMounts(input: BwrapLayout): Mount[] {
   // The repository of a working directory under /tmp, unless a rule covers it (denyRead wins).
   const project = input.tmpProject;
   if (project && !base.some((m) => isWithin(project, m.path))) base.push({ path: project, kind: 'show' });
-  // The working directory, the helper and Fence itself must stay reachable even under the private /tmp.
-  for (const path of [input.cwd, ...(input.helper ? [input.helper] : []), ...(input.trusted ?? [])]) {
+  // The working directory, the helper and Fence itself (under /tmp only: read isolation decides
+  // elsewhere) must stay reachable even under the private /tmp, and the readable roots under the
+  // directories read isolation hides (shallowest first: one covers the deeper).
+  const readable = [...(input.readable ?? [])].sort((a, b) => depth(a) - depth(b));
+  const fence = (input.trusted ?? []).filter((p) => isWithin(p, '/tmp'));
+  for (const path of [input.cwd, ...(input.helper ? [input.helper] : []), ...fence, ...readable]) {
     if (visibilityOf(path, base) === 'hidden' && !base.some((m) => m.path === path)) base.push({ path, kind: 'show' });
   }
   return base.filter((m) => m.kind === 'write' || m.kind === 'show' || visibilityOf(m.path, base) !== 'hidden');

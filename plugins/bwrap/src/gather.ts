@@ -1,16 +1,17 @@
 /**
- * Effects before the build: turns the policy's filesystem rules into the plain data of
- * `BwrapLayout` (existing realpaths, typed), expanding globs and finding the mandatory paths in one
- * walk. Every rule that cannot be honoured is reported through the logger, never dropped silently.
+ * Effects before the build: turns the policy's filesystem rules (core's model, resolved once) into
+ * the plain data of `BwrapLayout` (existing paths, typed), expanding globs and finding the mandatory
+ * paths in one walk. Every rule that cannot be honoured is reported through the logger, never dropped silently.
  * Writable paths are taken as the policy names them (core refused those that lead through a
  * symlink), never re-resolved here: bind-fds.ts then proves each is still that very path.
  */
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { Logger, Policy } from '@fence/core';
+import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
 import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
-import { absolutePattern, parsePattern, walkTrees, type PathPattern } from './glob-expand.js';
+import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
+import { readIsolation } from './read-isolation.js';
 import type { SweepPlan } from './sweep.js';
 import { gitFinds, gitPlaceholderNames, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
 
@@ -54,8 +55,6 @@ function resolveEntry(path: string, exact = false): Resolved | undefined {
   }
 }
 
-const realOr = (path: string): string => resolveEntry(path)?.path ?? path;
-
 /**
  * A symlinked allowWrite entry (say `dist -> ~`, planted by an earlier run) would make its target
  * writable; it is honoured only when the target is already inside another writable path.
@@ -79,38 +78,35 @@ function writableEntries(entries: readonly { pattern: string; r: Resolved }[], l
  * guard knows names, not what a link points at.
  */
 export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapLayout, 'netns' | 'disableUserns'>, createGuard = false): GatheredPaths {
-  const cwd = realOr(policy.cwd);
-  const home = realOr(policy.home);
+  const { cwd, home } = policy;
   const fs = policy.filesystem;
-  const patterns = new Map<Field, PathPattern[]>(
-    FIELDS.map((f) => [f, fs[f].map((p) => parsePattern(absolutePattern(p, cwd, home)))]),
-  );
   const matches = new Map<Field, { pattern: string; path: string }[]>(FIELDS.map((f) => [f, []]));
-  const globs: { field: Field; pattern: Extract<PathPattern, { kind: 'glob' }> }[] = [];
+  const globs: { field: Field; rule: PathRule; pattern: string }[] = [];
   for (const field of FIELDS) {
-    for (const p of patterns.get(field)!) {
-      if (p.kind === 'unsupported') logger.warn(`filesystem.${field}: "${p.pattern}" cannot be honoured: ${p.why}`);
-      else if (p.kind === 'path') matches.get(field)!.push({ pattern: p.pattern, path: p.path });
-      else globs.push({ field, pattern: p });
+    for (const rule of policy.paths[field]) {
+      // `dir/**` is the directory itself: its mount covers every descendant.
+      if (!rule.glob || rule.glob.tree) matches.get(field)!.push({ pattern: rule.written, path: rule.real });
+      else if (rule.real === '/') logger.warn(`filesystem.${field}: "${rule.written}" cannot be honoured: a glob at the top of the filesystem would walk every file; start it under a directory`);
+      else globs.push({ field, rule, pattern: rule.glob.pattern });
     }
   }
 
   // Hidden directories need no walking: nothing inside them is visible.
   const hidden = new Set(matches.get('denyRead')!.map((m) => resolveEntry(m.path)).filter((r) => r?.kind === 'dir').map((r) => r!.path));
-  const writeHints = [...matches.get('allowWrite')!.map((m) => m.path), ...globs.filter((g) => g.field === 'allowWrite').map((g) => g.pattern.root)];
+  const writeHints = [...matches.get('allowWrite')!.map((m) => m.path), ...globs.filter((g) => g.field === 'allowWrite').map((g) => g.rule.real)];
   const searchCwd = writeHints.some((w) => isWithin(w, cwd) || isWithin(cwd, w));
   const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set(), gitEntries: new Set() };
   const protectedVisit = protectedPathVisitor(fs.allowGitConfig, finds);
-  const roots = [...(searchCwd ? [cwd] : []), ...globs.map((g) => g.pattern.root).filter((r) => existsSync(r))];
+  const roots = [...(searchCwd ? [cwd] : []), ...globs.map((g) => g.rule.real).filter((r) => existsSync(r))];
   // The cache key names every input of the visitor below (the rules themselves are Fence's build).
-  const cacheKey = JSON.stringify([roots, cwd, searchCwd, [...hidden], globs.map((g) => [g.field, g.pattern.pattern]), fs.allowGitConfig]);
+  const cacheKey = JSON.stringify([roots, cwd, searchCwd, [...hidden], globs.map((g) => [g.field, g.pattern]), fs.allowGitConfig]);
   const cacheDir = walkCacheDir(home);
   walkTrees(roots, (path, entry) => {
     if (hidden.has(path)) return 'skip';
     let seen = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
     for (const g of globs) {
-      if (!g.pattern.regex.test(path)) continue;
-      matches.get(g.field)!.push({ pattern: g.pattern.pattern, path });
+      if (!ruleMatches(g.rule, path)) continue;
+      matches.get(g.field)!.push({ pattern: g.rule.written, path });
       seen = g.field === 'denyRead' && entry.isDirectory() ? 'skip' : (seen ?? 'keep');
     }
     return seen;
@@ -119,7 +115,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   for (const p of gitNames) finds.found.add(p);
   const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
   for (const g of globs) {
-    if (!matches.get(g.field)!.some((m) => m.pattern === g.pattern.pattern)) logger.debug('bwrap', `filesystem.${g.field}: "${g.pattern.pattern}" matches nothing`);
+    if (!matches.get(g.field)!.some((m) => m.pattern === g.rule.written)) logger.debug('bwrap', `filesystem.${g.field}: "${g.rule.written}" matches nothing`);
   }
 
   const kinds = new Map<string, PathKind>();
@@ -131,7 +127,16 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
       return r ? [{ pattern: m.pattern, r }] : [];
     });
   const allowWrite = writableEntries(resolved('allowWrite'), logger);
-  const denyRead = uniqueEntries(resolved('denyRead').map((e) => e.r));
+  // Read isolation hides the rest of the host like denyRead and binds the readable roots back
+  // (read-isolation.ts); denyRead still wins, so a root inside a denyRead path stays hidden.
+  const isolation = readIsolation(policy);
+  const denied = resolved('denyRead').map((e) => e.r);
+  const denyRead = uniqueEntries([...denied, ...isolation.hidden]);
+  const readable = isolation.readable.flatMap((p) => {
+    const r = denied.some((d) => isWithin(p, d.path)) ? undefined : resolveEntry(p, true);
+    if (r) kinds.set(r.path, r.kind);
+    return r ? [r.path] : [];
+  });
   // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
   // The walk cache too: a command that rewrote it could hide a protected name from the next run.
   const fence = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
@@ -179,6 +184,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     denyWrite,
     trusted: fence.map((r) => r.path),
     protect: { existing: [...existing], missing: [], pinned: createGuard ? pinnedGitDirs(finds.gitDirs, kinds) : [] },
+    ...(readable.length > 0 ? { readable } : {}),
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
   const denyWriteMissing = placeholders.filter((p) => denyWriteCandidates.includes(p));

@@ -1,66 +1,14 @@
 /**
- * Glob expansion for the filesystem rules. bwrap mounts paths, not patterns, so patterns are
- * expanded when the session starts: `dir/**` is the directory itself (its mount covers every
- * descendant); any other glob is matched during ONE walk per tree, shared by every pattern and by
- * the mandatory-path search, skipping directories that are already covered (hidden by denyRead).
+ * The walk that expands globs for the filesystem rules. bwrap mounts paths, not patterns, so
+ * patterns are expanded when the session starts (gather.ts, matching with core's model): `dir/**`
+ * is the directory itself (its mount covers every descendant); any other glob is matched during
+ * ONE walk per tree, shared by every pattern and by the mandatory-path search, skipping directories
+ * that are already covered (hidden by denyRead).
  * Files created after the start are not matched; the README says so.
  */
 import { readdirSync, type Dirent } from 'node:fs';
-import { isAbsolute, normalize, resolve } from 'node:path';
 import { isWithin } from './bwrap-args.js';
 import type { WalkCache, WalkEntry } from './walk-cache.js';
-
-export type PathPattern =
-  | { readonly kind: 'path'; readonly pattern: string; readonly path: string }
-  | { readonly kind: 'glob'; readonly pattern: string; readonly root: string; readonly regex: RegExp }
-  | { readonly kind: 'unsupported'; readonly pattern: string; readonly why: string };
-
-const GLOB_CHARS = /[*?[]/;
-
-/** `~`, `./`, `../` and relative paths against the working directory; result is absolute. */
-export function absolutePattern(pattern: string, cwd: string, home: string): string {
-  if (pattern === '~') return home;
-  if (pattern.startsWith('~/')) return normalize(`${home}/${pattern.slice(2)}`);
-  return isAbsolute(pattern) ? normalize(pattern) : resolve(cwd, pattern);
-}
-
-/** `*` one segment, `**` any depth, `?` one character, `[...]` a class. Anchored. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      const slashAfter = glob[i + 2] === '/';
-      re += slashAfter ? '(?:.*/)?' : '.*';
-      i += slashAfter ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        re += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-/** Classifies one settings entry (already absolute). */
-export function parsePattern(absolute: string): PathPattern {
-  if (absolute.includes('{')) return { kind: 'unsupported', pattern: absolute, why: 'brace patterns ({a,b}) are not supported; list each path' };
-  if (!GLOB_CHARS.test(absolute)) return { kind: 'path', pattern: absolute, path: absolute };
-  const tree = /^(.*)\/\*\*$/.exec(absolute);
-  if (tree && !GLOB_CHARS.test(tree[1]!)) return { kind: 'path', pattern: absolute, path: tree[1] || '/' };
-  const segments = absolute.split('/');
-  const firstGlob = segments.findIndex((s) => GLOB_CHARS.test(s));
-  const root = segments.slice(0, firstGlob).join('/') || '/';
-  if (root === '/') {
-    return { kind: 'unsupported', pattern: absolute, why: 'a glob at the top of the filesystem would walk every file; start it under a directory' };
-  }
-  return { kind: 'glob', pattern: absolute, root, regex: globToRegExp(absolute) };
-}
 
 /**
  * Sees the entries of a walk: returns 'skip' for a directory the walk must not go into, 'keep'

@@ -30,7 +30,7 @@ export default bwrapPlugin;
 export { bindPaths, buildBwrapArgs, planMounts, sandboxVisibility, isWithin, type BindPath, type BwrapInput, type BwrapLayout, type PathEntry, type PathKind, type Visibility } from './bwrap-args.js';
 export { detectBwrap, probeBwrap, bwrapInstallHint, BWRAP_INSTALL, type BwrapFacts, type Prober } from './detect.js';
 export { gatherPaths, type GatheredPaths } from './gather.js';
-export { absolutePattern, globToRegExp, parsePattern, walkTrees, outermost, type PathPattern, type WalkVisitor } from './glob-expand.js';
+export { walkTrees, outermost, type WalkVisitor } from './glob-expand.js';
 export { PROTECTED_FILES, PROTECTED_DIRS, gitProtectedNames, protectedNamesAt } from './mandatory-paths.js';
 export { commandPid, forwardToCommand, killSandbox, sandboxInit } from './signal.js';
 export { prepareBwrap, LAYER, type PrepareOptions } from './launch.js';

@@ -56,6 +56,28 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
+  it('under read isolation hides a directory on the way whole and binds the readable roots inside it back, read-only (once: /usr is not hidden, /var/lib/x is inside /var/lib)', () => {
+    const args = buildBwrapArgs(
+      input({
+        cwd: '/home/u/proj',
+        allowWrite: ['/home/u/proj'],
+        denyRead: [{ path: '/home', kind: 'dir' }, { path: '/home/u', kind: 'dir' }, { path: '/var', kind: 'dir' }, { path: '/opt', kind: 'dir' }],
+        readable: ['/var/lib', '/usr', '/var/lib/x', '/home/u/proj'],
+      }),
+    );
+    expect(args.slice(MOUNTS_AT)).toEqual([
+      '--tmpfs', '/home',
+      '--tmpfs', '/opt',
+      '--tmpfs', '/var',
+      '--ro-bind-fd', '10', '/var/lib',
+      '--bind-fd', '11', '/home/u/proj',
+      '--remount-ro', '/home',
+      '--remount-ro', '/opt',
+      '--remount-ro', '/var',
+      '--chdir', '/home/u/proj',
+    ]);
+  });
+
   it('hides denyRead directories with a tmpfs sealed after the mounts inside it', () => {
     const args = buildBwrapArgs(
       input({

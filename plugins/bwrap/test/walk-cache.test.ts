@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SettingsSchema, type Logger, type Policy } from '@fence/core';
+import { resolveFilesystem, SettingsSchema, type Logger, type Policy } from '@fence/core';
 import { gatherPaths } from '../src/gather.js';
 import { walkTrees } from '../src/glob-expand.js';
 import { WalkCache } from '../src/walk-cache.js';
@@ -81,7 +81,8 @@ describe('gatherPaths with the walk cache', () => {
     // A git directory is one holding HEAD (the .git itself, and the submodule's under modules/).
     for (const f of ['deep/.bashrc', 'deep/x/.git/HEAD', 'deep/x/.git/config', 'deep/x/.git/commondir', 'deep/x/.git/modules/sub/HEAD', 'deep/x/.git/modules/sub/config', 'b/lib/key.pem']) writeFileSync(`${cwd}/${f}`, '');
     const { $schema: _s, extends: _e, ...rest } = SettingsSchema.parse({ filesystem: { allowWrite: ['.'], denyRead: ['**/*.pem'], denyWrite: ['**/.env'] } });
-    const policy: Policy = { ...rest, cwd, home: scratch('fence-walk-home-'), trusted: [] };
+    const home = scratch('fence-walk-home-');
+    const policy: Policy = { ...rest, paths: resolveFilesystem(rest.filesystem, cwd, home), cwd, home, trusted: [] };
     const logger: Logger = { debugEnabled: false, debug: () => undefined, warn: () => undefined, notice: () => undefined };
     const xdg = scratch('fence-walk-xdg-');
     process.env.XDG_CACHE_HOME = xdg;

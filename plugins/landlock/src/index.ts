@@ -34,6 +34,7 @@ export {
   LANDLOCK_ABI_MAX,
   missingFeatures,
   NEEDED_DEV_NODES,
+  executeOnly,
   readExecute,
   readWrite,
   RestrictSelf,
@@ -41,7 +42,8 @@ export {
   terminalRights,
   type LandlockInput,
   type PathEntry,
+  type ReadableEntry,
 } from './landlock-rules.js';
 export { abiConsequence, detectLandlock, REASONS } from './detect.js';
 export { prepareLandlock, sandboxHasNetns } from './prepare.js';
-export { literalBase, writablePaths, type WritablePaths } from './writable-paths.js';
+export { readablePaths, writablePaths, type ExistingPaths, type WritablePaths } from './writable-paths.js';

@@ -7,7 +7,7 @@
  *   v5 (6.10) IOCTL_DEV            v6 (6.12) scoping of abstract Unix sockets and signals
  *   v7 (6.15) audit logging of denials after execve (LOG_NEW_EXEC_ON)
  */
-import type { LandlockPathRule, LandlockPortRule, LandlockRuleset, Policy } from '@fence/core';
+import type { LandlockPathRule, LandlockPortRule, LandlockRuleset, Policy, ReadAccess } from '@fence/core';
 
 /** LANDLOCK_ACCESS_FS_* (include/uapi/linux/landlock.h). */
 export const AccessFs = {
@@ -106,12 +106,27 @@ export const NEEDED_DEV_NODES: readonly PathEntry[] = [
 
 const TERMINAL_NODES: ReadonlySet<string> = new Set(['/dev/null', '/dev/tty', '/dev/ptmx', '/dev/pts']);
 
+/** A readable root: `execute` may read and run files but not list directories. */
+export interface ReadableEntry extends PathEntry {
+  readonly access: ReadAccess;
+}
+
+/** Read and run, without listing: allowExecute. */
+export function executeOnly(): number {
+  return AccessFs.EXECUTE | AccessFs.READ_FILE;
+}
+
 export interface LandlockInput {
   /** ABI reported by the kernel (landlock_create_ruleset with LANDLOCK_CREATE_RULESET_VERSION). */
   readonly abi: number;
   readonly policy: Policy;
   /** Existing allowWrite paths (globs already reduced to a directory by the caller). */
   readonly writablePaths: readonly PathEntry[];
+  /**
+   * Under read isolation (defaultDenyRead), the existing roots that stay readable (core's
+   * readableRoots): reads are then granted beneath these only, instead of beneath `/`.
+   */
+  readonly readablePaths?: readonly ReadableEntry[];
   readonly devNodes: readonly PathEntry[];
   /** Host devices the sandbox shows (see deviceRights); absent: none. */
   readonly passedDevices?: readonly PathEntry[];
@@ -128,8 +143,11 @@ function pathRule(entry: PathEntry, rights: number): LandlockPathRule {
 
 function pathRules(abi: number, input: LandlockInput): LandlockPathRule[] {
   const dev = input.devNodes.map((n) => pathRule(n, TERMINAL_NODES.has(n.path) ? terminalRights(abi) : readWrite(abi)));
+  // Reads beneath `/` (deny is bwrap's job), or under read isolation beneath the readable roots
+  // only; a writable root is readable and runnable too (the rule on `/` gave that before).
+  const reads = input.readablePaths?.map((p) => pathRule(p, p.access === 'execute' ? executeOnly() : readExecute())) ?? [pathRule({ path: '/', isDirectory: true }, readExecute())];
   return [
-    pathRule({ path: '/', isDirectory: true }, readExecute()),
+    ...reads,
     pathRule({ path: '/tmp', isDirectory: true }, readWrite(abi)),
     ...dev,
     ...(input.passedDevices ?? []).map((d) => pathRule(d, deviceRights(abi))),

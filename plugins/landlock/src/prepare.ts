@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { errors, note, Tokens, type DetectionReport, type Kernel, type LaunchPlan } from '@fence/core';
 import { buildLandlockRuleset, describeRuleset, missingFeatures, NEEDED_DEV_NODES } from './landlock-rules.js';
-import { writablePaths } from './writable-paths.js';
+import { readablePaths, writablePaths } from './writable-paths.js';
 
 /**
  * Whether the sandbox gets its own network namespace. bwrap reports it as a fact; an active bwrap
@@ -27,8 +27,10 @@ export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: 
   if (missing.length && kernel.options.strict) throw errors.layerUnavailable('landlock', missing.join('; '));
   for (const m of missing) note(plan, 'landlock', `Degraded: ${m}`);
 
-  const writable = await writablePaths(policy.filesystem.allowWrite);
+  const writable = await writablePaths(policy.paths.allowWrite);
   for (const path of writable.skipped) logger.debug('landlock', `Skipped allowWrite (does not exist): ${path}`);
+  const readable = await readablePaths(policy);
+  for (const path of readable?.skipped ?? []) logger.debug('landlock', `Skipped readable path (does not exist): ${path}`);
 
   // With devices.mode "host" the host's whole /dev; otherwise what devices.allow passes through.
   const devices = policy.devices.mode === 'host' ? ['/dev'] : policy.devices.allow;
@@ -38,6 +40,7 @@ export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: 
     abi,
     policy,
     writablePaths: writable.existing,
+    readablePaths: readable?.existing,
     devNodes: NEEDED_DEV_NODES,
     passedDevices,
     netns,

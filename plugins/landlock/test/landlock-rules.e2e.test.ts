@@ -7,7 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLandlockRuleset, NEEDED_DEV_NODES } from '../src/landlock-rules.js';
+import { loadPolicy } from '@fence/core';
+import { buildLandlockRuleset, NEEDED_DEV_NODES, type LandlockInput } from '../src/landlock-rules.js';
+import { readablePaths } from '../src/writable-paths.js';
 import { loadNative } from '../src/native.js';
 import { testPolicy } from './policy.js';
 
@@ -24,7 +26,7 @@ const outside = join(root, 'outside');
 /** A single writable file in a directory that is not: its rule carries file rights only. */
 const allowedFile = join(outside, 'allowed-file');
 
-function runInRuleset(script: string, asNobody = false) {
+function runInRuleset(script: string, asNobody = false, input: Partial<LandlockInput> = {}) {
   const ruleset = buildLandlockRuleset({
     abi,
     policy: testPolicy({ filesystem: { allowWrite: [inside, allowedFile] } }),
@@ -36,6 +38,7 @@ function runInRuleset(script: string, asNobody = false) {
     netns: true,
     proxyPorts: [],
     exposedPorts: [],
+    ...input,
   });
   const planFile = join(root, `plan-${process.hrtime.bigint()}`);
   writeFileSync(planFile, native!.encodeHelperPlan({ bridges: [], rlimits: [], landlock: ruleset }));
@@ -102,6 +105,44 @@ describe.skipIf(Boolean(skip))('the Landlock ruleset applied by fence-launch', (
         expect(r.status).not.toBe(0);
         expect(r.stderr).toMatch(/PermissionError/);
       });
+    });
+  }
+});
+
+describe.skipIf(Boolean(skip))('read isolation (defaultDenyRead) applied by Landlock alone, no bwrap mounts', () => {
+  const home = join(root, 'home');
+  const tools = join(root, 'tools');
+  /** The ruleset of a real policy: reads beneath the readable roots only. */
+  const isolated = async (): Promise<Partial<LandlockInput>> => {
+    const { policy } = loadPolicy({ cwd: inside, home, env: {}, inline: { filesystem: { defaultDenyRead: true, allowWrite: [inside], allowExecute: [tools] } } });
+    const readable = await readablePaths(policy);
+    return { policy, readablePaths: readable!.existing, writablePaths: [{ path: inside, isDirectory: true }] };
+  };
+  beforeAll(() => {
+    for (const d of [home, tools]) mkdirSync(d, { recursive: true });
+    mkdirSync(inside, { recursive: true });
+    writeFileSync(join(home, 'secret'), 'fence-secret\n', { mode: 0o644 });
+    writeFileSync(join(tools, 'hello'), '#!/bin/sh\necho hello\n', { mode: 0o755 });
+    for (const d of [root, inside, home, tools]) chmodSync(d, 0o777);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  for (const [who, asNobody] of [
+    ['root', false],
+    ['uid 65534', true],
+  ] as const) {
+    it(`hides $HOME, keeps /usr, python3 and the working directory usable (as ${who})`, async () => {
+      const input = await isolated();
+      const r = runInRuleset(`cat ${home}/secret; ls ${home}; ls /usr/bin | grep -c '^ls$'; python3 -c 'print(2 + 2)'; echo w > ${inside}/w-${asNobody} && cat ${inside}/w-${asNobody}`, asNobody, input);
+      expect(r.stdout).toBe('1\n4\nw\n');
+      expect(r.stderr).toMatch(new RegExp(`cat: ${home}/secret: Permission denied`));
+      expect(r.stderr).toMatch(/ls: cannot open directory .*home.*: Permission denied/);
+    });
+
+    it(`runs an allowExecute program but cannot list its directory (as ${who})`, async () => {
+      const r = runInRuleset(`${tools}/hello; ls ${tools}`, asNobody, await isolated());
+      expect(r.stdout).toBe('hello\n');
+      expect(r.stderr).toMatch(/ls: cannot open directory .*tools.*: Permission denied/);
     });
   }
 });

@@ -156,6 +156,32 @@ describe('buildLandlockRuleset', () => {
   });
 });
 
+describe('buildLandlockRuleset under read isolation (defaultDenyRead)', () => {
+  const policy = testPolicy({ filesystem: { defaultDenyRead: true, allowWrite: ['/work'], allowExecute: ['/opt/tool/bin', '/opt/one'] } });
+  const readable = [
+    { path: '/usr', isDirectory: true, access: 'read' as const },
+    { path: '/work', isDirectory: true, access: 'write' as const },
+    { path: '/opt/tool/bin', isDirectory: true, access: 'execute' as const },
+    { path: '/opt/one', isDirectory: false, access: 'execute' as const },
+  ];
+  const rs = buildLandlockRuleset(input(7, { policy, readablePaths: readable }));
+  const access = (path: string) => rs.paths.find((p) => p.path === path)?.access;
+
+  it('grants no read beneath / but beneath the readable roots only', () => {
+    expect(access('/')).toBeUndefined();
+    expect(access('/usr')).toBe(AccessFs.READ_FILE | AccessFs.READ_DIR | AccessFs.EXECUTE);
+  });
+
+  it('lets allowExecute read and run but not list', () => {
+    expect(access('/opt/tool/bin')).toBe(AccessFs.READ_FILE | AccessFs.EXECUTE);
+    expect(access('/opt/one')).toBe(AccessFs.READ_FILE | AccessFs.EXECUTE);
+  });
+
+  it('keeps a writable root readable and runnable', () => {
+    expect(access('/work')! & (AccessFs.READ_DIR | AccessFs.EXECUTE | AccessFs.WRITE_FILE)).toBe(AccessFs.READ_DIR | AccessFs.EXECUTE | AccessFs.WRITE_FILE);
+  });
+});
+
 describe('fileOnly', () => {
   it('drops the directory-only rights', () => {
     expect(fileOnly(0xffff)).toBe(FILE_RIGHTS);

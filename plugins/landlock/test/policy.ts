@@ -1,7 +1,9 @@
-/** A resolved policy for tests, built through the real settings schema. */
-import { SettingsSchema, type Policy, type SettingsInput } from '@fence/core';
+/** A resolved policy for tests, built through the real settings schema and core's filesystem model. */
+import { resolveFilesystem, SettingsSchema, type Policy, type SettingsInput } from '@fence/core';
 
 export function testPolicy(settings: SettingsInput = {}): Policy {
   const { $schema: _s, extends: _e, ...rest } = SettingsSchema.parse(settings);
-  return { ...rest, cwd: '/work', home: '/home/user' };
+  // Resolved as on a machine where these paths are real (no symlink on the way).
+  const paths = resolveFilesystem(rest.filesystem, '/work', '/home/user', (p) => p);
+  return { ...rest, paths, cwd: '/work', home: '/home/user', trusted: [] };
 }

@@ -45,9 +45,6 @@ export default seatbeltPlugin;
 export {
   bothSpellings,
   buildSeatbeltProfile,
-  globToRegex,
-  isGlob,
-  pathFilter,
   protectedPathRegexes,
   sbplString,
   type SeatbeltProfileOptions,

@@ -8,10 +8,11 @@
  * this sandbox's denials from the rest of the machine's.
  *
  * Every path the policy holds goes through `sbplString` (a Scheme string literal: `\\` and `\"`
- * escaped, control characters refused) and, for globs, through `globToRegex` (regex
- * metacharacters escaped), so no path can close a string and inject rules.
+ * escaped, control characters refused) and, for globs, through core's `globToPosixRegex` (regex
+ * metacharacters escaped), so no path can close a string and inject rules. The paths are core's
+ * filesystem model (policy.paths), resolved once for every layer.
  */
-import { errors, gitProtectedNames, PROTECTED_DIRS, PROTECTED_FILES, type Policy } from '@fence/core';
+import { errors, escapeRegex, gitProtectedNames, globToPosixRegex, PROTECTED_DIRS, PROTECTED_FILES, readableRoots, type PathRule, type Policy } from '@fence/core';
 import { systemRules } from './seatbelt-system.js';
 
 export interface SeatbeltProfileOptions {
@@ -38,48 +39,14 @@ export function sbplString(value: string, field = 'path'): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-const REGEX_SPECIAL = /[.^$+(){}|\\[\]]/g;
-
-export const isGlob = (path: string): boolean => /[*?[]/.test(path);
-
-/**
- * A glob as an anchored regex matching the path and everything below it: `**` any depth
- * (`dir/**` is the directory itself and its contents), `*` one name part, `?` one character,
- * `[...]` a class. Everything else is literal.
- */
-export function globToRegex(glob: string): string {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (glob.startsWith('/**/', i)) {
-      out += '(/.*)?/';
-      i += 3;
-    } else if (glob.startsWith('/**', i) && i + 3 === glob.length) {
-      i += 2; // the trailing (/.*)? below covers it
-    } else if (glob.startsWith('**', i)) {
-      out += '.*';
-      i += 1;
-    } else if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end === -1) out += '\\[';
-      else {
-        const body = glob.slice(i + 1, end);
-        out += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`.replace(/\\/g, '\\\\');
-        i = end;
-      }
-    } else out += c.replace(REGEX_SPECIAL, '\\$&');
-  }
-  return `^${out}(/.*)?$`;
+/** The SBPL filter for a rule's path: `(subpath ...)`, or `(regex ...)` for a glob; `path` is one spelling of it. */
+function pathFilter(rule: PathRule, path: string): string {
+  const field = `filesystem.${rule.field}[${rule.index}]`;
+  return rule.glob ? `(regex ${sbplString(globToPosixRegex(path), field)})` : `(subpath ${sbplString(path, field)})`;
 }
 
-/** The SBPL filter for a policy path: `(subpath ...)`, or `(regex ...)` for a glob. */
-export function pathFilter(path: string, field: string): string {
-  return isGlob(path) ? `(regex ${sbplString(globToRegex(path), field)})` : `(subpath ${sbplString(path, field)})`;
-}
-
-const escapeRegex = (s: string): string => s.replace(REGEX_SPECIAL, '\\$&');
+/** A rule's filters, in both spellings of its path (see bothSpellings). */
+const ruleFilters = (rules: readonly PathRule[]): string[] => rules.flatMap((r) => bothSpellings(r.glob?.pattern ?? r.real).map((p) => pathFilter(r, p)));
 
 /**
  * macOS keeps `/tmp`, `/var` and `/etc` as symlinks into `/private`, and Seatbelt matches the
@@ -129,21 +96,14 @@ function ancestors(path: string): string[] {
  * directory, $HOME and their ancestors, and every `.git` below the working directory.
  */
 function moveGuards(policy: Policy): string[] {
-  const fs = policy.filesystem;
-  const spelled = (list: readonly string[]) => list.flatMap(bothSpellings);
-  // A glob's fixed directory is guarded itself too: renaming it moves every match.
-  const guarded = (p: string) => {
-    if (!isGlob(p)) return ancestors(p);
-    const fixed = p.slice(0, p.search(/[*?[]/)).replace(/\/[^/]*$/, '');
-    return fixed ? [fixed, ...ancestors(fixed)] : [];
-  };
+  const fs = policy.paths;
+  // A glob's base is guarded itself too: renaming it moves every match.
+  const guarded = (r: PathRule) => bothSpellings(r.real).flatMap((p) => (r.glob && p !== '/' ? [p, ...ancestors(p)] : ancestors(p)));
   const dirs = new Set<string>([policy.cwd, policy.home].filter((p) => p !== '/'));
-  for (const p of [policy.cwd, policy.home, ...spelled(fs.denyRead), ...spelled(fs.denyWrite)]) {
-    for (const a of guarded(p)) dirs.add(a);
-  }
-  const denyRead = spelled(fs.denyRead).map((p, i) => pathFilter(p, `filesystem.denyRead[${i}]`));
+  for (const a of [policy.cwd, policy.home].flatMap(ancestors)) dirs.add(a);
+  for (const r of [...fs.denyRead, ...fs.denyWrite]) for (const a of guarded(r)) dirs.add(a);
   const gitDirs = `^${escapeRegex(policy.cwd.replace(/\/+$/, ''))}/(.*/)?\\.git$`;
-  return [...denyRead, ...[...dirs].sort().map((p) => `(literal ${sbplString(p)})`), `(regex ${sbplString(gitDirs)})`];
+  return [...ruleFilters(fs.denyRead), ...[...dirs].sort().map((p) => `(literal ${sbplString(p)})`), `(regex ${sbplString(gitDirs)})`];
 }
 
 function rule(action: 'allow' | 'deny', operation: string, filters: readonly string[], tag: string | undefined): string[] {
@@ -200,17 +160,28 @@ const TERMINAL_RULES = [
   '(allow file-write-data file-ioctl (literal "/dev/tty") (regex #"^/dev/ttys[0-9]+$"))',
 ];
 
+/**
+ * Reads: everything, or under read isolation (defaultDenyRead) only beneath core's readable roots
+ * and the private tmp. Metadata stays readable everywhere, as path lookups need it (a name's
+ * existence and attributes show, never its content or a directory's entries). Seatbelt cannot
+ * tell listing a directory from reading it, so allowExecute reads like allowRead here.
+ */
+function readRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
+  const roots = readableRoots(policy, 'darwin', (p) => p);
+  if (!roots) return ['; files: read everything but denyRead', '(allow file-read*)'];
+  const filters = [...roots.map((r) => r.path), o.tmpDir].flatMap(bothSpellings).map((p) => `(subpath ${sbplString(p)})`);
+  return ['; files: read only the readable paths (defaultDenyRead), and metadata for path lookups', '(allow file-read-metadata)', ...rule('allow', 'file-read*', [...new Set(filters)], undefined)];
+}
+
 function filesystemRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
-  const fs = policy.filesystem;
-  const filters = (name: 'allowWrite' | 'denyRead' | 'denyWrite') => fs[name].flatMap((p, i) => bothSpellings(p).map((q) => pathFilter(q, `filesystem.${name}[${i}]`)));
+  const fs = policy.paths;
   const devices = ['/dev/null', '/dev/zero', '/dev/dtracehelper', '/dev/stdout', '/dev/stderr'].map((d) => `(literal "${d}")`);
-  const protectedFilters = [...filters('denyWrite'), ...protectedPathRegexes(policy).map((r) => `(regex ${sbplString(r)})`)];
+  const protectedFilters = [...ruleFilters(fs.denyWrite), ...protectedPathRegexes(policy).map((r) => `(regex ${sbplString(r)})`)];
   return [
-    '; files: read everything but denyRead',
-    '(allow file-read*)',
-    ...rule('deny', 'file-read*', filters('denyRead'), o.logTag),
+    ...readRules(policy, o),
+    ...rule('deny', 'file-read*', ruleFilters(fs.denyRead), o.logTag),
     '; files: write only the private tmp and allowWrite',
-    ...rule('allow', 'file-write*', [...bothSpellings(o.tmpDir).map((t) => `(subpath ${sbplString(t, 'tmpDir')})`), ...filters('allowWrite')], undefined),
+    ...rule('allow', 'file-write*', [...bothSpellings(o.tmpDir).map((t) => `(subpath ${sbplString(t, 'tmpDir')})`), ...ruleFilters(fs.allowWrite)], undefined),
     ...rule('allow', 'file-write-data', [...devices, '(regex #"^/dev/fd/[0-9]+$")'], undefined),
     ...TERMINAL_RULES,
     '; files: denyWrite and the protected names win over allowWrite; nothing protected moves away',

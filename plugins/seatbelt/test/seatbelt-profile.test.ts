@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FenceError } from '@fence/core';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PROTECTED_DIRS, PROTECTED_FILES } from '@fence/core';
-import { bothSpellings, buildSeatbeltProfile, globToRegex, protectedPathRegexes, sbplString } from '../src/seatbelt-profile.js';
+import { bothSpellings, buildSeatbeltProfile, protectedPathRegexes, sbplString } from '../src/seatbelt-profile.js';
 import { testPolicy } from './policy.js';
 
 const options = { httpProxyPort: 3128, socksProxyPort: 1080, exposedPorts: [], tmpDir: '/private/tmp/fence-1/tmp', logTag: 'fence-abc' };
@@ -134,6 +134,20 @@ describe('buildSeatbeltProfile', () => {
     expect(tls).toContain('(global-name "com.apple.trustd.agent")');
   });
 
+  it('under defaultDenyRead reads only the system paths, the working directory, the allowed paths and its tmp; metadata everywhere', () => {
+    const p = lines(buildSeatbeltProfile(testPolicy({ filesystem: { defaultDenyRead: true, allowExecute: ['/opt/tool'] } }), options));
+    expect(p).not.toContain('(allow file-read*)');
+    expect(p).toContain('(allow file-read-metadata)');
+    for (const root of ['/usr', '/System', '/private/etc', '/work', '/opt/tool', '/private/tmp/fence-1/tmp', '/dev']) expect(p).toContain(`  (subpath "${root}")`);
+    expect(p).not.toContain('  (subpath "/home/user")');
+  });
+
+  it('under strictDenyRead leaves the system paths out', () => {
+    const p = lines(buildSeatbeltProfile(testPolicy({ filesystem: { strictDenyRead: true, allowRead: ['/usr'] } }), options));
+    expect(p).toContain('  (subpath "/usr")');
+    expect(p).not.toContain('  (subpath "/System")');
+  });
+
   it('lets the command open pseudo-terminals', () => {
     expect(lines(profile)).toContain('(allow pseudo-tty)');
     expect(lines(profile)).toContain('(allow file-read* file-write* file-ioctl (literal "/dev/ptmx"))');
@@ -210,6 +224,8 @@ describe('buildSeatbeltProfile golden profiles', () => {
         }),
         { ...options, exposedPorts: [8080], tmpDir: '/private/var/folders/xy/T/fence-1/tmp' },
       ),
+    'read-isolation': () =>
+      buildSeatbeltProfile(testPolicy({ filesystem: { defaultDenyRead: true, allowRead: ['/opt/data'], allowExecute: ['/opt/tool/bin'], allowWrite: ['/work/out'], denyRead: ['/work/.env'] } }), options),
     'local-outbound-ports': () =>
       buildSeatbeltProfile(testPolicy({ network: { allowLocalOutbound: true, allowLocalOutboundPorts: [5432, 6379], defaultAction: 'proxy', upstreamProxy: 'http://127.0.0.1:8080' }, devices: { mode: 'host' } }), options),
   };
@@ -220,27 +236,6 @@ describe('buildSeatbeltProfile golden profiles', () => {
       expect(build()).toBe(readFileSync(file, 'utf8'));
     });
   }
-});
-
-describe('globToRegex', () => {
-  it('turns ** into any depth, * into one name part and ? into one character', () => {
-    expect(globToRegex('/work/**/*.key')).toBe('^/work(/.*)?/[^/]*\\.key(/.*)?$');
-    expect(globToRegex('/work/dist/**')).toBe('^/work/dist(/.*)?$');
-    expect(globToRegex('/work/file?.txt')).toBe('^/work/file[^/]\\.txt(/.*)?$');
-  });
-
-  it('keeps character classes and negates [!...]', () => {
-    expect(globToRegex('/work/[ab].env')).toBe('^/work/[ab]\\.env(/.*)?$');
-    expect(globToRegex('/work/[!a]x')).toBe('^/work/[^a]x(/.*)?$');
-  });
-
-  it('escapes every regex metacharacter of the literal parts', () => {
-    expect(globToRegex('/a.b+c(d)|e^f$g{h}/*')).toBe('^/a\\.b\\+c\\(d\\)\\|e\\^f\\$g\\{h\\}/[^/]*(/.*)?$');
-    const re = new RegExp(globToRegex('/w/a.b(c)/*.txt'));
-    expect(re.test('/w/a.b(c)/x.txt')).toBe(true);
-    expect(re.test('/w/aXb(c)/x.txt')).toBe(false);
-    expect(re.test('/w/a.b(c)/d/x.txt')).toBe(false);
-  });
 });
 
 describe('protectedPathRegexes', () => {

@@ -65,6 +65,8 @@ function mapRule(rule: string, list: 'allow' | 'deny', cwd: string, root: string
     return { why: `a rule for every ${tool} call has no Fence equivalent${tool === 'Bash' && list === 'deny' ? ' (it would refuse every command)' : ''}` };
   }
   if (tool === 'Bash') return bashRule(spec, list);
+  // Fence's settings refuse them (one glob language for every layer: filesystem/glob.ts in core).
+  if (spec.includes('{')) return { why: 'brace patterns ({a,b}) are not supported in Fence paths; list each path' };
   if (tool === 'Read') {
     if (list === 'allow') return { why: 'reads are allowed by default; a credential store stays hidden unless you add it to filesystem.allowRead yourself' };
     return { field: 'filesystem.denyRead', value: fencePath(spec, cwd, root) };

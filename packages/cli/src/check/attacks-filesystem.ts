@@ -39,8 +39,8 @@ function appended(target: ProtectedTarget): boolean {
 
 /** A denyRead path that is a plain path with something to read on the host (glob entries are skipped). */
 function readableDenied(ctx: CheckContext): string | undefined {
-  return ctx.policy.filesystem.denyRead.find((p) => {
-    if (/[*?[{]/.test(p) || !existsSync(p)) return false;
+  return ctx.policy.paths.denyRead.filter((r) => !r.glob).map((r) => r.real).find((p) => {
+    if (!existsSync(p)) return false;
     try {
       const st = statSync(p);
       return st.isDirectory() ? readdirSync(p).length > 0 : st.size > 0;

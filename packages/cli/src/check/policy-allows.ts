@@ -2,31 +2,23 @@
  * Whether the policy itself allows what an attack tries: such an action is reported as allowed by
  * the policy, never as an escape. Each answer is the reason to print, or undefined.
  */
-import type { Policy } from '@fence/core';
-import { isWithin, parsePattern } from '@fence/plugin-bwrap';
+import { isWithin, ruleCovers, type PathRule, type Policy } from '@fence/core';
 import { filterTarget } from '@fence/plugin-proxy';
 
-/** Whether one of the (absolute) patterns names `path` or a directory above it. */
-function covered(path: string, patterns: readonly string[]): string | undefined {
-  return patterns.find((pattern) => {
-    const p = parsePattern(pattern);
-    if (p.kind === 'path') return isWithin(path, p.path);
-    if (p.kind === 'glob') return path.split('/').some((_, i, parts) => i > 0 && p.regex.test(parts.slice(0, i + 1).join('/')));
-    return false;
-  });
-}
+/** The rule (core's model) that names `path` or a directory above it. */
+const covering = (path: string, rules: readonly PathRule[]): PathRule | undefined => rules.find((r) => ruleCovers(r, path));
 
 export function writeAllowed(policy: Policy, path: string): string | undefined {
-  const { allowWrite, denyWrite } = policy.filesystem;
-  const allowed = covered(path, allowWrite);
-  if (!allowed || covered(path, denyWrite)) return undefined;
-  return `filesystem.allowWrite has "${allowed}"`;
+  const { allowWrite, denyWrite } = policy.paths;
+  const allowed = covering(path, allowWrite);
+  if (!allowed || covering(path, denyWrite)) return undefined;
+  return `filesystem.allowWrite has "${policy.filesystem.allowWrite[allowed.index]}"`;
 }
 
 export function unixSocketAllowed(policy: Policy, path: string): string | undefined {
   const { allowAllUnixSockets, allowUnixSockets } = policy.network;
   if (allowAllUnixSockets) return 'network.allowAllUnixSockets is set';
-  const listed = covered(path, allowUnixSockets);
+  const listed = allowUnixSockets.find((socket) => isWithin(path, socket));
   return listed ? `network.allowUnixSockets has "${listed}"` : undefined;
 }
 

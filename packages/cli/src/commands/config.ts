@@ -1,5 +1,5 @@
 /** `fence config show` and `fence config schema`. */
-import { jsonSchema, loadPolicy } from '@fence/core';
+import { existingRealPath, jsonSchema, loadPolicy, readableRoots } from '@fence/core';
 import { homedir } from 'node:os';
 import type { Flags } from '../args.js';
 
@@ -11,7 +11,11 @@ export function configShow(flags: Flags): number {
     settingsFile: flags.settings,
     template: flags.template,
   });
-  process.stdout.write(`${JSON.stringify({ policy, sources, files }, null, 2)}\n`);
+  // The model is the policy's paths once more, with provenance: the plain lists say it for people.
+  const { paths: _model, ...shown } = policy;
+  const platform = process.platform === 'darwin' ? 'darwin' : 'linux';
+  const readable = readableRoots(policy, platform, existingRealPath) ?? 'everything but filesystem.denyRead';
+  process.stdout.write(`${JSON.stringify({ policy: shown, readable, sources, files }, null, 2)}\n`);
   return 0;
 }
 

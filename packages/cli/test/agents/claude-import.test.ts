@@ -38,4 +38,10 @@ describe('fence import --claude', () => {
     expect(unmapped.find((u) => u.rule === 'Bash(git status)')?.why).toMatch(/prefixes/);
     expect(unmapped.find((u) => u.rule === 'Bash(curl -s localhost:*)')?.why).toBe('the deny rule "curl" covers it, and Claude Code lets deny win (in Fence an allow rule would win)');
   });
+
+  it('leaves a brace pattern unmapped, saying why, rather than writing settings Fence refuses', () => {
+    const { settings, unmapped } = importClaudeRules([{ file: '/p/.claude/settings.json', root: '/p', allow: [], ask: [], deny: ['Read(./keys/*.{pem,key})'] }], '/p');
+    expect(unmapped.map((u) => u.why)).toEqual(['brace patterns ({a,b}) are not supported in Fence paths; list each path']);
+    expect(SettingsSchema.safeParse(settings).success).toBe(true);
+  });
 });

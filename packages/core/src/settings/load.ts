@@ -12,7 +12,8 @@ import { discoverSettingsFile, userSettingsFile } from './discover.js';
 import { isCrossField, issueLines } from './issues.js';
 import { parseSettingsText } from './jsonc.js';
 import { mergeLayers, policySources, type SettingsLayer } from './merge.js';
-import { expandHome, isWithin, realPathOfExisting, resolvePolicyPath, resolvePolicyPaths, resolveWorkingDirectory } from './paths.js';
+import { ruleCovers } from '../filesystem/model.js';
+import { expandHome, realPathOfExisting, resolvePath, resolvePolicyPaths, resolveWorkingDirectory } from './paths.js';
 import { configuredRegistryHosts, type RegistryContext } from './registries.js';
 import { SettingsSchema, type SettingsInput } from './schema.js';
 import { secretsLayers, type SecretsChoice } from './secrets.js';
@@ -129,12 +130,12 @@ class ChainReader {
 
 /** How the settings as merged choose the built-in secrets lists (settings/secrets.ts). */
 function secretsChoice(settings: SettingsInput, cwd: string, home: string): SecretsChoice {
-  const allowed = (settings.filesystem?.allowRead ?? []).map((p) => resolvePolicyPath(p, cwd, home));
+  const allowed = (settings.filesystem?.allowRead ?? []).map((p, i) => resolvePath('allowRead', i, p, cwd, home));
   return {
     useDefaults: settings.environment?.useDefaults ?? true,
     allowsRead: (entry: string) => {
-      const store = resolvePolicyPath(entry, cwd, home);
-      return allowed.some((a) => isWithin(store, a));
+      const store = resolvePath('denyRead', 0, entry, cwd, home).real;
+      return allowed.some((a) => ruleCovers(a, store));
     },
   };
 }

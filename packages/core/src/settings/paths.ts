@@ -1,75 +1,43 @@
 /**
- * Path normalisation of the policy: `~` and `~/x` against the home directory, `./`, `../` and
- * other relative paths against the working directory, then symlinks resolved on the longest
- * existing part (a path that does not exist yet keeps its tail as written). Globs stay globs with
- * an absolute, resolved directory part; `**\/name` patterns stay relative (they match at any depth
- * under the working directory and are expanded by the layers).
+ * Path resolution of the policy, once, into the filesystem model (filesystem/model.ts): `~` and
+ * `~/x` against the home directory, `./`, `../` and other relative paths against the working
+ * directory, then symlinks resolved on the longest existing part (a path that does not exist yet
+ * keeps its tail as written). Globs keep an absolute, resolved base directory; `**\/name` patterns
+ * match at any depth under the working directory (the policy lists them as written).
  *
  * An allowWrite entry must not lead through a symlink (one planted by an earlier run would widen
  * this one): the entry as written, made absolute against the working directory and home, both
  * already resolved, must be its own real path. The working directory's and home's own symlinks
  * (a symlinked $HOME, macOS's /tmp) are where the user stands, not something the entry names, so
  * they do not count; every symlink below them, and any in an absolute entry, does. Such an entry is
- * refused unless its real path is also allowed by an entry that names it directly.
+ * refused unless its real path is also allowed by an entry that names it directly. Under read
+ * isolation the same holds for allowRead and allowExecute: a planted link must not show $HOME.
  */
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { errors } from '../errors.js';
+import { isWithin, policyValue, realPathOfExisting as realPathWith, resolveRule, type FilesystemModel, type PathField, type PathRule, type RuleField } from '../filesystem/model.js';
+import { readableGlobProblem, readIsolated } from '../filesystem/readable.js';
 import type { Policy } from '../policy.js';
 import type { Settings } from './schema.js';
 
-const GLOB = /[*?[{]/;
-
-/** `path` is `root` or below it (both absolute, normalised). */
-export const isWithin = (path: string, root: string): boolean => path === root || root === '/' || path.startsWith(`${root}/`);
+export { expandHome, isWithin } from '../filesystem/model.js';
 
 /** The real path of the longest existing prefix of `absolute`, with the rest appended. */
-export function realPathOfExisting(absolute: string): string {
-  const tail: string[] = [];
-  let current = absolute;
-  for (;;) {
-    try {
-      return path.join(realpathSync.native(current), ...tail);
-    } catch {
-      const parent = path.dirname(current);
-      if (parent === current) return absolute;
-      tail.unshift(path.basename(current));
-      current = parent;
-    }
+export const realPathOfExisting = (absolute: string): string => realPathWith(absolute, realpathSync.native);
+
+/** The real path of `p`, or undefined when it does not exist. */
+export function existingRealPath(p: string): string | undefined {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return undefined;
   }
 }
 
-/** `~`, `~/x` → under `home`; anything else as is. */
-export function expandHome(value: string, home: string): string {
-  return value === '~' ? home : value.startsWith('~/') ? path.join(home, value.slice(2)) : value;
-}
-
-/** A settings path or glob: its literal part as written (made absolute) next to that part resolved. */
-interface ResolvedPath {
-  /** The path (or a glob's directory part) against the resolved working directory and home. */
-  readonly absolute: string;
-  /** `absolute` with every symlink resolved. */
-  readonly real: string;
-  /** The value for the policy: `real`, plus a glob's pattern part. */
-  readonly resolved: string;
-}
-
-/** One settings path or glob, made absolute against `cwd` (see the file comment). */
-function resolveWithProvenance(value: string, cwd: string, home: string): ResolvedPath {
-  if (value.startsWith('**/')) return { absolute: value, real: value, resolved: value };
-  const absolute = path.resolve(cwd, expandHome(value, home));
-  const segments = absolute.split(path.sep);
-  const firstGlob = segments.findIndex((s) => GLOB.test(s));
-  if (firstGlob === -1) {
-    const real = realPathOfExisting(absolute);
-    return { absolute, real, resolved: real };
-  }
-  const directory = segments.slice(0, firstGlob).join(path.sep) || path.sep;
-  const real = realPathOfExisting(directory);
-  return { absolute: directory, real, resolved: path.join(real, ...segments.slice(firstGlob)) };
-}
-
-export const resolvePolicyPath = (value: string, cwd: string, home: string): string => resolveWithProvenance(value, cwd, home).resolved;
+/** One settings path or glob resolved against `cwd` and `home` (see the file comment). */
+export const resolvePath = (field: RuleField, index: number, value: string, cwd: string, home: string): PathRule =>
+  resolveRule(field, index, value, cwd, home, realpathSync.native);
 
 const isSymlink = (p: string): boolean => {
   try {
@@ -79,23 +47,16 @@ const isSymlink = (p: string): boolean => {
   }
 };
 
-/** allowWrite resolved; an entry that leads through a symlink is refused (see the file comment). */
-function resolveAllowWrite(list: readonly string[], cwd: string, home: string): string[] {
-  const entries = list.map((p) => resolveWithProvenance(p, cwd, home));
-  const named = entries.filter((e) => e.absolute === e.real && e.real === e.resolved).map((e) => e.real);
-  entries.forEach((e, i) => {
-    if (e.absolute === e.real || named.some((n) => isWithin(e.real, n))) return;
-    throw errors.allowWriteSymlink(i, list[i]!, e.real, isSymlink(e.absolute));
-  });
-  return entries.map((e) => e.resolved);
-}
-
-/** The directory a resolved policy path or glob covers at most (`**\/x` globs: the working directory). */
-export function patternBase(pattern: string, cwd: string): string {
-  if (pattern.startsWith('**/')) return cwd;
-  const segments = pattern.split(path.sep);
-  const firstGlob = segments.findIndex((s) => GLOB.test(s));
-  return firstGlob === -1 ? pattern : segments.slice(0, firstGlob).join(path.sep) || path.sep;
+/**
+ * An entry that leads through a symlink is refused unless its real path is named too (see the file
+ * comment): allowWrite always, and under read isolation what it makes readable.
+ */
+function checkSymlinks(rules: readonly PathRule[]): void {
+  const named = rules.filter((r) => !r.glob && r.absolute === r.real).map((r) => r.real);
+  for (const r of rules) {
+    if (r.absolute === r.real || named.some((n) => isWithin(r.real, n))) continue;
+    throw errors.allowWriteSymlink(r.index, r.written, r.real, isSymlink(r.absolute), r.field);
+  }
 }
 
 /** The working directory, absolute with symlinks resolved; it must exist. */
@@ -139,20 +100,37 @@ function resolveDevices(list: readonly string[]): string[] {
 
 type PolicySettings = Omit<Settings, '$schema' | 'extends'>;
 
+const PATH_FIELDS: readonly PathField[] = ['denyRead', 'allowRead', 'allowExecute', 'allowWrite', 'denyWrite'];
+
+/**
+ * The model of the filesystem settings (see the file comment). `realpath` is the host's unless a
+ * caller builds a model for another machine (the Seatbelt golden profiles).
+ */
+export function resolveFilesystem(filesystem: PolicySettings['filesystem'], cwd: string, home: string, realpath: (p: string) => string = realpathSync.native): FilesystemModel {
+  const resolve = (f: PathField) => filesystem[f].map((p, i) => resolveRule(f, i, p, cwd, home, realpath));
+  const model = Object.fromEntries(PATH_FIELDS.map((f) => [f, resolve(f)])) as unknown as FilesystemModel;
+  checkSymlinks(model.allowWrite);
+  if (readIsolated({ filesystem })) {
+    checkSymlinks(model.allowRead);
+    checkSymlinks(model.allowExecute);
+    for (const rule of [...model.allowRead, ...model.allowExecute, ...model.allowWrite]) {
+      const problem = readableGlobProblem(rule, cwd);
+      if (problem) throw errors.pathInvalid(`filesystem.${rule.field}[${rule.index}]`, rule.written, problem);
+    }
+  }
+  return model;
+}
+
 /** The policy of `settings`: every path field resolved (see the file comment). */
 export function resolvePolicyPaths(settings: PolicySettings, cwd: string, home: string): Policy {
+  const paths = resolveFilesystem(settings.filesystem, cwd, home);
   // Same length and order as the settings lists, so `sources` indexes still apply.
-  const resolve = (list: readonly string[]): string[] => list.map((p) => resolvePolicyPath(p, cwd, home));
+  const values = (field: PathField): string[] => paths[field].map(policyValue);
   return {
     ...settings,
-    network: { ...settings.network, allowUnixSockets: resolve(settings.network.allowUnixSockets) },
-    filesystem: {
-      ...settings.filesystem,
-      denyRead: resolve(settings.filesystem.denyRead),
-      allowRead: resolve(settings.filesystem.allowRead),
-      allowWrite: resolveAllowWrite(settings.filesystem.allowWrite, cwd, home),
-      denyWrite: resolve(settings.filesystem.denyWrite),
-    },
+    network: { ...settings.network, allowUnixSockets: settings.network.allowUnixSockets.map((p, i) => policyValue(resolvePath('allowUnixSockets', i, p, cwd, home))) },
+    filesystem: { ...settings.filesystem, denyRead: values('denyRead'), allowRead: values('allowRead'), allowExecute: values('allowExecute'), allowWrite: values('allowWrite'), denyWrite: values('denyWrite') },
+    paths,
     devices: { ...settings.devices, allow: resolveDevices(settings.devices.allow) },
     cwd,
     home,

@@ -25,7 +25,8 @@ const pathPattern = z
   .min(1, 'empty path; write a path such as "./build" or "~/.cache/x"')
   .refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte')
   .refine((v) => !/^~[^/]/.test(v), 'another user\'s home ("~name") is not supported; write "~/…" or an absolute path')
-  .meta({ description: 'A path or glob. `~`, `./`, `../` and relative paths are resolved against the working directory.' });
+  .refine((v) => !v.includes('{'), 'brace patterns ({a,b}) are not supported; list each path')
+  .meta({ description: 'A path or glob (`*`, `**`, `?`, `[...]`). `~`, `./`, `../` and relative paths are resolved against the working directory; `**/name` matches at any depth under it.' });
 
 const port = z.number().int('must be a whole number').min(1, 'must be 1..65535').max(65535, 'must be 1..65535');
 const count = z.number().int('must be a whole number').min(0, 'must be 0 (no limit) or more');
@@ -76,12 +77,15 @@ export const NetworkSchema = z
 export const FilesystemSchema = z
   .strictObject({
     denyRead: z.array(pathPattern).default([]).describe('Paths or globs the command cannot read (files and directories). Starts with the credential stores of $HOME (~/.ssh, ~/.aws, ~/.npmrc, … listed below) unless allowRead names them.'),
-    allowRead: z.array(pathPattern).default([]).describe('Paths readable even when denied by default: a credential store listed below, or a directory holding some, is not hidden (e.g. ["~/.npmrc"] for a private registry\'s token).'),
+    allowRead: z.array(pathPattern).default([]).describe('Paths readable (read, list, execute) even when denied by default: a credential store listed below, or a directory holding some, is not hidden (e.g. ["~/.npmrc"] for a private registry\'s token); with defaultDenyRead, what stays readable besides the system paths.'),
+    allowExecute: z.array(pathPattern).default([]).describe('Paths that may be read and run but not listed (a directory\'s entries stay unlisted; Landlock enforces the difference, the mounts alone show them like allowRead); for defaultDenyRead.'),
+    defaultDenyRead: z.boolean().default(false).describe('Nothing is readable but the system paths (listed below), the working directory, allowRead, allowExecute and allowWrite: $HOME and the rest of the host are hidden.'),
+    strictDenyRead: z.boolean().default(false).describe('Like defaultDenyRead without the system paths: only the working directory, allowRead, allowExecute and allowWrite are readable (list /usr and the like in allowRead to run programs).'),
     allowWrite: z.array(pathPattern).default([]).describe('Paths or globs the command may write (besides its private /tmp). An entry that leads through a symlink below the working directory or home (or anywhere in an absolute path) is refused unless its real path is listed too.'),
     denyWrite: z.array(pathPattern).default([]).describe('Paths or globs that stay read-only; wins over allowWrite.'),
     allowGitConfig: z.boolean().default(false).describe('Allow writing .git/config inside writable paths.'),
   })
-  .meta({ id: 'Filesystem', description: 'Filesystem policy: reads are allowed except denyRead; writes only to allowWrite.' });
+  .meta({ id: 'Filesystem', description: 'Filesystem policy: reads are allowed except denyRead (or, with defaultDenyRead, only where allowed); writes only to allowWrite.' });
 
 const commandRule = z
   .string()
