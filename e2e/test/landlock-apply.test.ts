@@ -16,7 +16,7 @@ describe('fence --landlock-apply', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const allowed = join(dir, 'allowed');
     mkdirSync(allowed);
-    const { encodeHelperPlan } = (await import('@fence/native')) as typeof import('@fence/native');
+    const { encodeHelperPlan } = await import('@fence/linux-helper');
     const { buildLandlockRuleset } = await import('@fence/plugin-landlock');
     const { loadPolicy } = await import('@fence/core');
     const { policy } = loadPolicy({ cwd: ws.dir, home: ws.home, env: {}, inline: { filesystem: { allowWrite: [allowed] } } });

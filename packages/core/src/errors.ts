@@ -78,11 +78,6 @@ export const errors = {
   /** --strict and a limit that would hold only per process or per user (or not at all). */
   limitUnenforceable: (field: string, consequence: string, fix: string) =>
     new FenceError('LIMIT_UNENFORCEABLE', `--strict: ${field} ${consequence} (no usable cgroup); ${fix}, or remove ${field}, or run without --strict`),
-  nativeMissing: (feature: string) =>
-    new FenceError(
-      'LAYER_UNAVAILABLE',
-      `${feature} needs the native helper, prebuilt in @fence/cli-${process.platform}-${process.arch} (an optional dependency of @fence/cli: reinstall it without --omit=optional); or build it from source with: npm rebuild @fence/native (needs a C compiler and cmake)`,
-    ),
   /** A path to bind is not the one that was checked (a symlink on the way, or a swap during start-up): nothing ran. */
   pathChanged: (path: string, why: string) =>
     new FenceError(

@@ -1,4 +1,5 @@
 /** @fence/core: the kernel. Everything a plugin or an embedding host needs. */
+export * from './availability.js';
 export * from './capture.js';
 export type { NetworkOverride } from './network-override.js';
 export * from './errors.js';
@@ -13,8 +14,7 @@ export * from './violations.js';
 export * from './environment.js';
 export * from './protected-names.js';
 export { processProbe } from './probe.js';
-export { rlimitsFor } from './limits.js';
-export { spawnCommand, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest } from './runner.js';
+export { spawnCommand, startWatchdog, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest, type Watchdog } from './runner.js';
 export { checkCommand, commandViews, findCommandDenial, DEFAULT_DENIED_COMMANDS, type CommandDenial } from './command-policy.js';
 export { splitShellCommands } from './command-parse.js';
 export { isWithin, patternBase } from './settings/paths.js';

@@ -5,18 +5,21 @@
 import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { errors } from './errors.js';
-import { createHooks, type DetectionReport, type KernelHooks } from './hooks.js';
+import type { Availability, DetectionReport } from './availability.js';
+import { createHooks, type KernelHooks } from './hooks.js';
 import type { LayerWarning } from './plan.js';
-import type { Availability, FencePlugin } from './plugin.js';
-import type { Policy } from './policy.js';
+import type { FencePlugin, PluginHost } from './plugin.js';
 import { processProbe } from './probe.js';
 import { Tokens, type KernelOptions, type Logger } from './services.js';
 import { ViolationStream } from './violations.js';
 import { DetectionCache } from './detection-cache.js';
 import { stderrLogger } from './logger.js';
 
-/** Detection results are cached per process: a second session on the same machine pays nothing. */
-const detectionCache = new Map<string, Promise<Availability>>();
+/**
+ * Detection results are cached per process, by plugin: a second session on the same machine pays
+ * nothing. detect() depends on the machine only (see FencePlugin.detect).
+ */
+const detectionCache = new WeakMap<FencePlugin, Promise<Availability>>();
 
 export interface KernelInit {
   readonly plugins: readonly FencePlugin[];
@@ -29,7 +32,8 @@ export interface KernelInit {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export class Kernel {
+/** One session's kernel: its hooks, its services (a child container) and its active plugins. */
+export class Kernel implements PluginHost {
   readonly hooks: KernelHooks = createHooks();
   readonly container: DependencyContainer;
   readonly options: KernelOptions;
@@ -92,18 +96,17 @@ export class Kernel {
     const wanted = this.wantedPlugins;
     const names = wanted.map((p) => p.name);
     const disk = this.#cache?.load(names);
-    const ctx = { platform: this.options.platform, strict: this.options.strict };
     const entries = await Promise.all(
       wanted.map(async (p) => {
         const cached = disk?.get(p.name);
         if (cached) return [p.name, cached] as const;
-        let pending = detectionCache.get(p.name);
+        let pending = detectionCache.get(p);
         if (!pending) {
-          pending = p.detect(ctx).catch((e: unknown): Availability => ({
+          pending = p.detect().catch((e: unknown): Availability => ({
             status: 'absent',
             reason: `detection failed: ${e instanceof Error ? e.message : String(e)}`,
           }));
-          detectionCache.set(p.name, pending);
+          detectionCache.set(p, pending);
         }
         return [p.name, await pending] as const;
       }),
@@ -114,8 +117,8 @@ export class Kernel {
     return this.#report;
   }
 
-  /** Detects, enforces --strict, applies the active plugins and runs the detect hook. */
-  async activate(policy: Policy): Promise<DetectionReport> {
+  /** Detects, enforces --strict and applies the active plugins. */
+  async activate(): Promise<DetectionReport> {
     const report = await this.detect();
     for (const p of this.wantedPlugins) {
       const a = report.get(p.name)!;
@@ -137,7 +140,6 @@ export class Kernel {
       }
       this.#active.push(p);
     }
-    await this.hooks.detect.promise(report, policy);
     return report;
   }
 }

@@ -7,11 +7,12 @@
  * Each command is held at the sandbox's start gate until the monitor watches it (a few ms), and
  * its exit waits until every event the kernel buffered has reached the stream.
  */
-import { definePlugin, PrepareStage, Tokens, type Kernel, type RunningCommand } from '@fence/core';
+import { definePlugin, Tokens, type PluginHost, type RunningCommand } from '@fence/core';
+import { helperSession } from '@fence/linux-helper';
 import { detectEbpf } from './detect.js';
 import { KmsgReader } from './kmsg-reader.js';
 import { findSandboxPidNamespace } from './pid-namespace.js';
-import { seccompSyscallNamer } from './syscall-names.js';
+import { seccompSyscallName } from './syscall-names.js';
 import { loadTracerAddon, startTracer } from './tracer.js';
 
 interface Attached {
@@ -19,7 +20,7 @@ interface Attached {
   readonly stop: () => Promise<unknown>;
 }
 
-async function attach(kernel: Kernel, command: RunningCommand, facts: Readonly<Record<string, unknown>>): Promise<Attached[]> {
+async function attach(kernel: PluginHost, command: RunningCommand, facts: Readonly<Record<string, unknown>>): Promise<Attached[]> {
   const logger = kernel.resolve(Tokens.Logger);
   const pidns = await findSandboxPidNamespace(command.pid);
   if (!pidns) {
@@ -31,7 +32,7 @@ async function attach(kernel: Kernel, command: RunningCommand, facts: Readonly<R
   const addon = await loadTracerAddon();
   if (addon && facts.audit === true) {
     try {
-      attached.push(KmsgReader.start({ fd: addon.kmsgOpen(), pidns, violations, syscallName: await seccompSyscallNamer() }));
+      attached.push(KmsgReader.start({ fd: addon.kmsgOpen(), pidns, violations, syscallName: seccompSyscallName }));
     } catch (e) {
       logger.warn(`-m: ${e instanceof Error ? e.message : String(e)}; Landlock denials are not shown`);
     }
@@ -67,9 +68,9 @@ export const ebpfPlugin = definePlugin({
       await Promise.all((await attached)?.map((a) => a.stop()) ?? []);
     };
     // The command must not run before the monitor watches it: hold it at the sandbox's start gate.
-    kernel.hooks.prepare.tap({ name: 'ebpf', stage: PrepareStage.MONITOR }, (plan, report) => {
+    helperSession(kernel).hooks.holdStart.tap('ebpf', () => kernel.options.monitor || undefined);
+    kernel.hooks.prepare.tap('ebpf', (_plan, report) => {
       facts = report.get('ebpf')?.facts ?? {};
-      if (kernel.options.monitor) plan.holdStart = true;
     });
     kernel.hooks.monitor.tapPromise('ebpf', async (command) => {
       if (!command.monitor) return;

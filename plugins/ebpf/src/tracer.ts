@@ -4,6 +4,7 @@
  * ring buffer is drained, and resolves once every event has reached the stream.
  */
 import type { ViolationStream } from '@fence/core';
+import { addonWith } from '@fence/linux-helper';
 import { ebpfViolation, type EbpfEvent } from './ebpf-event.js';
 import type { PidNamespace } from './pid-namespace.js';
 
@@ -16,16 +17,7 @@ export interface TracerAddon {
   kmsgOpen(): number;
 }
 
-export async function loadTracerAddon(): Promise<TracerAddon | undefined> {
-  try {
-    // A literal specifier, so the CLI bundler ships @fence/native's locator with the bundle.
-    const native = (await import('@fence/native')) as unknown as { addon?: () => unknown; default?: { addon?: () => unknown } };
-    const addon = (native.addon ?? native.default?.addon)?.() as Partial<TracerAddon> | undefined;
-    return typeof addon?.ebpfMonitor === 'function' && typeof addon.kmsgOpen === 'function' ? (addon as TracerAddon) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const loadTracerAddon = (): Promise<TracerAddon | undefined> => addonWith<TracerAddon>('ebpfMonitor', 'kmsgOpen');
 
 export interface Tracer {
   /** Detaches after the last event; resolves with how many the full buffer made the kernel drop. */

@@ -1,20 +1,21 @@
 /**
  * @fence/plugin-seccomp: the syscall filter layer. At PrepareStage.KERNEL_LAYERS it generates the
- * classic-BPF programs for this architecture and policy: `plan.helper.seccomp`, which the
- * in-sandbox helper installs with SECCOMP_FILTER_FLAG_LOG, and `plan.helper.seccompQuiet` (the
- * socket(AF_UNIX) and clone3 rules), which it installs without the flag. Without the helper,
- * bwrap's `--seccomp` installs one program with every rule instead.
+ * classic-BPF programs for this architecture and policy: the helper plan's `seccomp`, which the
+ * in-sandbox helper installs with SECCOMP_FILTER_FLAG_LOG, and its `seccompQuiet` (the
+ * socket(AF_UNIX) and clone3 rules), which it installs without the flag. Without the helper, the
+ * sandbox installs one program with every rule instead: this layer answers its `singleFilter` hook.
  *
  * With -m, when the kernel and the addon can, the session also runs a supervisor: the helper
  * installs the notify variant of the logged program instead, and every EPERM denial is answered
  * and reported by Fence (any user, no audit, no rate limit). The exit hook waits for its events.
  */
 import { addFd, note, PrepareStage, Tokens, warn, type FencePlugin, type LaunchPlan } from '@fence/core';
+import { helperSession, type HelperPlan } from '@fence/linux-helper';
 import { detectSeccomp } from './detect.js';
-import { describeSeccompProgram, notifySeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
+import { buildSeccompProgram, describeSeccompProgram, notifySeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
 import type { SeccompOptions } from './seccomp-rules.js';
 import { startSupervisor, type Supervisor } from './supervisor.js';
-import { seccompArchOf } from './syscalls.js';
+import { seccompArchOf } from '@fence/syscalls';
 
 const NAME = 'seccomp';
 
@@ -27,20 +28,24 @@ export const seccompPlugin: FencePlugin = {
     const arch = seccompArchOf(process.arch);
     if (!arch) throw new Error(`no seccomp program for architecture ${process.arch} (Fence filters x64 and arm64)`);
     let supervisor: Supervisor | undefined;
+    let options: SeccompOptions | undefined;
+    const { plan: helper, hooks } = helperSession(kernel);
     /** Runs the session's supervisor; false when the addon cannot. */
-    const supervise = async (plan: LaunchPlan, options: SeccompOptions): Promise<boolean> => {
+    const supervise = async (plan: LaunchPlan, helper: HelperPlan, options: SeccompOptions): Promise<boolean> => {
       supervisor = await startSupervisor(kernel.resolve(Tokens.Violations));
       if (!supervisor) return false;
       const { fd } = supervisor;
       plan.cleanup.push(() => supervisor?.close());
-      plan.helper.seccompNotify = { program: notifySeccompProgram(options), socket: addFd(plan, { inherit: () => fd }) };
+      helper.seccompNotify = { program: notifySeccompProgram(options), socket: addFd(plan, { inherit: () => fd }) };
       return true;
     };
+    // A sandbox that installs one filter itself gets every rule of the two in one program.
+    hooks.singleFilter.tap(NAME, () => (options ? buildSeccompProgram(options) : undefined));
     kernel.hooks.prepare.tapPromise({ name: NAME, stage: PrepareStage.KERNEL_LAYERS }, async (plan, report) => {
-      const options = seccompOptionsFor(plan.policy, arch);
+      options = seccompOptionsFor(plan.policy, arch);
       const { logged, quiet } = splitSeccompPrograms(options);
-      plan.helper.seccomp = logged;
-      if (quiet) plan.helper.seccompQuiet = quiet;
+      helper.seccomp = logged;
+      if (quiet) helper.seccompQuiet = quiet;
       for (const line of describeSeccompProgram(options).lines) note(plan, NAME, line);
       const availability = report.get(NAME);
       if (availability?.status === 'degraded') note(plan, NAME, `denials are not logged: ${availability.reason}`);
@@ -49,7 +54,7 @@ export const seccompPlugin: FencePlugin = {
       if (allowUnixSockets.length > 0 && !allowAllUnixSockets) {
         warn(plan, NAME, `network.allowUnixSockets lists ${allowUnixSockets.length} path(s), but connect() cannot be limited to them here (it needs Landlock ABI 9): every Unix socket visible in the sandbox is reachable`);
       }
-      if (kernel.options.monitor && availability?.facts?.notify === true && (await supervise(plan, options))) {
+      if (kernel.options.monitor && availability?.facts?.notify === true && (await supervise(plan, helper, options))) {
         note(plan, NAME, 'supervisor: EPERM denials go to Fence (SECCOMP_RET_USER_NOTIF), which answers and reports them');
       }
     });
@@ -103,4 +108,4 @@ export {
   X32_SYSCALL_BIT,
   type SeccompArch,
   type SyscallName,
-} from './syscalls.js';
+} from '@fence/syscalls';

@@ -4,6 +4,7 @@
  * session; helpers send their listeners over the socket `fd` (inherited by every command).
  */
 import type { ViolationStream } from '@fence/core';
+import { addonWith } from '@fence/linux-helper';
 import { notifyViolation, type NotifyEvent } from './notify-event.js';
 
 /** The part of @fence/native's addon the supervisor uses. */
@@ -20,20 +21,10 @@ export interface Supervisor {
   close(): void;
 }
 
-async function loadAddon(): Promise<SupervisorAddon | undefined> {
-  try {
-    // A literal specifier, so the CLI bundler ships @fence/native's locator with the bundle.
-    const native = (await import('@fence/native')) as unknown as { addon?: () => unknown; default?: { addon?: () => unknown } };
-    const addon = (native.addon ?? native.default?.addon)?.() as Partial<SupervisorAddon> | undefined;
-    return typeof addon?.notifySupervisor === 'function' ? (addon as SupervisorAddon) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Starts a supervisor emitting into `violations`; undefined when the addon cannot (not built, old). */
 export async function startSupervisor(violations: ViolationStream): Promise<Supervisor | undefined> {
-  const addon = await loadAddon();
+  const addon = await addonWith<SupervisorAddon>('notifySupervisor');
   if (!addon) return undefined;
   const handle = addon.notifySupervisor((event) => violations.emit(notifyViolation(event)));
   return {
