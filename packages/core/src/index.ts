@@ -9,6 +9,7 @@ export * from './plan.js';
 export * from './plugin.js';
 export * from './policy.js';
 export * from './services.js';
+export { shellWord } from './shell-word.js';
 export * from './session.js';
 export * from './violations.js';
 export * from './environment.js';

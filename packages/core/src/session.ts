@@ -273,7 +273,7 @@ async function startSession(options: SandboxOptions, resolved: Policy, sources: 
   try {
     await kernel.hooks.prepare.promise(plan, report);
     // Fail closed: never run a command that no layer wraps.
-    if (plan.wrappers.length === 0) throw errors.noSandbox(kernel.options.platform);
+    if (plan.wrappers.length === 0) throw errors.noSandbox(kernel.options.platform, [...new Set(kernel.plugins.flatMap((p) => p.platforms))]);
     for (const n of plan.notes) kernel.logger.debug(n.layer, n.message);
     announceWarnings(kernel, plan);
     await Promise.all(plan.services.map((s) => s.start()));

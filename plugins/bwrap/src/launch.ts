@@ -8,7 +8,7 @@
  * limits are dropped, and a policy that needs the proxy bridges is refused. Whatever is weaker
  * than designed on this run (no network namespace, no helper) becomes one warning per layer.
  */
-import { addFd, errors, note, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
+import { addFd, errors, note, shellWord, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { encodeHelperPlan, nativeMissing, type HelperSession } from '@fence/linux-helper';
 import { BindFds } from './bind-fds.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
@@ -25,8 +25,6 @@ import { tmpProjectRoot } from './tmp-project.js';
 export const LAYER = 'bwrap';
 /** The name warnings use for the missing native helper, a part of its own (SPEC §1 "Warnings"). */
 const HELPER = 'helper';
-
-const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
  * The one program for bwrap `--seccomp`. The helper plan holds the rules in two filters (the

@@ -39,7 +39,7 @@ export class SandboxLimits {
     const wholeSandbox = limits.processes > 0 || limits.memoryMB > 0 || limits.cpuSeconds > 0;
     const planned = planLimits(limits, { bases: wholeSandbox ? usableCgroupBases() : [], helper: options.helper, root });
     const degraded = planned.choices.find((c) => c.consequence);
-    if (degraded && options.strict) throw errors.limitUnenforceable(`limits.${degraded.field}`, degraded.consequence!, howToFix(root));
+    if (degraded && options.strict) throw errors.limitUnenforceable(`limits.${degraded.field}`, degraded.consequence!, 'no usable cgroup', howToFix(root));
     const warning = degradedWarning(planned.choices, root);
     if (warning) warn(plan, 'limits', warning);
     helperPlan.rlimits = rlimitsFor(limits).filter((r) => !planned.replaced.includes(r.resource));
