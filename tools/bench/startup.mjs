@@ -21,7 +21,8 @@ async function helperBench(createSandbox, dir, bwrap) {
   const sandbox = await createSandbox({ cwd: dir, settings: {} });
   const plan = Buffer.from(encodeHelperPlan(helperSession(sandbox.kernel).plan)).toString('base64');
   await sandbox.close();
-  const withHelper = timeCommand([...BARE_BWRAP.slice(0, -1), helper, '--', 'true'], { env: { ...process.env, FENCE_LAUNCH_PLAN: plan } });
+  // The helper is bound back over the private /tmp: a checkout under /tmp would otherwise vanish.
+  const withHelper = timeCommand([...BARE_BWRAP.slice(0, -1), '--ro-bind', helper, helper, helper, '--', 'true'], { env: { ...process.env, FENCE_LAUNCH_PLAN: plan } });
   return `bwrap + fence-launch (Landlock, seccomp) ${fmt(withHelper)}; helper cost ${(withHelper.median - bwrap.median).toFixed(1)} ms (target ≤ 2 ms)`;
 }
 
