@@ -1,6 +1,10 @@
 /**
  * The kernel: registers plugins, runs detection for this platform, activates the available
  * layers and hands them the hooks and services. It knows nothing of any operating system.
+ *
+ * Each session's services live in a child container of their own: the kernel's (Tokens), and
+ * those plugins register under their own tokens (the Linux helper plan). Fence uses no decorators;
+ * tsyringe refuses to load without the Reflect polyfill, hence the import.
  */
 import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
