@@ -159,6 +159,7 @@ out.push('', '## Templates', '', 'Use one with `--template <name>` or `"extends"
 for (const name of templateNames) out.push(`| \`${name}\` | ${cell(templates[name].description)} |`);
 for (const name of templateNames) {
   out.push('', `### \`${name}\``, '', '```json', compactJson(templates[name].settings), '```');
+  if (templates[name].writableWhenPresent) out.push('', `Also writable where they exist: ${templates[name].writableWhenPresent.map((p) => `\`${p}\``).join(', ')}.`);
   if (templates[name].credentials) out.push('', `Credentials: ${templates[name].credentials}`);
 }
 const text = `${out.join('\n')}\n`;

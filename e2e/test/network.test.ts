@@ -50,6 +50,50 @@ describe.runIf(hasProgram('curl')).each(USERS)('the network layer (as %s)', (use
     expect(r.stderr).toMatch(/\[fence:proxy\] tunnel handoff on/);
   });
 
+  it('hands a long plain-HTTP response to the bridge intact, and serves the next request on a new connection', async () => {
+    ws = workspace(user);
+    writeSettings(ws, LOCAL);
+    const base = `http://localhost:${servers.http.port}`;
+    // One curl: a short answer (kept alive), the 100 MB body (relayed by the bridge, then closed), a short one again.
+    const script = `curl -sS --noproxy '' ${base}/a -o /tmp/a ${base}/big -o /tmp/big ${base}/b -o /tmp/b -w '%{num_connects}\\n' && cat /tmp/a /tmp/b && sha256sum < /tmp/big | cut -c1-64`;
+    const r = await fence(ws, ['-c', script], { timeoutMs: 120_000 });
+    expect(r.stderr).toBe('');
+    const host = `localhost:${servers.http.port}`;
+    expect(r.stdout).toBe(`1\n0\n1\nhello from ${host}\nhello from ${host}\n${BIG_SHA256}\n`);
+  }, 120_000);
+
+  it('keeps a handed-off connection on its decided server: a later request for another host reaches nothing else', async () => {
+    ws = workspace(user);
+    writeSettings(ws, LOCAL);
+    let otherConnections = 0;
+    const other = createServer((c) => (otherConnections++, c.destroy()));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherPort = (other.address() as { port: number }).port;
+    // A client that ignores `Connection: close`: after the long body it asks, on the same
+    // connection, for a host the policy does not allow (127.0.0.1 is not in allowedDomains).
+    const script = `
+import os, socket
+s = socket.create_connection(("127.0.0.1", int(os.environ["HTTP_PROXY"].rsplit(":", 1)[1])))
+s.sendall(b"GET http://localhost:${servers.http.port}/big HTTP/1.1\\r\\nHost: localhost:${servers.http.port}\\r\\n\\r\\n")
+buf = b""
+while b"\\r\\n\\r\\n" not in buf: buf += s.recv(65536)
+head, body = buf.split(b"\\r\\n\\r\\n", 1)
+n = len(body)
+while n < ${BIG}: n += len(s.recv(1 << 20))
+s.sendall(b"GET http://127.0.0.1:${otherPort}/ HTTP/1.1\\r\\nHost: 127.0.0.1:${otherPort}\\r\\n\\r\\n")
+print(b"connection: close" in head.lower(), s.recv(4096).split(b"\\r\\n")[0].decode())
+`;
+    try {
+      const r = await fence(ws, ['--', 'python3', '-c', script], { timeoutMs: 60_000 });
+      expect(r.stderr).toBe('');
+      // The decided server answered it (a proxy would have said 403); the other one saw nothing.
+      expect(r.stdout).toBe('True HTTP/1.1 200 OK\n');
+      expect(otherConnections).toBe(0);
+    } finally {
+      other.close();
+    }
+  }, 60_000);
+
   it('reaches an allowed domain through socks5h', async () => {
     ws = workspace(user);
     writeSettings(ws, LOCAL);

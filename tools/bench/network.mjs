@@ -50,6 +50,12 @@ export async function networkBench() {
   const directSetup = timeCommand(['curl', '-s', '-o', '/dev/null', ...urls], { runs: 5, warmup: 1 });
   const fencedSetup = timeCommand([...fence, 'curl', '--noproxy', '', '-s', '-o', '/dev/null', ...urls], { runs: 5, warmup: 1 });
   console.log(`100 sequential requests: direct ${directSetup.median.toFixed(1)} ms, in fence ${fencedSetup.median.toFixed(1)} ms (includes start-up), ratio ${ratio(fencedSetup, directSetup)}`);
+  // One request against a hundred, in and out of fence: the difference is what 99 more requests cost.
+  const directOne = timeCommand(['curl', '-s', '-o', '/dev/null', small], { runs: 5, warmup: 1 });
+  const fencedOne = timeCommand([...fence, 'curl', '--noproxy', '', '-s', '-o', '/dev/null', small], { runs: 5, warmup: 1 });
+  const perRequest = (many, one) => (many.median - one.median) / (urls.length - 1);
+  const overhead = perRequest(fencedSetup, fencedOne) - perRequest(directSetup, directOne);
+  console.log(`per request through the HTTP proxy: ${overhead.toFixed(2)} ms more than direct (goal ≤ 0.5)`);
   const parallel = ['--parallel', '--parallel-max', '100', '-s', '-o', '/dev/null', ...urls.flatMap((u) => [u, '-o', '/dev/null'])];
   const directPar = timeCommand(['curl', ...parallel], { runs: 5, warmup: 1 });
   const fencedPar = timeCommand([...fence, 'curl', '--noproxy', '', ...parallel], { runs: 5, warmup: 1 });

@@ -37,6 +37,10 @@ export async function startupBench() {
   const cold = timeCommand([FENCE, '--', 'true']);
   const coldNet = timeCommand([FENCE, '-s', twoDomains, '--', 'true']);
   const version = timeCommand([FENCE, '--version']);
+  // An agent hook pays this before each shell command: settings and the command policy, no sandbox.
+  const payload = join(dir, 'claude-pre-tool-use.json');
+  writeFileSync(payload, JSON.stringify({ hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: 'npm test' }, cwd: dir }));
+  const hook = timeCommand(['sh', '-c', 'exec "$0" --claude-pre-tool-use -t code < "$1" > /dev/null', FENCE, payload]);
   console.log('## Start-up');
   console.log(`bare true                          ${fmt(bare)}`);
   console.log(`node -e 0                          ${fmt(nodeE)}`);
@@ -44,9 +48,11 @@ export async function startupBench() {
   console.log(`fence -- true (default policy)     ${fmt(cold)}`);
   console.log(`fence -- true (two domains)        ${fmt(coldNet)}`);
   console.log(`fence --version                    ${fmt(version)}`);
+  console.log(`fence --claude-pre-tool-use -t code ${fmt(hook)}`);
   console.log(`ratio cold fence / node -e 0       ${ratio(cold, nodeE)}   (two domains: ${ratio(coldNet, nodeE)}; target ≤ 1.4×)`);
   console.log(`ratio cold fence / bare bwrap      ${ratio(cold, bwrap)}   (two domains: ${ratio(coldNet, bwrap)})`);
   console.log(`ratio fence --version / node -e 0  ${ratio(version, nodeE)}   (target ≤ 1.15×)`);
+  console.log(`ratio agent hook / fence --version ${ratio(hook, version)}   (per shell command of an agent)`);
   if (process.env.NODE_EXTRA_CA_CERTS) {
     // fence skips Node's parse of NODE_EXTRA_CA_CERTS (the CLI makes no TLS connections), which
     // node -e 0 pays: the ratio on equal footing is the one a machine without the variable sees.

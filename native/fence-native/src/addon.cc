@@ -17,7 +17,7 @@ extern "C" {
 #include "rawmode.h"
 #ifdef __linux__
 #include "fdpass.h"
-#include "kmsg.h"
+#include "audit.h"
 #include "landlock.h"
 #include "seccomp.h"
 #include "unixsock.h"
@@ -210,18 +210,36 @@ Napi::Value TtyRestore(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// A descriptor of /dev/kmsg after its newest record (the caller reads and closes it).
-Napi::Value KmsgOpen(const Napi::CallbackInfo& info) {
+// A socket receiving every audit record from now on (the caller reads and closes it).
+Napi::Value AuditOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
 #ifdef __linux__
-  int fd = kmsg_open_end();
+  int fd = audit_open_readlog();
 #else
   int fd = -ENOSYS;
 #endif
   if (fd >= 0) return Napi::Number::New(env, fd);
-  Napi::Error e = Napi::Error::New(env, std::string("kmsgOpen: /dev/kmsg: ") + std::strerror(-fd));
+  Napi::Error e = Napi::Error::New(env, std::string("auditOpen: the audit netlink socket: ") + std::strerror(-fd));
   e.Set("errno", Napi::Number::New(env, -fd));
   throw e;
+}
+
+// The kernel's audit status: { enabled, pid, backlog, lost }, or a number (errno) when refused.
+Napi::Value AuditState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef __linux__
+  struct audit_state s;
+  int rc = audit_get_state(&s);
+  if (rc != 0) return Napi::Number::New(env, -rc);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("enabled", s.enabled);
+  o.Set("pid", s.pid);
+  o.Set("backlog", s.backlog);
+  o.Set("lost", s.lost);
+  return o;
+#else
+  return Napi::Number::New(env, ENOSYS);
+#endif
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -234,7 +252,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
   exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw, "ttyMakeRaw"));
   exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore, "ttyRestore"));
-  exports.Set("kmsgOpen", Napi::Function::New(env, KmsgOpen, "kmsgOpen"));
+  exports.Set("auditOpen", Napi::Function::New(env, AuditOpen, "auditOpen"));
+  exports.Set("auditState", Napi::Function::New(env, AuditState, "auditState"));
   RegisterSupervisor(env, exports);
   RegisterTracer(env, exports);
   return exports;

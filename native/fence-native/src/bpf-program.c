@@ -1,10 +1,11 @@
 /* The eBPF monitor's program, written as instructions (no compiler at run time). It runs on the
  * `sys_exit` raw tracepoint, whose context is { struct pt_regs *regs; long ret }:
  *
- *   1. ret must be -EPERM, -EACCES or -EROFS               (every other exit leaves here)
+ *   1. ret must be -EPERM, -EACCES, -EROFS or 0            (every other exit leaves here)
  *   2. the task's PID namespace must be the sandbox's     (bpf_get_ns_current_pid_tgid)
  *   3. the syscall number must be in the `traced` table   (its value says what to read)
- *   4. reserve a record in the ring buffer (or count it in `lost`), fill it, submit it.
+ *   4. ret must be 0 for a BPF_ON_SUCCESS entry, an errno for the others
+ *   5. reserve a record in the ring buffer (or count it in `lost`), fill it, submit it.
  *
  * The arguments come from pt_regs (a stable layout per architecture); pointer arguments are read
  * from user memory at exit, where the caller's memory is still mapped. */
@@ -43,6 +44,8 @@ const struct bpf_traced bpf_traced[] = {
     {__NR_execve, "exec", BPF_ARG1(0)},
     {__NR_execveat, "exec", BPF_ARG1(1)},
     {__NR_connect, "connect", BPF_ARG1(1) | BPF_ARG_SOCKADDR},
+    /* Not a denial: who created a Landlock domain, so its audit records can be attributed. */
+    {__NR_landlock_restrict_self, "landlock", BPF_ON_SUCCESS},
 };
 const size_t bpf_traced_count = sizeof bpf_traced / sizeof bpf_traced[0];
 
@@ -53,12 +56,12 @@ const struct bpf_traced *bpf_traced_find(int nr) {
 }
 
 /* A tiny assembler: forward jumps to labels, resolved at the end. */
-enum label { L_FAILED, L_RESERVED, L_RAW, L_SECOND, L_SUBMIT, L_EXIT, L_COUNT };
+enum label { L_CANDIDATE, L_WANT_ERRNO, L_SELECTED, L_RESERVED, L_RAW, L_SECOND, L_SUBMIT, L_EXIT, L_COUNT };
 struct as {
   struct bpf_insn *out;
   size_t n, nfix;
   size_t at[L_COUNT];
-  struct { size_t insn; enum label to; } fix[16];
+  struct { size_t insn; enum label to; } fix[32];
 };
 
 static void op(struct as *a, uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
@@ -94,15 +97,17 @@ static void arg_pointer(struct as *a, int shift) {
   ldx(a, BPF_DW, BPF_REG_3, BPF_REG_2, offsetof(struct bpf_record, args));
 }
 
-/* Steps 1-3: leaves unless the exit failed with a reported errno, in the namespace, for a traced
- * syscall. Leaves r6 = the table value, r7 = ret, r9 = regs, the number at fp-16. */
+/* Steps 1-4: leaves unless the exit is a reported one (an errno, or success for a BPF_ON_SUCCESS
+ * entry), in the namespace, of a traced syscall. Leaves r6 = the table value, r7 = ret, r9 = regs,
+ * the number at fp-16. */
 static void select_exit(struct as *a, uint64_t dev, uint64_t ino, int traced) {
   mov(a, BPF_REG_6, BPF_REG_1);
   ldx(a, BPF_DW, BPF_REG_7, BPF_REG_6, 8);
-  jmp(a, BPF_JEQ, BPF_REG_7, -EPERM, L_FAILED);
-  jmp(a, BPF_JEQ, BPF_REG_7, -EACCES, L_FAILED);
+  jmp(a, BPF_JEQ, BPF_REG_7, -EPERM, L_CANDIDATE);
+  jmp(a, BPF_JEQ, BPF_REG_7, -EACCES, L_CANDIDATE);
+  jmp(a, BPF_JEQ, BPF_REG_7, 0, L_CANDIDATE);
   jmp(a, BPF_JNE, BPF_REG_7, -EROFS, L_EXIT);
-  here(a, L_FAILED);
+  here(a, L_CANDIDATE);
   ld64(a, BPF_REG_1, 0, dev);
   ld64(a, BPF_REG_2, 0, ino);
   mov(a, BPF_REG_3, BPF_REG_10);
@@ -127,9 +132,17 @@ static void select_exit(struct as *a, uint64_t dev, uint64_t ino, int traced) {
   jmp(a, BPF_JEQ, BPF_REG_0, 0, L_EXIT);
   ldx(a, BPF_W, BPF_REG_6, BPF_REG_0, 0);
   jmp(a, BPF_JEQ, BPF_REG_6, 0, L_EXIT);
+  mov(a, BPF_REG_1, BPF_REG_6);
+  alui(a, BPF_AND, BPF_REG_1, BPF_ON_SUCCESS);
+  jmp(a, BPF_JEQ, BPF_REG_1, 0, L_WANT_ERRNO);
+  jmp(a, BPF_JNE, BPF_REG_7, 0, L_EXIT);
+  jump(a, L_SELECTED);
+  here(a, L_WANT_ERRNO);
+  jmp(a, BPF_JEQ, BPF_REG_7, 0, L_EXIT);
+  here(a, L_SELECTED);
 }
 
-/* Step 4: a record in r8 (jumps to L_RESERVED), or the loss counted and out. */
+/* Step 5: a record in r8 (jumps to L_RESERVED), or the loss counted and out. */
 static void reserve(struct as *a, int ringbuf, int lost) {
   ldmap(a, BPF_REG_1, ringbuf);
   movi(a, BPF_REG_2, sizeof(struct bpf_record));

@@ -16,8 +16,9 @@
 #define BPF_ARG1(i) (0x4u | (unsigned)(i))        /* a string at argument i (0..3) */
 #define BPF_ARG2(i) ((0x4u | (unsigned)(i)) << 4) /* a second string at argument i */
 #define BPF_ARG_SOCKADDR 0x100u                   /* the first is a struct sockaddr, not a string */
+#define BPF_ON_SUCCESS 0x200u                     /* reported when it succeeds, instead of when it fails */
 
-/* One failing syscall, as the program writes it into the ring buffer. */
+/* One reported syscall (failing, or succeeding for BPF_ON_SUCCESS), as the program writes it into the ring buffer. */
 struct bpf_record {
   uint64_t boot_ns; /* CLOCK_BOOTTIME at the syscall's exit */
   uint32_t pid, tid;

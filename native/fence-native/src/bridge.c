@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -128,6 +129,10 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
       if (up >= 0) (void)close(up);
       continue;
     }
+    /* The relay writes what it reads at once: Nagle would hold a reply's last small segment until
+     * the client's delayed ACK (tens of milliseconds per request on loopback). */
+    int one = 1, tcp = b->kind == BRIDGE_UNIX_TO_TCP ? up : client;
+    (void)setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* best effort: only latency depends on it */
     /* Fields set one by one: a compound literal would copy the buffers through the stack. */
     c->fd[0] = client, c->fd[1] = up;
     c->connecting = rc != 0;

@@ -45,6 +45,16 @@ describe('addon', { skip }, () => {
     assert.equal(mode(), before);
   });
 
+  it('reads the audit status and joins the audit read-log group as root; refuses uid 65534 with EPERM', (t) => {
+    if (process.getuid() !== 0) return t.skip('needs root (CAP_AUDIT_CONTROL, CAP_AUDIT_READ)');
+    const state = addon.auditState();
+    assert.equal(typeof state, 'object', `auditState() refused: errno ${state}`);
+    assert.ok([0, 1, 2].includes(state.enabled) && Number.isInteger(state.backlog));
+    fs.closeSync(addon.auditOpen());
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `const a = require(${JSON.stringify(ADDON)}).addon(); console.log(a.auditState()); try { a.auditOpen(); } catch (e) { console.log(e.errno, e.message); }`], { encoding: 'utf8' });
+    assert.equal(r.stdout, '1\n1 auditOpen: the audit netlink socket: Operation not permitted\n');
+  });
+
   it('execve prints exactly the new program output on the inherited stdout', () => {
     const r = inChild("a.execve('/bin/echo', ['echo', 'hello', 'from', 'execve'], ['A=1'])");
     assert.equal(r.stderr, '');

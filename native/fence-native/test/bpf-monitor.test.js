@@ -77,6 +77,20 @@ describe('eBPF monitor', { skip }, () => {
     assert.deepEqual(events.filter((e) => e.op === 'connect').map((e) => e.target), ['unix:/root/fence.sock']);
   });
 
+  it('reports who created a Landlock domain (a successful landlock_restrict_self), and no other success', async () => {
+    if (!hasCommand('python3')) return;
+    // A ruleset handling READ_FILE, enforced: the creator's pid attributes the domain's audit records.
+    const restrict = 'import ctypes; c = ctypes.CDLL(None); a = (ctypes.c_uint64 * 1)(4); fd = c.syscall(444, a, 8, 0); c.prctl(38, 1, 0, 0, 0); exit(c.syscall(446, fd, 0))';
+    const { child, exited } = sandbox(`python3 -c "${restrict}"; cat /etc/hostname >/dev/null; exit 0`);
+    const ns = await namespaceOf(child);
+    const events = [];
+    const mon = addon.ebpfMonitor(ns.dev, ns.ino, (e) => events.push(e));
+    child.stdin.end('go\n');
+    await exited;
+    await new Promise((resolve) => mon.stop(resolve));
+    assert.deepEqual(events.map((e) => [e.op, e.errno, e.comm]), [['landlock', 0, 'python3']]);
+  });
+
   it('is refused to uid 65534, with the reason', () => {
     if (!hasCommand('setpriv')) return;
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `console.log(require(${JSON.stringify(require.resolve('..'))}).addon().ebpfProbe())`], { encoding: 'utf8' });

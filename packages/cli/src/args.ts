@@ -5,6 +5,8 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { errors } from '@fence/core';
+import { AGENTS, type Agent } from './agents/contracts.js';
+import type { HooksAction } from './commands/hooks.js';
 
 export interface Flags {
   readonly settings?: string;
@@ -25,6 +27,9 @@ export type Invocation =
   | { readonly kind: 'config-schema' }
   | { readonly kind: 'check'; readonly flags: Flags }
   | { readonly kind: 'landlock-apply'; readonly command: readonly string[] }
+  | { readonly kind: 'pre-tool-use'; readonly agent: Agent; readonly flags: Flags }
+  | { readonly kind: 'hooks'; readonly action: HooksAction; readonly agents: readonly Agent[]; readonly project: boolean; readonly flags: Flags }
+  | { readonly kind: 'import'; readonly save: boolean }
   | { readonly kind: 'run'; readonly flags: Flags; readonly command: readonly string[] | string };
 
 const OPTIONS = {
@@ -41,9 +46,21 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
   'landlock-apply': { type: 'boolean' },
+  // The agent hooks' entry points, and the agents `fence hooks` and `fence import` act on.
+  'claude-pre-tool-use': { type: 'boolean' },
+  'codex-pre-tool-use': { type: 'boolean' },
+  'cursor-pre-tool-use': { type: 'boolean' },
+  'opencode-pre-tool-use': { type: 'boolean' },
+  claude: { type: 'boolean' },
+  codex: { type: 'boolean' },
+  cursor: { type: 'boolean' },
+  opencode: { type: 'boolean' },
+  project: { type: 'boolean' },
+  save: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
 
-const SUBCOMMANDS = new Set(['config', 'check']);
+const SUBCOMMANDS = new Set(['config', 'check', 'hooks', 'import']);
+const HOOKS_ACTIONS: readonly string[] = ['print', 'install', 'uninstall'] satisfies HooksAction[];
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -111,10 +128,22 @@ export function parseInvocation(argv: readonly string[]): Invocation {
     if (rest.length === 0) throw errors.commandMissing();
     return { kind: 'landlock-apply', command: rest };
   }
+  const entries = AGENTS.filter((a) => values[`${a}-pre-tool-use`]);
+  if (entries.length > 0) {
+    if (entries.length > 1 || rest.length > 0 || values.c !== undefined) {
+      throw errors.flagInvalid(`--${entries[0]}-pre-tool-use`, 'reads one tool call as JSON on stdin; it takes no command and no other entry point');
+    }
+    return { kind: 'pre-tool-use', agent: entries[0]!, flags };
+  }
   if (values['linux-features']) return { kind: 'features', flags };
+  const agents = AGENTS.filter((a) => values[a]);
+  const agentFlagsApply = isSubcommand && (rest[0] === 'hooks' || rest[0] === 'import');
+  for (const flag of [...agents, ...(values.project ? ['project'] : []), ...(values.save ? ['save'] : [])]) {
+    if (!agentFlagsApply) throw errors.flagInvalid(`--${flag}`, 'only applies to "fence hooks" and "fence import"; see fence --help');
+  }
   if (isSubcommand) {
     if (values.c !== undefined) throw errors.flagInvalid('-c', `runs a command; it does not apply to "fence ${rest[0]}"`);
-    return subcommand(words, flags);
+    return subcommand(words, flags, { agents, project: values.project ?? false, save: values.save ?? false });
   }
   if (values.c !== undefined) {
     if (rest.length > 0) throw errors.flagInvalid('-c', `takes one shell string; unexpected "${rest[0]}" after it (quote the whole string)`);
@@ -125,8 +154,36 @@ export function parseInvocation(argv: readonly string[]): Invocation {
   return { kind: 'run', flags, command: rest };
 }
 
-function subcommand(words: readonly string[], flags: Flags): Invocation {
+interface AgentFlags {
+  readonly agents: readonly Agent[];
+  readonly project: boolean;
+  readonly save: boolean;
+}
+
+const AGENT_FLAGS = AGENTS.map((a) => `--${a}`).join(', ');
+
+function agentSubcommand(name: string, args: readonly string[], flags: Flags, { agents, project, save }: AgentFlags): Invocation {
+  if (name === 'import') {
+    if (args.length > 0) throw errors.flagInvalid('import', `takes no arguments (got "${args[0]}")`);
+    if (project) throw errors.flagInvalid('--project', 'applies to "fence hooks"; "fence import --save" writes fence.json in the working directory');
+    if (agents.length !== 1 || agents[0] !== 'claude') throw errors.flagInvalid('import', 'imports Claude Code\'s permission rules: use "fence import --claude [--save]"');
+    if (flags.settings !== undefined || flags.template !== undefined) {
+      throw errors.flagInvalid(flags.settings !== undefined ? '--settings' : '--template', 'does not apply to "fence import": the imported settings extend the code template');
+    }
+    return { kind: 'import', save };
+  }
+  const action = args[0];
+  if (args.length !== 1 || action === undefined || !HOOKS_ACTIONS.includes(action)) {
+    throw errors.flagInvalid(`hooks ${args.join(' ')}`.trim(), `use "fence hooks print|install|uninstall" with ${AGENT_FLAGS}`);
+  }
+  if (save) throw errors.flagInvalid('--save', 'applies to "fence import"');
+  if (agents.length === 0) throw errors.flagInvalid(`hooks ${action}`, `name the agent: ${AGENT_FLAGS} (several at once are fine)`);
+  return { kind: 'hooks', action: action as HooksAction, agents, project, flags };
+}
+
+function subcommand(words: readonly string[], flags: Flags, agentFlags: AgentFlags): Invocation {
   const [name, ...args] = words;
+  if (name === 'hooks' || name === 'import') return agentSubcommand(name, args, flags, agentFlags);
   if (name === 'check') {
     if (args.length > 0) throw errors.flagInvalid('check', `takes no arguments (got "${args[0]}")`);
     return { kind: 'check', flags };

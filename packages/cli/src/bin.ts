@@ -32,7 +32,7 @@ async function warmUp(): Promise<void> {
 
 if (startupSnapshot.isBuildingSnapshot()) {
   // Evaluated now, they are in the snapshot's heap (the builder drains the event loop first).
-  void Promise.all([import('./commands/run.js'), builtInPlugins(), warmUp()]);
+  void Promise.all([import('./commands/run.js'), import('./commands/pre-tool-use.js'), builtInPlugins(), warmUp()]);
   // From a snapshot, argv[1] is the first argument after node's options; bin/fence puts the
   // bundle's path there, so the user's arguments start at 2 as in a normal start.
   startupSnapshot.setDeserializeMainFunction(() => void run(process.argv.slice(2)));

@@ -25,6 +25,12 @@ async function dispatch(inv: Invocation): Promise<number> {
       return (await import('./commands/check.js')).selfCheck(inv.flags);
     case 'landlock-apply':
       return (await import('./commands/landlock-apply.js')).landlockApply(inv.command);
+    case 'pre-tool-use':
+      return (await import('./commands/pre-tool-use.js')).preToolUse(inv.agent, inv.flags);
+    case 'hooks':
+      return (await import('./commands/hooks.js')).hooksCommand(inv.action, inv.agents, inv.flags, inv.project);
+    case 'import':
+      return (await import('./commands/import.js')).importClaude(inv.save);
     case 'run':
       return (await import('./commands/run.js')).runCommand(inv.flags, inv.command);
   }

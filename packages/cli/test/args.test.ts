@@ -84,4 +84,28 @@ describe('parseInvocation', () => {
     expect(parseInvocation(['--linux-features'])).toMatchObject({ kind: 'features' });
     expect(parseInvocation(['--landlock-apply', '--', 'ls'])).toEqual({ kind: 'landlock-apply', command: ['ls'] });
   });
+
+  it('parses the agent hooks\' entry points, with a pinned policy', () => {
+    expect(parseInvocation(['--claude-pre-tool-use', '-t', 'code'])).toMatchObject({ kind: 'pre-tool-use', agent: 'claude', flags: { template: 'code' } });
+    expect(parseInvocation(['--cursor-pre-tool-use', '--settings', '/p.json'])).toMatchObject({ kind: 'pre-tool-use', agent: 'cursor', flags: { settings: '/p.json' } });
+    expect(fail(['--codex-pre-tool-use', '--', 'ls'])).toMatch(/--codex-pre-tool-use: reads one tool call as JSON on stdin/);
+    expect(fail(['--codex-pre-tool-use', '--claude-pre-tool-use'])).toMatch(/no other entry point/);
+  });
+
+  it('parses fence hooks and fence import, and keeps their flags to them', () => {
+    expect(parseInvocation(['hooks', 'install', '--claude', '--cursor', '--project', '-t', 'code'])).toMatchObject({
+      kind: 'hooks',
+      action: 'install',
+      agents: ['claude', 'cursor'],
+      project: true,
+      flags: { template: 'code' },
+    });
+    expect(parseInvocation(['import', '--claude', '--save'])).toMatchObject({ kind: 'import', save: true });
+    expect(fail(['hooks', 'frob', '--claude'])).toMatch(/use "fence hooks print\|install\|uninstall" with --claude, --codex, --cursor, --opencode/);
+    expect(fail(['hooks', 'print'])).toMatch(/name the agent/);
+    expect(fail(['import', '--codex'])).toMatch(/use "fence import --claude \[--save\]"/);
+    expect(fail(['import', '--claude', '-t', 'code'])).toMatch(/--template: does not apply to "fence import"/);
+    expect(fail(['--claude', '--', 'ls'])).toMatch(/--claude: only applies to "fence hooks" and "fence import"/);
+    expect(fail(['config', 'show', '--save'])).toMatch(/--save: only applies/);
+  });
 });

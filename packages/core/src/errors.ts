@@ -4,6 +4,7 @@
  * `fence: <message>` and exits 1.
  */
 export const ErrorCodes = [
+  'AGENT_FILE',
   'BIND_LIMIT',
   'COMMAND_DENIED',
   'COMMAND_MISSING',
@@ -43,6 +44,8 @@ export class FenceError extends Error {
 export const isFenceError = (e: unknown): e is FenceError => e instanceof FenceError;
 
 export const errors = {
+  /** An agent's configuration file (hooks, settings) that Fence reads or edits is not as expected. */
+  agentFile: (file: string, why: string, fix: string) => new FenceError('AGENT_FILE', `${file}: ${why}; ${fix}`),
   allowWriteSymlink: (index: number, written: string, real: string, isLink: boolean) =>
     new FenceError(
       'PATH_SYMLINK',

@@ -1,57 +1,64 @@
 /**
  * @fence/plugin-ebpf: the violation monitor of the Linux sandbox (-m). A prebuilt eBPF program
  * (in @fence/native's addon) reports the sandbox's failing file, exec and connect syscalls,
- * filtered in the kernel by its PID namespace; the kernel log adds Landlock (and, without the
- * seccomp supervisor, seccomp) audit records of the same namespace.
+ * filtered in the kernel by its PID namespace, and the pids that create its Landlock domains; the
+ * kernel's audit records (when the audit is on) add the Landlock denials of those domains.
  *
  * Each command is held at the sandbox's start gate until the monitor watches it (a few ms), and
  * its exit waits until every event the kernel buffered has reached the stream.
  */
 import { definePlugin, Tokens, type PluginHost, type RunningCommand } from '@fence/core';
 import { helperSession } from '@fence/linux-helper';
+import { AuditReader } from './audit-reader.js';
 import { detectEbpf } from './detect.js';
-import { KmsgReader } from './kmsg-reader.js';
 import { findSandboxPidNamespace } from './pid-namespace.js';
-import { seccompSyscallName } from './syscall-names.js';
-import { loadTracerAddon, startTracer } from './tracer.js';
+import { loadTracerAddon, startTracer, type Tracer } from './tracer.js';
 
 interface Attached {
   /** Resolves once every event of the command is in the stream. */
-  readonly stop: () => Promise<unknown>;
+  readonly stop: () => Promise<void>;
 }
 
-async function attach(kernel: PluginHost, command: RunningCommand, facts: Readonly<Record<string, unknown>>): Promise<Attached[]> {
+const NONE: Attached = { stop: () => Promise.resolve() };
+
+async function attach(kernel: PluginHost, command: RunningCommand, facts: Readonly<Record<string, unknown>>): Promise<Attached> {
   const logger = kernel.resolve(Tokens.Logger);
+  const addon = facts.ebpf === true ? await loadTracerAddon() : undefined;
+  if (!addon) return NONE;
   const pidns = await findSandboxPidNamespace(command.pid);
   if (!pidns) {
     logger.debug('ebpf', `no PID namespace of its own under pid ${command.pid}; not monitoring`);
-    return [];
+    return NONE;
   }
   const violations = kernel.resolve(Tokens.Violations);
-  const attached: Attached[] = [];
-  const addon = await loadTracerAddon();
-  if (addon && facts.audit === true) {
+  let audit: AuditReader | undefined;
+  if (facts.audit === true) {
     try {
-      attached.push(KmsgReader.start({ fd: addon.kmsgOpen(), pidns, violations, syscallName: seccompSyscallName }));
+      audit = AuditReader.start({ addon, violations });
     } catch (e) {
       logger.warn(`-m: ${e instanceof Error ? e.message : String(e)}; Landlock denials are not shown`);
     }
   }
-  if (addon && facts.ebpf === true) {
-    try {
-      const tracer = startTracer(addon, pidns, violations);
-      logger.debug('ebpf', `tracing pid namespace ${pidns.inode}`);
-      attached.push({
-        stop: async () => {
-          const lost = await tracer.stop();
-          if (lost > 0) logger.warn(`-m: the kernel dropped ${lost} eBPF event(s): the monitor's buffer was full`);
-        },
-      });
-    } catch (e) {
-      logger.warn(`-m: ${e instanceof Error ? e.message : String(e)}; file, exec and connect denials are not shown`);
-    }
+  let tracer: Tracer;
+  try {
+    tracer = startTracer(addon, pidns, violations, (pid) => audit?.addCreator(pid));
+    logger.debug('ebpf', `tracing pid namespace ${pidns.inode}`);
+  } catch (e) {
+    logger.warn(`-m: ${e instanceof Error ? e.message : String(e)}; file, exec and connect denials are not shown`);
+    // Without the program the sandbox's Landlock domains are unknown: every record would be dropped.
+    await audit?.stop();
+    return NONE;
   }
-  return attached;
+  return {
+    stop: async () => {
+      // The creators first: the audit reader decides what its records belong to once it knows them all.
+      const lost = await tracer.stop();
+      if (lost > 0) logger.warn(`-m: the kernel dropped ${lost} eBPF event(s): the monitor's buffer was full`);
+      const dropped = await audit?.stop();
+      if (dropped?.overflows) logger.warn(`-m: the kernel dropped audit records ${dropped.overflows} time(s): the monitor's buffer was full; Landlock denials may be missing`);
+      if (dropped?.lost) logger.warn(`-m: the kernel could not log ${dropped.lost} audit record(s) during the run (audit backlog limit); Landlock denials may be missing`);
+    },
+  };
 }
 
 export const ebpfPlugin = definePlugin({
@@ -60,12 +67,12 @@ export const ebpfPlugin = definePlugin({
   provides: ['monitor'],
   detect: () => detectEbpf(),
   apply(kernel) {
-    const running = new Map<RunningCommand, Promise<Attached[]>>();
+    const running = new Map<RunningCommand, Promise<Attached>>();
     let facts: Readonly<Record<string, unknown>> = {};
     const stop = async (command: RunningCommand) => {
       const attached = running.get(command);
       running.delete(command);
-      await Promise.all((await attached)?.map((a) => a.stop()) ?? []);
+      await (await attached)?.stop();
     };
     // The command must not run before the monitor watches it: hold it at the sandbox's start gate.
     helperSession(kernel).hooks.holdStart.tap('ebpf', () => kernel.options.monitor || undefined);
@@ -91,19 +98,10 @@ export const ebpfPlugin = definePlugin({
 
 export default ebpfPlugin;
 
+export { AuditReader, type AuditAddon, type AuditReaderOptions } from './audit-reader.js';
+export { AUDIT_EOE, AUDIT_LANDLOCK_ACCESS, AUDIT_LANDLOCK_DOMAIN, AUDIT_SYSCALL, AuditAttributor, auditFields, parseAuditRecord, type AuditRecord } from './audit-records.js';
 export { CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, canLoadBpf, effectiveCapabilities, hasCapability } from './capabilities.js';
-export { detectEbpf, kmsgReadable, REASONS } from './detect.js';
+export { detectEbpf, REASONS } from './detect.js';
 export { ebpfViolation, errnoText, REPORTED_ERRNOS, TRACED_OPERATIONS, type EbpfEvent } from './ebpf-event.js';
-export {
-  AUDIT_LANDLOCK_ACCESS,
-  AUDIT_LANDLOCK_DOMAIN,
-  AUDIT_SECCOMP,
-  AuditAttributor,
-  auditFields,
-  parseAuditRecord,
-  type AuditRecord,
-  type SyscallNamer,
-} from './kmsg-audit.js';
-export { KmsgReader, type KmsgReaderOptions } from './kmsg-reader.js';
 export { findSandboxPidNamespace, pidNamespaceOf, type PidNamespace } from './pid-namespace.js';
-export { loadTracerAddon, startTracer, type Tracer, type TracerAddon } from './tracer.js';
+export { LANDLOCK_DOMAIN_OP, loadTracerAddon, startTracer, type MonitorAddon, type Tracer, type TracerAddon } from './tracer.js';

@@ -90,3 +90,14 @@ export function rawReply(status: number, body: string): string {
     body
   );
 }
+
+/**
+ * The raw head of a response relayed as is: the status line, the given headers (end-to-end ones,
+ * in their received order and case) and `Connection: close`, so the client sends its next request
+ * on a new connection (the one this head starts no longer reaches the proxy).
+ */
+export function closingResponseHead(status: number, message: string, headers: readonly string[]): string {
+  let head = `HTTP/1.1 ${status} ${message}\r\n`;
+  for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}Connection: close\r\n\r\n`;
+}

@@ -3,10 +3,10 @@
  * filterTarget(). Bodies are streamed, never buffered; keep-alive is kept with the client; every
  * malformed request gets a status and a close, never a crash.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { filterTarget, isPolicyBlock, type FilterDecision } from './filter.js';
-import { BLOCKED_BODY, GUARD_BODY, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from './http-message.js';
+import { filterTarget, isPolicyBlock, systemResolver, type FilterDecision, type Resolver } from './filter.js';
+import { BLOCKED_BODY, GUARD_BODY, closingResponseHead, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from './http-message.js';
 import { SocketSet, trackedService, type TunnelProxy } from './listener.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -17,6 +17,7 @@ import {
   type ProxyOptions,
 } from './options.js';
 import { closeAfter, connectUpstream, describeError, handOff, splice, type FdSender } from './tunnel.js';
+import { createUpstreamPool } from './upstream-pool.js';
 
 export interface HttpProxyOptions extends ProxyOptions {
   /** Time allowed for a request's headers to arrive (default 30 s); then 408 and close. */
@@ -36,6 +37,51 @@ const bodyOf = (d: FilterDecision): string =>
     : isPolicyBlock(d)
       ? `${d.code === 'local-address' ? GUARD_BODY : BLOCKED_BODY}: ${d.reason}\n`
       : `fence: ${formatTarget(d.host, d.port)}: ${d.reason}\n`;
+
+/** A response body at least this long is relayed by the bridge, not by Node (when it can be handed off). */
+const HANDOFF_MIN_BODY = 1024 * 1024;
+
+/** A response whose body the bridge can relay as is: length-delimited (its framing is the upstream's own) and long. */
+const longBody = (method: string, incoming: IncomingMessage): boolean =>
+  method !== 'HEAD' && incoming.headers['transfer-encoding'] === undefined && Number(incoming.headers['content-length']) >= HANDOFF_MIN_BODY;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Hands a forwarded response to the bridge at the other end of `client`: the response head (with
+ * `Connection: close`: the connection will no longer reach this proxy) and the body bytes Node has
+ * already read are written to the client, then the upstream socket is passed to the bridge, which
+ * relays the rest of the body and the client's close natively. The upstream stays paused meanwhile,
+ * so these writes converge; a body that completes first is simply finished here.
+ */
+function handBody(client: Socket, incoming: IncomingMessage, send: FdSender): void {
+  const upstream = incoming.socket;
+  const both = (): void => {
+    client.destroy();
+    upstream.destroy();
+  };
+  let head: Buffer | undefined = Buffer.from(
+    closingResponseHead(incoming.statusCode ?? 502, incoming.statusMessage ?? '', endToEndHeaders(incoming.rawHeaders)),
+    'latin1',
+  );
+  const step = (): void => {
+    upstream.pause();
+    // What the socket holds goes through the parser into `incoming` (read() emits it as 'data').
+    while (upstream.readableLength > 0 && upstream.read() !== null);
+    const chunks: Buffer[] = head ? [head] : [];
+    head = undefined;
+    for (let c: Buffer | null; (c = incoming.read() as Buffer | null) !== null; ) chunks.push(c);
+    upstream.pause();
+    if (incoming.complete) {
+      // The upstream connection goes back to the pool: it must flow again for its next request.
+      upstream.resume();
+      return void client.end(Buffer.concat(chunks));
+    }
+    if (chunks.length > 0) return void client.write(Buffer.concat(chunks), (err) => (err ? both() : step()));
+    if (!handOff(client, upstream, EMPTY, send)) both();
+  };
+  step();
+}
 
 /** A complete plain-text reply (with its length, so clients need no chunked decoding). */
 function respond(res: ServerResponse, status: number, body: string, close = false): void {
@@ -57,6 +103,8 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   const headersTimeout = options.headersTimeoutMs ?? 30_000;
   const report = decisionReporter('http', options);
   const sockets = new SocketSet();
+  const pool = createUpstreamPool(connectTimeout, (s) => sockets.add(s));
+  const resolve = options.resolve ?? systemResolver;
   let handoff: FdSender | undefined;
 
   // Every answer Fence itself refused with (403, 400, 502) is a block, shown by -m with its reason.
@@ -98,44 +146,50 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     if (!target) {
       return respond(res, 400, 'fence: this is a proxy; send an absolute http:// URI, or CONNECT host:port for https\n', true);
     }
-    const d = await filterTarget(target.host, target.port, options.rules, options.resolve);
+    // An idle connection to the same name and port stands in for the lookup (see upstream-pool.ts).
+    const lookup: Resolver = async (host) => pool.idleAddresses(host, target.port) ?? resolve(host);
+    const d = await filterTarget(target.host, target.port, options.rules, lookup);
     if (!d.allowed) {
       decided(method, url, d, statusOf(d));
       req.resume();
       return respond(res, statusOf(d), bodyOf(d));
     }
-    let upstream: Socket;
-    try {
-      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
-    } catch (e) {
-      decided(method, url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
-      req.resume();
-      return respond(res, 502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`);
-    }
-    sockets.add(upstream);
-    if (res.destroyed) return void upstream.destroy();
+    if (res.destroyed) return;
+    let connected = false;
+    let handed = false;
     const outgoing = request({
-      createConnection: () => upstream,
+      agent: pool.agent,
+      host: d.host,
+      port: d.port,
+      ...pool.target(d.host, d.port, d.addresses),
       method,
       path: target.path,
       headers: [...endToEndHeaders(req.rawHeaders, ['host']), 'Host', target.hostHeader],
       setHost: false,
       maxHeaderSize: MAX_HEADER_SIZE,
-    });
+    } as RequestOptions);
+    outgoing.on('socket', () => (connected = true));
     outgoing.on('response', (incoming) => {
       decided(method, url, d, incoming.statusCode ?? 0);
+      incoming.on('error', () => handed || res.destroy());
+      incoming.on('aborted', () => handed || res.destroy());
+      if (handoff && req.complete && outgoing.writableFinished && longBody(method, incoming)) {
+        handed = true;
+        return handBody(req.socket, incoming, handoff);
+      }
       res.writeHead(incoming.statusCode ?? 502, incoming.statusMessage, endToEndHeaders(incoming.rawHeaders));
-      incoming.on('error', () => res.destroy());
-      incoming.on('aborted', () => res.destroy());
       incoming.pipe(res);
     });
     outgoing.on('error', (e) => {
+      if (handed) return;
       if (res.headersSent || res.destroyed) return void res.destroy();
       decided(method, url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
-      respond(res, 502, `fence: ${formatTarget(d.host, d.port)} failed: ${describeError(e)}\n`, true);
+      req.resume();
+      const where = formatTarget(d.host, d.port);
+      respond(res, 502, connected ? `fence: ${where} failed: ${describeError(e)}\n` : `fence: cannot connect to ${where}: ${describeError(e)}\n`, connected);
     });
     res.on('close', () => {
-      if (!res.writableFinished) outgoing.destroy();
+      if (!res.writableFinished && !handed) outgoing.destroy();
     });
     req.pipe(outgoing);
   }

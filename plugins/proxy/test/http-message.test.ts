@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCKED_BODY, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from '../src/http-message.js';
+import { BLOCKED_BODY, closingResponseHead, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from '../src/http-message.js';
 
 describe('endToEndHeaders', () => {
   it('drops hop-by-hop headers and those named by Connection, keeping order and case', () => {
@@ -46,5 +46,12 @@ describe('rawReply', () => {
     expect(r).toContain('Content-Length: 39\r\n');
     expect(r).toContain('Connection: close\r\n');
     expect(r.endsWith('\r\n\r\nConnection blocked by network allowlist')).toBe(true);
+  });
+});
+
+describe('closingResponseHead', () => {
+  it('keeps the status and the headers in order and case, and closes the connection', () => {
+    const head = closingResponseHead(200, 'OK', ['Content-Length', '5', 'set-cookie', 'a=1', 'set-cookie', 'b=2']);
+    expect(head).toBe('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nset-cookie: a=1\r\nset-cookie: b=2\r\nConnection: close\r\n\r\n');
   });
 });

@@ -146,7 +146,8 @@ describe('createHttpProxy: forwarding absolute-URI requests', () => {
     expect(res.body.length).toBe(payload.length);
     expect(createHash('sha256').update(res.body).digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
     await new Promise((r) => big.close(r));
-  });
+    // 32 MiB relayed by Node and hashed twice: over 5 s on a loaded 2-core machine.
+  }, 30_000);
 
   it('keeps the client connection alive across requests', async () => {
     const { path } = await proxy(local);
@@ -162,6 +163,28 @@ describe('createHttpProxy: forwarding absolute-URI requests', () => {
     }
     agent.destroy();
     expect(opened).toBe(1);
+  });
+
+  it('reuses an idle upstream connection for the next request to the same server, still deciding each request', async () => {
+    let lookups = 0;
+    const resolve = async () => (lookups++, [{ address: '127.0.0.1', family: 4 as const }]);
+    const { path, events } = await proxy({ ...local, allowedDomains: ['localhost'] }, { resolve });
+    let upstreamConnections = 0;
+    const count = (): void => void upstreamConnections++;
+    origin.on('connection', count);
+    try {
+      for (let i = 0; i < 4; i++) {
+        // A new client connection each time: the pool is the proxy's, not the client's.
+        expect((await get(path, `http://localhost:${originPort}/p${i}`)).body.toString()).toBe(`hello /p${i} 0`);
+        expect((await get(path, `http://127.0.0.1:${originPort}/p${i}`)).status).toBe(403);
+      }
+    } finally {
+      origin.off('connection', count);
+    }
+    expect(upstreamConnections).toBe(1);
+    // The idle connection stood in for the lookup; the allowlist still saw every request.
+    expect(lookups).toBe(1);
+    expect(events.map((e) => e.action)).toEqual(['allow', 'block', 'allow', 'block', 'allow', 'block', 'allow', 'block']);
   });
 
   it('answers 502 quickly when the upstream is dead', async () => {
@@ -259,6 +282,28 @@ describe('createHttpProxy: CONNECT tunnels', () => {
     expect(events).toMatchObject([
       { source: 'http', action: 'block', target: 'example.com:443', detail: 'CONNECT 403 example.com https://example.com:443 (not in network.allowedDomains)' },
     ]);
+  });
+
+  it('reuses an idle upstream connection for the next request to the same server, still deciding each request', async () => {
+    let lookups = 0;
+    const resolve = async () => (lookups++, [{ address: '127.0.0.1', family: 4 as const }]);
+    const { path, events } = await proxy({ ...local, allowedDomains: ['localhost'] }, { resolve });
+    let upstreamConnections = 0;
+    const count = (): void => void upstreamConnections++;
+    origin.on('connection', count);
+    try {
+      for (let i = 0; i < 4; i++) {
+        // A new client connection each time: the pool is the proxy's, not the client's.
+        expect((await get(path, `http://localhost:${originPort}/p${i}`)).body.toString()).toBe(`hello /p${i} 0`);
+        expect((await get(path, `http://127.0.0.1:${originPort}/p${i}`)).status).toBe(403);
+      }
+    } finally {
+      origin.off('connection', count);
+    }
+    expect(upstreamConnections).toBe(1);
+    // The idle connection stood in for the lookup; the allowlist still saw every request.
+    expect(lookups).toBe(1);
+    expect(events.map((e) => e.action)).toEqual(['allow', 'block', 'allow', 'block', 'allow', 'block', 'allow', 'block']);
   });
 
   it('answers 502 quickly when the upstream is dead', async () => {

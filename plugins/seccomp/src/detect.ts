@@ -106,8 +106,8 @@ export function seccompAvailability(found: SeccompFacts): Availability {
     logged: found.logged?.join(' ') ?? '',
     inheritedFilters: found.inheritedFilters ?? 0,
   };
-  // Without a supervisor only the audit log has the denials: root with a readable kernel log.
-  const unseen = notify ? [] : ['seccomp denials to users other than root: needs Linux 5.0+ (seccomp user notification) and the native addon (npm rebuild @fence/native)'];
+  // Without a supervisor the denials are only in the machine's audit log, which -m does not read.
+  const unseen = notify ? [] : ['seccomp denials: needs Linux 5.0+ (seccomp user notification) and the native addon (npm rebuild @fence/native)'];
   if (log) {
     const logsErrno = found.logged?.includes('errno') ?? true;
     const consequence = notify

@@ -28,9 +28,15 @@ export function settingsCandidates(cwd: string, home: string, env: NodeJS.Proces
   ];
 }
 
-function isFile(file: string): boolean {
+/**
+ * Whether `file` is a settings file. Inside a Fence sandbox (FENCE_SANDBOX=1), an empty one is
+ * Fence's read-only placeholder for a missing settings name (the sandbox must not plant settings
+ * for the next run), not settings: `fence` run by an agent's hook inside finds what lies beyond.
+ */
+function isSettingsFile(file: string, insideFence: boolean): boolean {
   try {
-    return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+    const stat = statSync(file, { throwIfNoEntry: false });
+    return stat !== undefined && stat.isFile() && !(insideFence && stat.size === 0);
   } catch {
     // An unreadable directory on the way (EACCES) holds no settings we could use.
     return false;
@@ -39,5 +45,6 @@ function isFile(file: string): boolean {
 
 /** The settings file that applies in `cwd`, or undefined when there is none. */
 export function discoverSettingsFile(cwd: string, home: string, env: NodeJS.ProcessEnv): string | undefined {
-  return settingsCandidates(cwd, home, env).find(isFile);
+  const insideFence = env.FENCE_SANDBOX === '1';
+  return settingsCandidates(cwd, home, env).find((file) => isSettingsFile(file, insideFence));
 }

@@ -4,7 +4,7 @@
  * what the files wrote after the built-in secrets lists (secrets.ts), apply the defaults, then
  * resolve every path. Reads files, writes nothing.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { errors, FenceError } from '../errors.js';
 import type { Policy, PolicySource } from '../policy.js';
@@ -59,6 +59,12 @@ function withDomains(settings: SettingsInput, hosts: readonly string[]): Setting
   return { ...settings, network: { ...settings.network, allowedDomains: [...new Set([...allowed, ...hosts])] } };
 }
 
+/** `settings` with `paths` added to filesystem.allowWrite (de-duplicated). */
+function withWrites(settings: SettingsInput, paths: readonly string[]): SettingsInput {
+  const allowed = settings.filesystem?.allowWrite ?? [];
+  return { ...settings, filesystem: { ...settings.filesystem, allowWrite: [...new Set([...allowed, ...paths])] } };
+}
+
 /** Reads settings and what they extend into layers, root first. */
 class ChainReader {
   readonly files: string[] = [];
@@ -92,8 +98,9 @@ class ChainReader {
     const from = `template:${name}`;
     const template = templates[name as keyof typeof templates];
     const hosts = template.registries ? configuredRegistryHosts(template.registries, this.registries) : [];
-    const settings = hosts.length === 0 ? template.settings : withDomains(template.settings, hosts);
-    return this.layers(settings, from, this.home, chain);
+    const present = (template.writableWhenPresent ?? []).filter((p) => existsSync(expandHome(p, this.home)));
+    const withHosts = hosts.length === 0 ? template.settings : withDomains(template.settings, hosts);
+    return this.layers(present.length === 0 ? withHosts : withWrites(withHosts, present), from, this.home, chain);
   }
 
   #extends(target: string, from: string, baseDir: string, chain: readonly string[]): SettingsLayer[] {

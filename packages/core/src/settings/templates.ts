@@ -13,9 +13,61 @@ export interface Template {
   readonly registries?: RegistryKind;
   /** How to give the command a credential this template may need (credential stores are hidden, SPEC §2). */
   readonly credentials?: string;
+  /**
+   * `~/…` paths added to filesystem.allowWrite only where they exist: the state and caches of
+   * tools that not every machine has (a missing allowWrite path would warn on every run).
+   */
+  readonly writableWhenPresent?: readonly string[];
 }
 
-export type TemplateName = 'default-deny' | 'workspace-write' | 'npm-install' | 'pip-install' | 'git-readonly' | 'local-dev-server' | 'agent-api-only';
+export type TemplateName =
+  | 'default-deny'
+  | 'workspace-write'
+  | 'npm-install'
+  | 'pip-install'
+  | 'git-readonly'
+  | 'local-dev-server'
+  | 'agent-api-only'
+  | 'code'
+  | 'code-relaxed';
+
+/** What coding agents reach: their model APIs, the package registries and the git hosts (docs/agents.md). */
+const CODE_DOMAINS = [
+  // Model APIs (and the sign-in hosts the agents' own logins use)
+  'api.anthropic.com',
+  '*.anthropic.com',
+  'claude.ai',
+  'api.openai.com',
+  'auth.openai.com',
+  'chatgpt.com',
+  'api.githubcopilot.com',
+  'generativelanguage.googleapis.com',
+  'api.mistral.ai',
+  'api.cohere.ai',
+  'api.together.xyz',
+  'openrouter.ai',
+  '*.cursor.sh',
+  'models.dev',
+  // Git hosts
+  'github.com',
+  'api.github.com',
+  'codeload.github.com',
+  'raw.githubusercontent.com',
+  'objects.githubusercontent.com',
+  'gitlab.com',
+  'bitbucket.org',
+  // Package registries
+  'registry.npmjs.org',
+  '*.npmjs.org',
+  'registry.yarnpkg.com',
+  'pypi.org',
+  'files.pythonhosted.org',
+  'crates.io',
+  'index.crates.io',
+  'static.crates.io',
+  'proxy.golang.org',
+  'sum.golang.org',
+];
 
 export const templates: Readonly<Record<TemplateName, Template>> = {
   'default-deny': {
@@ -65,6 +117,67 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
       // The agent needs its own API key; every other credential variable is still removed.
       environment: { allow: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'] },
     },
+  },
+  code: {
+    description: 'Coding agents: model APIs, registries, git hosts; writes the workspace; secrets hidden; git push, publish denied.',
+    credentials: 'Keeps the model API keys (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY, GOOGLE_API_KEY, OPENROUTER_API_KEY, MISTRAL_API_KEY); every other credential variable and store stays hidden.',
+    registries: 'npm',
+    // The package caches, and the state each agent keeps in $HOME.
+    writableWhenPresent: [
+      '~/.cache',
+      '~/.npm',
+      '~/.bun',
+      '~/.cargo/registry',
+      '~/.cargo/git',
+      '~/.claude',
+      '~/.claude.json',
+      '~/.codex',
+      '~/.cursor',
+      '~/.config/opencode',
+      '~/.local/share/opencode',
+      '~/.local/state/opencode',
+    ],
+    settings: {
+      network: {
+        allowedDomains: CODE_DOMAINS,
+        // Cloud metadata answers credentials; the address guard refuses these addresses too.
+        deniedDomains: ['169.254.169.254', 'metadata.google.internal', 'instance-data.ec2.internal'],
+        // Test servers and dev servers the agent starts listen inside the sandbox.
+        allowLocalBinding: true,
+      },
+      filesystem: {
+        allowWrite: ['.'],
+        // Secrets in the workspace stay as they are (the home's credential stores are hidden by default).
+        denyWrite: [
+          '**/.env',
+          '**/.env.*',
+          '**/*.pem',
+          '**/*.key',
+          // The agents' own permissions and hooks: a command must not widen them or remove Fence's hook.
+          '~/.claude/settings.json',
+          '.claude/settings.json',
+          '.claude/settings.local.json',
+          '~/.codex/config.toml',
+          '~/.codex/hooks.json',
+          '.codex/config.toml',
+          '.codex/hooks.json',
+          '~/.cursor/hooks.json',
+          '.cursor/hooks.json',
+          '~/.config/opencode/opencode.json',
+          '~/.config/opencode/plugins',
+          'opencode.json',
+          '.opencode/plugins',
+        ],
+      },
+      command: {
+        deny: ['git push', 'git reset --hard', 'git clean', 'git rebase', 'npm publish', 'pnpm publish', 'yarn publish', 'yarn npm publish', 'cargo publish', 'twine upload', 'gem push'],
+      },
+      environment: { allow: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENROUTER_API_KEY', 'MISTRAL_API_KEY'] },
+    },
+  },
+  'code-relaxed': {
+    description: 'The code rules, named for agents that ignore HTTP_PROXY (the Go Fence\'s name; see docs/agents.md).',
+    settings: { extends: 'code' },
   },
 };
 

@@ -150,7 +150,7 @@ describe('loadPolicy: extends', () => {
     const error = loadError(opts);
     expect(error.code).toBe('EXTENDS_MISSING');
     expect(error.message).toBe(
-      `${root}/work/project/fence.json: extends: "npm-instal" is neither a built-in template (default-deny, workspace-write, npm-install, pip-install, git-readonly, local-dev-server, agent-api-only) nor an existing file`,
+      `${root}/work/project/fence.json: extends: "npm-instal" is neither a built-in template (default-deny, workspace-write, npm-install, pip-install, git-readonly, local-dev-server, agent-api-only, code, code-relaxed) nor an existing file`,
     );
   });
 
@@ -192,6 +192,12 @@ describe('loadPolicy: discovery', () => {
   it('refuses an explicit path that is a directory', () => {
     const { opts } = world({ 'work/project/conf/': '' });
     expect(loadError({ ...opts, settingsFile: 'conf' }).code).toBe('SETTINGS_UNREADABLE');
+  });
+
+  it('inside a Fence sandbox, passes over the empty placeholders of missing settings names (an agent hook runs fence there)', () => {
+    const { root, opts } = world({ 'work/project/fence.jsonc': '', 'work/fence.json': '{"plugins": ["outer"]}' });
+    expect(loadPolicy({ ...opts, env: { ...opts.env, FENCE_SANDBOX: '1' } }).files).toEqual([path.join(root, 'work/fence.json')]);
+    expect(loadError(opts).message).toMatch(/fence\.jsonc:1:1: the file is empty/);
   });
 
   it('reports a syntax error of a discovered file with its position', () => {
