@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates docs/settings.md from the settings schema of @fence/core (through its JSON Schema),
 // the built-in templates and the default command rules. `--check` exits 1 when the file is stale.
-// Reads the built package: run `npx tsc -b packages/core/tsconfig.lib.json` first.
+// Reads the built packages: run `npx tsc -b plugins/command/tsconfig.lib.json` first (it builds core too).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,14 +9,16 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const target = path.join(root, 'docs/settings.md');
 
-let core;
+let core, command;
 try {
   core = await import(path.join(root, 'packages/core/dist/index.js'));
+  command = await import(path.join(root, 'plugins/command/dist/index.js'));
 } catch (e) {
-  console.error(`gen-docs: cannot load @fence/core (${e.message}); build it first: npx tsc -b packages/core/tsconfig.lib.json`);
+  console.error(`gen-docs: cannot load @fence/core or @fence/plugin-command (${e.message}); build them first: npx tsc -b plugins/command/tsconfig.lib.json`);
   process.exit(1);
 }
-const { jsonSchema, templates, templateNames, DEFAULT_DENIED_COMMANDS, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH } = core;
+const { jsonSchema, templates, templateNames, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH } = core;
+const { DEFAULT_DENIED_COMMANDS } = command;
 
 const schema = jsonSchema();
 const defs = schema.$defs;
@@ -24,6 +26,7 @@ const deref = (node) => (node.$ref ? { ...defs[node.$ref.replace('#/$defs/', '')
 const cell = (text) => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 function typeOf(node) {
+  if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' | ');
   if (node.type === 'array') return `${typeOf(deref(node.items))}[]`;
   if (node.type === 'integer' && node.minimum !== undefined && node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER) return `integer ${node.minimum}..${node.maximum}`;
   if (node.type === 'integer' && node.minimum !== undefined) return `integer ≥ ${node.minimum}`;
@@ -85,6 +88,11 @@ const out = [
   '',
   `Chains deeper than ${MAX_EXTENDS_DEPTH} and cycles are errors that name the chain.`,
   '',
+  '`"extends": "@base"` names the user\'s own settings file, the one discovery finds outside any',
+  'project (`$XDG_CONFIG_HOME/fence/fence.jsonc|json`, then `~/.fence.json`), or the built-in',
+  'default when there is none: a checked-in `fence.json` can add its project\'s rules to whatever',
+  'each developer allows everywhere. `fence config show` lists every file of the chain.',
+  '',
   '## Paths',
   '',
   '`~` and `~/x` are resolved against the home directory; `./x`, `../x` and other relative paths',
@@ -124,9 +132,45 @@ for (const [name, ref] of sections) {
       'in ways no command line shows (a script file, `python -c`, a variable holding the name). The',
       'sandbox layers are the boundary.',
       '',
+      'Beyond the command line, `runtimeExecPolicy` says how the rules hold for every process the',
+      'command starts:',
+      '',
+      '- `"path"` (the default): the executable of each single-word rule (`sudo`, `mkfs`, the built-in',
+      '  ones) is made unexecutable in the sandbox, wherever PATH and the usual directories have it',
+      '  (symlinks resolved). A program that an `allow` rule uses with arguments (`"sudo -n true"`) stays',
+      '  executable and is checked on command lines only (`-d` says so). A file that other commands share',
+      '  (busybox, `reboot` → `systemctl`) is masked all the same, with a warning on every run when it',
+      '  takes a command a shell needs (`ls`, `sh`, `cat`, …) along; `acceptSharedBinaryCannotRuntimeDeny`',
+      '  names the programs whose shared file stays executable instead.',
+      '- `"argv"` (Linux, needs the native helper and seccomp user notification): every `execve` of every',
+      '  process waits for Fence, which applies all the rules (and the `ssh` policy) to its argument',
+      '  vector and refuses with EPERM; a renamed copy of a denied program is recognised by its content.',
+      '  Each refusal is a violation (`-m`, `--json`) naming the rule. Where this cannot work the run',
+      '  refuses to start. It costs a round trip to Fence per exec (`npm run bench`).',
+      '',
+      'Rules are checked when a session starts: each must be one command prefix (`"a; b"` is refused with',
+      'its field, e.g. `command.deny[0]`). A library session (`createSandbox`) whose plugins leave out',
+      '`@fence/plugin-command` refuses to start when `command.deny`, `ssh` or `runtimeExecPolicy` `"argv"`',
+      'is set, and warns when only the built-in rules would go unchecked.',
+      '',
       'Built-in rules, refused while `useDefaults` is true:',
       '',
       DEFAULT_DENIED_COMMANDS.map((rule) => `\`${rule}\``).join(', '),
+    );
+  }
+  if (name === 'ssh') {
+    out.push(
+      '',
+      'Host patterns take `*` anywhere (`prod-*`, `*.example.com`, `*`), without regard to case. Every',
+      'host the command connects to must pass: the destination (`user@host`, `ssh://user@host:port`),',
+      '`-o HostName=…`, and jump hosts (`-J`, `-o ProxyJump=…`). The remote command is the words after',
+      'the destination (`ssh host -p 22 ls -l` runs `ls -l`; options after the host are ssh\'s, unless `--`',
+      'came first) or `-o RemoteCommand=…`; each of its simple commands is checked. `command.allow` does',
+      'not lift an `ssh` refusal. Example:',
+      '',
+      '```jsonc',
+      '{ "ssh": { "allowedHosts": ["*.example.com"], "deniedHosts": ["db.example.com"], "allowedCommands": ["uptime", "git status"] } }',
+      '```',
     );
   }
   if (name === 'filesystem') {

@@ -42,23 +42,25 @@ describe.each(USERS)('protected paths (as %s)', (user) => {
       `mkdir -p .cache/c/hooks && printf '${config}' > .cache/c/config`,
       // The issue's attack: commondir moves config and hooks to a directory the command wrote.
       'echo $PWD/.cache/c > .git/commondir; echo "commondir=$?"',
-      'rm -f .git/commondir; echo "rm-commondir=$?"',
       `printf '${config}' > .git/config.worktree; echo "worktree=$?"`,
       'echo "*.txt filter=x" > .git/info/attributes; echo "info=$?"',
-      'mv .git/info .git/info2; echo "mv-info=$?"',
+      // Moved away (the guard does not stop that) it still cannot come back changed.
+      'mv .git/info .git/info2; echo "*.txt filter=x" > .git/info2/attributes; mv .git/info2 .git/info; echo "mv-info=$?"',
+      'mv .git .git2; echo "mv-git=$?"',
       // A submodule's own git directory and its pointer.
       `printf '${config}' >> .git/modules/sub/config; echo "subconfig=$?"`,
       'echo $PWD/.cache/c > .git/modules/sub/commondir; echo "subcommondir=$?"',
       'echo "gitdir: $PWD/.cache/c" > sub/.git; echo "gitfile=$?"',
     ].join('; ');
     const r = await fence(ws, ['-t', 'workspace-write', '-c', attack]);
-    for (const step of ['commondir', 'rm-commondir', 'worktree', 'info', 'mv-info', 'subconfig', 'subcommondir', 'gitfile']) {
+    for (const step of ['commondir', 'worktree', 'info', 'mv-info', 'mv-git', 'subconfig', 'subcommondir', 'gitfile']) {
       expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
     }
     hostGit(ws.dir, 'status');
     hostGit(join(ws.dir, 'sub'), 'status');
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(join(ws.dir, 'sub/.git'), 'utf8')).toMatch(/^gitdir: .*\.git\/modules\/sub/);
+    expect(existsSync(join(ws.dir, '.git/info/attributes'))).toBe(false);
   });
 
   it('lets git add and git commit work inside, and leaves the git directory as it found it', async () => {
@@ -92,31 +94,42 @@ describe.each(USERS)('protected paths (as %s)', (user) => {
       `rm .git/config && printf '${config}' > .git/config; echo "gitconfig=$?"`,
     ].join('; ')]);
     expect(r.stdout).toMatch(/^append=[1-9]/m);
-    expect(r.stderr).toMatch(/restored it; what it left there is kept as .*\.bashrc\.fence-replaced/);
+    // The link can be removed (a mount cannot hold a name that is a symlink), but nothing can be
+    // created in its place (the creation guard); the link is put back at the end.
+    expect(r.stdout).toMatch(/^replace=[1-9]/m);
+    expect(r.stdout).toMatch(/^gitconfig=[1-9]/m);
+    expect(r.stderr).toMatch(/the command replaced the protected symlink .*\/home\/\.bashrc: restored it$/m);
     expect(readlinkSync(join(ws.home, '.bashrc'))).toBe('dotfiles/bashrc');
     expect(readFileSync(join(ws.home, '.bashrc'), 'utf8')).toBe('# mine\n');
-    expect(readFileSync(join(ws.home, '.bashrc.fence-replaced'), 'utf8')).toBe('evil\n');
+    expect(existsSync(join(ws.home, '.bashrc.fence-replaced'))).toBe(false);
     expect(lstatSync(join(ws.dir, '.git/config')).isSymbolicLink()).toBe(true);
     hostGit(ws.dir, 'status');
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('moves away protected names created where there were none at start, and says so', async () => {
+  it('refuses protected names where there were none at start, and moves away a new repository\'s config at the end', async () => {
     const marker = repo();
     writeSettings(ws, { filesystem: { allowWrite: ['.'] } });
     const config = `[core]\\n\\tfsmonitor = "touch ${marker}; false"\\n`;
     const r = await fence(ws, ['-c', [
-      'mkdir sub2 && echo evil > sub2/.bashrc',
-      'mkdir -p newdir/.vscode && echo {} > newdir/.vscode/settings.json',
-      `mkdir r && git -C r init -q && printf '${config}' >> r/.git/config && echo evil > r/.git/hooks/pre-commit`,
-      'echo done',
-    ].join(' && ')]);
-    expect(r.stdout).toBe('done\n');
-    for (const p of ['sub2/.bashrc', 'newdir/.vscode', 'r/.git/config', 'r/.git/hooks']) {
+      'mkdir sub2; echo evil > sub2/.bashrc; echo "bashrc=$?"',
+      'mkdir -p newdir/.vscode; echo "vscode=$?"; mkdir -p newdir && echo {} > newdir/.vscode/settings.json; echo "settings=$?"',
+      `mkdir r && git -C r init -q; echo "init=$?"; printf '${config}' >> r/.git/config; echo "config=$?"`,
+      'echo evil > r/.git/hooks/pre-commit; echo "hook=$?"',
+      'echo . > r/.git/commondir; echo "commondir=$?"',
+      'echo "*.txt filter=x" > r/.git/info/attributes; echo "info=$?"',
+    ].join('; ')]);
+    for (const step of ['bashrc', 'vscode', 'settings', 'hook', 'commondir', 'info']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    // git init and git clone keep working: a repository made in the run may have its config.
+    expect(r.stdout).toMatch(/^init=0$/m);
+    expect(r.stdout).toMatch(/^config=0$/m);
+    expect(r.stderr).toContain(`fence: refused to create ${join(ws.dir, 'sub2/.bashrc')}: a protected name`);
+    for (const p of ['sub2/.bashrc', 'newdir/.vscode', 'r/.git/hooks/pre-commit', 'r/.git/commondir', 'r/.git/info/attributes']) {
       expect(existsSync(join(ws.dir, p)), p).toBe(false);
-      expect(existsSync(join(ws.dir, `${p}.fence-quarantined`)), p).toBe(true);
-      expect(r.stderr).toContain(`the command created ${join(ws.dir, p)}, which programs outside the sandbox act on: moved to`);
+      expect(existsSync(join(ws.dir, `${p}.fence-quarantined`)), p).toBe(false);
     }
+    expect(existsSync(join(ws.dir, 'r/.git/config'))).toBe(false);
+    expect(r.stderr).toContain(`the command created ${join(ws.dir, 'r/.git/config')}, which programs outside the sandbox act on: moved to`);
     hostGit(join(ws.dir, 'r'), 'status');
     expect(existsSync(marker)).toBe(false);
   });

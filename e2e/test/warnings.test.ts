@@ -9,7 +9,7 @@ const NO_HELPER = { FENCE_LAUNCH_PATH: '' };
 
 const LANDLOCK_OFF =
   "fence: warning: landlock: off (no native helper: build @fence/native (needs a C compiler)): writes are confined by bwrap's mounts alone, with no second check in the kernel\n";
-const HELPER_MISSING = 'fence: warning: helper: missing (build @fence/native, needs a C compiler): bwrap installs seccomp, and nothing inside reaches the proxies\n';
+const HELPER_MISSING = 'fence: warning: helper: missing (build @fence/native, needs a C compiler): bwrap installs seccomp, nothing inside reaches the proxies, and protected names that do not exist yet are read-only placeholder files in your tree while the command runs (git status shows them)\n';
 const NO_NETNS =
   'fence: warning: bwrap: no network namespace: UDP is not filtered (Landlock limits TCP connect to the proxy ports); run with CAP_NET_ADMIN (docker --cap-add=NET_ADMIN) or as root\n';
 

@@ -21,6 +21,24 @@ export function makeTree(files = 100_000) {
   return root;
 }
 
+/**
+ * The creation guard's cost: every open that creates or writes waits for the guard (a round trip
+ * through seccomp user notification). 10,000 files created in a writable directory, bare and in
+ * fence, start-up subtracted.
+ */
+function creationBench() {
+  const dir = mkdtempSync('/var/tmp/fence-bench-create-');
+  writeFileSync(join(dir, 'fence.json'), JSON.stringify({ filesystem: { allowWrite: ['.'] } }));
+  const files = 10_000;
+  const workload = ['python3', '-c', `import os\nfor i in range(${files}): os.close(os.open(f'f{i}', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))`];
+  const bare = timeCommand(workload, { runs: 5, warmup: 1, cwd: dir });
+  const fenced = timeCommand([FENCE, '--', ...workload], { runs: 5, warmup: 1, cwd: dir });
+  const fencedTrue = timeCommand([FENCE, '--', 'true'], { runs: 10, warmup: 2, cwd: dir });
+  const perFile = ((fenced.median - fencedTrue.median - bare.median) / files) * 1000;
+  console.log(`create ${files} files: bare ${fmt(bare)}; in fence ${fmt(fenced)}; the guard's cost ${perFile.toFixed(1)} µs per file, ratio (fenced − start-up) / bare ${((fenced.median - fencedTrue.median) / bare.median).toFixed(2)}×`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export async function runtimeBench() {
   const tree = makeTree();
   console.log('\n## Runtime overhead (100k-file tree)');
@@ -33,6 +51,7 @@ export async function runtimeBench() {
   const overhead = (fenced.median - fencedTrue.median) / bare.median;
   console.log(`find + tar ×3: bare ${fmt(bare)}; in fence ${fmt(fenced)}; fence start-up ${fmt(fencedTrue)}`);
   console.log(`runtime ratio (fenced − start-up) / bare: ${overhead.toFixed(3)}× (target ≤ 1.02×)`);
+  creationBench();
 
   // The scan is gatherPaths (plugins/bwrap/src/gather.ts), timed in-process: the glob expansion
   // and mandatory-path search of a session's start, without the launch around it.

@@ -13,7 +13,7 @@ export function stats(samplesMs) {
 }
 
 /** Times a shell-free command line; returns stats in ms. */
-export function timeCommand(argv, { runs = 20, warmup = 3, env } = {}) {
+export function timeCommand(argv, { runs = 20, warmup = 3, env, cwd } = {}) {
   if (hasHyperfine) {
     const dir = mkdtempSync(join(tmpdir(), 'fence-bench-'));
     const out = join(dir, 'h.json');
@@ -21,6 +21,7 @@ export function timeCommand(argv, { runs = 20, warmup = 3, env } = {}) {
     const r = spawnSync('hyperfine', ['-N', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, quoted], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: env ?? process.env,
+      cwd,
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`hyperfine failed for ${quoted}: ${r.stderr}`);
@@ -31,7 +32,7 @@ export function timeCommand(argv, { runs = 20, warmup = 3, env } = {}) {
   const samples = [];
   for (let i = 0; i < warmup + runs; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(argv[0], argv.slice(1), { stdio: 'ignore', env: env ?? process.env });
+    const r = spawnSync(argv[0], argv.slice(1), { stdio: 'ignore', env: env ?? process.env, cwd });
     if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
     if (i >= warmup) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }

@@ -3,7 +3,8 @@
  *      relay may create Unix sockets the seccomp filter later forbids);
  *   2. applies the resource limits;
  *   3. sets no_new_privs (required by Landlock and seccomp for an unprivileged caller);
- *   4. applies Landlock;
+ *   4. applies Landlock, then (with a `guard` plan) forks: this process becomes the creation guard
+ *      (guard.h), the child goes on and installs the guard's filter;
  *   5. installs the seccomp filters, the logged one (or, under a supervisor, the notify one, whose
  *      listener goes to Fence) then the quiet one (last: they may forbid the calls the steps
  *      above make);
@@ -24,6 +25,7 @@
 
 #include "bridge.h"
 #include "exec.h"
+#include "guard.h"
 #include "landlock.h"
 #include "notify.h"
 #include "plan.h"
@@ -93,14 +95,25 @@ static void start_bridges(const struct plan *plan, struct fence_err *e) {
   }
 }
 
-static void restrict_self(const struct plan *plan, struct fence_err *e) {
+static void restrict_self(const struct plan *plan, int tty, struct fence_err *e) {
   if (rlimit_apply(plan->rlimits, plan->nrlimits, e) != 0) die(e);
   /* No setuid/setgid/file-capability gains for this process and everything it executes. */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_NO_NEW_PRIVS)"), die(e);
   if (plan->landlock && landlock_apply(plan->landlock, e) != 0) die(e);
+  /* After Landlock (the guard shares the command's domain), before the other filters. Returns in
+   * the command's process only; this one becomes the guard. */
+  if (plan->guard.nnames) {
+    int sock = guard_fork(&plan->guard, tty, e);
+    if (sock < 0 || guard_install(sock, e) != 0) die(e);
+  }
   const struct plan_filter *logged = &plan->seccomp, *quiet = &plan->seccomp_quiet, *notify = &plan->seccomp_notify;
   /* The notify program replaces the logged one: stacked, the logged filter's EPERM would win. */
   if (notify->insns) {
+    /* The supervisor may read this process's own execve of the command from /proc/<pid>/mem
+     * (runtimeExecPolicy "argv"), which bridge_start's non-dumpable state refuses to a Fence
+     * that is not root. The relays were forked before; nothing else runs in the sandbox yet,
+     * and the execve below would make the image dumpable anyway. */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_DUMPABLE)"), die(e);
     if (notify_install(notify->insns, notify->len, plan->notify_socket, e) != 0) die(e);
   } else if (logged->insns && seccomp_install(logged->insns, logged->len, 1, e) != 0) die(e);
   if (quiet->insns && seccomp_install(quiet->insns, quiet->len, 0, e) != 0) die(e);
@@ -119,7 +132,7 @@ int main(int argc, char **argv) {
   start_bridges(&plan, &e);
   /* Returns in the command's process only; this one relays the terminal until the command exits. */
   if (tty && (pty_open(&pty, &e) != 0 || pty_fork(&pty, &e) != 0)) die(&e);
-  restrict_self(&plan, &e);
+  restrict_self(&plan, tty, &e);
   if (tty && pty_attach(&pty, &e) != 0) die(&e);
 
   /* Only stdio reaches the command (bwrap's and the host's descriptors stay behind). */

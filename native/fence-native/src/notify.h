@@ -28,14 +28,37 @@ struct notify_event {
   char comm[64];     /* /proc/<tid>/status Name (escaped by the kernel); "" when the task was gone */
 };
 
+/* An execve/execveat sent to the supervisor (command.runtimeExecPolicy "argv"), with what the
+ * caller passed read from its memory. The caller waits in the kernel meanwhile. */
+struct exec_request {
+  pid_t pid, tid;
+  char comm[64];
+  int nr;
+  uint32_t arch;
+  int dirfd;         /* execveat's dirfd; AT_FDCWD for execve */
+  int flags;         /* execveat's flags; 0 for execve */
+  int readable;      /* 0 when the path or an argument could not be read: the call is refused */
+  const char *path;  /* the file as the caller named it */
+  const char *args;  /* argc NUL-terminated strings, back to back */
+  size_t argc;
+};
+
+/* Answers an exec_request: nonzero lets the call go on, 0 refuses it with EPERM. */
+typedef int (*notify_decide_fn)(const struct exec_request *, void *);
+
 struct notify_supervisor;
 
 /* Supervisor side. Receives listeners sent over `sock` (owned by the supervisor from now on) and
  * answers their notifications with -`errnum`. Returns NULL and sets errno on failure. */
 struct notify_supervisor *notify_supervisor_new(int sock, int errnum);
 /* Runs until notify_supervisor_stop: every notification is passed to `emit` first, then answered,
- * so the event is queued before the denied syscall returns. Returns 0 or -errno. */
-int notify_supervisor_run(struct notify_supervisor *s, void (*emit)(const struct notify_event *, void *), void *ctx);
+ * so the event is queued before the denied syscall returns; execve and execveat go to `decide`
+ * instead (refused when it is NULL). Returns 0 or -errno.
+ *
+ * An exec that `decide` allows continues with SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel then
+ * reads the caller's memory again, and what another thread or process changed there after the
+ * supervisor read it is what runs (seccomp_unotify(2): not a security boundary). A refusal holds. */
+int notify_supervisor_run(struct notify_supervisor *s, void (*emit)(const struct notify_event *, void *), notify_decide_fn decide, void *ctx);
 /* Makes notify_supervisor_run return (callable from any thread). */
 void notify_supervisor_stop(struct notify_supervisor *s);
 /* Closes the socket and every listener (pending notifications then fail with ENOSYS). */

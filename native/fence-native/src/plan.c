@@ -162,6 +162,21 @@ static int decode_seccomp_notify(char **f, struct plan *p) {
   return decode_seccomp(f[2], &p->seccomp_notify);
 }
 
+/* guard <file|dir|git|git-config> <name>: a protected name for the creation guard (guard.h). A
+ * name is one component, or two (`a/b`: b in a directory called a). */
+static int decode_guard(char **f, struct plan *p) {
+  static const char *const KINDS[] = {[GUARD_FILE] = "file", [GUARD_DIR] = "dir", [GUARD_GIT] = "git", [GUARD_GIT_CONFIG] = "git-config"};
+  const char *name = f[2], *slash = strchr(name, '/');
+  if (name[0] == '/' || (slash && (slash[1] == '\0' || strchr(slash + 1, '/'))) || strlen(name) > 255) return -1;
+  if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '%')) return -1;
+  for (size_t k = 0; k < sizeof KINDS / sizeof *KINDS; k++)
+    if (strcmp(f[1], KINDS[k]) == 0) {
+      p->guard.names[p->guard.nnames++] = (struct plan_guard_name){(enum guard_kind)k, name};
+      return 0;
+    }
+  return -1;
+}
+
 static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *ll) {
   if (nf == 4 && strcmp(f[0], "bridge") == 0) return decode_bridge(f, p);
   if (nf == 3 && strcmp(f[0], "refuse") == 0) return decode_refuse(f, p);
@@ -171,6 +186,7 @@ static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *l
   if (nf == 2 && strcmp(f[0], "seccomp") == 0) return decode_seccomp(f[1], &p->seccomp);
   if (nf == 2 && strcmp(f[0], "seccomp-quiet") == 0) return decode_seccomp(f[1], &p->seccomp_quiet);
   if (nf == 3 && strcmp(f[0], "seccomp-notify") == 0) return decode_seccomp_notify(f, p);
+  if (nf == 3 && strcmp(f[0], "guard") == 0) return decode_guard(f, p);
   return -1;
 }
 
@@ -200,9 +216,10 @@ int plan_decode(char *text, size_t len, struct plan *p, struct fence_err *e) {
   struct plan_landlock *ll = calloc(1, sizeof *ll);
   p->bridges = calloc(nlines, sizeof *p->bridges);
   p->rlimits = calloc(nlines, sizeof *p->rlimits);
+  p->guard.names = calloc(nlines, sizeof *p->guard.names);
   if (ll) ll->paths = calloc(nlines, sizeof *ll->paths);
   if (ll) ll->ports = calloc(nlines, sizeof *ll->ports);
-  if (!ll || !p->bridges || !p->rlimits || !ll->paths || !ll->ports) return fence_fail(e, ENOMEM, "plan");
+  if (!ll || !p->bridges || !p->rlimits || !p->guard.names || !ll->paths || !ll->ports) return fence_fail(e, ENOMEM, "plan");
 
   char *line = text, *end, *f[PLAN_MAX_FIELDS];
   for (size_t n = 1; (end = strchr(line, '\n')) != NULL; n++) {
@@ -217,6 +234,8 @@ int plan_decode(char *text, size_t len, struct plan *p, struct fence_err *e) {
     }
     line = end + 1;
   }
+  /* The kernel gives one listener per process: the guard's and a supervisor's exclude each other. */
+  if (p->guard.nnames && p->notify_socket >= 0) return fence_fail(e, 0, "plan: guard and seccomp-notify cannot both be used");
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include "err.h"
+#include "guard.h"
 
 /* BRIDGE_REFUSE: a listener with no upstream that answers every connection with `reply` (the
  * proxy's refusal, e.g. HTTP 403 or a SOCKS5 "not allowed"), so a policy that allows no domain
@@ -65,6 +66,7 @@ struct plan {
   struct plan_filter seccomp_quiet; /* installed without it: denials too frequent to log */
   struct plan_filter seccomp_notify; /* replaces `seccomp`: its EPERM denials go to a supervisor */
   int notify_socket;                 /* where the notify filter's listener is sent; -1: none */
+  struct plan_guard guard;           /* protected names for the creation guard; none: no guard */
 };
 
 /* Decodes `text` (modified in place; the plan points into it). */

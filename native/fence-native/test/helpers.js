@@ -118,7 +118,10 @@ function insn(code, jt, jf, k) {
 exports.SECCOMP_RET_USER_NOTIF = 0x7fc00000;
 
 /** A filter returning `action` (default: EPERM) for uname and allowing the rest. */
-exports.unameEpermProgram = function unameEpermProgram(action = SECCOMP_RET_ERRNO | EPERM) {
+/** execve's number, for a program that sends it to a supervisor (`unameEpermProgram(action, NR_EXECVE[arch])`). */
+exports.NR_EXECVE = { x64: 59, arm64: 221 };
+
+exports.unameEpermProgram = function unameEpermProgram(action = SECCOMP_RET_ERRNO | EPERM, nr = NR_UNAME[process.arch]) {
   const arch = AUDIT_ARCH[process.arch];
   if (arch === undefined) return undefined;
   const LD_W_ABS = 0x20;
@@ -129,7 +132,7 @@ exports.unameEpermProgram = function unameEpermProgram(action = SECCOMP_RET_ERRN
       insn(LD_W_ABS, 0, 0, 4), // seccomp_data.arch
       insn(JEQ_K, 0, 3, arch),
       insn(LD_W_ABS, 0, 0, 0), // seccomp_data.nr
-      insn(JEQ_K, 0, 1, NR_UNAME[process.arch]),
+      insn(JEQ_K, 0, 1, nr),
       insn(RET_K, 0, 0, action),
       insn(RET_K, 0, 0, SECCOMP_RET_ALLOW),
     ]),

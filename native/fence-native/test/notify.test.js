@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const { describe, it } = require('node:test');
 const native = require('..');
-const { SECCOMP_RET_USER_NOTIF, emptyPlan, encodeHelperPlan, hasCommand, helper, launch, unameEpermProgram } = require('./helpers.js');
+const { NR_EXECVE, SECCOMP_RET_USER_NOTIF, emptyPlan, encodeHelperPlan, hasCommand, helper, launch, unameEpermProgram } = require('./helpers.js');
 
 const addon = native.addon();
 const program = unameEpermProgram(SECCOMP_RET_USER_NOTIF);
@@ -84,5 +84,78 @@ describe('seccomp supervisor', { skip }, () => {
     const r = spawnSync(helper, ['--plan-fd', '0', '--', 'true'], { input: `fence-launch-plan 1\n${line}${line}`, encoding: 'utf8' });
     assert.equal(r.status, 125);
     assert.equal(r.stderr, 'fence-launch: plan: line 3: malformed "seccomp-notify"\n');
+  });
+
+  it('refuses a plan with both the creation guard and a supervisor (one listener per process)', () => {
+    const line = `seccomp-notify 4 ${Buffer.from(program).toString('hex')}\n`;
+    const r = spawnSync(helper, ['--plan-fd', '0', '--', 'true'], { input: `fence-launch-plan 1\nguard file .bashrc\n${line}`, encoding: 'utf8' });
+    assert.equal(r.status, 125);
+    assert.equal(r.stderr, 'fence-launch: plan: guard and seccomp-notify cannot both be used\n');
+  });
+});
+
+describe('seccomp supervisor, exec calls (runtimeExecPolicy "argv")', { skip }, () => {
+  const execPlan = (socket) => ({ ...emptyPlan(), seccompNotify: { program: unameEpermProgram(SECCOMP_RET_USER_NOTIF, NR_EXECVE[process.arch]), socket } });
+
+  for (const asNobody of [false, true]) {
+    const who = asNobody ? 'uid 65534' : 'root';
+    it(`hands each execve with its path and argument vector to onExec, and refuses it with EPERM on false (${who})`, async (t) => {
+      if (asNobody && !hasCommand('setpriv')) return t.skip('setpriv is not installed');
+      const execs = [];
+      const sup = addon.notifySupervisor(() => undefined, (e) => (execs.push(e), e.argv[1] !== 'refused'));
+      t.after(() => sup.close());
+      const script = '/bin/echo allowed; /bin/echo refused; echo "exit $?"';
+      const r = await launch(execPlan(4), ['/bin/sh', '-c', script], { asNobody, inherit: [sup.fd] });
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^allowed\nexit [1-9]\d*\n$/);
+      assert.match(r.stderr, /\/bin\/echo: Operation not permitted/);
+      assert.deepEqual(execs.map((e) => [e.path, e.argv]), [
+        ['/bin/sh', ['/bin/sh', '-c', script]],
+        ['/bin/echo', ['/bin/echo', 'allowed']],
+        ['/bin/echo', ['/bin/echo', 'refused']],
+      ]);
+      for (const e of execs) assert.deepEqual([e.readable, e.dirfd, e.flags, e.nr], [true, -100, 0, NR_EXECVE[process.arch]]);
+      assert.ok(execs[1].pid > 0 && execs[1].comm === 'sh');
+    });
+  }
+
+  it('reads long and many arguments, strings crossing page boundaries included', async (t) => {
+    const execs = [];
+    const sup = addon.notifySupervisor(() => undefined, (e) => (execs.push(e), true));
+    t.after(() => sup.close());
+    const args = Array.from({ length: 3000 }, (_, i) => `${i}-${'x'.repeat(i % 97)}`);
+    const r = await launch(execPlan(4), ['/bin/true', ...args], { inherit: [sup.fd] });
+    assert.equal(r.code, 0);
+    assert.deepEqual(execs[0].argv, ['/bin/true', ...args]);
+  });
+
+  it('refuses every exec when no onExec was given, and never hangs', async (t) => {
+    const sup = addon.notifySupervisor(() => undefined);
+    t.after(() => sup.close());
+    const r = await launch(execPlan(4), ['/bin/true'], { inherit: [sup.fd] });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Operation not permitted/);
+  });
+
+  it('refuses an exec whose verdict is pending when the supervisor closes', async (t) => {
+    let sup;
+    sup = addon.notifySupervisor(() => undefined, () => (sup.close(), true));
+    t.after(() => sup.close());
+    const r = await launch(execPlan(4), ['/bin/true'], { inherit: [sup.fd] });
+    assert.notEqual(r.code, 0);
+  });
+});
+
+describe('seccomp supervisor, an exec it cannot read', { skip: skip || (!hasCommand('python3') && 'python3 is not installed') }, () => {
+  it('refuses it with EPERM (not the kernel\'s EFAULT) and still tells onExec, marked unreadable', async (t) => {
+    const execs = [];
+    const sup = addon.notifySupervisor(() => undefined, (e) => (execs.push(e), true));
+    t.after(() => sup.close());
+    // argv = (char **)8: a pointer to nothing the process has mapped.
+    const py = 'import ctypes; libc = ctypes.CDLL(None, use_errno=True); libc.execve(b"/bin/true", ctypes.c_void_p(8), None); print(ctypes.get_errno())';
+    const program = unameEpermProgram(SECCOMP_RET_USER_NOTIF, NR_EXECVE[process.arch]);
+    const r = await launch({ ...emptyPlan(), seccompNotify: { program, socket: 4 } }, ['/usr/bin/python3', '-c', py], { inherit: [sup.fd] });
+    assert.equal(r.stdout, '1\n');
+    assert.deepEqual(execs.map((e) => e.readable), [true, false]);
   });
 });

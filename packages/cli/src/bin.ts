@@ -23,10 +23,10 @@ const run = (argv: readonly string[]) => {
  * files but `/`: nothing the build machine has may end up in the snapshot.
  */
 async function warmUp(): Promise<void> {
-  const [{ findCommandDenial, loadPolicy }, seccomp] = await Promise.all([import('@fence/core'), import('@fence/plugin-seccomp')]);
+  const [{ loadPolicy }, { findCommandDenial }, seccomp] = await Promise.all([import('@fence/core'), import('@fence/plugin-command'), import('@fence/plugin-seccomp')]);
   parseInvocation(['--', 'true']);
   const { policy } = loadPolicy({ cwd: '/', home: '/', env: {}, inline: {} });
-  findCommandDenial(['true'], policy.command);
+  findCommandDenial(['true'], policy);
   seccomp.splitSeccompPrograms(seccomp.seccompOptionsFor(policy, 'x86_64'));
 }
 

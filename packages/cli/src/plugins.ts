@@ -14,8 +14,9 @@ const BUILT_IN: Partial<Record<NodeJS.Platform, readonly Loader[]>> = {
     () => import('@fence/plugin-landlock'),
     () => import('@fence/plugin-proxy'),
     () => import('@fence/plugin-ebpf'),
+    () => import('@fence/plugin-command'),
   ],
-  darwin: [() => import('@fence/plugin-proxy'), () => import('@fence/plugin-seatbelt')],
+  darwin: [() => import('@fence/plugin-proxy'), () => import('@fence/plugin-seatbelt'), () => import('@fence/plugin-command')],
 };
 
 export async function builtInPlugins(platform: NodeJS.Platform = process.platform): Promise<FencePlugin[]> {

@@ -14,7 +14,8 @@ describe('the plugin packages', () => {
     expect(readdirSync(join(pluginsDir, dir, 'test')).some((f) => f.endsWith('.test.ts'))).toBe(true);
   });
 
-  it('are each registered for every platform they declare', async () => {
+  // Imports every plugin package: seconds on a loaded machine.
+  it('are each registered for every platform they declare', { timeout: 30_000 }, async () => {
     const registered = new Map<string, string[]>();
     for (const platform of ['linux', 'darwin'] as const) {
       for (const p of await builtInPlugins(platform)) registered.set(p.name, [...(registered.get(p.name) ?? []), platform]);

@@ -8,6 +8,7 @@ export const ErrorCodes = [
   'BIND_LIMIT',
   'COMMAND_DENIED',
   'COMMAND_MISSING',
+  'COMMAND_UNENFORCED',
   'EXTENDS_CYCLE',
   'EXTENDS_DEPTH',
   'EXTENDS_MISSING',
@@ -56,21 +57,19 @@ export const errors = {
       'BIND_LIMIT',
       `the sandbox needs ${count} bind mounts, more than the ${max} descriptors Fence holds open for them; narrow allowWrite or the denyWrite globs, or run from a smaller directory (each protected name found in it is one mount)`,
     ),
-  commandDenied: (command: string, rule: string, field: 'command.deny' | 'command.useDefaults') =>
-    new FenceError(
-      'COMMAND_DENIED',
-      field === 'command.deny'
-        ? `command "${command}" is denied by command.deny rule "${rule}"; remove the rule or add an exception to command.allow`
-        : `command "${command}" is denied by the built-in rule "${rule}" (command.useDefaults); add an exception to command.allow or set command.useDefaults to false`,
-    ),
+  /** `why` names the rule and how to lift it (the command plugin's denial reason). */
+  commandDenied: (command: string, why: string) => new FenceError('COMMAND_DENIED', `command "${command}" is denied by ${why}`),
   commandMissing: () =>
     new FenceError('COMMAND_MISSING', 'no command given; usage: fence [flags] -- <command> [args...] or fence -c "<shell string>"'),
+  /** The policy restricts commands but no active layer checks them: nothing runs (fail closed). */
+  commandUnenforced: (fields: readonly string[], why: string) =>
+    new FenceError('COMMAND_UNENFORCED', `${fields.join(', ')} ${fields.length > 1 ? 'are' : 'is'} set but ${why}; nothing was run`),
   extendsCycle: (chain: readonly string[]) =>
     new FenceError('EXTENDS_CYCLE', `"extends" cycle: ${chain.join(' -> ')}; remove one of these "extends"`),
   extendsDepth: (chain: readonly string[], max: number) =>
     new FenceError('EXTENDS_DEPTH', `"extends" chain deeper than ${max}: ${chain.join(' -> ')}; flatten the chain`),
   extendsMissing: (file: string, target: string, known: readonly string[]) =>
-    new FenceError('EXTENDS_MISSING', `${file}: extends: "${target}" is neither a built-in template (${known.join(', ')}) nor an existing file`),
+    new FenceError('EXTENDS_MISSING', `${file}: extends: "${target}" is neither a built-in template (${known.join(', ')}), "@base" (your own settings file) nor an existing file`),
   flagInvalid: (flag: string, why: string) => new FenceError('FLAG_INVALID', `${flag}: ${why}`),
   /** An essential layer (the sandbox itself) is absent: its own reason says what to install. */
   layerMissing: (layer: string, reason: string | undefined) => new FenceError('LAYER_UNAVAILABLE', reason ?? `the ${layer} layer is unavailable`),

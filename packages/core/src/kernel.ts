@@ -13,6 +13,7 @@ import type { Availability, DetectionReport } from './availability.js';
 import { createHooks, type KernelHooks } from './hooks.js';
 import type { LayerWarning } from './plan.js';
 import type { FencePlugin, PluginHost } from './plugin.js';
+import type { Policy } from './policy.js';
 import { processProbe } from './probe.js';
 import { Tokens, type KernelOptions, type Logger } from './services.js';
 import { ViolationStream } from './violations.js';
@@ -121,8 +122,8 @@ export class Kernel implements PluginHost {
     return this.#report;
   }
 
-  /** Detects, enforces --strict and applies the active plugins. */
-  async activate(): Promise<DetectionReport> {
+  /** Detects, enforces --strict, applies the active plugins and runs the detect hook. */
+  async activate(policy: Policy): Promise<DetectionReport> {
     const report = await this.detect();
     for (const p of this.wantedPlugins) {
       const a = report.get(p.name)!;
@@ -144,6 +145,7 @@ export class Kernel implements PluginHost {
       }
       this.#active.push(p);
     }
+    await this.hooks.detect.promise(report, policy);
     return report;
   }
 }

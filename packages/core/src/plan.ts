@@ -44,6 +44,23 @@ export interface HostService {
   stop(): Promise<void>;
 }
 
+/**
+ * The command policy at the exec boundary of every process in the sandbox
+ * (`command.runtimeExecPolicy`), filled by the command-policy layer at PrepareStage.KERNEL_LAYERS.
+ */
+export interface ExecBoundary {
+  /**
+   * Files (real paths) no process in the sandbox may execute: the sandbox plugin makes each one
+   * unexecutable (bwrap binds `/dev/null` over it).
+   */
+  readonly unexecutable: string[];
+  /**
+   * The layer that sends every execve/execveat in the sandbox to `hooks.exec` and answers with its
+   * verdict (the seccomp supervisor); unset when none does.
+   */
+  supervisor?: string;
+}
+
 /** A line for `-d`: which layer did what. */
 export interface PlanNote {
   readonly layer: string;
@@ -102,6 +119,7 @@ export interface LaunchPlan {
   readonly env: Record<string, string | undefined>;
   /** Descriptors handed to a wrapper: entry i is fd 3 + i in the child. */
   readonly fds: PlanFd[];
+  readonly exec: ExecBoundary;
   readonly services: HostService[];
   /** Run at session close, in reverse order; must not throw. */
   readonly cleanup: (() => void | Promise<void>)[];
@@ -125,6 +143,7 @@ export function createLaunchPlan(policy: Policy, runtime: { path(): string; read
     wrappers: [],
     env: {},
     fds: [],
+    exec: { unexecutable: [] },
     services: [],
     cleanup: [],
     notes: [],

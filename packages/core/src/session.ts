@@ -9,7 +9,7 @@
 import { homedir } from 'node:os';
 import { isatty } from 'node:tty';
 import { execCommand, type CommandResult, type ExecOptions } from './capture.js';
-import { checkCommand } from './command-policy.js';
+import { requireCommandLayer } from './command-layer.js';
 import { commandEnvironment } from './environment.js';
 import { errors } from './errors.js';
 import type { DetectionReport } from './availability.js';
@@ -118,7 +118,8 @@ export class Sandbox {
     if (this.#closed) throw errors.sessionClosed();
     const argv = typeof command === 'string' ? ['bash', '-c', command] : [...command];
     if (argv.length === 0 || argv[0] === '') throw errors.commandMissing();
-    checkCommand(argv, this.policy.command);
+    // The command policy (a plugin) refuses by throwing, before anything starts.
+    this.kernel.hooks.spawn.call({ argv, policy: this.policy });
     const tty = options.tty ?? false;
     const spawned = spawnCommand({
       argv: [...this.#wrapperArgv(tty, options.stdio), ...argv],
@@ -265,12 +266,13 @@ async function startSession(options: SandboxOptions, resolved: Policy, sources: 
       ports: options.ports ?? [],
     },
   });
-  const report = await kernel.activate();
+  const report = await kernel.activate(policy);
   const runtime = new RuntimeDir();
   const plan = createLaunchPlan(policy, runtime);
   for (const w of kernel.warnings) warn(plan, w.layer, w.message);
   const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime, options);
   try {
+    requireCommandLayer(kernel, plan);
     await kernel.hooks.prepare.promise(plan, report);
     // Fail closed: never run a command that no layer wraps.
     if (plan.wrappers.length === 0) throw errors.noSandbox(kernel.options.platform, [...new Set(kernel.plugins.flatMap((p) => p.platforms))]);

@@ -20,6 +20,7 @@ function recorder(log: string[]): FencePlugin {
     apply(kernel) {
       log.push('apply');
       const h = kernel.hooks;
+      h.detect.tap('recorder', (report) => void log.push(`detect:${[...report.keys()].join(',')}`));
       h.prepare.tap({ name: 'recorder', stage: PrepareStage.SANDBOX }, (plan) => {
         log.push('prepare:sandbox');
         plan.wrappers.push({ layer: 'recorder', argv: ['/usr/bin/env'] });
@@ -62,7 +63,7 @@ const unavailable = (log: string[]): FencePlugin =>
   });
 
 describe('the kernel', () => {
-  it('runs detect() → apply → prepare (by stage) → launch → monitor → exit → dispose, skipping unavailable plugins', async () => {
+  it('runs detect → prepare (by stage) → launch → monitor → exit → dispose, skipping unavailable plugins', async () => {
     const log: string[] = [];
     const sandbox = await createSandbox({ plugins: [unavailable(log), recorder(log)], cwd, settings: {} });
     expect(sandbox.report.get('missing')).toEqual({ status: 'absent', reason: 'the test says so' });
@@ -71,6 +72,7 @@ describe('the kernel', () => {
     expect(log).toEqual([
       'detect()',
       'apply',
+      'detect:missing,recorder',
       'prepare:services',
       'prepare:sandbox',
       'launch',
@@ -85,6 +87,24 @@ describe('the kernel', () => {
     await expect(createSandbox({ plugins: [unavailable(log), recorder(log)], cwd, settings: {}, strict: true })).rejects.toThrow(
       /--strict: the missing layer is unavailable: the test says so/,
     );
+  });
+
+  it('refuses to start when the settings name command rules but no layer checks commands (fail closed)', async () => {
+    for (const settings of [{ command: { deny: ['git push'] } }, { ssh: { allowedHosts: ['*.example.com'] } }, { command: { runtimeExecPolicy: 'argv' as const } }]) {
+      const err = await createSandbox({ plugins: [recorder([])], cwd, settings }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FenceError);
+      expect(err).toMatchObject({ code: 'COMMAND_UNENFORCED', message: expect.stringMatching(/ is set but no active plugin checks commands \(add @fence\/plugin-command to the plugins\); nothing was run$/) });
+    }
+  });
+
+  it('starts with a warning when only the built-in command rules go unchecked', async () => {
+    const quiet: Logger = { debugEnabled: false, debug: () => undefined, warn: () => undefined, notice: () => undefined };
+    const sandbox = await createSandbox({ plugins: [recorder([])], cwd, settings: {}, logger: quiet });
+    expect(sandbox.warnings).toContainEqual({ layer: 'command', message: expect.stringMatching(/^the built-in command rules \(sudo, shutdown, …\) are not checked/) });
+    await sandbox.close();
+    const off = await createSandbox({ plugins: [recorder([])], cwd, settings: { command: { useDefaults: false } }, logger: quiet });
+    expect(off.warnings).toEqual([]);
+    await off.close();
   });
 
   it('refuses to run a command that no layer wraps', async () => {
@@ -133,12 +153,15 @@ const weakened = definePlugin({
   },
 });
 
+/** No command layer here: without rules for it, its absence is no warning. */
+const NO_COMMAND_RULES = { command: { useDefaults: false } };
+
 describe('warnings for degraded layers', () => {
   const collecting = (lines: string[]): Logger => ({ debugEnabled: false, debug: () => undefined, warn: (m) => void lines.push(m) });
 
   it('gives the library and the logger one line per degraded layer', async () => {
     const lines: string[] = [];
-    const sandbox = await createSandbox({ plugins: [weakened, recorder([])], cwd, settings: {}, logger: collecting(lines) });
+    const sandbox = await createSandbox({ plugins: [weakened, recorder([])], cwd, settings: NO_COMMAND_RULES, logger: collecting(lines) });
     await sandbox.close();
     expect(sandbox.warnings).toEqual([
       { layer: 'weak', message: 'half there: the test loses A; and B' },
@@ -149,7 +172,7 @@ describe('warnings for degraded layers', () => {
 
   it('says nothing when every layer is available', async () => {
     const lines: string[] = [];
-    const sandbox = await createSandbox({ plugins: [recorder([])], cwd, settings: {}, logger: collecting(lines) });
+    const sandbox = await createSandbox({ plugins: [recorder([])], cwd, settings: NO_COMMAND_RULES, logger: collecting(lines) });
     await sandbox.close();
     expect(sandbox.warnings).toEqual([]);
     expect(lines).toEqual([]);
@@ -205,7 +228,7 @@ describe('errors in taps', () => {
       apply: (kernel) => kernel.hooks.monitor.tap('watcher', () => { throw new Error('no such namespace'); }),
     });
     const logger: Logger = { debugEnabled: false, debug: () => undefined, warn: (m) => void lines.push(m), notice: () => undefined };
-    const sandbox = await createSandbox({ plugins: [watcher, recorder([])], cwd, settings: {}, logger });
+    const sandbox = await createSandbox({ plugins: [watcher, recorder([])], cwd, settings: { command: { useDefaults: false } }, logger });
     expect(await sandbox.run(['sh', '-c', 'exit 4'], { stdio: ['ignore', 'ignore', 'ignore'] })).toBe(4);
     await sandbox.close();
     expect(lines).toEqual(['plugin watcher failed in monitor: no such namespace']);

@@ -82,6 +82,25 @@ function seccompNotifyLine(notify: NonNullable<HelperPlan['seccompNotify']>): st
   return `seccomp-notify ${socket} ${seccompHex('seccompNotify.program', notify.program)}`;
 }
 
+const GUARD_KINDS = [
+  ['files', 'file'],
+  ['dirs', 'dir'],
+  ['git', 'git'],
+  ['gitConfig', 'git-config'],
+] as const;
+
+/** `guard <kind> <name>`: one line per protected name of the creation guard. */
+function guardLines(guard: NonNullable<HelperPlan['createGuard']>): string[] {
+  return GUARD_KINDS.flatMap(([field, kind]) =>
+    (guard[field] ?? []).map((name, i) => {
+      if (typeof name !== 'string' || !/^[\x21-\x24\x26-\x2e\x30-\x7e]+(\/[\x21-\x24\x26-\x2e\x30-\x7e]+)?$/.test(name) || name === '.' || name === '..' || name.length > 255) {
+        throw planError(`createGuard.${field}[${i}]`, 'must be a file name, or two joined by one /, in printable ASCII without %', name);
+      }
+      return `guard ${kind} ${name}`;
+    }),
+  );
+}
+
 /**
  * The plan as fence-launch reads it. fence-launch installs `seccomp` with SECCOMP_FILTER_FLAG_LOG,
  * then `seccomp-quiet` without it. Throws a TypeError naming the first bad field.
@@ -95,6 +114,7 @@ export function encodeHelperPlan(plan: HelperPlan): Uint8Array {
     ...(plan.seccomp ? [`seccomp ${seccompHex('seccomp', plan.seccomp)}`] : []),
     ...(plan.seccompQuiet ? [`seccomp-quiet ${seccompHex('seccompQuiet', plan.seccompQuiet)}`] : []),
     ...(plan.seccompNotify ? [seccompNotifyLine(plan.seccompNotify)] : []),
+    ...(plan.createGuard ? guardLines(plan.createGuard) : []),
   ];
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -73,6 +73,14 @@ export interface HelperPlan {
    * supervise (bwrap's `--seccomp` fallback), so a plan is never weaker without the supervisor.
    */
   seccompNotify?: { readonly program: Uint8Array; readonly socket: number };
+  /**
+   * The creation guard (fence-launch forks it before seccomp; it answers the command's creation
+   * syscalls through SECCOMP_RET_USER_NOTIF, so it excludes `seccompNotify`): protected names that
+   * can then be created nowhere. `files` and `dirs` anywhere (a name `a/b` is `b` in a directory
+   * called `a`), `git` inside git directories, `gitConfig` inside git directories that existed
+   * before the run.
+   */
+  createGuard?: { readonly files: readonly string[]; readonly dirs: readonly string[]; readonly git: readonly string[]; readonly gitConfig: readonly string[] };
 }
 
 /** A plan with nothing to do yet. */

@@ -54,6 +54,13 @@ describe('encodeHelperPlan', () => {
     assert.match(text(plan), /^landlock-path 1 \/a%20b\/%25%0A\/%C3%A9$/m);
   });
 
+  it('writes one guard line per protected name, and refuses a name that is not one', () => {
+    const createGuard = { files: ['.bashrc'], dirs: ['.vscode', '.config/fence'], git: ['hooks'], gitConfig: ['config'] };
+    assert.equal(text({ bridges: [], rlimits: [], createGuard }), 'fence-launch-plan 1\nguard file .bashrc\nguard dir .vscode\nguard dir .config/fence\nguard git hooks\nguard git-config config\n');
+    for (const bad of ['a b', '/abs', 'a/b/c', '..', '50%'])
+      assert.throws(() => encodeHelperPlan({ bridges: [], rlimits: [], createGuard: { files: [bad], dirs: [], git: [], gitConfig: [] } }), /createGuard\.files\[0\] must be a file name/);
+  });
+
   it('encodes an empty plan as the header alone', () => {
     assert.equal(text({ bridges: [], rlimits: [] }), 'fence-launch-plan 1\n');
   });

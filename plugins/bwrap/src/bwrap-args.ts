@@ -45,8 +45,12 @@ export interface BwrapLayout {
   readonly denyRead: readonly PathEntry[];
   /** Existing denyWrite paths. */
   readonly denyWrite: readonly string[];
-  /** Mandatory write protection: existing paths, and the placeholders created for missing names (bound read-only onto themselves). */
-  readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[] };
+  /**
+   * Mandatory write protection: existing paths, and the placeholders created for missing names
+   * (bound read-only onto themselves); `pinned`: directories bound onto themselves only, so that
+   * they cannot be moved away (the git directories whose content the creation guard protects).
+   */
+  readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[]; readonly pinned?: readonly string[] };
   /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
   readonly helper?: string;
   /** Files shown inside with other content, read-only (a repository's `info/exclude` naming the placeholders: git-exclude.ts). */
@@ -56,6 +60,13 @@ export interface BwrapLayout {
    * as the host is everywhere else, so git finds its `.git` from a subdirectory.
    */
   readonly tmpProject?: string;
+  /**
+   * devices (absent: a minimal /dev alone). `host`: the host's /dev. Otherwise bwrap's own /dev,
+   * with each passed node bound from the host's with device access and each link made again
+   * (devices.ts). Only root can change names in the host's /dev and the sandbox cannot reach it,
+   * so the nodes are bound by name.
+   */
+  readonly devices?: { readonly host: boolean; readonly nodes: readonly string[]; readonly links: readonly { readonly path: string; readonly target: string }[] };
 }
 
 /** Everything the builder needs: the layout and the descriptors the effects opened for it. */
@@ -154,6 +165,7 @@ export function planMounts(input: BwrapLayout): Mount[] {
     ...input.denyWrite.map((path): Mount => ({ path, kind: 'read-only' })),
     ...input.protect.existing.map((path): Mount => ({ path, kind: 'read-only' })),
     ...input.protect.missing.map((path): Mount => ({ path, kind: 'placeholder' })),
+    ...(input.protect.pinned ?? []).map((path): Mount => ({ path, kind: 'pin' })),
   ].filter((m) => visibilityOf(m.path, shown) === 'writable');
   const pins = new Set<string>();
   for (const g of guarded) {
@@ -202,6 +214,15 @@ function mountArgs(m: Mount, bindFds: ReadonlyMap<string, number>, dataFds: Read
   }
 }
 
+function devArgs(devices: BwrapLayout['devices']): string[] {
+  if (devices?.host) return ['--dev-bind', '/dev', '/dev'];
+  return [
+    '--dev', '/dev',
+    ...(devices?.nodes ?? []).flatMap((path) => ['--dev-bind', path, path]),
+    ...(devices?.links ?? []).flatMap((l) => ['--symlink', l.target, l.path]),
+  ];
+}
+
 /** The bwrap options (without the trailing `--` and the command). */
 export function buildBwrapArgs(input: BwrapInput): string[] {
   const mounts = planMounts(input);
@@ -217,7 +238,7 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
     'ALL',
     ...(input.disableUserns ? ['--disable-userns'] : []),
     '--ro-bind', '/', '/',
-    '--dev', '/dev',
+    ...devArgs(input.devices),
     '--proc', '/proc',
     '--tmpfs', '/tmp',
     ...mounts.flatMap((m) => mountArgs(m, input.bindFds, input.dataFds ?? new Map())),

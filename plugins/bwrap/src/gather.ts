@@ -24,6 +24,8 @@ export interface GatheredPaths {
   readonly kinds: ReadonlyMap<string, PathKind>;
   /** Missing protected or denyWrite paths that would be creatable: placeholders must be created for them. */
   readonly placeholders: readonly string[];
+  /** Those of `placeholders` that are the policy's own denyWrite paths, not protected names (the creation guard knows only names). */
+  readonly denyWriteMissing: readonly string[];
   /** Protected names that are symlinks in a writable directory: their target is protected, the name is guarded (link-guard.ts). */
   readonly links: readonly string[];
   /** What the close-time search for newly created protected names needs (sweep.ts), placeholders not yet in `seen`. */
@@ -68,7 +70,15 @@ function writableEntries(entries: readonly { pattern: string; r: Resolved }[], l
   return [...new Set(out)];
 }
 
-export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapLayout, 'netns' | 'disableUserns'>): GatheredPaths {
+/**
+ * `createGuard`: the creation guard runs (create-guard.ts). It refuses every write to a protected
+ * name inside a git directory, so those names need no mount of their own: the git directory is
+ * pinned instead (bound onto itself, so it cannot be moved away and replaced by a new one). That
+ * is one mount per repository rather than four, which keeps a tree of many nested repositories
+ * under the bind limit. A protected git name that is a symlink keeps its read-only bind: the
+ * guard knows names, not what a link points at.
+ */
+export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapLayout, 'netns' | 'disableUserns'>, createGuard = false): GatheredPaths {
   const cwd = realOr(policy.cwd);
   const home = realOr(policy.home);
   const fs = policy.filesystem;
@@ -105,7 +115,9 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     }
     return seen;
   }, { cache: new WalkCache(cacheDir, cacheKey) });
-  for (const p of gitFinds(finds)) finds.found.add(p);
+  const gitNames = gitFinds(finds);
+  for (const p of gitNames) finds.found.add(p);
+  const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
   for (const g of globs) {
     if (!matches.get(g.field)!.some((m) => m.pattern === g.pattern.pattern)) logger.debug('bwrap', `filesystem.${g.field}: "${g.pattern.pattern}" matches nothing`);
   }
@@ -150,10 +162,11 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     for (const n of gitPlaceholderNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
   }
   // A denyWrite path that does not exist yet must not be creatable either.
-  for (const m of matches.get('denyWrite')!) if (!lstatExists(m.path) && existsSync(dirname(m.path))) candidates.add(m.path);
+  const denyWriteCandidates = matches.get('denyWrite')!.filter((m) => !lstatExists(m.path) && existsSync(dirname(m.path))).map((m) => m.path);
+  for (const p of denyWriteCandidates) candidates.add(p);
 
   const existing = new Set<string>();
-  for (const r of [...finds.found].flatMap((p) => resolveEntry(p) ?? [])) {
+  for (const r of [...finds.found].filter((p) => !guarded.has(p)).flatMap((p) => resolveEntry(p) ?? [])) {
     existing.add(r.path);
     kinds.set(r.path, r.kind);
   }
@@ -163,9 +176,10 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     allowWrite,
     denyRead,
     denyWrite,
-    protect: { existing: [...existing], missing: [] },
+    protect: { existing: [...existing], missing: [], pinned: createGuard ? pinnedGitDirs(finds.gitDirs, kinds) : [] },
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
+  const denyWriteMissing = placeholders.filter((p) => denyWriteCandidates.includes(p));
   const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
   const sweep: SweepPlan = {
     walk: searchCwd ? cwd : undefined,
@@ -175,7 +189,17 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     seen: new Set(finds.found),
     writable: (p) => sandboxVisibility(input, p) === 'writable',
   };
-  return { input, kinds, placeholders, links, sweep };
+  return { input, kinds, placeholders, denyWriteMissing, links, sweep };
+}
+
+/** The git directories as they are (a `.git` symlink is not one), recorded as directories for the bind. */
+function pinnedGitDirs(gitDirs: ReadonlySet<string>, kinds: Map<string, PathKind>): string[] {
+  return [...gitDirs].filter((p) => {
+    const r = resolveEntry(p, true);
+    if (r?.link !== false || r.kind !== 'dir') return false;
+    kinds.set(p, 'dir');
+    return true;
+  });
 }
 
 /** A missing top-level protected path gets a placeholder unless it is a git name that cannot have one. */

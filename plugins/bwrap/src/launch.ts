@@ -8,10 +8,14 @@
  * limits are dropped, and a policy that needs the proxy bridges is refused. Whatever is weaker
  * than designed on this run (no network namespace, no helper) becomes one warning per layer.
  */
+import { closeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { addFd, errors, note, shellWord, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { encodeHelperPlan, nativeMissing, type HelperSession } from '@fence/linux-helper';
-import { BindFds } from './bind-fds.js';
+import { BindFds, openExact } from './bind-fds.js';
+import { chooseCreateGuard, PLACEHOLDERS_SHOW } from './create-guard.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
+import { expandDevices } from './devices.js';
 import { gatherPaths } from './gather.js';
 import { placeholderExcludes } from './git-exclude.js';
 import { LinkGuard } from './link-guard.js';
@@ -67,7 +71,7 @@ function fallback(plan: LaunchPlan, helper: HelperSession): { inner: string[]; s
   if (bridges.length > 0 && (plan.policy.network.allowedDomains.length > 0 || bridges.some((b) => b.kind === 'unix-to-tcp'))) {
     throw nativeMissing('network access (network.allowedDomains, -p), which must not open host Unix sockets to the command,');
   }
-  warn(plan, HELPER, 'missing (build @fence/native, needs a C compiler): bwrap installs seccomp, and nothing inside reaches the proxies');
+  warn(plan, HELPER, `missing (build @fence/native, needs a C compiler): bwrap installs seccomp, nothing inside reaches the proxies, and ${PLACEHOLDERS_SHOW}`);
   dropBridges(plan, helper);
   if (landlock) warn(plan, 'landlock', "off: it needs the native helper; writes are confined by bwrap's mounts alone");
   const program = fallbackSeccomp(plan, helper);
@@ -96,28 +100,46 @@ export interface PrepareOptions {
   readonly helper: HelperSession;
 }
 
+/** What -d says of /dev: the mode as chosen, and each device passed through. */
+function devicesNote({ mode, allow }: LaunchPlan['policy']['devices']): string {
+  if (mode === 'host') return `devices: host (the host's whole /dev)${allow.length > 0 ? `; devices.allow is redundant here: ${allow.join(', ')}` : ''}`;
+  const chosen = mode === 'auto' ? 'auto → minimal' : 'minimal';
+  return `devices: ${chosen} (bwrap's /dev: null, zero, full, random, urandom, tty, ptmx, pts, shm)${allow.length > 0 ? `; passed through: ${allow.join(', ')}` : ''}`;
+}
+
 export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { logger, limits, strict, helper: session }: PrepareOptions): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
-  const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true });
+  const helper = await nativeHelper();
+  // With the creation guard, missing protected names need no placeholder (only the policy's own
+  // missing denyWrite paths still get one), and protected git names need no mount of their own.
+  const chosen = chooseCreateGuard({ policy: plan.policy, helper: session.plan }, report, helper !== undefined);
+  // With -m the protection is whole (placeholders) and only the tree shows them: said under -d,
+  // as -m is a diagnosis run whose output is the monitor's.
+  if (typeof chosen === 'string') (session.plan.seccompNotify ? note : warn)(plan, LAYER, chosen);
+  const guard = typeof chosen === 'object' ? chosen : undefined;
+  session.plan.createGuard = guard;
+  const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true }, guard !== undefined);
   if (facts.netns !== true) {
     // The helper's -p relay would connect to the host's own 127.0.0.1:N: Fence's forwarder, a loop.
     if (session.plan.bridges.some((b) => b.kind === 'unix-to-tcp')) throw errors.flagInvalid('-p', 'needs a network namespace, which this machine does not give (see fence --linux-features): the sandbox already shares the host network');
     warn(plan, LAYER, netnsWarning(plan, report));
   }
 
+  // The guard knows names, not where a directory that is a symlink leads: a protected name whose
+  // directory is reached through one (a planted `.git -> elsewhere`) is refused as it is without the guard.
+  if (guard) for (const dir of new Set(gathered.placeholders.map((p) => dirname(p)))) closeSync(openExact(dir, 'dir'));
   const placeholders = new Placeholders();
   plan.cleanup.push(() => placeholders.remove());
-  const created = placeholders.create(gathered.placeholders);
+  const created = placeholders.create(guard ? gathered.denyWriteMissing : gathered.placeholders);
   const excludes = placeholderExcludes(created);
   const links = new LinkGuard();
   links.record(gathered.links);
   plan.cleanup.push(() => links.restore(logger));
   // Pushed after the placeholders' removal, so it runs before it (cleanup runs in reverse).
   const seen = new Set([...gathered.sweep.seen, ...created]);
-  plan.cleanup.push(() => sweep({ ...gathered.sweep, seen }, logger));
-
-  const helper = await nativeHelper();
+  const swept = guard && new Set(guard.gitConfig);
+  if (swept?.size !== 0) plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
   const cgroupsFirst = limits.prepare(plan, session.plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, encodeHelperPlan(session.plan))), '--'], seccompFd: undefined }
@@ -129,13 +151,19 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const hideRuntime = runtime !== undefined && sandboxVisibility(gathered.input, runtime) !== 'hidden';
   const layout: BwrapLayout = {
     ...gathered.input,
-    denyRead: hideRuntime ? [...gathered.input.denyRead, { path: runtime, kind: 'dir' }] : gathered.input.denyRead,
+    denyRead: [
+      ...gathered.input.denyRead,
+      ...(hideRuntime ? [{ path: runtime, kind: 'dir' as const }] : []),
+      // The command policy's runtime denials: /dev/null over the file, which no exec can run.
+      ...plan.exec.unexecutable.map((path) => ({ path, kind: 'file' as const })),
+    ],
     // The helper runs in every later sandbox: never writable from this one.
     denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
-    protect: { existing: gathered.input.protect.existing, missing: created },
+    protect: { ...gathered.input.protect, missing: created },
     helper: helper?.path,
     data: [...excludes.keys()],
     tmpProject: tmpProjectRoot(gathered.input.cwd),
+    devices: { host: plan.policy.devices.mode === 'host', ...expandDevices(plan.policy.devices.allow) },
   };
   const dataFds = new Map([...excludes].map(([path, content]) => [path, addFd(plan, new TextEncoder().encode(content))]));
   const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd, dataFds };
@@ -156,7 +184,8 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];
   note(plan, LAYER, `namespaces: ${ns.join(', ')}; capabilities dropped${input.disableUserns ? '; nested user namespaces disabled' : ''}`);
   note(plan, LAYER, `writable: ${[...input.allowWrite, '/tmp (private)'].join(', ')}`);
-  note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s); denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
+  note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s)${guard ? ', missing names refused by the creation guard' : ''}; denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
+  note(plan, LAYER, devicesNote(plan.policy.devices));
   note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
   note(plan, LAYER, [bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
 }

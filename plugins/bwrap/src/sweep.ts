@@ -7,6 +7,10 @@
  * writable in the sandbox is renamed to `<name>.fence-quarantined`, through its checked
  * directory's descriptor, and reported. In a new git directory that is its config, hooks and info:
  * objects and refs stay, so the repository still works (without its config).
+ *
+ * With the creation guard (create-guard.ts) every protected name is refused when it would be
+ * created, except git's config in a git directory the guard made during the run (git init, git
+ * clone keep working): the sweep then looks for those names only.
  */
 import { closeSync, renameSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -29,6 +33,8 @@ export interface SweepPlan {
   readonly seen: ReadonlySet<string>;
   /** Whether the sandbox could write at a path (was the name creatable there). */
   readonly writable: (path: string) => boolean;
+  /** Only these names are looked for (the creation guard refused every other one at creation). */
+  readonly names?: ReadonlySet<string>;
 }
 
 /** The protected paths present now, and the directories that could not be read. */
@@ -60,7 +66,7 @@ function quarantine(path: string): string {
 export function sweep(plan: SweepPlan, logger: Logger): void {
   const { found, unreadable } = findProtected(plan);
   // Deepest first: a quarantined directory must not move a path still to be handled.
-  const created = [...found].filter((p) => !plan.seen.has(p) && plan.writable(p)).sort((a, b) => b.length - a.length);
+  const created = [...found].filter((p) => !plan.seen.has(p) && plan.writable(p) && (plan.names?.has(basename(p)) ?? true)).sort((a, b) => b.length - a.length);
   for (const path of created) {
     try {
       logger.notice(`the command created ${path}, which programs outside the sandbox act on: moved to ${quarantine(path)}`);

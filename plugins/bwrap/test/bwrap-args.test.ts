@@ -155,6 +155,17 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
+  it('pins a git directory the creation guard protects, and every directory above it up to the writable root', () => {
+    const args = buildBwrapArgs(input({ allowWrite: ['/work/proj'], protect: { existing: [], missing: [], pinned: ['/work/proj/sub/r/.git'] } }));
+    expect(args.slice(MOUNTS_AT)).toEqual([
+      '--bind-fd', '10', '/work/proj',
+      '--bind-fd', '11', '/work/proj/sub',
+      '--bind-fd', '12', '/work/proj/sub/r',
+      '--bind-fd', '13', '/work/proj/sub/r/.git',
+      '--chdir', '/work/proj',
+    ]);
+  });
+
   it('binds nothing by name but / and /dev/null, and refuses a bound path without a descriptor', () => {
     const layout = input({ allowWrite: ['/work/proj'], denyRead: [{ path: '/work/proj/.env', kind: 'file' }], protect: { existing: ['/work/proj/.git/hooks'], missing: [] } });
     const args = buildBwrapArgs(layout);
@@ -188,5 +199,23 @@ describe('bindPaths', () => {
       { path: '/work/proj/.mcp.json', kind: 'file' },
       { path: '/work/proj/.git/hooks' },
     ]);
+  });
+});
+
+describe('buildBwrapArgs: devices', () => {
+  const dev = (args: string[]): string[] => args.slice(HEAD.length + 4 + 3, args.indexOf('--proc'));
+
+  it('binds each passed device node with device access, and makes its links again, on bwrap\'s own /dev', () => {
+    const devices = { host: false, nodes: ['/dev/fuse', '/dev/dri/card0'], links: [{ path: '/dev/dri/by-path/pci-card', target: '../card0' }] };
+    expect(dev(buildBwrapArgs(input({ devices })))).toEqual([
+      '--dev', '/dev',
+      '--dev-bind', '/dev/fuse', '/dev/fuse',
+      '--dev-bind', '/dev/dri/card0', '/dev/dri/card0',
+      '--symlink', '../card0', '/dev/dri/by-path/pci-card',
+    ]);
+  });
+
+  it('shows the host\'s whole /dev in host mode', () => {
+    expect(dev(buildBwrapArgs(input({ devices: { host: true, nodes: [], links: [] } })))).toEqual(['--dev-bind', '/dev', '/dev']);
   });
 });

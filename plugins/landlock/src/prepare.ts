@@ -2,6 +2,7 @@
  * The prepare step (PrepareStage.KERNEL_LAYERS): builds the ruleset for this session and hands it
  * to the in-sandbox helper through the session's helper plan. The helper applies it just before execve.
  */
+import { statSync } from 'node:fs';
 import { errors, note, Tokens, type DetectionReport, type LaunchPlan, type PluginHost } from '@fence/core';
 import { helperSession } from '@fence/linux-helper';
 import { buildLandlockRuleset, describeRuleset, missingFeatures, NEEDED_DEV_NODES } from './landlock-rules.js';
@@ -30,13 +31,20 @@ export async function prepareLandlock(kernel: PluginHost, plan: LaunchPlan, repo
   const writable = await writablePaths(policy.filesystem.allowWrite);
   for (const path of writable.skipped) logger.debug('landlock', `Skipped allowWrite (does not exist): ${path}`);
 
+  // With devices.mode "host" the host's whole /dev; otherwise what devices.allow passes through.
+  const devices = policy.devices.mode === 'host' ? ['/dev'] : policy.devices.allow;
+  const passedDevices = devices.map((path) => ({ path, isDirectory: statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false }));
+
   const ruleset = buildLandlockRuleset({
     abi,
     policy,
     writablePaths: writable.existing,
     devNodes: NEEDED_DEV_NODES,
+    passedDevices,
     netns,
-    proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort],
+    // Without a network namespace these are the ports the command may connect to: the proxies, and
+    // the host loopback ports the policy lists (Landlock cannot tell loopback from other addresses).
+    proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort, ...(policy.network.allowLocalOutbound ? policy.network.allowLocalOutboundPorts : [])],
     exposedPorts: kernel.options.ports,
   });
   helperSession(kernel).plan.landlock = ruleset;

@@ -11,15 +11,16 @@ import {
   definePlugin,
   errors,
   note,
+  parseUpstreamProxy,
   PrepareStage,
   Tokens,
-  type HostService,
   type LaunchPlan,
   type PluginHost,
 } from '@fence/core';
 import { addonWith, helperSession, nativeMissing } from '@fence/linux-helper';
+import { prepareLocalOutbound } from './local-outbound-plan.js';
 import { createHttpProxy } from './http-proxy.js';
-import { describeTarget, type ProxyServer, type TunnelProxy } from './listener.js';
+import { describeTarget, explained, type TunnelProxy } from './listener.js';
 import { inboundListener, pinListeningSocket } from './host-sockets.js';
 import {
   HTTP_SOCKET,
@@ -43,20 +44,18 @@ export * from './address-guard.js';
 export * from './filter.js';
 export * from './http-message.js';
 export * from './http-proxy.js';
+export * from './local-outbound.js';
 export { describeTarget, type ListenTarget, type ProxyServer, type TunnelProxy } from './listener.js';
 export * from './network-plan.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, formatTarget, type ProxyOptions, type ViolationSink } from './options.js';
 export * from './port-forward.js';
 export * from './socks-protocol.js';
 export * from './socks-proxy.js';
+export { connectToUpstream, openTunnel } from './upstream.js';
 export { handOff, splice, type FdSender } from './tunnel.js';
 
 const LAYER = 'proxy';
 
-/** A service whose start() failure names what could not be started and how to fix it. */
-function explained(service: ProxyServer, explain: (e: unknown) => Error): HostService {
-  return { name: service.name, start: () => service.start().catch((e: unknown) => Promise.reject(explain(e))), stop: () => service.stop() };
-}
 
 /** Returns the tunnel proxies it created (none when the sandbox has no network). */
 async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProxy[]> {
@@ -98,6 +97,7 @@ async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProx
   note(plan, LAYER, `HTTP proxy on ${describeTarget(http.target)} (127.0.0.1:${network.httpProxyPort} in the sandbox)`);
   note(plan, LAYER, `SOCKS5 proxy on ${describeTarget(socks.target)} (127.0.0.1:${network.socksProxyPort} in the sandbox)`);
   note(plan, LAYER, `allowed: ${network.allowedDomains.join(', ') || '(none)'}; denied: ${network.deniedDomains.join(', ') || '(none)'}`);
+  if (network.upstreamProxy !== undefined) note(plan, LAYER, `other names: forwarded to ${parseUpstreamProxy(network.upstreamProxy).display} (network.defaultAction "proxy")`);
 
   if (options.ports.length === 0) return [http, socks];
   if (!linux) {
@@ -151,7 +151,10 @@ export const proxyPlugin = definePlugin({
   apply(kernel) {
     let tunnels: TunnelProxy[] = [];
     let handoff = false;
-    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan) => void (tunnels = await prepare(kernel, plan)));
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan, report) => {
+      const local = prepareLocalOutbound(kernel, plan, report);
+      tunnels = [...(await prepare(kernel, plan)), ...local];
+    });
     // Linux: the sandbox says so at prepare when the helper runs the bridges.
     if (kernel.options.platform === 'linux') helperSession(kernel).hooks.bridgeHandoff.tap(LAYER, () => void (handoff = true));
     kernel.hooks.launch.tapPromise(LAYER, () => (handoff ? launch(kernel, tunnels) : Promise.resolve()));

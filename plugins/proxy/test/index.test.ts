@@ -27,7 +27,7 @@ async function prepare(network: object, options: Partial<KernelOptions> = {}) {
     options: { platform: 'linux', debug: false, monitor: false, strict: false, ports: [], ...options },
     logger: { debugEnabled: false, debug: () => undefined, warn: () => undefined, notice: () => undefined },
   });
-  const report = await kernel.activate();
+  const report = await kernel.activate(policy);
   const plan = createLaunchPlan(policy, { path: () => dir.path, created: true });
   await kernel.hooks.prepare.promise(plan, report);
   plans.push(plan);

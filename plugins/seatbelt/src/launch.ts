@@ -23,6 +23,7 @@ export function prepareSeatbelt(kernel: PluginHost, plan: LaunchPlan): string {
     exposedPorts: kernel.options.ports,
     tmpDir,
     logTag,
+    unexecutable: plan.exec.unexecutable,
   });
   plan.wrappers.push({ layer: 'seatbelt', argv: [SANDBOX_EXEC, '-p', profile] });
   plan.env.TMPDIR = tmpDir;

@@ -8,10 +8,16 @@
  * With -m, when the kernel and the addon can, the session also runs a supervisor: the helper
  * installs the notify variant of the logged program instead, and every EPERM denial is answered
  * and reported by Fence (any user, no audit, no rate limit). The exit hook waits for its events.
+ *
+ * When a layer taps the kernel's `exec` hook (the command policy's runtimeExecPolicy "argv"), the
+ * supervisor runs with or without -m, the notify program also sends every execve/execveat, and
+ * the supervisor answers each with the hook's verdict (`plan.exec.supervisor` says it does; a
+ * machine that cannot leaves it unset, and that layer refuses to start).
  */
 import { addFd, note, PrepareStage, Tokens, warn, type FencePlugin, type LaunchPlan } from '@fence/core';
 import { helperSession, type HelperPlan } from '@fence/linux-helper';
 import { detectSeccomp } from './detect.js';
+import { execRequest, unreadableExec, type NotifyExec } from './exec-request.js';
 import { buildSeccompProgram, describeSeccompProgram, notifySeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
 import type { SeccompOptions } from './seccomp-rules.js';
 import { startSupervisor, type Supervisor } from './supervisor.js';
@@ -30,9 +36,18 @@ export const seccompPlugin: FencePlugin = {
     let supervisor: Supervisor | undefined;
     let options: SeccompOptions | undefined;
     const { plan: helper, hooks } = helperSession(kernel);
+    const violations = kernel.resolve(Tokens.Violations);
+    /** The exec hook's verdict; an unreadable call is refused and reported whatever it says. */
+    const judge = (e: NotifyExec): boolean => {
+      if (!e.readable) {
+        violations.emit(unreadableExec(e, Date.now()));
+        return false;
+      }
+      return kernel.hooks.exec.call(execRequest(e)) === undefined;
+    };
     /** Runs the session's supervisor; false when the addon cannot. */
     const supervise = async (plan: LaunchPlan, helper: HelperPlan, options: SeccompOptions): Promise<boolean> => {
-      supervisor = await startSupervisor(kernel.resolve(Tokens.Violations));
+      supervisor = await startSupervisor(violations, options.superviseExec ? judge : undefined);
       if (!supervisor) return false;
       const { fd } = supervisor;
       plan.cleanup.push(() => supervisor?.close());
@@ -42,7 +57,8 @@ export const seccompPlugin: FencePlugin = {
     // A sandbox that installs one filter itself gets every rule of the two in one program.
     hooks.singleFilter.tap(NAME, () => (options ? buildSeccompProgram(options) : undefined));
     kernel.hooks.prepare.tapPromise({ name: NAME, stage: PrepareStage.KERNEL_LAYERS }, async (plan, report) => {
-      options = seccompOptionsFor(plan.policy, arch);
+      // Taps, not isUsed(): every kernel hook has an interceptor (guardTaps), so isUsed() is always true.
+      options = { ...seccompOptionsFor(plan.policy, arch), superviseExec: kernel.hooks.exec.taps.length > 0 };
       const { logged, quiet } = splitSeccompPrograms(options);
       helper.seccomp = logged;
       if (quiet) helper.seccompQuiet = quiet;
@@ -54,8 +70,10 @@ export const seccompPlugin: FencePlugin = {
       if (allowUnixSockets.length > 0 && !allowAllUnixSockets) {
         warn(plan, NAME, `network.allowUnixSockets lists ${allowUnixSockets.length} path(s), but connect() cannot be limited to them here (it needs Landlock ABI 9): every Unix socket visible in the sandbox is reachable`);
       }
-      if (kernel.options.monitor && availability?.facts?.notify === true && (await supervise(plan, helper, options))) {
+      const wanted = kernel.options.monitor || options.superviseExec;
+      if (wanted && availability?.facts?.notify === true && (await supervise(plan, helper, options))) {
         note(plan, NAME, 'supervisor: EPERM denials go to Fence (SECCOMP_RET_USER_NOTIF), which answers and reports them');
+        if (options.superviseExec) plan.exec.supervisor = `the ${NAME} supervisor`;
       }
     });
     // The command has exited: its denials are all queued; let them reach the stream first.
@@ -69,7 +87,8 @@ export { assemble, BPF, BPF_MAXINSNS, jump, label, stmt } from './bpf.js';
 export type { Instruction, Item, Label, Target } from './bpf.js';
 export { detectSeccomp, probeSeccomp, seccompAvailability, type SeccompFacts } from './detect.js';
 export { describeCall, notifyViolation, SUPERVISOR_REASON, type NotifyEvent } from './notify-event.js';
-export { startSupervisor, type Supervisor } from './supervisor.js';
+export { startSupervisor, type ExecJudge, type Supervisor } from './supervisor.js';
+export { execFile, execRequest, unreadableExec, type NotifyExec } from './exec-request.js';
 export {
   buildSeccompProgram,
   describeSeccompProgram,
@@ -88,6 +107,7 @@ export {
   AF_VSOCK,
   CLONE_NEWUSER,
   DANGEROUS_SYSCALLS,
+  EXEC_RULES,
   PER_LINUX,
   PERSONALITY_QUERY,
   ruleTarget,

@@ -20,6 +20,7 @@
 import type { Policy } from '@fence/core';
 import { assemble, BPF, jump, label, stmt, type Item, type Target } from './bpf.js';
 import {
+  EXEC_RULES,
   ruleTarget,
   seccompRules,
   type ArgTest,
@@ -56,6 +57,7 @@ const RETURN_VALUE: Readonly<Record<Outcome, number>> = {
   eperm: SECCOMP_RET.ERRNO | EPERM,
   enosys: SECCOMP_RET.ERRNO | ENOSYS,
   notify: SECCOMP_RET.USER_NOTIF,
+  supervise: SECCOMP_RET.USER_NOTIF,
 };
 
 /** How a rule's action becomes the program's return value. */
@@ -94,7 +96,9 @@ export function splitSeccompPrograms(options: SeccompOptions): SeccompPrograms {
  * the logged filter's ERRNO win, and nothing would reach the supervisor).
  */
 export function notifySeccompProgram(options: SeccompOptions): Uint8Array {
-  return assemble(programItems(options.arch, seccompRules(options).filter((r) => r.quiet === undefined), toSupervisor));
+  const rules = seccompRules(options).filter((r) => r.quiet === undefined);
+  const exec = options.superviseExec ? EXEC_RULES.filter((r) => syscallNumber(options.arch, r.syscall) !== undefined) : [];
+  return assemble(programItems(options.arch, [...rules, ...exec], toSupervisor));
 }
 
 /** Whether a policy needs socket(AF_UNIX): any allowed Unix socket path, or all of them. */

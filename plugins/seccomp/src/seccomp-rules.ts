@@ -5,7 +5,8 @@
 import type { SeccompArch, SyscallName } from '@fence/syscalls';
 import { syscallNumber } from '@fence/syscalls';
 
-export type SeccompAction = 'eperm' | 'enosys';
+/** `supervise`: the call waits for the supervisor's verdict (only in the notify program). */
+export type SeccompAction = 'eperm' | 'enosys' | 'supervise';
 
 /** A test on the low 32 bits of a syscall argument (every argument tested here is an int). */
 export type ArgTest =
@@ -31,7 +32,16 @@ export interface SeccompOptions {
   readonly arch: SeccompArch;
   /** When false, socket(AF_UNIX) and datagram socketpairs are refused (stream socketpairs stay allowed). */
   readonly allowUnixSockets: boolean;
+  /** Send every execve/execveat to the supervisor (command.runtimeExecPolicy "argv"). */
+  readonly superviseExec?: boolean;
 }
+
+/** The supervised calls of `superviseExec`: the supervisor lets each go on or refuses it. */
+export const EXEC_RULES: readonly SeccompRule[] = (['execve', 'execveat'] as const).map((syscall) => ({
+  syscall,
+  action: 'supervise',
+  why: 'command.runtimeExecPolicy "argv": the command rules are applied to the argument vector',
+}));
 
 export const CLONE_NEWUSER = 0x10000000;
 export const TIOCSTI = 0x5412;

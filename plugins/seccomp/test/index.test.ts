@@ -13,7 +13,7 @@ async function prepare(settings: SettingsInput): Promise<{ plan: LaunchPlan; hel
     options: { platform: 'linux', debug: false, monitor: false, strict: false, ports: [] },
     logger: { debug: () => {}, warn: () => {}, notice: () => {}, debugEnabled: false },
   });
-  const report = await kernel.activate();
+  const report = await kernel.activate(policy);
   const plan = createLaunchPlan(policy, { path: () => '/nonexistent', created: false });
   await kernel.hooks.prepare.promise(plan, report);
   return { plan, helper: helperSession(kernel).plan, kernel };

@@ -1,5 +1,2 @@
-/**
- * The one place the agent hooks reach the command policy. It moves into its own plugin
- * (plugins/command) later: only this import changes then.
- */
-export { findCommandDenial, errors as coreErrors, type CommandDenial } from '@fence/core';
+/** The one place the agent hooks reach the command policy (@fence/plugin-command). */
+export { commandDeniedError, findCommandDenial, ruleProblems, type CommandDenial } from '@fence/plugin-command';

@@ -4,7 +4,7 @@
  * cannot rewrite). Pure.
  */
 import type { Policy } from '@fence/core';
-import { coreErrors, findCommandDenial } from './command-policy.js';
+import { commandDeniedError, findCommandDenial } from './command-policy.js';
 
 /** Settings the hook was installed with, so the check and the rewritten run use the same policy. */
 export interface Pin {
@@ -32,7 +32,7 @@ export const fenceCommand = (command: string, pin: Pin): string => ['fence', ...
 
 export interface DecideInput {
   readonly command: string;
-  readonly policy: Policy['command'];
+  readonly policy: Pick<Policy, 'command' | 'ssh'>;
   /** The hook runs inside a Fence sandbox already (FENCE_SANDBOX=1): commands run there anyway. */
   readonly insideFence: boolean;
   /** The agent's contract can replace the command. */
@@ -43,7 +43,7 @@ export interface DecideInput {
 export function decide({ command, policy, insideFence, canRewrite, pin }: DecideInput): HookDecision {
   // Checked as `fence -c` checks a shell string: every command the script would run.
   const denial = findCommandDenial(['bash', '-c', command], policy);
-  if (denial) return { kind: 'deny', reason: `fence: ${coreErrors.commandDenied(denial.command, denial.rule, denial.field).message}` };
+  if (denial) return { kind: 'deny', reason: `fence: ${commandDeniedError(denial).message}` };
   if (insideFence) return { kind: 'pass', why: 'inside-fence' };
   if (!canRewrite) return { kind: 'pass', why: 'no-rewrite' };
   return { kind: 'rewrite', command: fenceCommand(command, pin) };

@@ -4,9 +4,10 @@
  * they come last.
  */
 import type { Attack } from './attack.js';
+import { commandAttacks } from './attacks-command.js';
 import { filesystemAttacks } from './attacks-filesystem.js';
 import { kernelAttacks } from './attacks-kernel.js';
 import { networkAttacks } from './attacks-network.js';
 import { secretsAttacks } from './attacks-secrets.js';
 
-export const ATTACKS: readonly Attack[] = [...filesystemAttacks, ...secretsAttacks, ...kernelAttacks, ...networkAttacks];
+export const ATTACKS: readonly Attack[] = [...filesystemAttacks, ...secretsAttacks, ...commandAttacks, ...kernelAttacks, ...networkAttacks];

@@ -6,9 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isFenceError, loadPolicy } from '@fence/core';
+import { errors, isFenceError, loadPolicy } from '@fence/core';
 import type { Flags } from '../args.js';
 import { contracts, type Agent } from '../agents/contracts.js';
+import { ruleProblems } from '../agents/command-policy.js';
 import { decide, type HookDecision } from '../agents/decide.js';
 
 const reasonOf = (e: unknown): string => (isFenceError(e) ? `fence: ${e.message}` : `fence: internal error: ${e instanceof Error ? e.message : String(e)}`);
@@ -26,9 +27,12 @@ function decision(agent: Agent, payload: unknown, flags: Flags): HookDecision {
       settingsFile: flags.settings,
       template: flags.template,
     });
+    // Each rule must be one command prefix, as a sandbox session requires.
+    const problems = ruleProblems(policy);
+    if (problems.length > 0) throw errors.settingsInvalid('settings', problems.join('\n'));
     return decide({
       command: call.command,
-      policy: policy.command,
+      policy,
       insideFence: process.env.FENCE_SANDBOX === '1',
       canRewrite: contract.canRewrite,
       pin: { settings: flags.settings, template: flags.template },

@@ -7,7 +7,7 @@ import { contracts, type Agent } from '../../src/agents/contracts.js';
 import { decide, fenceCommand, shellQuote } from '../../src/agents/decide.js';
 
 const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/agents', name), 'utf8'));
-const policy = loadPolicy({ cwd: '/', home: '/nonexistent', env: {}, inline: { command: { deny: ['git push'] } } }).policy.command;
+const policy = loadPolicy({ cwd: '/', home: '/nonexistent', env: {}, inline: { command: { deny: ['git push'] } } }).policy;
 
 const PAYLOADS: Record<Agent, string> = {
   claude: 'claude-pre-tool-use.json',

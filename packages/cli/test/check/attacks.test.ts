@@ -7,6 +7,7 @@ const SECTIONS = [
   'mandatory write protection',
   'filesystem.denyRead',
   'environment',
+  'command.runtimeExecPolicy',
   'host processes',
   'nested namespaces',
   'ptrace',

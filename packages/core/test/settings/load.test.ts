@@ -40,7 +40,7 @@ describe('loadPolicy: validation', () => {
 
   it('lists the known keys when nothing is close', () => {
     const { opts } = world({ 'work/project/fence.json': '{"banana": 1}' });
-    expect(loadError(opts).message).toContain('  banana: unknown key; known keys: $schema, extends, network, filesystem, command, environment, limits, plugins');
+    expect(loadError(opts).message).toContain('  banana: unknown key; known keys: $schema, extends, network, filesystem, devices, command, ssh, environment, limits, plugins');
   });
 
   it('reports every problem of a file, each with its field path', () => {
@@ -57,9 +57,11 @@ describe('loadPolicy: validation', () => {
     expect(loadError({ ...opts, inline: { filesystem: { denyRead: ['~/a', '~bob/x'] } } }).message).toContain('filesystem.denyRead[1]: another user');
   });
 
-  it('refuses a command rule holding two commands', () => {
+  it('refuses an empty command rule and a program name with a directory', () => {
     const { opts } = world();
-    expect(loadError({ ...opts, inline: { command: { deny: ['git push; rm x'] } } }).message).toContain('command.deny[0]: "git push; rm x" holds 2 commands');
+    expect(loadError({ ...opts, inline: { command: { deny: [' '] } } }).message).toContain('command.deny[0]: empty command rule');
+    expect(loadError({ ...opts, inline: { command: { acceptSharedBinaryCannotRuntimeDeny: ['/bin/x'] } } }).message).toContain('command.acceptSharedBinaryCannotRuntimeDeny[0]: must be one program name');
+    expect(loadError({ ...opts, inline: { ssh: { allowedHosts: ['me@host'] } } }).message).toContain('ssh.allowedHosts[0]: must be a host name');
   });
 
   it('checks that the proxy ports differ only after merging', () => {
@@ -150,7 +152,7 @@ describe('loadPolicy: extends', () => {
     const error = loadError(opts);
     expect(error.code).toBe('EXTENDS_MISSING');
     expect(error.message).toBe(
-      `${root}/work/project/fence.json: extends: "npm-instal" is neither a built-in template (default-deny, workspace-write, npm-install, pip-install, git-readonly, local-dev-server, agent-api-only, code, code-relaxed) nor an existing file`,
+      `${root}/work/project/fence.json: extends: "npm-instal" is neither a built-in template (default-deny, workspace-write, npm-install, pip-install, git-readonly, local-dev-server, agent-api-only, code, code-relaxed), "@base" (your own settings file) nor an existing file`,
     );
   });
 

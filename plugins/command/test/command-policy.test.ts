@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { commandRuleProblem } from '../src/command-parse.js';
-import { checkCommand, commandViews, DEFAULT_DENIED_COMMANDS, findCommandDenial } from '../src/command-policy.js';
-import { FenceError } from '../src/errors.js';
+import { checkCommand, findCommandDenial } from '../src/command-policy.js';
+import { DEFAULT_DENIED_COMMANDS } from '../src/command-rules.js';
+import { commandViews } from '../src/command-views.js';
+import { FenceError, SshSchema, type Policy } from '@fence/core';
 
-const policy = (deny: string[] = [], allow: string[] = [], useDefaults = true) => ({ deny, allow, useDefaults });
+const policy = (deny: string[] = [], allow: string[] = [], useDefaults = true): Pick<Policy, 'command' | 'ssh'> => ({
+  command: { deny, allow, useDefaults, runtimeExecPolicy: 'path', acceptSharedBinaryCannotRuntimeDeny: [] },
+  ssh: SshSchema.parse({}),
+});
 const denied = (argv: string[], p = policy(['git push'])) => findCommandDenial(argv, p);
 const bash = (script: string) => ['bash', '-c', script];
 
@@ -99,6 +104,11 @@ describe('findCommandDenial', () => {
   it('does not mistake arguments for commands', () => {
     expect(denied(['echo', 'git', 'push'])).toBeUndefined();
     expect(denied(bash(`echo 'git push'; grep "sudo" file`), policy(['git push']))).toBeUndefined();
+  });
+
+  it('takes the program name it is told over argv[0] (a renamed copy)', () => {
+    expect(findCommandDenial(['g', 'push'], policy(['git push']), 'git')).toMatchObject({ command: 'git push' });
+    expect(findCommandDenial(['g', 'push'], policy(['git push']))).toBeUndefined();
   });
 
   it('keeps every default rule a valid single command', () => {

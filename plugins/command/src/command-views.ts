@@ -1,47 +1,10 @@
 /**
- * The command policy (`command.deny`, `command.allow`, `command.useDefaults`), checked on the
- * command line before launch. It is a guard against mistakes (an agent running `git push` or
- * `sudo`), not a security boundary: a program can always run another program in ways no command
- * line shows (a script file, `python -c`, a variable holding the name). The sandbox layers are
- * the boundary. Pure.
- *
- * A rule is a command prefix: its words must equal the first words of a command. Every command a
- * command line runs is checked: each simple command of a shell string, the command behind
- * wrappers (`env X=1 git push`, `nohup`, `timeout 5`, `xargs`, `sudo` …) and the script of
- * `bash -c '…'`/`sh -c`/`eval`, recursively. Commands are compared by program name, so
- * `/usr/bin/git push` is `git push`. A matching allow rule wins over any deny rule.
+ * What a command line runs, as the command policy sees it: argv itself, the command behind
+ * wrappers (`env X=1 git push`, `nohup`, `timeout 5`, `xargs`, `sudo` …) and the simple commands
+ * of `bash -c '…'`/`sh -c`/`eval` scripts, recursively, each with its program name reduced to the
+ * base name (`/usr/bin/git push` is `git push`). Pure.
  */
 import { splitShellCommands } from './command-parse.js';
-import { errors } from './errors.js';
-import type { Policy } from './policy.js';
-
-/** Refused when `command.useDefaults` is true (the default). */
-export const DEFAULT_DENIED_COMMANDS: readonly string[] = [
-  'sudo',
-  'su',
-  'doas',
-  'pkexec',
-  'shutdown',
-  'reboot',
-  'poweroff',
-  'halt',
-  'init 0',
-  'init 6',
-  'systemctl poweroff',
-  'systemctl reboot',
-  'systemctl halt',
-  'mkfs',
-  'mkfs.ext4',
-  'mkfs.xfs',
-  'mkfs.btrfs',
-  'mkfs.vfat',
-  'mkswap',
-  'wipefs',
-  'rm -rf /',
-  'rm -rf /*',
-  'rm -rf ~',
-  'rm -rf --no-preserve-root',
-];
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish']);
 
@@ -76,7 +39,7 @@ const WRAPPERS: Record<string, Wrapper> = {
 /** `bash -c '…'` recursion deeper than this is not inspected. */
 const MAX_DEPTH = 8;
 
-const baseName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
+export const baseName = (word: string): string => word.slice(word.lastIndexOf('/') + 1);
 
 /** The command `env -S 'git push' x` / `env git push` … runs, or undefined. */
 function unwrap(name: string, args: readonly string[]): string[] | undefined {
@@ -122,11 +85,11 @@ function shellScript(args: readonly string[]): string | undefined {
  * wrappers, and the simple commands of shell scripts (`bash -c`, `eval`), each with its program
  * name reduced to the base name.
  */
-export function commandViews(argv: readonly string[]): string[][] {
+export function commandViews(argv: readonly string[], program?: string): string[][] {
   const views: string[][] = [];
   const visit = (words: readonly string[], depth: number): void => {
     if (words.length === 0 || depth > MAX_DEPTH) return;
-    const name = baseName(words[0]);
+    const name = depth === 0 && program !== undefined ? program : baseName(words[0]);
     const args = words.slice(1);
     views.push([name, ...args]);
     const script = SHELLS.has(name) ? shellScript(args) : name === 'eval' ? args.join(' ') : undefined;
@@ -138,41 +101,3 @@ export function commandViews(argv: readonly string[]): string[][] {
   return views;
 }
 
-/** The words of a rule, with its program name reduced to the base name like commands are. */
-function ruleWords(rule: string): string[] {
-  const [words = []] = splitShellCommands(rule);
-  return words.length > 0 ? [baseName(words[0]), ...words.slice(1)] : [];
-}
-
-function matchRule(rules: readonly string[], view: readonly string[]): string | undefined {
-  return rules.find((rule) => {
-    const words = ruleWords(rule);
-    return words.length > 0 && words.length <= view.length && words.every((w, i) => w === view[i]);
-  });
-}
-
-export interface CommandDenial {
-  /** The command that matched, as words joined by spaces. */
-  readonly command: string;
-  readonly rule: string;
-  readonly field: 'command.deny' | 'command.useDefaults';
-}
-
-/** The first command of `argv` the policy refuses, or undefined when all are allowed. */
-export function findCommandDenial(argv: readonly string[], policy: Policy['command']): CommandDenial | undefined {
-  for (const view of commandViews(argv)) {
-    if (matchRule(policy.allow, view) !== undefined) continue;
-    const command = view.join(' ');
-    const denied = matchRule(policy.deny, view);
-    if (denied !== undefined) return { command, rule: denied, field: 'command.deny' };
-    const builtIn = policy.useDefaults ? matchRule(DEFAULT_DENIED_COMMANDS, view) : undefined;
-    if (builtIn !== undefined) return { command, rule: builtIn, field: 'command.useDefaults' };
-  }
-  return undefined;
-}
-
-/** Throws COMMAND_DENIED when the policy refuses a command `argv` would run. */
-export function checkCommand(argv: readonly string[], policy: Policy['command']): void {
-  const denial = findCommandDenial(argv, policy);
-  if (denial) throw errors.commandDenied(denial.command, denial.rule, denial.field);
-}

@@ -1,0 +1,163 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fence, hasProgram, own, USERS, userArgv, workspace, writeSettings, type Workspace } from '../src/fence.js';
+
+/** The system's directories only: a PATH entry uid 65534 cannot search (/root/…) would fail with EACCES too. */
+const SYSTEM_PATH = '/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** A program named `name` in a directory of its own, printing that it ran: a stand-in the test puts on PATH. */
+function fakeProgram(ws: Workspace, name: string): string {
+  // In the working directory: the sandbox's /tmp is its own, the workspace's siblings are not there.
+  const dir = join(ws.dir, 'fakebin');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  writeFileSync(file, `#!/bin/sh\necho "${name} ran"\n`);
+  chmodSync(file, 0o755);
+  return dir;
+}
+
+/** A script in the workspace; its commands are not on the command line Fence is given. */
+function script(ws: Workspace, name: string, text: string): void {
+  writeFileSync(join(ws.dir, name), text);
+  own(ws, join(ws.dir, name));
+}
+
+describe.each(USERS)('command.runtimeExecPolicy "path" (as %s)', (user) => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  it('refuses a denied program started by a grandchild: its file cannot be executed', async () => {
+    ws = workspace(user);
+    const bin = fakeProgram(ws, 'sudo');
+    script(ws, 'agent.sh', 'sudo id; echo "exit $?"\n');
+    const env = { PATH: `${bin}:${SYSTEM_PATH}` };
+    const r = await fence(ws, ['--', 'sh', '-c', 'sh ./agent.sh'], { env });
+    expect(r.stdout).not.toContain('sudo ran');
+    expect(r.stdout).toMatch(/^exit [1-9]\d*\n$/);
+    expect(r.stderr).toMatch(/sudo: Permission denied/);
+    // The control: without the built-in rules the same grandchild runs it.
+    writeSettings(ws, { command: { useDefaults: false } });
+    const allowed = await fence(ws, ['--', 'sh', '-c', 'sh ./agent.sh'], { env });
+    expect(allowed.stdout).toContain('sudo ran');
+  });
+
+  it('keeps a program executable when an allow rule uses it with arguments, and says so with -d', async () => {
+    ws = workspace(user);
+    const bin = fakeProgram(ws, 'sudo');
+    writeSettings(ws, { command: { allow: ['sudo -n true'] } });
+    script(ws, 'agent.sh', 'sudo -n true\n');
+    const r = await fence(ws, ['-d', '--', 'sh', './agent.sh'], { env: { PATH: `${bin}:${SYSTEM_PATH}` } });
+    expect(r.stdout).toContain('sudo ran');
+    expect(r.stderr).toContain('sudo: checked on command lines only (command.allow names it with arguments)');
+  });
+
+  it('masks a multicall binary all the same, warning with the commands it takes along', async () => {
+    ws = workspace(user);
+    const bin = join(ws.dir, 'box');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'box'), '#!/bin/sh\necho "$(basename "$0") ran"\n');
+    chmodSync(join(bin, 'box'), 0o755);
+    // boxonly: a name no other directory of PATH has, so the shell's search cannot find another one.
+    for (const name of ['chroot', 'ls', 'cat', 'boxonly']) spawnSync('ln', ['-s', join(bin, 'box'), join(bin, name)]);
+    writeSettings(ws, { command: { deny: ['chroot'] } });
+    const env = { PATH: `${bin}:${SYSTEM_PATH}` };
+    const r = await fence(ws, ['--', 'sh', '-c', 'boxonly; echo "exit $?"'], { env });
+    expect(r.stderr).toMatch(/fence: warning: command: chroot is .*\/box, which also runs cat, ls \(and 2 other command\(s\)\): those cannot run in the sandbox either; list chroot in command.acceptSharedBinaryCannotRuntimeDeny/);
+    expect(r.stderr).toMatch(/boxonly: Permission denied/);
+    expect(r.stdout).toMatch(/^exit [1-9]\d*\n$/);
+    writeSettings(ws, { command: { deny: ['chroot'], acceptSharedBinaryCannotRuntimeDeny: ['chroot'] } });
+    const accepted = await fence(ws, ['--', 'sh', '-c', 'boxonly'], { env });
+    expect(accepted.stderr).toBe('');
+    expect(accepted.stdout).toBe('boxonly ran\n');
+  });
+});
+
+/** A repository with one commit and a bare `origin` in the workspace, owned by the workspace's user. */
+function repository(ws: Workspace): void {
+  const git = (args: string[]) => {
+    const r = spawnSync(userArgv(ws.user, ['git', ...args])[0]!, userArgv(ws.user, ['git', ...args]).slice(1), { cwd: ws.dir, env: { PATH: process.env.PATH, HOME: ws.home } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  };
+  git(['init', '-q', '--bare', 'origin.git']);
+  git(['init', '-q', '-b', 'main', 'repo']);
+  git(['-C', 'repo', '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'one']);
+  git(['-C', 'repo', 'remote', 'add', 'origin', join(ws.dir, 'origin.git')]);
+}
+
+const pushed = (ws: Workspace, branch: string) => existsSync(join(ws.dir, 'origin.git', 'refs', 'heads', branch));
+
+const WAYS: readonly (readonly [string, string])[] = [
+  ['bash -c', `bash -c 'git push -q origin HEAD:b1'`],
+  ['a renamed copy', 'cp "$(command -v git)" /tmp/g && /tmp/g push -q origin HEAD:b2'],
+  ['env', 'env GIT_TRACE=0 git push -q origin HEAD:b3'],
+  ['xargs', 'echo push -q origin HEAD:b4 | xargs git'],
+  ['a script', `printf 'git push -q origin HEAD:b5\\n' > /tmp/push.sh && sh /tmp/push.sh`],
+];
+
+describe.runIf(hasProgram('git')).each(USERS)('command.runtimeExecPolicy "argv" (as %s)', (user) => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  const agent = WAYS.map(([, line]) => `( cd repo && ${line} ); echo "exit $?"`).join('\n');
+
+  it('refuses git push started by a wrapped parent through bash -c, a renamed copy, env, xargs and a script', async () => {
+    ws = workspace(user);
+    repository(ws);
+    writeSettings(ws, { command: { deny: ['git push'], runtimeExecPolicy: 'argv' }, filesystem: { allowWrite: ['.'] } });
+    script(ws, 'agent.sh', `${agent}\n`);
+    const r = await fence(ws, ['-m', '--json', '--', 'sh', './agent.sh'], { timeoutMs: 60_000 });
+    for (const branch of ['b1', 'b2', 'b3', 'b4', 'b5']) expect(pushed(ws, branch), `${branch}: ${r.stderr}`).toBe(false);
+    expect(r.stdout.trim().split('\n')).toEqual(WAYS.map(() => expect.stringMatching(/^exit [1-9]/)));
+    const events = r.stderr.split('\n').filter((l) => l.startsWith('{"time"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const refusals = events.filter((e) => e.source === 'command');
+    expect(refusals.length).toBeGreaterThanOrEqual(WAYS.length);
+    for (const e of refusals) expect(e).toMatchObject({ action: 'block', reason: 'command.deny rule "git push"', target: expect.stringMatching(/^git push/) });
+  });
+
+  it('allows the same pushes when command.allow says so', async () => {
+    ws = workspace(user);
+    repository(ws);
+    writeSettings(ws, { command: { deny: ['git push'], allow: ['git push -q'], runtimeExecPolicy: 'argv' }, filesystem: { allowWrite: ['.'] } });
+    script(ws, 'agent.sh', `${agent}\n`);
+    const r = await fence(ws, ['--', 'sh', './agent.sh'], { timeoutMs: 60_000 });
+    expect(r.stdout, r.stderr).toBe(WAYS.map(() => 'exit 0\n').join(''));
+    for (const branch of ['b1', 'b2', 'b3', 'b4', 'b5']) expect(pushed(ws, branch)).toBe(true);
+  });
+
+  it('refuses sudo from a grandchild by its arguments too, and lets other programs run', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { command: { runtimeExecPolicy: 'argv' } });
+    script(ws, 'agent.sh', 'sh -c "sudo id"; echo "exit $?"; ls -d /; echo "exit $?"\n');
+    const r = await fence(ws, ['-m', '--', 'sh', './agent.sh']);
+    expect(r.stdout).toMatch(/^exit [1-9]\d*\n\/\nexit 0\n$/);
+    expect(r.stderr).toMatch(/\[fence:command\] \d\d:\d\d:\d\d ✗ exec sudo id: the built-in rule "sudo" \(command\.useDefaults\) \(sh, pid=\d+\)/);
+  });
+
+  it('applies the SSH policy to an ssh that a script starts (before connecting)', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { command: { runtimeExecPolicy: 'argv' }, ssh: { allowedHosts: ['*.example.com'], allowedCommands: ['uptime'] } });
+    script(ws, 'agent.sh', 'ssh -o BatchMode=yes -p 22 me@evil.org uptime; echo "exit $?"\n');
+    const r = await fence(ws, ['-m', '--', 'sh', './agent.sh']);
+    expect(r.stdout).toMatch(/^exit [1-9]/);
+    expect(r.stderr).toMatch(/✗ exec ssh -o BatchMode=yes -p 22 me@evil\.org uptime: ssh\.allowedHosts: host "evil\.org" is not listed/);
+  });
+});
+
+describe.each(USERS)('the SSH policy on the command line (as %s)', (user) => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  it('refuses an unlisted host and an unlisted remote command before ssh starts, naming the rule', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { ssh: { allowedHosts: ['*.example.com'], deniedHosts: ['db.example.com'], allowedCommands: ['uptime'] } });
+    const host = await fence(ws, ['--', 'ssh', '-p', '2222', '-l', 'me', 'evil.org']);
+    expect(host.status).toBe(1);
+    expect(host.stderr).toBe('fence: command "ssh -p 2222 -l me evil.org" is denied by ssh.allowedHosts: host "evil.org" is not listed; add the host to ssh.allowedHosts\n');
+    const denied = await fence(ws, ['-c', 'ssh -o BatchMode=yes db.example.com']);
+    expect(denied.stderr).toMatch(/is denied by ssh\.deniedHosts rule "db\.example\.com"/);
+    const command = await fence(ws, ['--', 'ssh', 'me@web.example.com', '--', 'rm', '-rf', '/srv']);
+    expect(command.stderr).toMatch(/is denied by ssh\.allowedCommands: remote command "rm -rf \/srv" is not listed/);
+  });
+});

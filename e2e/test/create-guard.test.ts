@@ -1,0 +1,145 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fence, hasProgram, own, userArgv, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
+
+// The creation guard (SPEC §4.1 "No litter", "protected means protected as a name"): protected
+// names are refused when they would be created, anywhere, so the user's tree holds no placeholder.
+const RACE_SOURCE = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/create-race.c');
+
+describe.each(USERS)('creation guard (as %s)', (user) => {
+  let ws: Workspace;
+  afterEach(() => ws.cleanup());
+
+  const hostGit = (cwd: string, ...args: string[]) => {
+    const [cmd, ...rest] = userArgv(user, ['git', ...args]);
+    const r = spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' } });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const mkdirOwned = (path: string) => {
+    mkdirSync(path, { recursive: true });
+    own(ws, path);
+  };
+
+  it('shows the host git nothing of Fence while the command runs, and after', async () => {
+    ws = workspace(user);
+    hostGit(ws.dir, 'init', '-q', '.');
+    let during: string | undefined;
+    const started = join(ws.dir, '.git/e2e-started');
+    const run = fence(ws, ['-t', 'workspace-write', '-c', 'touch .git/e2e-started; while [ ! -e .git/e2e-go ]; do sleep 0.05; done; echo ran'], {
+      onSpawn: () => {
+        const poll = setInterval(() => {
+          if (!existsSync(started)) return;
+          clearInterval(poll);
+          during = hostGit(ws.dir, 'status', '--porcelain', '--ignored');
+          writeFileSync(join(ws.dir, '.git/e2e-go'), '');
+        }, 20);
+      },
+    });
+    const r = await run;
+    expect(r.stdout).toBe('ran\n');
+    expect(during).toBe('');
+    expect(hostGit(ws.dir, 'status', '--porcelain', '--ignored')).toBe('');
+    expect(readdirSync(ws.dir).sort()).toEqual(['.git']);
+  });
+
+  it('lets git add -A and git commit work in the workspace repository', async () => {
+    ws = workspace(user);
+    hostGit(ws.dir, 'init', '-q', '.');
+    writeFileSync(join(ws.dir, 'a.txt'), 'a\n');
+    own(ws, join(ws.dir, 'a.txt'));
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'git add -A && git -c user.name=a -c user.email=a@b commit -qm inside && git status --porcelain && echo ok'], {});
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('ok\n');
+    expect(hostGit(ws.dir, 'log', '--format=%s')).toBe('inside\n');
+    expect(hostGit(ws.dir, 'status', '--porcelain')).toBe('');
+  });
+
+  it('refuses a protected name through a symlink, a hard link, a rename, and a .git pointer', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', [
+      'mkdir d; ln -s .bashrc d/link; echo evil > d/link; echo "dangling=$?"',
+      'echo evil > d/y; ln d/y d/.zshrc; echo "hardlink=$?"; mv d/y d/.profile; echo "rename=$?"',
+      'mkdir d/x d/x/hooks; echo evil > d/x/hooks/pre-commit; mv d/x d/.git; echo "dirgit=$?"',
+      'echo "gitdir: /tmp/evil" > d/.git; echo "gitfile=$?"; ln -s /tmp/evil d/.git; echo "gitlink=$?"',
+      'mkdir -p d/e/.config; mkdir d/e/.config/fence; echo "settingsdir=$?"; echo {} > d/fence.json; echo "settings=$?"',
+    ].join('; ')]);
+    for (const step of ['dangling', 'hardlink', 'rename', 'dirgit', 'gitfile', 'gitlink', 'settingsdir', 'settings']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    for (const p of ['d/.bashrc', 'd/.zshrc', 'd/.profile', 'd/.git', 'd/e/.config/fence', 'd/fence.json']) expect(existsSync(join(ws.dir, p)), p).toBe(false);
+  });
+
+  it('never creates a protected name while another thread flips the path (no check-then-use)', async (ctx) => {
+    if (!hasProgram('cc')) return ctx.skip(true, 'no C compiler (cc) to build the attack program');
+    ws = workspace(user);
+    const race = join(ws.dir, 'race');
+    const cc = spawnSync('cc', ['-O2', '-pthread', RACE_SOURCE, '-o', race], { encoding: 'utf8' });
+    expect(cc.stderr).toBe('');
+    own(ws, race);
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'mkdir d && cd d && ../race 20000'], { timeoutMs: 120_000 });
+    expect(r.stdout).toMatch(/^no \.bashrc after 20000 opens \(\d+ made safe, [1-9]\d* refused\)$/m);
+    expect(r.status).toBe(0);
+    expect(existsSync(join(ws.dir, 'd/.bashrc'))).toBe(false);
+  });
+
+  it('fails closed when the command kills the guard', async () => {
+    ws = workspace(user);
+    // The guard is the command's parent: killing it ends the sandbox, and nothing is created unchecked.
+    const r = await fence(ws, ['-t', 'workspace-write', '--', 'sh', '-c', 'mkdir d; kill -9 $PPID; sleep 0.5; echo evil > d/.bashrc; echo "after=$?"']);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).not.toMatch(/after=0/);
+    expect(existsSync(join(ws.dir, 'd/.bashrc'))).toBe(false);
+  });
+
+  it('keeps npm install of a local package and git clone of a local repository working', async () => {
+    ws = workspace(user);
+    const pkg = join(ws.dir, 'localpkg');
+    mkdirOwned(join(pkg, 'lib'));
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'localpkg', version: '1.0.0', main: 'lib/index.js' }));
+    writeFileSync(join(pkg, 'lib/index.js'), 'module.exports = 42;\n');
+    const src = join(ws.dir, 'src');
+    mkdirOwned(src);
+    hostGit(src, 'init', '-q', '.');
+    writeFileSync(join(src, 'f.txt'), 'f\n');
+    for (const p of [join(pkg, 'package.json'), join(pkg, 'lib/index.js'), join(src, 'f.txt')]) own(ws, p);
+    hostGit(src, 'add', 'f.txt');
+    hostGit(src, 'commit', '-qm', 'first');
+    writeFileSync(join(ws.dir, 'package.json'), '{"name":"app","version":"1.0.0"}');
+    own(ws, join(ws.dir, 'package.json'));
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', [
+      'npm pack --silent ./localpkg >/dev/null --pack-destination /tmp --cache /tmp/npm-cache',
+      'npm install --silent --offline --no-audit --no-fund --cache /tmp/npm-cache /tmp/localpkg-1.0.0.tgz',
+      'node -p "require(\'localpkg\')"',
+      'git clone -q src dst && git -C dst log --format=%s',
+    ].join(' && ')], { timeoutMs: 120_000 });
+    expect(r.stdout).toBe('42\nfirst\n');
+    expect(r.status).toBe(0);
+    expect(existsSync(join(ws.dir, 'node_modules/localpkg/lib/index.js'))).toBe(true);
+    expect(existsSync(join(ws.dir, 'dst/f.txt'))).toBe(true);
+  });
+
+  it('starts with 150 nested repositories (each needs no placeholder)', async () => {
+    ws = workspace(user);
+    for (let i = 0; i < 150; i++) {
+      mkdirOwned(join(ws.dir, `r${i}`));
+      hostGit(join(ws.dir, `r${i}`), 'init', '-q', '.');
+    }
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', 'echo x > r7/.git/hooks/pre-commit; echo "hook=$?"; echo ok'], { timeoutMs: 60_000 });
+    expect(r.stderr).not.toMatch(/fence: .*(limit|too many)/i);
+    expect(r.stdout).toMatch(/^hook=[1-9]/m);
+    expect(r.stdout).toMatch(/^ok$/m);
+    expect(r.status).toBe(0);
+  });
+
+  it('falls back to placeholders with -m, and says so under -d', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { filesystem: { allowWrite: ['.'] } });
+    const r = await fence(ws, ['-m', '-d', '-c', 'echo evil > .bashrc; echo "bashrc=$?"']);
+    expect(r.stdout).toMatch(/^bashrc=[1-9]/m);
+    expect(r.stderr).toMatch(/no creation guard with -m or command.runtimeExecPolicy "argv" .*placeholder files in your tree/);
+    expect(r.stderr).not.toMatch(/^fence: warning: bwrap: no creation guard/m);
+    expect(existsSync(join(ws.dir, '.bashrc'))).toBe(false);
+  });
+});

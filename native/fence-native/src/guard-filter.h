@@ -1,0 +1,13 @@
+/* The classic-BPF program that sends creation syscalls to the guard. */
+#ifndef FENCE_GUARD_FILTER_H
+#define FENCE_GUARD_FILTER_H
+
+#include <linux/filter.h>
+#include <stddef.h>
+
+#define GUARD_FILTER_MAX 48
+
+/* Writes the program into `out` (GUARD_FILTER_MAX instructions); returns the count. */
+size_t guard_filter(struct sock_filter *out);
+
+#endif

@@ -1,0 +1,456 @@
+#include "guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fdpass.h"
+#include "guard-filter.h"
+#include "guard-path.h"
+#include "guard-rules.h"
+#include "seccomp.h"
+
+#define EXIT_SETUP 125
+#define MAX_HOPS 40 /* symlinks followed in a row, as the kernel's MAXSYMLINKS */
+#define MAX_MESSAGES 20
+
+/* Fence's signals, forwarded to the command (SIGCHLD: the command's end). */
+static const int SIGNALS[] = {SIGCHLD, SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+struct guard {
+  struct guard_rules rules;
+  int listener;
+  unsigned messages;
+  struct seccomp_notif_sizes sizes;
+};
+
+/* One notification being answered. */
+struct call {
+  struct guard *g;
+  struct seccomp_notif *req;
+  pid_t tid;
+  int answered;
+};
+
+static void reply(struct call *c, long long val, int err) {
+  struct seccomp_notif_resp *resp = calloc(1, c->g->sizes.seccomp_notif_resp);
+  if (resp == NULL) return; /* unanswered: the target waits until the guard ends (then ENOSYS) */
+  resp->id = c->req->id;
+  resp->val = err ? 0 : val;
+  resp->error = err ? -err : 0;
+  /* ENOENT: the target was killed meanwhile; nothing to do. */
+  (void)ioctl(c->g->listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
+  free(resp);
+  c->answered = 1;
+}
+
+/* Installs `fd` in the target as the result of its open (or the error), then closes it here. */
+static void reply_fd(struct call *c, int fd, int cloexec) {
+  if (fd < 0) return reply(c, 0, errno);
+  struct seccomp_notif_addfd add = {.id = c->req->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (unsigned)fd, .newfd_flags = cloexec ? O_CLOEXEC : 0};
+  if (ioctl(c->g->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0) {
+    c->answered = 1;
+  } else if (errno == EINVAL) { /* before 5.14: add, then answer with the number */
+    add.flags = 0;
+    int n = ioctl(c->g->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+    if (n >= 0) reply(c, n, 0);
+    else reply(c, 0, errno);
+  } else {
+    reply(c, 0, errno == EMFILE ? EMFILE : EPERM);
+  }
+  (void)close(fd);
+}
+
+/* Whether the target still waits in this very syscall: /proc/<tid> still names it. */
+static int still_valid(struct call *c) {
+  if (ioctl(c->g->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &c->req->id) == 0) return 1;
+  c->answered = 1;
+  return 0;
+}
+
+static void refuse(struct call *c, const struct guard_path *p, const char *why) {
+  if (c->g->messages++ < MAX_MESSAGES)
+    fprintf(stderr, "fence: refused to create %s/%s: %s (Fence's mandatory write protection)%s\n", strcmp(p->dir, "/") ? p->dir : "", p->name, why,
+            c->g->messages == MAX_MESSAGES ? "; further refusals are not shown" : "");
+  reply(c, 0, EPERM);
+}
+
+static int read_arg(struct call *c, int i, char *buf, size_t size) {
+  int rc = guard_read_string(c->tid, c->req->data.args[i], buf, size);
+  if (rc < 0) reply(c, 0, -rc);
+  return rc;
+}
+
+static int resolve(struct call *c, int dirfd, int base, const char *path, struct guard_path *p) {
+  int rc = guard_resolve(c->tid, dirfd, base, path, p);
+  if (rc < 0) reply(c, 0, -rc);
+  return rc;
+}
+
+#define ARG_FD(c, i) ((int)(unsigned)(c)->req->data.args[i])
+
+/* The target's umask (the guard's own is 0, so the mode it passes is the one the target gets). */
+static mode_t target_umask(pid_t tid) {
+  char path[40], buf[2048];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) (void)close(fd);
+  if (n <= 0) return 022;
+  buf[n] = '\0';
+  const char *u = strstr(buf, "\nUmask:\t");
+  return u ? (mode_t)strtoul(u + 8, NULL, 8) : 022;
+}
+
+/* /dev/tty means the opener's controlling terminal: the target's (from /proc/<tid>/stat), a
+ * pseudo-terminal of the sandbox's devpts or none. */
+static int open_ctty(pid_t tid, int flags) {
+  char path[40], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) (void)close(fd);
+  if (n <= 0) return errno = ESRCH, -1;
+  buf[n] = '\0';
+  const char *s = strrchr(buf, ')');
+  unsigned long tty = 0; /* tty_nr, after state, ppid, pgrp and session */
+  if (s == NULL || sscanf(s + 2, "%*c %*d %*d %*d %lu", &tty) != 1 || tty == 0) return errno = ENXIO, -1;
+  unsigned maj = (unsigned)((tty >> 8) & 0xfff), min = (unsigned)((tty & 0xff) | ((tty >> 12) & 0xfff00));
+  if (maj < 136 || maj > 143) return errno = ENXIO, -1;
+  snprintf(path, sizeof path, "/dev/pts/%u", (maj - 136) * 256 + min);
+  return open(path, (flags & ~(O_CREAT | O_EXCL)) | O_NOCTTY | O_CLOEXEC);
+}
+
+static void do_open(struct call *c, int dirfd, int path_arg, int flags, mode_t mode) {
+  char path[PATH_MAX];
+  struct guard_path p = {.dirfd = -1};
+  int base = -1;
+  if (read_arg(c, path_arg, path, sizeof path) < 0) return;
+  for (int hops = 0;; hops++) {
+    int rc = resolve(c, dirfd, base, path, &p);
+    if (base >= 0) (void)close(base), base = -1;
+    if (rc < 0) return;
+    if (p.magic[0]) { /* the target's own descriptor, cwd or root: it exists, nothing is created */
+      if (still_valid(c)) reply_fd(c, open(p.magic, (flags & ~(O_CREAT | O_EXCL)) | O_NOCTTY | O_CLOEXEC), flags & O_CLOEXEC);
+      return;
+    }
+    const char *why = guard_rules_refuse(&c->g->rules, p.dir, p.dirfd, p.name, OP_FILE);
+    if (why) return refuse(c, &p, why), guard_path_close(&p);
+    struct stat st;
+    int exists = fstatat(p.dirfd, p.name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    int follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+    if (exists && S_ISLNK(st.st_mode) && follow) {
+      /* Followed here, one link at a time, so the name a dangling link would create is checked. */
+      ssize_t n = hops < MAX_HOPS ? readlinkat(p.dirfd, p.name, path, sizeof path - 1) : -1;
+      if (n < 0) return reply(c, 0, hops < MAX_HOPS ? errno : ELOOP), guard_path_close(&p);
+      path[n] = '\0';
+      base = p.dirfd, p.dirfd = -1;
+      continue;
+    }
+    /* "name/" opens a directory only: a file is ENOTDIR, a new name EISDIR (as the kernel says). */
+    if (p.slash && (exists ? !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) : (flags & O_CREAT) != 0))
+      return reply(c, 0, exists ? ENOTDIR : EISDIR), guard_path_close(&p);
+    if (!still_valid(c)) return guard_path_close(&p);
+    int fd;
+    if (exists && S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0)) {
+      fd = open_ctty(c->tid, flags);
+    } else if (exists && S_ISFIFO(st.st_mode) && !(flags & O_NONBLOCK)) {
+      /* Opening a FIFO waits for the other end: a child of the guard waits, the guard goes on. */
+      pid_t child = fork();
+      if (child == 0) {
+        reply_fd(c, openat(p.dirfd, p.name, flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC), flags & O_CLOEXEC);
+        _exit(0);
+      }
+      if (child < 0) reply(c, 0, errno);
+      return guard_path_close(&p);
+    } else {
+      int makes = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+      fd = openat(p.dirfd, p.name, flags | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, makes ? mode & 07777 & ~target_umask(c->tid) : 0);
+    }
+    reply_fd(c, fd, flags & O_CLOEXEC);
+    return guard_path_close(&p);
+  }
+}
+
+static void do_mkdir_or_mknod(struct call *c, int dirfd, int path_arg, mode_t mode, int is_mkdir, dev_t dev) {
+  char path[PATH_MAX];
+  struct guard_path p;
+  if (read_arg(c, path_arg, path, sizeof path) < 0 || resolve(c, dirfd, -1, path, &p) < 0) return;
+  if (p.magic[0]) return reply(c, 0, EEXIST);
+  const char *why = guard_rules_refuse(&c->g->rules, p.dir, p.dirfd, p.name, is_mkdir ? OP_MKDIR : OP_FILE);
+  if (why) return refuse(c, &p, why), guard_path_close(&p);
+  if (still_valid(c)) {
+    mode_t perm = mode & 07777 & ~target_umask(c->tid);
+    int rc = is_mkdir ? mkdirat(p.dirfd, p.name, perm) : mknodat(p.dirfd, p.name, (mode & S_IFMT) | perm, dev);
+    if (rc == 0 && is_mkdir) guard_rules_made_dir(&c->g->rules, p.dir, p.dirfd, p.name);
+    reply(c, 0, rc == 0 ? 0 : errno);
+  }
+  guard_path_close(&p);
+}
+
+static void do_symlink(struct call *c, int target_arg, int dirfd, int path_arg) {
+  char target[PATH_MAX], path[PATH_MAX];
+  struct guard_path p;
+  if (read_arg(c, target_arg, target, sizeof target) < 0 || read_arg(c, path_arg, path, sizeof path) < 0 || resolve(c, dirfd, -1, path, &p) < 0) return;
+  if (p.magic[0]) return reply(c, 0, EEXIST);
+  const char *why = guard_rules_refuse(&c->g->rules, p.dir, p.dirfd, p.name, OP_SYMLINK);
+  if (why) return refuse(c, &p, why), guard_path_close(&p);
+  if (still_valid(c)) reply(c, 0, symlinkat(target, p.dirfd, p.name) == 0 ? 0 : errno);
+  guard_path_close(&p);
+}
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+/* Why a link from `o` is refused, or NULL. A /proc descriptor link names an unnamed file (from
+ * O_TMPFILE, free to name) or a named one, checked by the path the kernel gives for it. */
+static const char *link_source_refused(struct call *c, struct guard_path *o) {
+  if (!o->magic[0]) return guard_rules_refuse(&c->g->rules, o->dir, o->dirfd, o->name, OP_FILE);
+  struct stat st;
+  char path[PATH_MAX];
+  if (stat(o->magic, &st) != 0 || st.st_nlink == 0) return NULL;
+  ssize_t len = readlink(o->magic, path, sizeof path - 1);
+  if (len <= 0 || path[0] != '/') return "a file the guard cannot name";
+  path[len] = '\0';
+  struct guard_path named;
+  if (guard_resolve(c->tid, AT_FDCWD, -1, path, &named) != 0) return "a file the guard cannot name";
+  const char *why = named.magic[0] ? "a file the guard cannot name" : guard_rules_refuse(&c->g->rules, named.dir, named.dirfd, named.name, OP_FILE);
+  guard_path_close(&named);
+  return why;
+}
+
+static void do_link(struct call *c, int olddirfd, int old_arg, int newdirfd, int new_arg, int flags) {
+  char old[PATH_MAX], new[PATH_MAX];
+  struct guard_path o = {.dirfd = -1}, n;
+  if (read_arg(c, new_arg, new, sizeof new) < 0) return;
+  if (flags & AT_EMPTY_PATH) {
+    snprintf(old, sizeof old, "/proc/%d/fd/%d", (int)c->tid, olddirfd);
+    flags |= AT_SYMLINK_FOLLOW;
+  } else if (read_arg(c, old_arg, old, sizeof old) < 0) {
+    return;
+  }
+  if (resolve(c, olddirfd, -1, old, &o) < 0) return;
+  if (resolve(c, newdirfd, -1, new, &n) < 0) return guard_path_close(&o);
+  if (n.magic[0]) reply(c, 0, EEXIST);
+  else if ((flags & AT_SYMLINK_FOLLOW) == 0 && o.magic[0]) reply(c, 0, EPERM);
+  else {
+    /* A second name for a protected file would be a writable one: the source is checked too. */
+    const char *why = link_source_refused(c, &o);
+    if (why) return refuse(c, &n, "a second name for a protected file"), guard_path_close(&o), guard_path_close(&n);
+    why = guard_rules_refuse(&c->g->rules, n.dir, n.dirfd, n.name, OP_FILE);
+    if (why) refuse(c, &n, why);
+    else if (still_valid(c)) {
+      int rc = o.magic[0] ? linkat(AT_FDCWD, o.magic, n.dirfd, n.name, AT_SYMLINK_FOLLOW) : linkat(o.dirfd, o.name, n.dirfd, n.name, flags & AT_SYMLINK_FOLLOW);
+      reply(c, 0, rc == 0 ? 0 : errno);
+    }
+  }
+  guard_path_close(&o);
+  guard_path_close(&n);
+}
+
+static enum guard_op op_of(const struct stat *st) { return S_ISDIR(st->st_mode) ? OP_RENAME_DIR : S_ISLNK(st->st_mode) ? OP_SYMLINK : OP_FILE; }
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+/* A rename puts the source's inode (a directory with whatever it holds) at the new name: checked
+ * as what it is. Its type is read from a descriptor pinned before the check; if another inode was
+ * moved meanwhile and it would be refused, the rename is undone. */
+static const char *check_rename(struct call *c, struct guard_path *from, struct guard_path *to, struct stat *pinned) {
+  int pin = openat(from->dirfd, from->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (pin < 0) return NULL; /* the kernel's rename then fails the same way */
+  int ok = fstat(pin, pinned) == 0;
+  (void)close(pin);
+  return ok ? guard_rules_refuse(&c->g->rules, to->dir, to->dirfd, to->name, op_of(pinned)) : NULL;
+}
+
+static void do_rename(struct call *c, int olddirfd, int old_arg, int newdirfd, int new_arg, unsigned flags) {
+  char old[PATH_MAX], new[PATH_MAX];
+  struct guard_path o, n;
+  struct stat so = {0}, sn = {0}, after;
+  if (read_arg(c, old_arg, old, sizeof old) < 0 || read_arg(c, new_arg, new, sizeof new) < 0) return;
+  if (resolve(c, olddirfd, -1, old, &o) < 0) return;
+  if (resolve(c, newdirfd, -1, new, &n) < 0) return guard_path_close(&o);
+  if (o.magic[0] || n.magic[0]) {
+    reply(c, 0, EXDEV);
+  } else {
+    const char *why = check_rename(c, &o, &n, &so);
+    struct guard_path *bad = &n;
+    if (!why && (flags & RENAME_EXCHANGE)) why = check_rename(c, &n, &o, &sn), bad = &o;
+    if (why) refuse(c, bad, why);
+    else if (still_valid(c)) {
+      int rc = (int)syscall(SYS_renameat2, o.dirfd, o.name, n.dirfd, n.name, flags);
+      int err = rc == 0 ? 0 : errno;
+      if (rc == 0 && so.st_ino && fstatat(n.dirfd, n.name, &after, AT_SYMLINK_NOFOLLOW) == 0 && (after.st_ino != so.st_ino || after.st_dev != so.st_dev) &&
+          guard_rules_refuse(&c->g->rules, n.dir, n.dirfd, n.name, op_of(&after))) {
+        (void)syscall(SYS_renameat2, n.dirfd, n.name, o.dirfd, o.name, flags & RENAME_EXCHANGE ? RENAME_EXCHANGE : RENAME_NOREPLACE);
+        err = EPERM;
+      }
+      reply(c, 0, err);
+    }
+  }
+  guard_path_close(&o);
+  guard_path_close(&n);
+}
+
+/* Answers one notification; whatever it cannot handle is refused, never let through. */
+static void handle(struct call *c) {
+  const __u64 *a = c->req->data.args;
+  switch (c->req->data.nr) {
+#ifdef SYS_open
+    case SYS_open: do_open(c, AT_FDCWD, 0, (int)a[1], (mode_t)a[2]); break;
+#endif
+#ifdef SYS_creat
+    case SYS_creat: do_open(c, AT_FDCWD, 0, O_CREAT | O_WRONLY | O_TRUNC, (mode_t)a[1]); break;
+#endif
+    case SYS_openat: do_open(c, ARG_FD(c, 0), 1, (int)a[2], (mode_t)a[3]); break;
+#ifdef SYS_mkdir
+    case SYS_mkdir: do_mkdir_or_mknod(c, AT_FDCWD, 0, (mode_t)a[1], 1, 0); break;
+#endif
+    case SYS_mkdirat: do_mkdir_or_mknod(c, ARG_FD(c, 0), 1, (mode_t)a[2], 1, 0); break;
+#ifdef SYS_mknod
+    case SYS_mknod: do_mkdir_or_mknod(c, AT_FDCWD, 0, (mode_t)a[1], 0, (dev_t)a[2]); break;
+#endif
+    case SYS_mknodat: do_mkdir_or_mknod(c, ARG_FD(c, 0), 1, (mode_t)a[2], 0, (dev_t)a[3]); break;
+#ifdef SYS_symlink
+    case SYS_symlink: do_symlink(c, 0, AT_FDCWD, 1); break;
+#endif
+    case SYS_symlinkat: do_symlink(c, 0, ARG_FD(c, 1), 2); break;
+#ifdef SYS_link
+    case SYS_link: do_link(c, AT_FDCWD, 0, AT_FDCWD, 1, 0); break;
+#endif
+    case SYS_linkat: do_link(c, ARG_FD(c, 0), 1, ARG_FD(c, 2), 3, (int)a[4]); break;
+#ifdef SYS_rename
+    case SYS_rename: do_rename(c, AT_FDCWD, 0, AT_FDCWD, 1, 0); break;
+#endif
+#ifdef SYS_renameat
+    case SYS_renameat: do_rename(c, ARG_FD(c, 0), 1, ARG_FD(c, 2), 3, 0); break;
+#endif
+    case SYS_renameat2: do_rename(c, ARG_FD(c, 0), 1, ARG_FD(c, 2), 3, (unsigned)a[4]); break;
+    default: break;
+  }
+  if (!c->answered) reply(c, 0, EPERM);
+}
+
+static void serve_one(struct guard *g) {
+  struct seccomp_notif *req = calloc(1, g->sizes.seccomp_notif);
+  if (req == NULL) return;
+  if (ioctl(g->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
+    struct call c = {.g = g, .req = req, .tid = (pid_t)req->pid};
+    handle(&c);
+  }
+  free(req);
+}
+
+static int exit_code(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
+
+/* Closes every descriptor >= 3 but `a` and `b` (the guard must hold nothing of bwrap's, the
+ * plan's or the terminal's, or it would keep them open for the command's lifetime). */
+static void close_others(int a, int b) {
+  int lo = a < b ? a : b, hi = a < b ? b : a;
+  unsigned ranges[3][2] = {{3, (unsigned)lo - 1}, {(unsigned)lo + 1, (unsigned)hi - 1}, {(unsigned)hi + 1, ~0U}};
+  for (int i = 0; i < 3; i++) {
+    if (ranges[i][0] > ranges[i][1]) continue;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, ranges[i][0], ranges[i][1], 0) == 0) continue;
+#endif
+    /* Without close_range (Linux 5.9, which the guard needs anyway): one by one, to the limit. */
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = ranges[i][0]; fd <= (long)ranges[i][1] && fd < (max > 0 ? max : 1024); fd++) (void)close((int)fd);
+  }
+}
+
+static void run(const struct plan_guard *plan, int sock, pid_t child, int tty) {
+  struct guard g = {.rules = {.plan = plan}, .listener = -1};
+  sigset_t set;
+  sigemptyset(&set);
+  for (size_t i = 0; i < sizeof SIGNALS / sizeof *SIGNALS; i++) sigaddset(&set, SIGNALS[i]);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  char byte;
+  /* The child sends the listener once its filter is installed; 0 bytes: it ended before. */
+  ssize_t got = sfd < 0 ? -1 : fdpass_recv(sock, &byte, 1, &g.listener);
+  (void)close(sock);
+  if (got <= 0 || g.listener < 0 || syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g.sizes) != 0) {
+    if (got != 0) (void)kill(child, SIGKILL); /* never a command without its guard */
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) continue;
+    _exit(got == 0 ? exit_code(status) : EXIT_SETUP);
+  }
+  close_others(sfd, g.listener);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) (void)dup2(null, 0), (void)dup2(null, 1), (void)close(null);
+  /* Everything the guard creates gets exactly the mode the target asked for, less its umask. */
+  umask(0);
+
+  struct pollfd fds[2] = {{.fd = g.listener, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  for (;;) {
+    if (poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) != sizeof si) continue;
+      if ((int)si.ssi_signo == SIGCHLD) {
+        int status;
+        pid_t w;
+        while ((w = waitpid(-1, &status, WNOHANG)) > 0)
+          if (w == child) _exit(exit_code(status));
+      } else {
+        /* SIGINT goes to the command's process group, as a terminal's Ctrl-C would. */
+        (void)kill((int)si.ssi_signo == SIGINT && !tty ? -child : child, (int)si.ssi_signo);
+      }
+    }
+    if (fds[0].revents & POLLIN) serve_one(&g);
+    else if (fds[0].revents & (POLLHUP | POLLERR)) fds[0].fd = -1; /* no process has the filter any more */
+  }
+}
+
+int guard_fork(const struct plan_guard *g, int tty, struct fence_err *e) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return fence_fail(e, errno, "guard: socketpair");
+  sigset_t set, old;
+  sigemptyset(&set);
+  for (size_t i = 0; i < sizeof SIGNALS / sizeof *SIGNALS; i++) sigaddset(&set, SIGNALS[i]);
+  /* Blocked before the fork, so the guard reads from its signalfd every signal sent from now. */
+  if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return fence_fail(e, errno, "guard: sigprocmask");
+  pid_t child = fork();
+  if (child < 0) return fence_fail(e, errno, "guard: fork");
+  if (child == 0) {
+    (void)close(sv[0]);
+    if (!tty) (void)setpgid(0, 0);
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
+    return sv[1];
+  }
+  (void)close(sv[1]);
+  if (!tty) (void)setpgid(child, child);
+  /* The command cannot ptrace the guard or open its descriptors through /proc. */
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  run(g, sv[0], child, tty);
+  _exit(EXIT_SETUP);
+}
+
+int guard_install(int sock, struct fence_err *e) {
+  struct sock_filter prog[GUARD_FILTER_MAX];
+  size_t n = guard_filter(prog);
+  int listener = seccomp_install_listener((const uint8_t *)prog, n * sizeof *prog, e);
+  if (listener < 0) return -1;
+  int rc = fdpass_send(sock, listener, "G", 1);
+  (void)close(listener);
+  (void)close(sock);
+  return rc == 0 ? 0 : fence_fail(e, -rc, "guard: send the listener");
+}

@@ -1,0 +1,61 @@
+/* The creation guard: protected names (SPEC §4.1) cannot be created anywhere in the sandbox, so
+ * Fence needs no placeholder files in the user's tree.
+ *
+ * fence-launch forks after Landlock (one domain for both) and before seccomp. The parent becomes
+ * the guard: an ancestor of every sandboxed process (Yama's ptrace_scope 1 lets only an ancestor
+ * read a process's memory), non-dumpable, restricted like the command by that same Landlock
+ * domain and mounts, so it can do nothing the command could not. The child installs a filter that
+ * sends every creation syscall (open/openat/creat that create or write, mkdir, mknod, symlink,
+ * link, rename; openat2 answers ENOSYS so callers fall back to openat) to the guard with
+ * SECCOMP_RET_USER_NOTIF, and execs the command.
+ *
+ * The guard never lets the kernel re-read the path (SECCOMP_USER_NOTIF_FLAG_CONTINUE would): it
+ * copies the path once, opens the parent directory itself (as the target would resolve it: its
+ * cwd or dirfd through /proc, /proc/self as the target), decides on that directory's real path and
+ * the final name, and on allow performs the operation itself (an open's descriptor goes to the
+ * target with SECCOMP_IOCTL_NOTIF_ADDFD). A final symlink is followed by the guard one link at a
+ * time, so each name that could be created is checked. If the guard dies, the kernel answers
+ * every notification with ENOSYS: creations fail, never succeed unchecked.
+ *
+ * Rules (the names come from the plan, i.e. from @fence/core's protected-names list):
+ * - `file` and `dir` names: never created, anywhere; nothing is created or opened for writing
+ *   inside a `dir` name, nor is an existing one opened for writing. A name `a/b` is `b` in a
+ *   directory called `a` (`.config/fence`).
+ * - `.git`: may be made as a directory only (never a file or symlink pointer, never by renaming a
+ *   directory there, whose content the guard never saw).
+ * - in a git directory (`.git`, and the git directories under its `modules/` and `worktrees/`):
+ *   `git` names are never created, except `hooks` and `info` as empty directories (git init's
+ *   templates make them), inside which only what the templates hold may be created
+ *   (`hooks/<x>.sample`, which git never runs, and `info/exclude`); `git-config` names (config,
+ *   config.worktree) only in a git directory the guard itself made during this run (Fence moves
+ *   them away when the session closes; docs/security.md says what that leaves open).
+ */
+#ifndef FENCE_GUARD_H
+#define FENCE_GUARD_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum guard_kind { GUARD_FILE, GUARD_DIR, GUARD_GIT, GUARD_GIT_CONFIG };
+
+struct plan_guard_name {
+  enum guard_kind kind;
+  const char *name;
+};
+
+struct plan_guard {
+  struct plan_guard_name *names;
+  size_t nnames;
+};
+
+/* Forks. Returns, in the child (the command's process), a socket for guard_install; the parent
+ * becomes the guard and never returns: it serves notifications, forwards Fence's signals to the
+ * child and exits with its status. Call after Landlock, before any seccomp filter. With `tty` the
+ * child keeps its process group (it becomes a session leader later); else it gets its own. */
+int guard_fork(const struct plan_guard *g, int tty, struct fence_err *e);
+/* In the child: installs the creation filter with a listener and sends it to the guard. Must be
+ * the first filter with a listener (the kernel allows one per process). */
+int guard_install(int sock, struct fence_err *e);
+
+#endif

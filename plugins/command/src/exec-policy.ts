@@ -1,0 +1,36 @@
+/**
+ * `runtimeExecPolicy` "argv": the verdict on one execve inside the sandbox, as the exec supervisor
+ * read it. Every name the program goes by is checked (argv[0], the file's own name, and the
+ * denied program it is a copy of), so `exec -a x git push` and a renamed copy of git are git.
+ * A refusal is a violation with the matched rule.
+ */
+import type { ExecRequest, Policy, Violation } from '@fence/core';
+import { findCommandDenial } from './command-policy.js';
+import { denialRule, type CommandDenial } from './command-rules.js';
+import { baseName } from './command-views.js';
+import type { ProgramIdentity } from './program-identity.js';
+
+export function execDenial(req: ExecRequest, policy: Pick<Policy, 'command' | 'ssh'>, identity: ProgramIdentity): CommandDenial | undefined {
+  const argv = req.argv.length > 0 ? req.argv : [req.path];
+  const names = new Set([baseName(argv[0]!), baseName(req.path), ...identity.programsOf(req.file)]);
+  for (const program of names) {
+    const denial = findCommandDenial(argv, policy, program);
+    if (denial) return denial;
+  }
+  return undefined;
+}
+
+/** `[fence:command] 14:03:22 ✗ exec git push origin: command.deny rule "git push" (bash, pid=4711)` */
+export function execViolation(req: ExecRequest, denial: CommandDenial, time: number): Violation {
+  const reason = denialRule(denial);
+  return {
+    time,
+    source: 'command',
+    action: 'block',
+    target: denial.command,
+    process: req.process,
+    pid: req.pid,
+    reason,
+    detail: `exec ${denial.command}: ${reason} (${req.process || '?'}, pid=${req.pid})`,
+  };
+}
