@@ -1,5 +1,5 @@
-// The CLI bundle (built by bundle.mjs, published in @fence/cli): one CommonJS file built from the tsc output (so decorator metadata
-// survives), with plugins lazily evaluated (dynamic imports become lazy module initialisers) and
+// The CLI bundle (built by bundle.mjs, published in @fence/cli): one CommonJS file built from the
+// tsc output, with plugins lazily evaluated (dynamic imports become lazy module initialisers) and
 // only the native addon left outside; plus static.cjs for --version and --help; plus the V8 code
 // cache, written by running the loader once.
 import { build } from 'esbuild';

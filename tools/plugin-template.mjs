@@ -76,7 +76,7 @@ import { ${camel}Plugin } from '../src/index.js';
 
 describe('${camel}Plugin', () => {
   it('is available', async () => {
-    expect((await ${camel}Plugin.detect({ platform: 'linux', strict: false })).status).toBe('available');
+    expect((await ${camel}Plugin.detect()).status).toBe('available');
   });
 });
 `,
@@ -121,7 +121,7 @@ import { it } from 'node:test';
 import ${camel}Plugin from '../dist/index.js';
 
 it('${name} is available', async () => {
-  assert.equal((await ${camel}Plugin.detect({ platform: 'linux', strict: false })).status, 'available');
+  assert.equal((await ${camel}Plugin.detect()).status, 'available');
 });
 `,
 });

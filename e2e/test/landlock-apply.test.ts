@@ -16,7 +16,7 @@ describe('fence --landlock-apply', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const allowed = join(dir, 'allowed');
     mkdirSync(allowed);
-    const { encodeHelperPlan } = (await import('@fence/native')) as typeof import('@fence/native');
+    const { encodeHelperPlan } = await import('@fence/linux-helper');
     const { buildLandlockRuleset } = await import('@fence/plugin-landlock');
     const { loadPolicy } = await import('@fence/core');
     const { policy } = loadPolicy({ cwd: ws.dir, home: ws.home, env: {}, inline: { filesystem: { allowWrite: [allowed] } } });
@@ -50,7 +50,7 @@ describe('fence --landlock-apply', () => {
     });
     writeFileSync(join(home, 'secret'), 'fence-e2e-secret\n');
     writeFileSync(join(dir, 'mine'), 'mine\n');
-    const { encodeHelperPlan } = (await import('@fence/native')) as typeof import('@fence/native');
+    const { encodeHelperPlan } = await import('@fence/linux-helper');
     const { buildLandlockRuleset, readablePaths, NEEDED_DEV_NODES } = await import('@fence/plugin-landlock');
     const { loadPolicy } = await import('@fence/core');
     const { policy } = loadPolicy({ cwd: dir, home, env: {}, inline: { filesystem: { defaultDenyRead: true } } });

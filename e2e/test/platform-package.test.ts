@@ -3,7 +3,7 @@
  * linux-arm64 cross-built here and its helper run under qemu-user. Installing them from a
  * registry is registry-install.test.ts.
  */
-import { encodeHelperPlan } from '@fence/native';
+import { encodeHelperPlan } from '@fence/linux-helper';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -133,7 +133,8 @@ describe.skipIf(missing)('installing from a registry (README "Install")', () => 
   it('imports a layer installed on its own, with no CLI and no native files', { timeout: 300_000 }, () => {
     const solo = newProject('solo');
     expect(sh('npm install @fence/plugin-seccomp', solo).status).toBe(0);
-    expect(readdirSync(join(solo, 'node_modules/@fence')).sort()).toEqual(['core', 'plugin-seccomp']);
+    // The kernel and the shared contract packages (data and types, no native files), no other layer.
+    expect(readdirSync(join(solo, 'node_modules/@fence')).sort()).toEqual(['core', 'linux-helper', 'plugin-seccomp', 'syscalls']);
     const r = sh(
       `node --input-type=module -e "import { buildSeccompProgram } from '@fence/plugin-seccomp';
        console.log(buildSeccompProgram({ arch: 'x86_64', allowUnixSockets: false }).byteLength % 8)"`,

@@ -1,5 +1,3 @@
-import type { HelperPlan } from '@fence/core';
-
 /** seccomp return actions, as SECCOMP_GET_ACTION_AVAIL names them (without SECCOMP_RET_). */
 export type SeccompAction = 'kill_process' | 'kill_thread' | 'trap' | 'errno' | 'user_notif' | 'trace' | 'log' | 'allow';
 
@@ -50,5 +48,3 @@ export function platformPackageDir(): string | undefined;
 export function helperPath(): string | undefined;
 /** The addon (platform package first, then the local build), loaded once; undefined when absent. */
 export function addon(): NativeAddon | undefined;
-/** The helper plan in fence-launch's text format (README.md). Throws TypeError naming a bad field. */
-export function encodeHelperPlan(plan: HelperPlan): Uint8Array;

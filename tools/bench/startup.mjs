@@ -15,11 +15,11 @@ const spawnDone = (argv) =>
 
 /** The in-sandbox helper (Landlock + seccomp + exec) against bare bwrap: the kernel layers' start-up cost. */
 async function helperBench(createSandbox, dir, bwrap) {
-  const native = await import('@fence/native');
+  const [native, { encodeHelperPlan, helperSession }] = await Promise.all([import('@fence/native'), import('@fence/linux-helper')]);
   const helper = native.helperPath();
   if (!helper) return 'helper: not built (skipped)';
   const sandbox = await createSandbox({ cwd: dir, settings: {} });
-  const plan = Buffer.from(native.encodeHelperPlan(sandbox.plan.helper)).toString('base64');
+  const plan = Buffer.from(encodeHelperPlan(helperSession(sandbox.kernel).plan)).toString('base64');
   await sandbox.close();
   // The helper is bound back over the private /tmp: a checkout under /tmp would otherwise vanish.
   const withHelper = timeCommand([...BARE_BWRAP.slice(0, -1), '--ro-bind', helper, helper, helper, '--', 'true'], { env: { ...process.env, FENCE_LAUNCH_PLAN: plan } });

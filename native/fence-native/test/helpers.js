@@ -6,6 +6,10 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const native = require('..');
+// The plan's only encoder is in @fence/linux-helper, which depends on this package; the workspace
+// build makes it before these tests run.
+const { encodeHelperPlan } = require('@fence/linux-helper');
+exports.encodeHelperPlan = encodeHelperPlan;
 
 exports.helper = native.helperPath();
 exports.abi = native.addon()?.landlockAbiVersion() ?? -1;
@@ -34,7 +38,7 @@ exports.launch = function launch(plan, argv, { asNobody = false, env = process.e
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...pass, ...inherit, ...Array(extraFds).fill('pipe')],
   });
   for (const fd of pass) fs.closeSync(fd);
-  child.stdio[3].end(Buffer.from(native.encodeHelperPlan(plan)));
+  child.stdio[3].end(Buffer.from(encodeHelperPlan(plan)));
   if (stdin) child.stdin.end(stdin);
   let stdout = '';
   let stderr = '';

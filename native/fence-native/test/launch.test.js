@@ -2,8 +2,7 @@
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const { describe, it } = require('node:test');
-const native = require('..');
-const { emptyPlan, helper, launch } = require('./helpers.js');
+const { emptyPlan, encodeHelperPlan, helper, launch } = require('./helpers.js');
 
 const skip = helper === undefined && 'fence-launch is not built (npm run build)';
 
@@ -14,7 +13,7 @@ describe('fence-launch', { skip }, () => {
   });
 
   it('reads the plan from FENCE_LAUNCH_PLAN and hides it from the command', () => {
-    const plan = Buffer.from(native.encodeHelperPlan({ bridges: [], rlimits: [{ resource: 'NOFILE', value: 64 }] }));
+    const plan = Buffer.from(encodeHelperPlan({ bridges: [], rlimits: [{ resource: 'NOFILE', value: 64 }] }));
     const r = spawnSync(helper, ['--', 'sh', '-c', 'ulimit -n; env; tr "\\0" "\\n" < /proc/self/environ'], {
       env: { PATH: process.env.PATH, FENCE_LAUNCH_PLAN: plan.toString('base64') },
       encoding: 'utf8',

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const { describe, it } = require('node:test');
 const native = require('..');
-const { NR_EXECVE, SECCOMP_RET_USER_NOTIF, emptyPlan, hasCommand, helper, launch, unameEpermProgram } = require('./helpers.js');
+const { NR_EXECVE, SECCOMP_RET_USER_NOTIF, emptyPlan, encodeHelperPlan, hasCommand, helper, launch, unameEpermProgram } = require('./helpers.js');
 
 const addon = native.addon();
 const program = unameEpermProgram(SECCOMP_RET_USER_NOTIF);
@@ -79,7 +79,7 @@ describe('seccomp supervisor', { skip }, () => {
   });
 
   it('refuses a notify socket on stdio, and a second seccomp-notify line', async () => {
-    assert.throws(() => native.encodeHelperPlan(notifyPlan(2)), /seccompNotify.socket must be a descriptor >= 3/);
+    assert.throws(() => encodeHelperPlan(notifyPlan(2)), /seccompNotify.socket must be a descriptor >= 3/);
     const line = `seccomp-notify 4 ${Buffer.from(program).toString('hex')}\n`;
     const r = spawnSync(helper, ['--plan-fd', '0', '--', 'true'], { input: `fence-launch-plan 1\n${line}${line}`, encoding: 'utf8' });
     assert.equal(r.status, 125);

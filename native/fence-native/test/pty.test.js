@@ -4,11 +4,10 @@
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const { describe, it } = require('node:test');
-const native = require('..');
-const { emptyPlan, helper, python } = require('./helpers.js');
+const { emptyPlan, encodeHelperPlan, helper, python } = require('./helpers.js');
 
 const skip = helper === undefined && 'fence-launch is not built (npm run build)';
-const PLAN = Buffer.from(native.encodeHelperPlan(emptyPlan())).toString('base64');
+const PLAN = Buffer.from(encodeHelperPlan(emptyPlan())).toString('base64');
 
 const DRIVER = `
 import fcntl, os, pty, struct, sys, termios, tty

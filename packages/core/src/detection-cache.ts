@@ -1,17 +1,17 @@
 /**
- * Detection results cached across processes, so a cold `fence` start does not re-run the probes
- * (bwrap, user and network namespaces, Landlock...). An entry is used only when it was written by
- * this user, on this boot, with the same PATH and helper override, within the last hour, and
- * when Fence itself, every PATH directory (so installing or removing a tool invalidates it) and
+ * Detection results cached across processes, so a cold `fence` start does not re-run the plugins'
+ * probes. An entry is used only when it was written by this user, since the machine last booted,
+ * with the same PATH and FENCE_* variables (a plugin's overrides), within the last hour, and when
+ * Fence itself, every PATH directory (so installing or removing a tool invalidates it) and
  * every file the results depend on (`Availability.dependsOn`) are unchanged. Volatile results
  * (`Availability.volatile`) are never stored. The file must be owned by this user and not writable
  * by others: another user cannot weaken this user's sandbox.
  */
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Availability } from './plugin.js';
+import type { Availability } from './availability.js';
 
 const MAX_AGE_MS = 60 * 60 * 1000;
 const FORMAT = 1;
@@ -33,13 +33,19 @@ function mtime(path: string): number | null {
   }
 }
 
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return 'no-boot-id';
-  }
+/**
+ * When the machine booted, to the 10 s: a reboot (a new kernel, new modules) starts a new cache.
+ * A wall-clock step only costs one start its probes.
+ */
+function bootTime(): number {
+  return Math.round((Date.now() / 1000 - uptime()) / 10) * 10;
 }
+
+/** FENCE_* variables, sorted: the overrides plugins read at detection (where their tools are). */
+const fenceVariables = (env: NodeJS.ProcessEnv): [string, string | undefined][] =>
+  Object.entries(env)
+    .filter(([k]) => k.startsWith('FENCE_'))
+    .sort(([a], [b]) => (a < b ? -1 : 1));
 
 export class DetectionCache {
   readonly #file: string | undefined;
@@ -50,7 +56,7 @@ export class DetectionCache {
     const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
     this.#file = base.startsWith('/') ? join(base, 'fence', `detect-${process.getuid?.() ?? 0}.json`) : undefined;
     this.#pathDirs = (env.PATH ?? '').split(':').filter((d) => d.startsWith('/'));
-    this.#key = JSON.stringify([bootId(), process.getuid?.(), process.getgid?.(), env.PATH, env.FENCE_LAUNCH_PATH, process.execPath, extraKey]);
+    this.#key = JSON.stringify([bootTime(), process.getuid?.(), process.getgid?.(), env.PATH, fenceVariables(env), process.execPath, extraKey]);
   }
 
   /** The cached results for these plugin names (those present), or undefined when the file is stale. */

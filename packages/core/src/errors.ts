@@ -75,16 +75,11 @@ export const errors = {
   layerMissing: (layer: string, reason: string | undefined) => new FenceError('LAYER_UNAVAILABLE', reason ?? `the ${layer} layer is unavailable`),
   layerUnavailable: (layer: string, why: string) =>
     new FenceError('LAYER_UNAVAILABLE', `--strict: the ${layer} layer is unavailable: ${why}; run without --strict to degrade, or see fence --linux-features`),
-  noSandbox: (platform: string) =>
-    new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform}; Fence sandboxes commands on linux (bubblewrap) and darwin (sandbox-exec) and never runs a command unsandboxed`),
-  /** --strict and a limit that would hold only per process or per user (or not at all). */
-  limitUnenforceable: (field: string, consequence: string, fix: string) =>
-    new FenceError('LIMIT_UNENFORCEABLE', `--strict: ${field} ${consequence} (no usable cgroup); ${fix}, or remove ${field}, or run without --strict`),
-  nativeMissing: (feature: string) =>
-    new FenceError(
-      'LAYER_UNAVAILABLE',
-      `${feature} needs the native helper, prebuilt in @fence/cli-${process.platform}-${process.arch} (an optional dependency of @fence/cli: reinstall it without --omit=optional); or build it from source with: npm rebuild @fence/native (needs a C compiler and cmake)`,
-    ),
+  noSandbox: (platform: string, served: readonly string[]) =>
+    new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform} (the layers given serve ${served.join(', ') || 'no platform'}); Fence never runs a command unsandboxed`),
+  /** --strict and a limit that would hold only per process or per user (or not at all), and `why`. */
+  limitUnenforceable: (field: string, consequence: string, why: string, fix: string) =>
+    new FenceError('LIMIT_UNENFORCEABLE', `--strict: ${field} ${consequence} (${why}); ${fix}, or remove ${field}, or run without --strict`),
   /** A path to bind is not the one that was checked (a symlink on the way, or a swap during start-up): nothing ran. */
   pathChanged: (path: string, why: string) =>
     new FenceError(

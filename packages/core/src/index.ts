@@ -1,4 +1,5 @@
 /** @fence/core: the kernel. Everything a plugin or an embedding host needs. */
+export * from './availability.js';
 export * from './capture.js';
 export type { NetworkOverride } from './network-override.js';
 export * from './errors.js';
@@ -8,13 +9,13 @@ export * from './plan.js';
 export * from './plugin.js';
 export * from './policy.js';
 export * from './services.js';
+export { shellWord } from './shell-word.js';
 export * from './session.js';
 export * from './violations.js';
 export * from './environment.js';
 export * from './protected-names.js';
 export { processProbe } from './probe.js';
-export { rlimitsFor } from './limits.js';
-export { spawnCommand, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest } from './runner.js';
+export { spawnCommand, startWatchdog, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest, type Watchdog } from './runner.js';
 export { COMMAND_POLICY_CAPABILITY, explicitCommandRules, sshPolicyActive } from './command-layer.js';
 export { isWithin, ruleCovers, ruleMatches, type FilesystemModel, type PathField, type PathGlob, type PathRule, type Reached, type RuleField } from './filesystem/model.js';
 export { globToPosixRegex, escapeRegex, hasGlob } from './filesystem/glob.js';

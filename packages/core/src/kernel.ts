@@ -1,13 +1,18 @@
 /**
  * The kernel: registers plugins, runs detection for this platform, activates the available
  * layers and hands them the hooks and services. It knows nothing of any operating system.
+ *
+ * Each session's services live in a child container of their own: the kernel's (Tokens), and
+ * those plugins register under their own tokens (the Linux helper plan). Fence uses no decorators;
+ * tsyringe refuses to load without the Reflect polyfill, hence the import.
  */
 import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { errors } from './errors.js';
-import { createHooks, type DetectionReport, type KernelHooks } from './hooks.js';
+import type { Availability, DetectionReport } from './availability.js';
+import { createHooks, type KernelHooks } from './hooks.js';
 import type { LayerWarning } from './plan.js';
-import type { Availability, FencePlugin } from './plugin.js';
+import type { FencePlugin, PluginHost } from './plugin.js';
 import type { Policy } from './policy.js';
 import { processProbe } from './probe.js';
 import { Tokens, type KernelOptions, type Logger } from './services.js';
@@ -15,8 +20,11 @@ import { ViolationStream } from './violations.js';
 import { DetectionCache } from './detection-cache.js';
 import { stderrLogger } from './logger.js';
 
-/** Detection results are cached per process: a second session on the same machine pays nothing. */
-const detectionCache = new Map<string, Promise<Availability>>();
+/**
+ * Detection results are cached per process, by plugin: a second session on the same machine pays
+ * nothing. detect() depends on the machine only (see FencePlugin.detect).
+ */
+const detectionCache = new WeakMap<FencePlugin, Promise<Availability>>();
 
 export interface KernelInit {
   readonly plugins: readonly FencePlugin[];
@@ -29,7 +37,8 @@ export interface KernelInit {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export class Kernel {
+/** One session's kernel: its hooks, its services (a child container) and its active plugins. */
+export class Kernel implements PluginHost {
   readonly hooks: KernelHooks = createHooks();
   readonly container: DependencyContainer;
   readonly options: KernelOptions;
@@ -92,18 +101,17 @@ export class Kernel {
     const wanted = this.wantedPlugins;
     const names = wanted.map((p) => p.name);
     const disk = this.#cache?.load(names);
-    const ctx = { platform: this.options.platform, strict: this.options.strict };
     const entries = await Promise.all(
       wanted.map(async (p) => {
         const cached = disk?.get(p.name);
         if (cached) return [p.name, cached] as const;
-        let pending = detectionCache.get(p.name);
+        let pending = detectionCache.get(p);
         if (!pending) {
-          pending = p.detect(ctx).catch((e: unknown): Availability => ({
+          pending = p.detect().catch((e: unknown): Availability => ({
             status: 'absent',
             reason: `detection failed: ${e instanceof Error ? e.message : String(e)}`,
           }));
-          detectionCache.set(p.name, pending);
+          detectionCache.set(p, pending);
         }
         return [p.name, await pending] as const;
       }),

@@ -10,7 +10,7 @@ import type { Policy } from './policy.js';
 export const PrepareStage = {
   /** Host services the layers below refer to (proxies). */
   SERVICES: -300,
-  /** Instructions for the in-sandbox helper: Landlock rules, seccomp program, limits. */
+  /** Restrictions the kernel enforces from inside the sandbox (the platform's own layers). */
   KERNEL_LAYERS: -200,
   /** Monitoring set-up that must exist before the sandbox is built. */
   MONITOR: -100,
@@ -42,79 +42,6 @@ export interface HostService {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/**
- * A bridge run by the in-sandbox helper. Its host side is a descriptor (a plan fd number) opened on
- * the host before the sandbox exists, never a path: nothing inside can replace or redirect it.
- */
-export type Bridge =
-  /** Listen on 127.0.0.1:port inside the sandbox; forward each connection to the host socket whose O_PATH descriptor is `fd`. */
-  | { readonly kind: 'tcp-to-unix'; readonly port: number; readonly fd: number }
-  /** Accept on the listening host socket `fd` (the host connects to it); forward each connection to 127.0.0.1:port inside. */
-  | { readonly kind: 'unix-to-tcp'; readonly fd: number; readonly port: number }
-  /** Listen on 127.0.0.1:port inside; answer each connection with `reply` and close (a refusal without a host proxy). */
-  | { readonly kind: 'refuse'; readonly port: number; readonly reply: Uint8Array };
-
-export interface LandlockPathRule {
-  /** LANDLOCK_ACCESS_FS_* bit mask. */
-  readonly access: number;
-  readonly path: string;
-}
-
-export interface LandlockPortRule {
-  /** LANDLOCK_ACCESS_NET_* bit mask. */
-  readonly access: number;
-  readonly port: number;
-}
-
-/** A Landlock ruleset, ready for landlock_create_ruleset / add_rule / restrict_self. */
-export interface LandlockRuleset {
-  readonly abi: number;
-  readonly handledAccessFs: number;
-  readonly handledAccessNet: number;
-  readonly scoped: number;
-  /** Flags for landlock_restrict_self (e.g. LOG_NEW_EXEC_ON on ABI 7). */
-  readonly restrictFlags: number;
-  readonly paths: readonly LandlockPathRule[];
-  readonly ports: readonly LandlockPortRule[];
-}
-
-export type RlimitResource = 'AS' | 'NPROC' | 'CPU' | 'NOFILE';
-
-/** Instructions for the native in-sandbox helper (`fence-launch`), executed in this order. */
-export interface HelperPlan {
-  bridges: Bridge[];
-  rlimits: { readonly resource: RlimitResource; readonly value: number }[];
-  landlock?: LandlockRuleset;
-  /**
-   * A classic-BPF program: struct sock_filter[] as bytes (8 per instruction), installed with
-   * SECCOMP_FILTER_FLAG_LOG so its denials reach the kernel's audit log.
-   */
-  seccomp?: Uint8Array;
-  /**
-   * A second program in the same format, installed without SECCOMP_FILTER_FLAG_LOG: denials too
-   * frequent to log (socket(AF_UNIX), which glibc tries at nearly every start). The kernel logs a
-   * denial only when the filter that decided it has the flag. Whoever installs one filter instead
-   * of two must rebuild it from both (as bwrap's `--seccomp` fallback does).
-   */
-  seccompQuiet?: Uint8Array;
-  /**
-   * With a seccomp supervisor (-m): `program` replaces `seccomp` (same rules, each EPERM sent to
-   * the supervisor as SECCOMP_RET_USER_NOTIF); the helper installs it with
-   * SECCOMP_FILTER_FLAG_NEW_LISTENER and sends the listener over the Unix socket `socket` (a
-   * descriptor of the helper) before the command runs. `seccomp` stays for whoever cannot
-   * supervise (bwrap's `--seccomp` fallback), so a plan is never weaker without the supervisor.
-   */
-  seccompNotify?: { readonly program: Uint8Array; readonly socket: number };
-  /**
-   * The creation guard (fence-launch forks it before seccomp; it answers the command's creation
-   * syscalls through SECCOMP_RET_USER_NOTIF, so it excludes `seccompNotify`): protected names that
-   * can then be created nowhere. `files` and `dirs` anywhere (a name `a/b` is `b` in a directory
-   * called `a`), `git` inside git directories, `gitConfig` inside git directories that existed
-   * before the run.
-   */
-  createGuard?: { readonly files: readonly string[]; readonly dirs: readonly string[]; readonly git: readonly string[]; readonly gitConfig: readonly string[] };
 }
 
 /**
@@ -192,15 +119,6 @@ export interface LaunchPlan {
   readonly env: Record<string, string | undefined>;
   /** Descriptors handed to a wrapper: entry i is fd 3 + i in the child. */
   readonly fds: PlanFd[];
-  /** Set by a monitor that must see the command from its first instruction (see PlanFd). */
-  holdStart: boolean;
-  /**
-   * Set by the sandbox plugin when the bridges it runs take tunnel handoffs: a proxy may then pass
-   * a connected upstream socket to the bridge, which relays without the proxy. Read it at
-   * `launch`; it is final after `prepare`.
-   */
-  bridgeHandoff: boolean;
-  readonly helper: HelperPlan;
   readonly exec: ExecBoundary;
   readonly services: HostService[];
   /** Run at session close, in reverse order; must not throw. */
@@ -225,9 +143,6 @@ export function createLaunchPlan(policy: Policy, runtime: { path(): string; read
     wrappers: [],
     env: {},
     fds: [],
-    holdStart: false,
-    bridgeHandoff: false,
-    helper: { bridges: [], rlimits: [] },
     exec: { unexecutable: [] },
     services: [],
     cleanup: [],

@@ -1,60 +1,29 @@
 /**
  * The plugin contract. A plugin is one security layer: it says which platforms it serves, probes
- * the machine in `detect()`, and, when active, only taps the kernel's hooks in `apply()`.
+ * the machine in `detect()`, and, when active, only taps the hooks of the session in `apply()`.
+ * Types only: the kernel implements PluginHost, and nothing here imports it.
  */
-import type { Kernel } from './kernel.js';
+import type { DependencyContainer, InjectionToken } from 'tsyringe';
+import type { Availability, Platform } from './availability.js';
+import type { KernelHooks } from './hooks.js';
+import type { KernelOptions, Logger } from './services.js';
+import type { ViolationStream } from './violations.js';
 
-export type Platform = NodeJS.Platform;
+export type { Availability, AvailabilityStatus, DetectionReport, FeatureLine, Platform } from './availability.js';
 
-export type AvailabilityStatus = 'available' | 'degraded' | 'absent';
-
-/** One line of the feature report (`fence --linux-features`). */
-export interface FeatureLine {
-  /** ✓ yes, ○ partial/optional missing, ✗ missing. */
-  readonly mark: '✓' | '○' | '✗';
-  readonly name: string;
-  /** e.g. `0.8.0`, `ABI v7`. */
-  readonly value: string;
-  /** One-line consequence for the sandbox. */
-  readonly consequence: string;
-}
-
-export interface Availability {
-  readonly status: AvailabilityStatus;
-  /** Why it is degraded or absent (shown by -d, the feature report and --strict). */
-  readonly reason?: string;
+/** What apply() gets: one session's hooks, options and services. */
+export interface PluginHost {
+  readonly hooks: KernelHooks;
+  readonly options: KernelOptions;
   /**
-   * The run's warning while this layer is degraded or absent: what the sandbox loses, and how to
-   * get it back. The kernel prints it on every run the layer is wanted (`fence: warning:
-   * <name>: <warning>`); without it a degraded or absent layer is reported only by -d.
+   * The session's services, a child container of its own: the kernel's (Tokens) and those the
+   * plugins register under tokens of their own (e.g. the Linux helper plan, see @fence/linux-helper).
    */
-  readonly warning?: string;
-  /** Short summary for the sandbox summary line, e.g. `landlock-v7(wrapper)`. */
-  readonly summary?: string;
-  readonly features?: readonly FeatureLine[];
-  /**
-   * Files whose change invalidates this result in the detection cache (the tools found, or the
-   * places they were looked for). Without it the result is still re-checked every hour and boot.
-   */
-  readonly dependsOn?: readonly string[];
-  /**
-   * What `-m` will not show on this machine for this user, each with how to get it (e.g.
-   * `file, exec and connect denials: needs root …`). Printed once at the start of `-m`.
-   */
-  readonly unseen?: readonly string[];
-  /**
-   * Re-detect at every start, never from the disk cache: the answer can change without any file
-   * changing (a sysctl, a capability, a mount).
-   */
-  readonly volatile?: boolean;
-  /** Machine facts other layers may depend on, e.g. bwrap's `{ netns: false }`. */
-  readonly facts?: Readonly<Record<string, string | number | boolean>>;
-}
-
-export interface DetectContext {
-  readonly platform: Platform;
-  /** Whether the user asked for --strict. */
-  readonly strict: boolean;
+  readonly container: DependencyContainer;
+  /** A service of this session by token: `resolve(Tokens.Logger)`. */
+  resolve<T>(token: InjectionToken<T>): T;
+  readonly logger: Logger;
+  readonly violations: ViolationStream;
 }
 
 export interface FencePlugin {
@@ -70,10 +39,13 @@ export interface FencePlugin {
    * detected at all, so a run pays nothing for it (e.g. the eBPF monitor without -m).
    */
   wanted?(options: { monitor: boolean; debug: boolean }): boolean;
-  /** Probes the machine. Must not throw: problems are reported as `absent` with a reason. */
-  detect(ctx: DetectContext): Promise<Availability>;
-  /** Taps the kernel's hooks. Called only when detect() said available or degraded. */
-  apply(kernel: Kernel): void;
+  /**
+   * Probes the machine. Must not throw: problems are reported as `absent` with a reason. The
+   * answer may depend on the machine only (it is cached per plugin, in this process and on disk).
+   */
+  detect(): Promise<Availability>;
+  /** Taps the session's hooks. Called only when detect() said available or degraded. */
+  apply(host: PluginHost): void;
   /**
    * Whether `--strict` requires this layer for the given policy. Default: required when present
    * on this platform. Return false for optional layers (e.g. the eBPF monitor without -m).

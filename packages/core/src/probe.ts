@@ -35,5 +35,4 @@ export const processProbe: FeatureProbe = {
       return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error?.message };
     });
   },
-  memo,
 };

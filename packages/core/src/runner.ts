@@ -133,3 +133,34 @@ function readToEnd(stream: Readable): Promise<string> {
     stream.once('close', () => resolve(text));
   });
 }
+
+/** A detached shell that cleans up after this process, however it ends. */
+export interface Watchdog {
+  /** Runs the cleanup now, as this process's death would (closes the pipe the shell waits on). */
+  release(): void;
+  /** Ends the shell without its cleanup (what it would remove is no longer this session's). */
+  cancel(): void;
+}
+
+/**
+ * Starts `/bin/sh -c <script> <name> <args...>` detached, after it read its stdin, a pipe from this
+ * process, to EOF: when this process exits, however it died (SIGKILL included), the script runs.
+ * The script gets `args` as "$@" and must not need a terminal or output.
+ */
+export function startWatchdog(name: string, script: string, args: readonly string[]): Watchdog {
+  const child = spawn('/bin/sh', ['-c', `cat >/dev/null\n${script}`, name, ...args], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.on('error', () => undefined);
+  child.stdin?.on('error', () => undefined);
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return {
+    release: () => child.stdin?.end(),
+    cancel: () => {
+      try {
+        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}

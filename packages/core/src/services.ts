@@ -1,8 +1,11 @@
 /**
- * Services the kernel provides to plugins through the tsyringe container. Plugins resolve them
- * with the explicit tokens below (never by class), so any host can substitute its own.
+ * Services the kernel registers in each session's container. Plugins resolve them with the
+ * explicit tokens below (never by class); tests and embedding hosts pass their own Logger
+ * (KernelInit.logger).
  */
 import type { InjectionToken } from 'tsyringe';
+
+export type { InjectionToken } from 'tsyringe';
 import type { ViolationStream } from './violations.js';
 
 export interface Logger {
@@ -33,8 +36,6 @@ export interface FeatureProbe {
   which(program: string): string | undefined;
   /** Runs argv (no shell) with a timeout; cached by argv. */
   run(argv: readonly string[], timeoutMs?: number): ProbeResult;
-  /** A cached value computed once per process. */
-  memo<T>(key: string, compute: () => T): T;
 }
 
 export interface KernelOptions {

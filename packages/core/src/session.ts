@@ -12,7 +12,8 @@ import { execCommand, type CommandResult, type ExecOptions } from './capture.js'
 import { requireCommandLayer } from './command-layer.js';
 import { commandEnvironment } from './environment.js';
 import { errors } from './errors.js';
-import type { DetectionReport, RunningCommand } from './hooks.js';
+import type { DetectionReport } from './availability.js';
+import type { RunningCommand } from './hooks.js';
 import { Kernel } from './kernel.js';
 import { createLaunchPlan, warn, type LaunchPlan, type LayerWarning } from './plan.js';
 import type { FencePlugin } from './plugin.js';
@@ -20,7 +21,6 @@ import type { Policy, PolicySource } from './policy.js';
 import { spawnCommand, type SpawnedCommand, type SpawnRequest } from './runner.js';
 import { RuntimeDir } from './runtime-dir.js';
 import type { Logger } from './services.js';
-import { rlimitsFor } from './limits.js';
 import { loadPlugins } from './plugin-loader.js';
 import { overrideNetwork, type NetworkOverride } from './network-override.js';
 import { loadPolicy } from './settings/load.js';
@@ -98,7 +98,7 @@ export class Sandbox {
     return this.plan.warnings;
   }
 
-  /** Whether `{ tty: true }` can work here: a layer's wrapper allocates terminals (Linux: the native helper). */
+  /** Whether `{ tty: true }` can work here: a layer's wrapper allocates terminals (it sets `ttyArgv` and `plan.terminal`). */
   get supportsTty(): boolean {
     return this.plan.terminal !== undefined && this.plan.wrappers.some((w) => w.ttyArgv);
   }
@@ -106,7 +106,7 @@ export class Sandbox {
   /** The wrappers' argv: each one's terminal variant on a terminal run. */
   #wrapperArgv(tty: boolean, stdio: RunOptions['stdio']): string[] {
     if (!tty) return this.plan.wrappers.flatMap((w) => w.argv);
-    if (!this.supportsTty) throw errors.terminalUnavailable('no layer allocates terminals here (on Linux it needs the native helper: npm rebuild @fence/native)');
+    if (!this.supportsTty) throw errors.terminalUnavailable('no layer allocates terminals here (the warnings of this run name the missing part)');
     if (stdio?.some((s) => s !== 'inherit')) throw errors.terminalUnavailable('the stdio option must be left as is');
     if (!isatty(0) || !(isatty(1) || isatty(2))) throw errors.terminalUnavailable('stdin, and stdout or stderr, must be a terminal');
     return this.plan.wrappers.flatMap((w) => w.ttyArgv ?? w.argv);
@@ -143,7 +143,7 @@ export class Sandbox {
     // The command starts once every monitor watches it; a monitor that fails only costs its events.
     const monitored = this.kernel.hooks.monitor
       .promise(running)
-      .catch((e: unknown) => this.kernel.logger.warn(`a monitor failed: ${e instanceof Error ? e.message : String(e)}`));
+      .catch((e: unknown) => this.kernel.logger.warn(e instanceof Error ? e.message : String(e)));
     void monitored.then(() => spawned.release());
     const exited = Promise.all([spawned.exited, monitored]).then(async ([status]) => {
       this.#running.delete(spawned);
@@ -268,14 +268,13 @@ async function startSession(options: SandboxOptions, resolved: Policy, sources: 
   const report = await kernel.activate(policy);
   const runtime = new RuntimeDir();
   const plan = createLaunchPlan(policy, runtime);
-  plan.helper.rlimits.push(...rlimitsFor(policy.limits));
   for (const w of kernel.warnings) warn(plan, w.layer, w.message);
   const sandbox = new Sandbox(kernel, policy, sources, report, plan, env, runtime, options);
   try {
     requireCommandLayer(kernel, plan);
     await kernel.hooks.prepare.promise(plan, report);
     // Fail closed: never run a command that no layer wraps.
-    if (plan.wrappers.length === 0) throw errors.noSandbox(kernel.options.platform);
+    if (plan.wrappers.length === 0) throw errors.noSandbox(kernel.options.platform, [...new Set(kernel.plugins.flatMap((p) => p.platforms))]);
     for (const n of plan.notes) kernel.logger.debug(n.layer, n.message);
     announceWarnings(kernel, plan);
     await Promise.all(plan.services.map((s) => s.start()));

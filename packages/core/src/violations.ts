@@ -2,7 +2,8 @@
  * The violation stream: every decision of every layer (proxy, eBPF, audit, log stream) as one
  * typed event, whatever its source. The CLI renders it (-m, -d, --json); library users subscribe.
  */
-export type ViolationSource = 'http' | 'socks' | 'ebpf' | 'landlock' | 'seccomp' | 'seatbelt' | 'command' | (string & {});
+/** The layer, or its part, that saw it (`http`, `socks`, `command`, a plugin's own names): the `[fence:<source>]` of -m. */
+export type ViolationSource = string;
 export type ViolationAction = 'allow' | 'block';
 
 export interface Violation {

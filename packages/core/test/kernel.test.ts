@@ -185,3 +185,66 @@ describe('warnings for degraded layers', () => {
     expect((err as FenceError).message).toMatch(/^--strict: the weak layer is unavailable: half there: the test loses A; and B;/);
   });
 });
+
+describe('errors in taps', () => {
+  /** A layer whose tap of `hook` fails the way `how` says. */
+  const failing = (how: 'throw' | 'reject' | 'callback' | 'fence'): FencePlugin =>
+    definePlugin({
+      name: `failing-${how}`,
+      platforms: [process.platform],
+      provides: ['test'],
+      detect: async () => ({ status: 'available' }),
+      apply(kernel) {
+        const name = `failing-${how}`;
+        if (how === 'throw') kernel.hooks.prepare.tap(name, () => JSON.parse('{'));
+        if (how === 'reject') kernel.hooks.prepare.tapPromise(name, async () => Promise.reject(new Error('the disk is gone')));
+        if (how === 'callback') kernel.hooks.prepare.tapAsync(name, (_plan, _report, done) => done(new Error('the socket is gone')));
+        if (how === 'fence') kernel.hooks.prepare.tap(name, () => { throw new FenceError('FLAG_INVALID', '-p: port 0 is no port'); });
+      },
+    });
+
+  it.each([
+    ['throw', /^plugin failing-throw failed in prepare: .*JSON/],
+    ['reject', /^plugin failing-reject failed in prepare: the disk is gone$/],
+    ['callback', /^plugin failing-callback failed in prepare: the socket is gone$/],
+  ] as const)('names the plugin and the hook when a tap fails (%s)', async (how, message) => {
+    const err = await createSandbox({ plugins: [failing(how), recorder([])], cwd, settings: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FenceError);
+    expect(err).toMatchObject({ code: 'PLUGIN_FAILED', message: expect.stringMatching(message) });
+  });
+
+  it('passes a FenceError thrown on purpose as it is', async () => {
+    const err = await createSandbox({ plugins: [failing('fence'), recorder([])], cwd, settings: {} }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FLAG_INVALID', message: '-p: port 0 is no port' });
+  });
+
+  it('warns about a failing monitor, naming it, and still runs the command', async () => {
+    const lines: string[] = [];
+    const watcher = definePlugin({
+      name: 'watcher',
+      platforms: [process.platform],
+      provides: ['test'],
+      detect: async () => ({ status: 'available' }),
+      apply: (kernel) => kernel.hooks.monitor.tap('watcher', () => { throw new Error('no such namespace'); }),
+    });
+    const logger: Logger = { debugEnabled: false, debug: () => undefined, warn: (m) => void lines.push(m), notice: () => undefined };
+    const sandbox = await createSandbox({ plugins: [watcher, recorder([])], cwd, settings: { command: { useDefaults: false } }, logger });
+    expect(await sandbox.run(['sh', '-c', 'exit 4'], { stdio: ['ignore', 'ignore', 'ignore'] })).toBe(4);
+    await sandbox.close();
+    expect(lines).toEqual(['plugin watcher failed in monitor: no such namespace']);
+  });
+});
+
+describe('detection', () => {
+  it('asks each plugin itself, not the first one of its name, in this process', async () => {
+    // A relative XDG_CACHE_HOME turns the disk cache off: this is about the process's own.
+    const env = { XDG_CACHE_HOME: 'off', PATH: process.env.PATH };
+    const named = (status: 'available' | 'absent'): FencePlugin =>
+      definePlugin({ name: 'twin', platforms: [process.platform], provides: ['test'], detect: async () => ({ status, reason: status }), apply: () => undefined });
+    const first = await createSandbox({ plugins: [named('available'), recorder([])], cwd, settings: {}, env });
+    const second = await createSandbox({ plugins: [named('absent'), recorder([])], cwd, settings: {}, env });
+    await Promise.all([first.close(), second.close()]);
+    expect(first.report.get('twin')?.status).toBe('available');
+    expect(second.report.get('twin')?.status).toBe('absent');
+  });
+});

@@ -8,7 +8,8 @@
  * every controller the limits need; otherwise each limit takes its v1 hierarchy (pids, memory,
  * cpuacct), then v2 if it has that controller, and an rlimit when no cgroup can be written.
  */
-import type { FeatureLine, Policy, RlimitResource } from '@fence/core';
+import type { FeatureLine, Policy } from '@fence/core';
+import type { RlimitResource } from '@fence/linux-helper';
 
 export type LimitField = 'processes' | 'memoryMB' | 'cpuSeconds';
 const CGROUP_FIELDS: readonly LimitField[] = ['processes', 'memoryMB', 'cpuSeconds'];

@@ -3,7 +3,7 @@
  * hierarchies this user may write, make a cgroup per run, move the sandbox's init into it before
  * the command starts, read what it counted, and remove it when the run is over.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startWatchdog, type Watchdog } from '@fence/core';
 import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupBases, type CgroupBase, type CgroupWatch, type PlannedCgroup } from './cgroup-plan.js';
@@ -34,25 +34,20 @@ export function usableCgroupBases(): CgroupBase[] {
 }
 
 /**
- * Removes the cgroups once this process is gone, however it died (SIGKILL included): a detached
- * shell reads its pipe from this process to EOF, then retries until the sandbox's processes, killed
+ * Removes the cgroups once this process is gone, however it died (SIGKILL included): the watchdog
+ * retries until the sandbox's processes, killed
  * by --die-with-parent, have left them (rmdir refuses a cgroup that holds a process).
  */
-function watchdog(dirs: readonly string[]): ChildProcess {
-  const script = 'cat >/dev/null; for i in $(seq 100); do rmdir -- "$@" 2>/dev/null; left=0; for d; do [ -d "$d" ] && left=1; done; [ $left = 0 ] && exit 0; sleep 0.1; done';
-  const child = spawn('/bin/sh', ['-c', script, 'fence-cgroup-cleanup', ...dirs], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-  child.on('error', () => undefined);
-  child.stdin?.on('error', () => undefined);
-  child.unref();
-  (child.stdin as unknown as { unref?: () => void })?.unref?.();
-  return child;
+function watchdog(dirs: readonly string[]): Watchdog {
+  const script = 'for i in $(seq 100); do rmdir -- "$@" 2>/dev/null; left=0; for d; do [ -d "$d" ] && left=1; done; [ $left = 0 ] && exit 0; sleep 0.1; done';
+  return startWatchdog('fence-cgroup-cleanup', script, dirs);
 }
 
 let runs = 0;
 
 /** The cgroups of one run: one per hierarchy the plan uses. */
 export class RunCgroups {
-  #watchdog: ChildProcess | undefined;
+  #watchdog: Watchdog | undefined;
 
   private constructor(readonly dirs: ReadonlyMap<PlannedCgroup, string>) {}
 
@@ -77,7 +72,7 @@ export class RunCgroups {
       }
     } catch (e) {
       made.removeNow();
-      made.#watchdog?.stdin?.end();
+      made.#watchdog?.release();
       throw e;
     }
     return made;
@@ -117,7 +112,7 @@ export class RunCgroups {
       this.killAll();
       await new Promise((r) => setTimeout(r, 20));
     }
-    this.#watchdog?.stdin?.end();
+    this.#watchdog?.release();
   }
 
   /** Removes the cgroups that are empty; true when none is left. */

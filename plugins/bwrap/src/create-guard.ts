@@ -7,7 +7,8 @@
  * placeholders and the close-time sweep protect instead, and the run warns that they show.
  */
 import { release } from 'node:os';
-import { GIT_PROTECTED_NAMES, type DetectionReport, type HelperPlan, type Policy } from '@fence/core';
+import { GIT_PROTECTED_NAMES, type DetectionReport, type Policy } from '@fence/core';
+import type { HelperPlan } from '@fence/linux-helper';
 import { gitProtectedNames, PROTECTED_DIRS, PROTECTED_FILES, userSettingsDir } from './mandatory-paths.js';
 
 export type CreateGuard = NonNullable<HelperPlan['createGuard']>;

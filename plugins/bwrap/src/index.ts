@@ -3,6 +3,7 @@
  * bubblewrap, the mandatory write protection, and the wrapper that starts the in-sandbox helper.
  */
 import { PrepareStage, Tokens, definePlugin, type FencePlugin } from '@fence/core';
+import { helperSession } from '@fence/linux-helper';
 import { detectBwrap } from './detect.js';
 import { LAYER, prepareBwrap } from './launch.js';
 import { SandboxLimits } from './limits.js';
@@ -17,7 +18,7 @@ export const bwrapPlugin: FencePlugin = definePlugin({
   apply(kernel) {
     const logger = kernel.resolve(Tokens.Logger);
     const limits = new SandboxLimits(LAYER, logger);
-    const options = { logger, limits, strict: kernel.options.strict };
+    const options = { logger, limits, strict: kernel.options.strict, helper: helperSession(kernel) };
     kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SANDBOX }, (plan, report) => prepareBwrap(plan, report, options));
     // Behind the start gate: the sandbox enters its cgroups before the command runs.
     kernel.hooks.monitor.tapPromise(LAYER, (command) => limits.watch(command));

@@ -10,7 +10,8 @@
  */
 import { closeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { addFd, errors, note, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
+import { addFd, errors, note, shellWord, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
+import { encodeHelperPlan, nativeMissing, type HelperSession } from '@fence/linux-helper';
 import { BindFds, openExact } from './bind-fds.js';
 import { chooseCreateGuard, PLACEHOLDERS_SHOW } from './create-guard.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
@@ -20,7 +21,7 @@ import { placeholderExcludes } from './git-exclude.js';
 import { LinkGuard } from './link-guard.js';
 import { sweep } from './sweep.js';
 import type { SandboxLimits } from './limits.js';
-import { loadSeccomp, nativeHelper } from './native.js';
+import { nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
 import { forwardToCommand } from './signal.js';
 import { tmpProjectRoot } from './tmp-project.js';
@@ -29,22 +30,18 @@ export const LAYER = 'bwrap';
 /** The name warnings use for the missing native helper, a part of its own (SPEC §1 "Warnings"). */
 const HELPER = 'helper';
 
-const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 /**
  * The one program for bwrap `--seccomp`. The helper plan holds the rules in two filters (the
- * quiet one is socket(AF_UNIX)); bwrap takes one, so it is rebuilt with every rule.
+ * quiet one is socket(AF_UNIX)); bwrap takes one, which the layer that built them gives.
  */
-async function fallbackSeccomp(plan: LaunchPlan): Promise<Uint8Array | undefined> {
-  const { seccomp: logged, seccompQuiet: quiet } = plan.helper;
+function fallbackSeccomp(plan: LaunchPlan, helper: HelperSession): Uint8Array | undefined {
+  const { seccomp: logged, seccompQuiet: quiet } = helper.plan;
   if (!logged || !quiet) return logged ?? quiet;
-  const seccomp = await loadSeccomp();
-  if (!seccomp) {
-    note(plan, LAYER, 'seccomp: cannot merge the two programs (@fence/plugin-seccomp missing): socket(AF_UNIX) NOT refused');
-    warn(plan, HELPER, 'socket(AF_UNIX) is not refused, so host Unix sockets visible in the sandbox can be reached');
-    return logged;
-  }
-  return seccomp.buildSeccompProgram({ arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', allowUnixSockets: false });
+  const single = helper.hooks.singleFilter.call();
+  if (single) return single;
+  note(plan, LAYER, 'seccomp: no layer merges the two programs: socket(AF_UNIX) NOT refused');
+  warn(plan, HELPER, 'socket(AF_UNIX) is not refused, so host Unix sockets visible in the sandbox can be reached');
+  return logged;
 }
 
 /** What running without a network namespace costs, given what Landlock restricts instead. */
@@ -59,8 +56,8 @@ function netnsWarning(plan: LaunchPlan, report: DetectionReport): string {
 }
 
 /** Without the helper nothing would close the bridges' host descriptors before the command. */
-function dropBridges(plan: LaunchPlan): void {
-  for (const b of plan.helper.bridges.splice(0)) if (b.kind !== 'refuse') plan.fds[b.fd - 3] = 'none';
+function dropBridges(plan: LaunchPlan, helper: HelperSession): void {
+  for (const b of helper.plan.bridges.splice(0)) if (b.kind !== 'refuse') plan.fds[b.fd - 3] = 'none';
 }
 
 /**
@@ -69,15 +66,15 @@ function dropBridges(plan: LaunchPlan): void {
  * reach every host Unix socket. So a policy that needs the network is refused; one that only
  * watches (-m, -d) runs without the bridges, and nothing inside reaches the proxies.
  */
-async function fallback(plan: LaunchPlan): Promise<{ inner: string[]; seccompFd?: number }> {
-  const { bridges, landlock } = plan.helper;
+function fallback(plan: LaunchPlan, helper: HelperSession): { inner: string[]; seccompFd?: number } {
+  const { bridges, landlock } = helper.plan;
   if (bridges.length > 0 && (plan.policy.network.allowedDomains.length > 0 || bridges.some((b) => b.kind === 'unix-to-tcp'))) {
-    throw errors.nativeMissing('network access (network.allowedDomains, -p), which must not open host Unix sockets to the command,');
+    throw nativeMissing('network access (network.allowedDomains, -p), which must not open host Unix sockets to the command,');
   }
   warn(plan, HELPER, `missing (build @fence/native, needs a C compiler): bwrap installs seccomp, nothing inside reaches the proxies, and ${PLACEHOLDERS_SHOW}`);
-  dropBridges(plan);
+  dropBridges(plan, helper);
   if (landlock) warn(plan, 'landlock', "off: it needs the native helper; writes are confined by bwrap's mounts alone");
-  const program = await fallbackSeccomp(plan);
+  const program = fallbackSeccomp(plan, helper);
   return { inner: [], seccompFd: program ? addFd(plan, program) : undefined };
 }
 
@@ -99,6 +96,8 @@ export interface PrepareOptions {
   readonly logger: Logger;
   readonly limits: SandboxLimits;
   readonly strict: boolean;
+  /** The session's helper plan and hooks (@fence/linux-helper). */
+  readonly helper: HelperSession;
 }
 
 /** What -d says of /dev: the mode as chosen, and each device passed through. */
@@ -108,22 +107,22 @@ function devicesNote({ mode, allow }: LaunchPlan['policy']['devices']): string {
   return `devices: ${chosen} (bwrap's /dev: null, zero, full, random, urandom, tty, ptmx, pts, shm)${allow.length > 0 ? `; passed through: ${allow.join(', ')}` : ''}`;
 }
 
-export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { logger, limits, strict }: PrepareOptions): Promise<void> {
+export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { logger, limits, strict, helper: session }: PrepareOptions): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
   const helper = await nativeHelper();
   // With the creation guard, missing protected names need no placeholder (only the policy's own
   // missing denyWrite paths still get one), and protected git names need no mount of their own.
-  const chosen = chooseCreateGuard(plan, report, helper !== undefined);
+  const chosen = chooseCreateGuard({ policy: plan.policy, helper: session.plan }, report, helper !== undefined);
   // With -m the protection is whole (placeholders) and only the tree shows them: said under -d,
   // as -m is a diagnosis run whose output is the monitor's.
-  if (typeof chosen === 'string') (plan.helper.seccompNotify ? note : warn)(plan, LAYER, chosen);
+  if (typeof chosen === 'string') (session.plan.seccompNotify ? note : warn)(plan, LAYER, chosen);
   const guard = typeof chosen === 'object' ? chosen : undefined;
-  plan.helper.createGuard = guard;
+  session.plan.createGuard = guard;
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true }, guard !== undefined);
   if (facts.netns !== true) {
     // The helper's -p relay would connect to the host's own 127.0.0.1:N: Fence's forwarder, a loop.
-    if (plan.helper.bridges.some((b) => b.kind === 'unix-to-tcp')) throw errors.flagInvalid('-p', 'needs a network namespace, which this machine does not give (see fence --linux-features): the sandbox already shares the host network');
+    if (session.plan.bridges.some((b) => b.kind === 'unix-to-tcp')) throw errors.flagInvalid('-p', 'needs a network namespace, which this machine does not give (see fence --linux-features): the sandbox already shares the host network');
     warn(plan, LAYER, netnsWarning(plan, report));
   }
 
@@ -141,10 +140,10 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const seen = new Set([...gathered.sweep.seen, ...created]);
   const swept = guard && new Set(guard.gitConfig);
   if (swept?.size !== 0) plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
-  limits.prepare(plan, { helper: helper !== undefined, strict });
+  const cgroupsFirst = limits.prepare(plan, session.plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
-    ? { inner: [helper.path, '--plan-fd', String(addFd(plan, helper.encode(plan.helper))), '--'], seccompFd: undefined }
-    : await fallback(plan);
+    ? { inner: [helper.path, '--plan-fd', String(addFd(plan, encodeHelperPlan(session.plan))), '--'], seccompFd: undefined }
+    : fallback(plan, session);
   // fence-launch --tty: the same plan, the command on a pseudo-terminal of the sandbox's devpts.
   const ttyInner = helper ? [...inner.slice(0, -1), '--tty', '--'] : undefined;
   // The runtime directory holds Fence's sockets: never visible, even under a writable path.
@@ -172,8 +171,9 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const argsFd = addFd(plan, new TextEncoder().encode(`${args.join('\0')}\0`));
   // A monitor that must see the command from its start holds it behind bwrap's --block-fd: the
   // namespaces exist (so the monitor can find them), the command waits for the gate's byte.
-  plan.bridgeHandoff = helper !== undefined && plan.helper.bridges.length > 0;
-  const gate = plan.holdStart ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
+  if (helper !== undefined && session.plan.bridges.length > 0) session.hooks.bridgeHandoff.call();
+  const hold = cgroupsFirst || session.hooks.holdStart.call() === true;
+  const gate = hold ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
   // The sandbox's init by pid: signals, the wall limit and the cgroups act on it, never on a name.
   const info = ['--info-fd', String(addFd(plan, 'report'))];
   const outer = [bwrap, ...gate, ...info, '--args', String(argsFd), '--'];

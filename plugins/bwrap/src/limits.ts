@@ -4,6 +4,7 @@
  * start gate), watched while it runs, and emptied and removed when it exits (exit).
  */
 import { errors, note, warn, type LaunchPlan, type Logger, type RunningCommand } from '@fence/core';
+import { rlimitsFor, type HelperPlan } from '@fence/linux-helper';
 import { degradedWarning, howToFix, limitReached, limitsNote, planLimits, type LimitsPlan } from './cgroup-plan.js';
 import { RunCgroups, usableCgroupBases } from './cgroup.js';
 import { killSandbox, sandboxInit } from './signal.js';
@@ -28,23 +29,23 @@ export class SandboxLimits {
 
   /**
    * Chooses the mechanism of each limit, refuses under --strict one that would not hold for the
-   * sandbox as a whole, warns once otherwise, and holds the command at the start gate when a
-   * cgroup must be entered first.
+   * sandbox as a whole, warns once otherwise, and gives the helper the rlimits no cgroup replaces.
+   * Returns whether the command must wait at the start gate (a cgroup must be entered first).
    */
-  prepare(plan: LaunchPlan, options: { helper: boolean; strict: boolean }): void {
+  prepare(plan: LaunchPlan, helperPlan: HelperPlan, options: { helper: boolean; strict: boolean }): boolean {
     const { limits } = plan.policy;
     const root = process.getuid?.() === 0;
     // Reading the cgroup hierarchies costs every start; only a sandbox-wide limit needs them.
     const wholeSandbox = limits.processes > 0 || limits.memoryMB > 0 || limits.cpuSeconds > 0;
     const planned = planLimits(limits, { bases: wholeSandbox ? usableCgroupBases() : [], helper: options.helper, root });
     const degraded = planned.choices.find((c) => c.consequence);
-    if (degraded && options.strict) throw errors.limitUnenforceable(`limits.${degraded.field}`, degraded.consequence!, howToFix(root));
+    if (degraded && options.strict) throw errors.limitUnenforceable(`limits.${degraded.field}`, degraded.consequence!, 'no usable cgroup', howToFix(root));
     const warning = degradedWarning(planned.choices, root);
     if (warning) warn(plan, 'limits', warning);
-    plan.helper.rlimits.splice(0, plan.helper.rlimits.length, ...plan.helper.rlimits.filter((r) => !planned.replaced.includes(r.resource)));
+    helperPlan.rlimits = rlimitsFor(limits).filter((r) => !planned.replaced.includes(r.resource));
     if (planned.choices.length > 0 || limits.openFiles > 0 || limits.wallSeconds > 0) note(plan, this.layer, limitsNote(limits, planned));
-    if (planned.cgroups.length > 0) plan.holdStart = true;
     this.#plan = planned;
+    return planned.cgroups.length > 0;
   }
 
   /** Puts the sandbox's init in the run's cgroups before the gate opens, then watches them. */

@@ -6,8 +6,8 @@
  * if it is still that same file, of the same size. A detached watchdog does the same when Fence is killed
  * (even SIGKILL).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { lstatSync, unlinkSync } from 'node:fs';
+import { startWatchdog, type Watchdog } from '@fence/core';
 import { createExact } from './bind-fds.js';
 import { placeholderContent } from './mandatory-paths.js';
 
@@ -25,17 +25,16 @@ const identity = (path: string): string | undefined => {
   }
 };
 
-// Waits for EOF on stdin (Fence gone, however it ended), then removes each file still identical
-// (device:inode:size, regular file) to the one Fence created. Arguments: path id path id ...
-const WATCHDOG = `cat >/dev/null
-while [ $# -ge 2 ]; do
+// Run once Fence is gone, however it ended: removes each file still identical (device:inode:size,
+// regular file) to the one Fence created. Arguments: path id path id ...
+const CLEANUP = `while [ $# -ge 2 ]; do
   if [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %d:%i:%s -- "$1" 2>/dev/null)" = "$2" ]; then rm -f -- "$1"; fi
   shift 2
 done`;
 
 export class Placeholders {
   readonly #created: Created[] = [];
-  #watchdog: ChildProcess | undefined;
+  #watchdog: Watchdog | undefined;
 
   /**
    * Creates each missing file; returns those created (others already existed or cannot be made).
@@ -51,13 +50,7 @@ export class Placeholders {
   }
 
   #startWatchdog(): void {
-    const args = this.#created.flatMap((c) => [c.path, c.id]);
-    const dog = spawn('/bin/sh', ['-c', WATCHDOG, 'fence-placeholders', ...args], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-    dog.on('error', () => undefined);
-    dog.stdin?.on('error', () => undefined);
-    dog.unref();
-    (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    this.#watchdog = dog;
+    this.#watchdog = startWatchdog('fence-placeholders', CLEANUP, this.#created.flatMap((c) => [c.path, c.id]));
   }
 
   /** Removes what this session created and is still unchanged; stops the watchdog. */
@@ -71,13 +64,7 @@ export class Placeholders {
         }
       }
     }
-    if (this.#watchdog?.pid !== undefined) {
-      try {
-        process.kill(this.#watchdog.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    this.#watchdog?.cancel();
     this.#watchdog = undefined;
   }
 }

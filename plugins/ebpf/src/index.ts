@@ -7,7 +7,8 @@
  * Each command is held at the sandbox's start gate until the monitor watches it (a few ms), and
  * its exit waits until every event the kernel buffered has reached the stream.
  */
-import { definePlugin, PrepareStage, Tokens, type Kernel, type RunningCommand } from '@fence/core';
+import { definePlugin, Tokens, type PluginHost, type RunningCommand } from '@fence/core';
+import { helperSession } from '@fence/linux-helper';
 import { AuditReader } from './audit-reader.js';
 import { detectEbpf } from './detect.js';
 import { findSandboxPidNamespace } from './pid-namespace.js';
@@ -20,7 +21,7 @@ interface Attached {
 
 const NONE: Attached = { stop: () => Promise.resolve() };
 
-async function attach(kernel: Kernel, command: RunningCommand, facts: Readonly<Record<string, unknown>>): Promise<Attached> {
+async function attach(kernel: PluginHost, command: RunningCommand, facts: Readonly<Record<string, unknown>>): Promise<Attached> {
   const logger = kernel.resolve(Tokens.Logger);
   const addon = facts.ebpf === true ? await loadTracerAddon() : undefined;
   if (!addon) return NONE;
@@ -74,9 +75,9 @@ export const ebpfPlugin = definePlugin({
       await (await attached)?.stop();
     };
     // The command must not run before the monitor watches it: hold it at the sandbox's start gate.
-    kernel.hooks.prepare.tap({ name: 'ebpf', stage: PrepareStage.MONITOR }, (plan, report) => {
+    helperSession(kernel).hooks.holdStart.tap('ebpf', () => kernel.options.monitor || undefined);
+    kernel.hooks.prepare.tap('ebpf', (_plan, report) => {
       facts = report.get('ebpf')?.facts ?? {};
-      if (kernel.options.monitor) plan.holdStart = true;
     });
     kernel.hooks.monitor.tapPromise('ebpf', async (command) => {
       if (!command.monitor) return;

@@ -5,6 +5,7 @@
  * ring buffer is drained, and resolves once every event has been delivered.
  */
 import type { ViolationStream } from '@fence/core';
+import { addonWith } from '@fence/linux-helper';
 import { ebpfViolation, type EbpfEvent } from './ebpf-event.js';
 import type { AuditAddon } from './audit-reader.js';
 import type { PidNamespace } from './pid-namespace.js';
@@ -19,16 +20,7 @@ export interface TracerAddon {
 /** The addon's monitor functions: the eBPF program and the audit records. */
 export type MonitorAddon = TracerAddon & AuditAddon;
 
-export async function loadTracerAddon(): Promise<MonitorAddon | undefined> {
-  try {
-    // A literal specifier, so the CLI bundler ships @fence/native's locator with the bundle.
-    const native = (await import('@fence/native')) as unknown as { addon?: () => unknown; default?: { addon?: () => unknown } };
-    const addon = (native.addon ?? native.default?.addon)?.() as Partial<MonitorAddon> | undefined;
-    return typeof addon?.ebpfMonitor === 'function' && typeof addon.auditOpen === 'function' ? (addon as MonitorAddon) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const loadTracerAddon = (): Promise<MonitorAddon | undefined> => addonWith<MonitorAddon>('ebpfMonitor', 'auditOpen');
 
 export interface Tracer {
   /** Detaches after the last event; resolves with how many the full buffer made the kernel drop. */

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kernel, type LaunchPlan, type RunningCommand, type Violation } from '@fence/core';
+import { helperSession } from '@fence/linux-helper';
 import { detectEbpf } from '../src/detect.js';
 import { ebpfPlugin } from '../src/index.js';
 import { findSandboxPidNamespace, pidNamespaceOf } from '../src/pid-namespace.js';
@@ -20,9 +21,9 @@ describe('ebpfPlugin', () => {
   it.skipIf(skip)('reports the sandbox\'s denial between the monitor and exit hooks of a command', async () => {
     const kernel = new Kernel({ plugins: [ebpfPlugin], options: { platform: 'linux', debug: false, monitor: true, strict: false, ports: [] } });
     ebpfPlugin.apply(kernel);
-    const plan = { holdStart: false } as LaunchPlan;
+    const plan = {} as LaunchPlan;
     await kernel.hooks.prepare.promise(plan, new Map([['ebpf', await detectEbpf()]]));
-    expect(plan.holdStart).toBe(true);
+    expect(helperSession(kernel).hooks.holdStart.call()).toBe(true);
     const seen: Violation[] = [];
     kernel.violations.on((v) => seen.push(v));
     // The sandbox waits for a byte on stdin: the monitor is attached before its first denial.

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import type { Availability, FeatureLine } from '@fence/core';
 import { LANDLOCK_ABI_KERNEL, LANDLOCK_ABI_MAX } from './landlock-rules.js';
-import { loadNative, type NativeModule } from './native.js';
+import { loadNative, type NativeModule } from '@fence/linux-helper';
 
 const ENOSYS = 38;
 const EOPNOTSUPP = 95;

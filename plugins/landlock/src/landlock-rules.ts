@@ -7,7 +7,8 @@
  *   v5 (6.10) IOCTL_DEV            v6 (6.12) scoping of abstract Unix sockets and signals
  *   v7 (6.15) audit logging of denials after execve (LOG_NEW_EXEC_ON)
  */
-import type { LandlockPathRule, LandlockPortRule, LandlockRuleset, Policy, ReadAccess } from '@fence/core';
+import type { Policy, ReadAccess } from '@fence/core';
+import type { LandlockPathRule, LandlockPortRule, LandlockRuleset } from '@fence/linux-helper';
 
 /** LANDLOCK_ACCESS_FS_* (include/uapi/linux/landlock.h). */
 export const AccessFs = {

@@ -1,9 +1,10 @@
 /**
  * The prepare step (PrepareStage.KERNEL_LAYERS): builds the ruleset for this session and hands it
- * to the in-sandbox helper through plan.helper.landlock. The helper applies it just before execve.
+ * to the in-sandbox helper through the session's helper plan. The helper applies it just before execve.
  */
 import { statSync } from 'node:fs';
-import { errors, note, Tokens, type DetectionReport, type Kernel, type LaunchPlan } from '@fence/core';
+import { errors, note, Tokens, type DetectionReport, type LaunchPlan, type PluginHost } from '@fence/core';
+import { helperSession } from '@fence/linux-helper';
 import { buildLandlockRuleset, describeRuleset, missingFeatures, NEEDED_DEV_NODES } from './landlock-rules.js';
 import { readablePaths, writablePaths } from './writable-paths.js';
 
@@ -17,7 +18,7 @@ export function sandboxHasNetns(report: DetectionReport): boolean {
   return bwrap.facts?.['netns'] !== false;
 }
 
-export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: DetectionReport): Promise<void> {
+export async function prepareLandlock(kernel: PluginHost, plan: LaunchPlan, report: DetectionReport): Promise<void> {
   const logger = kernel.resolve(Tokens.Logger);
   const abi = Number(report.get('landlock')?.facts?.['abi'] ?? 0);
   const { policy } = plan;
@@ -49,7 +50,7 @@ export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: 
     proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort, ...(policy.network.allowLocalOutbound ? policy.network.allowLocalOutboundPorts : [])],
     exposedPorts: kernel.options.ports,
   });
-  plan.helper.landlock = ruleset;
+  helperSession(kernel).plan.landlock = ruleset;
 
   logger.debug('landlock', `Created ruleset (ABI v${ruleset.abi})`);
   for (const line of describeRuleset(ruleset)) logger.debug('landlock', line);

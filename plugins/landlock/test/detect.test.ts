@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { abiConsequence, detectLandlock, REASONS } from '../src/detect.js';
-import { loadNative } from '../src/native.js';
+import { loadNative } from '@fence/linux-helper';
 
 const native = await loadNative();
 const abi = native?.addon()?.landlockAbiVersion();

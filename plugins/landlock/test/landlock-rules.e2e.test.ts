@@ -8,9 +8,9 @@ import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicy } from '@fence/core';
+import { encodeHelperPlan, loadNative } from '@fence/linux-helper';
 import { buildLandlockRuleset, NEEDED_DEV_NODES, type LandlockInput } from '../src/landlock-rules.js';
 import { readablePaths } from '../src/writable-paths.js';
-import { loadNative } from '../src/native.js';
 import { testPolicy } from './policy.js';
 
 const native = await loadNative();
@@ -41,7 +41,7 @@ function runInRuleset(script: string, asNobody = false, input: Partial<LandlockI
     ...input,
   });
   const planFile = join(root, `plan-${process.hrtime.bigint()}`);
-  writeFileSync(planFile, native!.encodeHelperPlan({ bridges: [], rlimits: [], landlock: ruleset }));
+  writeFileSync(planFile, encodeHelperPlan({ bridges: [], rlimits: [], landlock: ruleset }));
   const planFd = openSync(planFile, 'r');
   const asUser = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
   const [cmd, ...args] = [...asUser, helper!, '--plan-fd', '3', '--', 'sh', '-c', script];

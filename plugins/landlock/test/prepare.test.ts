@@ -1,4 +1,5 @@
 import { Kernel, type Availability, type Logger, createLaunchPlan } from '@fence/core';
+import { helperSession } from '@fence/linux-helper';
 import { describe, expect, it } from 'vitest';
 import { AccessNet } from '../src/landlock-rules.js';
 import { prepareLandlock, sandboxHasNetns } from '../src/prepare.js';
@@ -42,8 +43,8 @@ describe('prepareLandlock', () => {
   it('hands the ruleset to the helper and prints the -d lines in order', async () => {
     const { logger, kernel, plan, report } = setup({ abi: 7, bwrap: bwrapWithNetns, allowWrite: ['/tmp/does-not-exist-fence'] });
     await prepareLandlock(kernel, plan, report);
-    expect(plan.helper.landlock?.abi).toBe(7);
-    expect(plan.helper.landlock?.ports).toEqual([{ port: 8080, access: AccessNet.BIND_TCP }]);
+    expect(helperSession(kernel).plan.landlock?.abi).toBe(7);
+    expect(helperSession(kernel).plan.landlock?.ports).toEqual([{ port: 8080, access: AccessNet.BIND_TCP }]);
     expect(logger.lines[0]).toBe('[fence:landlock] Skipped allowWrite (does not exist): /tmp/does-not-exist-fence');
     expect(logger.lines[1]).toBe('[fence:landlock] Created ruleset (ABI v7)');
     expect(logger.lines[2]).toBe('[fence:landlock] Allow read-execute: /');
@@ -53,8 +54,8 @@ describe('prepareLandlock', () => {
   it('restricts TCP connect to the proxy ports when bwrap has no network namespace', async () => {
     const { kernel, plan, report } = setup({ abi: 4, bwrap: bwrapWithoutNetns });
     await prepareLandlock(kernel, plan, report);
-    expect(plan.helper.landlock?.handledAccessNet).toBe(AccessNet.BIND_TCP | AccessNet.CONNECT_TCP);
-    expect(plan.helper.landlock?.ports.filter((p) => p.access === AccessNet.CONNECT_TCP).map((p) => p.port)).toEqual([1080, 3128]);
+    expect(helperSession(kernel).plan.landlock?.handledAccessNet).toBe(AccessNet.BIND_TCP | AccessNet.CONNECT_TCP);
+    expect(helperSession(kernel).plan.landlock?.ports.filter((p) => p.access === AccessNet.CONNECT_TCP).map((p) => p.port)).toEqual([1080, 3128]);
   });
 
   it('fails under --strict when the ABI cannot restrict TCP and there is no network namespace', async () => {
@@ -63,13 +64,13 @@ describe('prepareLandlock', () => {
       code: 'LAYER_UNAVAILABLE',
       message: expect.stringMatching(/landlock .*needs ABI v4/),
     });
-    expect(plan.helper.landlock).toBeUndefined();
+    expect(helperSession(kernel).plan.landlock).toBeUndefined();
   });
 
   it('degrades with a note without --strict', async () => {
     const { kernel, plan, report } = setup({ abi: 3, bwrap: bwrapWithoutNetns });
     await prepareLandlock(kernel, plan, report);
-    expect(plan.helper.landlock?.handledAccessNet).toBe(0);
+    expect(helperSession(kernel).plan.landlock?.handledAccessNet).toBe(0);
     expect(plan.notes[0]?.message).toMatch(/^Degraded: no network namespace and Landlock ABI v3/);
   });
 });

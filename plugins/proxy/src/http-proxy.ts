@@ -223,22 +223,18 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     tunnel(req, client, head).catch(() => client.destroy());
   });
+  // Sockets with a response under way: a parse error there must not write a second reply into it.
+  const answering = new WeakSet<Socket>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    answering.add(req.socket);
+    res.once('close', () => answering.delete(req.socket));
     forward(req, res).catch(() => res.destroy());
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent ?? false;
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || inFlight) return void socket.destroy();
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || answering.has(socket)) return void socket.destroy();
     closeAfter(socket, rawReply(status, `fence: ${err.code ?? 'bad request'}\n`));
   });
   // Assigned, not spread: openSockets is a getter.
   return Object.assign(trackedService('http-proxy', server, options.listen, sockets), { enableHandoff: (send: FdSender) => void (handoff = send) });
-}
-
-/** Creates and starts the HTTP proxy. */
-export async function startHttpProxy(options: HttpProxyOptions): Promise<TunnelProxy> {
-  const proxy = createHttpProxy(options);
-  await proxy.start();
-  return proxy;
 }

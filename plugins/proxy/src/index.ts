@@ -3,8 +3,8 @@
  * proxies here, on the host, are the only way to the network, and they let through only what
  * network.allowedDomains allows. On Linux they listen on Unix sockets in the session's runtime
  * directory, bridged into the sandbox by the in-sandbox helper; on macOS on 127.0.0.1 directly.
- * When the helper runs the bridges (plan.bridgeHandoff), an allowed tunnel is handed to its bridge
- * once connected, so the bytes no longer pass through Node.
+ * When the helper runs the bridges (the sandbox calls the helper session's bridgeHandoff hook), an
+ * allowed tunnel is handed to its bridge once connected, so the bytes no longer pass through Node.
  */
 import { join } from 'node:path';
 import {
@@ -14,14 +14,14 @@ import {
   parseUpstreamProxy,
   PrepareStage,
   Tokens,
-  type Kernel,
   type LaunchPlan,
+  type PluginHost,
 } from '@fence/core';
+import { addonWith, helperSession, nativeMissing } from '@fence/linux-helper';
 import { prepareLocalOutbound } from './local-outbound-plan.js';
 import { createHttpProxy } from './http-proxy.js';
 import { describeTarget, explained, type TunnelProxy } from './listener.js';
 import { inboundListener, pinListeningSocket } from './host-sockets.js';
-import { loadAddon, loadFdSender } from './native.js';
 import {
   HTTP_SOCKET,
   inboundBridge,
@@ -35,6 +35,10 @@ import {
 } from './network-plan.js';
 import { createPortForward } from './port-forward.js';
 import { createSocksProxy } from './socks-proxy.js';
+import type { FdSender } from './tunnel.js';
+
+/** The addon's listening Unix socket at `path` (close-on-exec); its descriptor. */
+type ListenUnix = (path: string, backlog: number) => number;
 
 export * from './address-guard.js';
 export * from './filter.js';
@@ -54,7 +58,7 @@ const LAYER = 'proxy';
 
 
 /** Returns the tunnel proxies it created (none when the sandbox has no network). */
-async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]> {
+async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProxy[]> {
   const network = plan.policy.network;
   const { options } = kernel;
   const linux = options.platform === 'linux';
@@ -66,7 +70,7 @@ async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]>
     }
     // No host proxy: the helper itself answers every request with the refusal, at once.
     Object.assign(plan.env, proxyEnvironment(network));
-    plan.helper.bridges.push(...refusalBridges(network));
+    helperSession(kernel).plan.bridges.push(...refusalBridges(network));
     note(plan, LAYER, 'no allowed domains (and no -m, -d or -p): proxies not started; the helper refuses every request on the proxy ports');
     return [];
   }
@@ -85,7 +89,7 @@ async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]>
   if (linux) {
     const [h, s] = [pinListeningSocket(plan, services[0]!, join(dir, HTTP_SOCKET)), pinListeningSocket(plan, services[1]!, join(dir, SOCKS_SOCKET))];
     plan.services.push(h.service, s.service);
-    plan.helper.bridges.push(...proxyBridges(network, h.fd, s.fd));
+    helperSession(kernel).plan.bridges.push(...proxyBridges(network, h.fd, s.fd));
   } else {
     plan.services.push(...services);
   }
@@ -103,8 +107,9 @@ async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]>
   const proxyPorts = [network.httpProxyPort, network.socksProxyPort];
   const clash = options.ports.find((p) => proxyPorts.includes(p));
   if (clash !== undefined) throw errors.flagInvalid('-p', `port ${clash} is the sandbox's proxy port (network.httpProxyPort/socksProxyPort); choose another port`);
-  const listenUnix = (await loadAddon())?.listenUnix;
-  if (!listenUnix) throw errors.nativeMissing('-p (a listening socket the sandbox cannot replace)');
+  const addon = await addonWith<{ listenUnix: ListenUnix }>('listenUnix');
+  if (!addon) throw nativeMissing('-p (a listening socket the sandbox cannot replace)');
+  const listenUnix = addon.listenUnix.bind(addon);
   for (const port of options.ports) {
     const inbound = inboundListener(plan, listenUnix, join(dir, inboundSocket(port)));
     const forward = createPortForward({ port, path: inbound.connectPath });
@@ -114,17 +119,18 @@ async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]>
         : errors.pluginFailed(LAYER, `start of ${forward.name}`, e);
     plan.services.push(explained(forward, inUse));
     note(plan, LAYER, `-p ${port}: host 127.0.0.1:${port} → sandbox 127.0.0.1:${port}`);
-    plan.helper.bridges.push(inboundBridge(port, inbound.fd));
+    helperSession(kernel).plan.bridges.push(inboundBridge(port, inbound.fd));
   }
   return [http, socks];
 }
 
 /** After prepare: hands tunnels to the bridges when the sandbox plugin said they take them. */
-async function launch(kernel: Kernel, plan: LaunchPlan, tunnels: readonly TunnelProxy[]): Promise<void> {
-  if (!plan.bridgeHandoff || tunnels.length === 0) return;
-  const send = await loadFdSender();
+async function launch(kernel: PluginHost, tunnels: readonly TunnelProxy[]): Promise<void> {
+  if (tunnels.length === 0) return;
+  const addon = await addonWith<{ sendFd: FdSender }>('sendFd');
   const logger = kernel.resolve(Tokens.Logger);
-  if (!send) return logger.debug(LAYER, 'tunnel handoff off: the @fence/native addon is not built; tunnels relay through Node');
+  if (!addon) return logger.debug(LAYER, 'tunnel handoff off: the @fence/native addon is not built; tunnels relay through Node');
+  const send = addon.sendFd.bind(addon);
   for (const proxy of tunnels) proxy.enableHandoff(send);
   logger.debug(LAYER, 'tunnel handoff on: allowed CONNECT tunnels are relayed by the in-sandbox bridge');
 }
@@ -143,12 +149,15 @@ export const proxyPlugin = definePlugin({
     };
   },
   apply(kernel) {
-    const tunnels = new WeakMap<LaunchPlan, TunnelProxy[]>();
+    let tunnels: TunnelProxy[] = [];
+    let handoff = false;
     kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan, report) => {
       const local = prepareLocalOutbound(kernel, plan, report);
-      tunnels.set(plan, [...(await prepare(kernel, plan)), ...local]);
+      tunnels = [...(await prepare(kernel, plan)), ...local];
     });
-    kernel.hooks.launch.tapPromise(LAYER, (plan) => launch(kernel, plan, tunnels.get(plan) ?? []));
+    // Linux: the sandbox says so at prepare when the helper runs the bridges.
+    if (kernel.options.platform === 'linux') helperSession(kernel).hooks.bridgeHandoff.tap(LAYER, () => void (handoff = true));
+    kernel.hooks.launch.tapPromise(LAYER, () => (handoff ? launch(kernel, tunnels) : Promise.resolve()));
   },
 });
 

@@ -4,7 +4,8 @@
  * the helper's bridge from the sandbox's 127.0.0.1:port to it.
  */
 import { join } from 'node:path';
-import { errors, note, Tokens, type DetectionReport, type Kernel, type LaunchPlan } from '@fence/core';
+import { errors, note, Tokens, type DetectionReport, type LaunchPlan, type PluginHost } from '@fence/core';
+import { helperSession } from '@fence/linux-helper';
 import { pinListeningSocket } from './host-sockets.js';
 import { explained, type TunnelProxy } from './listener.js';
 import { createLocalOutbound } from './local-outbound.js';
@@ -18,7 +19,7 @@ const LAYER = 'proxy';
  * namespace the sandbox shares the host's loopback already (Landlock then limits connect to the
  * listed ports), and a bridge could not listen where the host's server does.
  */
-export function prepareLocalOutbound(kernel: Kernel, plan: LaunchPlan, report: DetectionReport): TunnelProxy[] {
+export function prepareLocalOutbound(kernel: PluginHost, plan: LaunchPlan, report: DetectionReport): TunnelProxy[] {
   const network = plan.policy.network;
   const ports = network.allowLocalOutbound ? network.allowLocalOutboundPorts : [];
   if (kernel.options.platform !== 'linux') return [];
@@ -39,7 +40,7 @@ export function prepareLocalOutbound(kernel: Kernel, plan: LaunchPlan, report: D
     const service = createLocalOutbound({ port, listen: { path }, violations, now: () => clock.now() });
     const pinned = pinListeningSocket(plan, explained(service, (e) => errors.pluginFailed(LAYER, `start of ${service.name}`, e)), path);
     plan.services.push(pinned.service);
-    plan.helper.bridges.push(localOutboundBridge(port, pinned.fd));
+    helperSession(kernel).plan.bridges.push(localOutboundBridge(port, pinned.fd));
     note(plan, LAYER, `allowLocalOutboundPorts: sandbox 127.0.0.1:${port} → host 127.0.0.1:${port} (or [::1]:${port})`);
     return service;
   });

@@ -2,7 +2,8 @@
  * What the proxy layer adds to the launch plan, as pure data: whether the proxies are needed,
  * the Unix socket names in the runtime directory, the helper's bridges and the environment.
  */
-import { decideDomain, type Bridge, type KernelOptions, type Policy } from '@fence/core';
+import { decideDomain, type KernelOptions, type Policy } from '@fence/core';
+import type { Bridge } from '@fence/linux-helper';
 import { BLOCKED_BODY, rawReply } from './http-message.js';
 import { encodeReply, METHOD_NO_AUTH, Reply, SOCKS_VERSION } from './socks-protocol.js';
 

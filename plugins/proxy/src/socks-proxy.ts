@@ -105,10 +105,3 @@ export function createSocksProxy(options: SocksProxyOptions): TunnelProxy {
   // Assigned, not spread: openSockets is a getter.
   return Object.assign(trackedService('socks-proxy', server, options.listen, sockets), { enableHandoff: (send: FdSender) => void (handoff = send) });
 }
-
-/** Creates and starts the SOCKS5 proxy. */
-export async function startSocksProxy(options: SocksProxyOptions): Promise<TunnelProxy> {
-  const proxy = createSocksProxy(options);
-  await proxy.start();
-  return proxy;
-}

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { isFenceError, Kernel, SettingsSchema, type KernelOptions, type LaunchPlan, type Policy, type Violation, createLaunchPlan } from '@fence/core';
+import { helperSession } from '@fence/linux-helper';
 import { afterEach, describe, expect, it } from 'vitest';
 import defaultExport, { proxyPlugin } from '../src/index.js';
 import { collect, deadPort, tempDir } from './support.js';
@@ -30,36 +31,36 @@ async function prepare(network: object, options: Partial<KernelOptions> = {}) {
   const plan = createLaunchPlan(policy, { path: () => dir.path, created: true });
   await kernel.hooks.prepare.promise(plan, report);
   plans.push(plan);
-  return { plan, kernel, dir: dir.path };
+  return { plan, kernel, dir: dir.path, helper: helperSession(kernel).plan };
 }
 
 describe('proxyPlugin', () => {
   it('is the default export too, for linux and darwin, providing network', async () => {
     expect(defaultExport).toBe(proxyPlugin);
     expect(proxyPlugin).toMatchObject({ name: 'proxy', platforms: ['linux', 'darwin'], provides: ['network'] });
-    expect((await proxyPlugin.detect({ platform: 'linux', strict: false })).status).toBe('available');
+    expect((await proxyPlugin.detect()).status).toBe('available');
   });
 
   it('starts no host proxy when no domain is allowed and nobody watches: the helper refuses on the proxy ports', async () => {
-    const { plan } = await prepare({});
+    const { plan, helper } = await prepare({});
     expect(plan.services).toEqual([]);
-    expect(plan.helper.bridges.map((b) => [b.kind, b.port])).toEqual([['refuse', 3128], ['refuse', 1080]]);
+    expect(helper.bridges.map((b) => [b.kind, b.port])).toEqual([['refuse', 3128], ['refuse', 1080]]);
     expect(plan.env.HTTP_PROXY).toBe('http://127.0.0.1:3128');
     expect(plan.notes.map((n) => n.message).join('\n')).toMatch(/proxies not started; the helper refuses every request/);
   });
 
   it('starts nothing and clears proxy variables on darwin when no domain is allowed', async () => {
-    const { plan } = await prepare({}, { platform: 'darwin' });
+    const { plan, helper } = await prepare({}, { platform: 'darwin' });
     expect(plan.services).toEqual([]);
-    expect(plan.helper.bridges).toEqual([]);
+    expect(helper.bridges).toEqual([]);
     expect(plan.env.HTTP_PROXY).toBeUndefined();
     expect('HTTP_PROXY' in plan.env).toBe(true);
   });
 
   it('fills services, bridges and environment, and its proxies report to the kernel stream', async () => {
-    const { plan, kernel, dir } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: 3128, socksProxyPort: 1080 });
+    const { plan, kernel, dir, helper } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: 3128, socksProxyPort: 1080 });
     expect(plan.services.map((s) => s.name)).toEqual(['http-proxy', 'socks-proxy']);
-    expect(plan.helper.bridges).toEqual([
+    expect(helper.bridges).toEqual([
       { kind: 'tcp-to-unix', port: 3128, fd: 3 },
       { kind: 'tcp-to-unix', port: 1080, fd: 4 },
     ]);
@@ -81,13 +82,13 @@ describe('proxyPlugin', () => {
     expect(existsSync(join(dir, 'http.sock'))).toBe(false);
   });
 
-  it('hands tunnels to the bridges only when the launch plan says they take them', async () => {
+  it('hands tunnels to the bridges only when the sandbox says they take them', async () => {
     const upstream = createServer((c) => c.on('error', () => undefined).end('from upstream'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const port = (upstream.address() as { port: number }).port;
     const tunnel = async (bridgeHandoff: boolean): Promise<string> => {
       const { plan, kernel, dir } = await prepare({ allowedDomains: ['127.0.0.1'], allowLocalOutbound: true });
-      plan.bridgeHandoff = bridgeHandoff;
+      if (bridgeHandoff) helperSession(kernel).hooks.bridgeHandoff.call();
       await Promise.all(plan.services.map((s) => s.start()));
       await kernel.hooks.launch.promise(plan);
       const s = connect({ path: join(dir, 'http.sock'), allowHalfOpen: true });
@@ -115,8 +116,8 @@ describe('proxyPlugin', () => {
 
   it.runIf(addonBuilt)('forwards -p ports from the host into the sandbox through a listening socket it made, in-N.sock', async () => {
     const port = await deadPort();
-    const { plan } = await prepare({}, { ports: [port] });
-    const bridge = plan.helper.bridges.find((b) => b.kind === 'unix-to-tcp')!;
+    const { plan, helper } = await prepare({}, { ports: [port] });
+    const bridge = helper.bridges.find((b) => b.kind === 'unix-to-tcp')!;
     expect(bridge).toMatchObject({ kind: 'unix-to-tcp', port });
     // Stand in for the helper: accept on the listening descriptor it would receive.
     const slot = plan.fds[bridge.fd - 3];
@@ -142,8 +143,8 @@ describe('proxyPlugin', () => {
 
   it('listens on 127.0.0.1 directly on darwin, with no bridges', async () => {
     const [http, socks] = [await deadPort(), await deadPort()];
-    const { plan } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: http, socksProxyPort: socks }, { platform: 'darwin' });
-    expect(plan.helper.bridges).toEqual([]);
+    const { plan, helper } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: http, socksProxyPort: socks }, { platform: 'darwin' });
+    expect(helper.bridges).toEqual([]);
     await Promise.all(plan.services.map((s) => s.start()));
     const s = connect({ host: '127.0.0.1', port: http });
     const reply = collect(s);

@@ -5,12 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { note, type Kernel, type LaunchPlan } from '@fence/core';
+import { note, type LaunchPlan, type PluginHost } from '@fence/core';
 import { SANDBOX_EXEC } from './detect.js';
 import { buildSeatbeltProfile } from './seatbelt-profile.js';
 
 /** Adds the sandbox-exec wrapper to the plan; returns the session's log tag. */
-export function prepareSeatbelt(kernel: Kernel, plan: LaunchPlan): string {
+export function prepareSeatbelt(kernel: PluginHost, plan: LaunchPlan): string {
   mkdirSync(join(plan.runtimeDir(), 'tmp'), { recursive: true, mode: 0o700 });
   // The real path (/private/var/folders/…, not /var/folders/…): Seatbelt matches resolved paths,
   // and the command sees the same spelling in TMPDIR as in its own getcwd().

@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Availability, FeatureLine } from '@fence/core';
-import { seccompArchOf, type SeccompArch } from './syscalls.js';
+import { addonWith } from '@fence/linux-helper';
+import { seccompArchOf, type SeccompArch } from '@fence/syscalls';
 
 /** Return actions by their actions_avail names, in the kernel's order. */
 const ACTIONS = ['kill_process', 'kill_thread', 'trap', 'errno', 'user_notif', 'trace', 'log', 'allow'] as const;
@@ -74,15 +75,7 @@ const optional = <K extends string, V>(key: K, value: V | undefined) =>
   (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
 
 /** @fence/native may be absent (not installed, or not built for this machine). */
-async function nativeProbes(): Promise<SeccompProbes | undefined> {
-  try {
-    // A literal specifier, so the CLI bundler ships @fence/native's locator with the bundle.
-    const native = (await import('@fence/native')) as unknown as { addon?: () => unknown; default?: { addon?: () => unknown } };
-    return (native.addon ?? native.default?.addon)?.() as SeccompProbes | undefined;
-  } catch {
-    return undefined;
-  }
-}
+const nativeProbes = (): Promise<SeccompProbes | undefined> => addonWith<SeccompProbes>('seccompActionAvailable', 'seccompFlagsAvailable');
 
 /** Turns the facts into the layer's availability and its feature-report line. */
 export function seccompAvailability(found: SeccompFacts): Availability {

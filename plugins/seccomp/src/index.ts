@@ -1,9 +1,9 @@
 /**
  * @fence/plugin-seccomp: the syscall filter layer. At PrepareStage.KERNEL_LAYERS it generates the
- * classic-BPF programs for this architecture and policy: `plan.helper.seccomp`, which the
- * in-sandbox helper installs with SECCOMP_FILTER_FLAG_LOG, and `plan.helper.seccompQuiet` (the
- * socket(AF_UNIX) and clone3 rules), which it installs without the flag. Without the helper,
- * bwrap's `--seccomp` installs one program with every rule instead.
+ * classic-BPF programs for this architecture and policy: the helper plan's `seccomp`, which the
+ * in-sandbox helper installs with SECCOMP_FILTER_FLAG_LOG, and its `seccompQuiet` (the
+ * socket(AF_UNIX) and clone3 rules), which it installs without the flag. Without the helper, the
+ * sandbox installs one program with every rule instead: this layer answers its `singleFilter` hook.
  *
  * With -m, when the kernel and the addon can, the session also runs a supervisor: the helper
  * installs the notify variant of the logged program instead, and every EPERM denial is answered
@@ -15,12 +15,13 @@
  * machine that cannot leaves it unset, and that layer refuses to start).
  */
 import { addFd, note, PrepareStage, Tokens, warn, type FencePlugin, type LaunchPlan } from '@fence/core';
+import { helperSession, type HelperPlan } from '@fence/linux-helper';
 import { detectSeccomp } from './detect.js';
 import { execRequest, unreadableExec, type NotifyExec } from './exec-request.js';
-import { describeSeccompProgram, notifySeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
+import { buildSeccompProgram, describeSeccompProgram, notifySeccompProgram, seccompOptionsFor, splitSeccompPrograms } from './seccomp-filter.js';
 import type { SeccompOptions } from './seccomp-rules.js';
 import { startSupervisor, type Supervisor } from './supervisor.js';
-import { seccompArchOf } from './syscalls.js';
+import { seccompArchOf } from '@fence/syscalls';
 
 const NAME = 'seccomp';
 
@@ -33,6 +34,8 @@ export const seccompPlugin: FencePlugin = {
     const arch = seccompArchOf(process.arch);
     if (!arch) throw new Error(`no seccomp program for architecture ${process.arch} (Fence filters x64 and arm64)`);
     let supervisor: Supervisor | undefined;
+    let options: SeccompOptions | undefined;
+    const { plan: helper, hooks } = helperSession(kernel);
     const violations = kernel.resolve(Tokens.Violations);
     /** The exec hook's verdict; an unreadable call is refused and reported whatever it says. */
     const judge = (e: NotifyExec): boolean => {
@@ -43,19 +46,22 @@ export const seccompPlugin: FencePlugin = {
       return kernel.hooks.exec.call(execRequest(e)) === undefined;
     };
     /** Runs the session's supervisor; false when the addon cannot. */
-    const supervise = async (plan: LaunchPlan, options: SeccompOptions): Promise<boolean> => {
+    const supervise = async (plan: LaunchPlan, helper: HelperPlan, options: SeccompOptions): Promise<boolean> => {
       supervisor = await startSupervisor(violations, options.superviseExec ? judge : undefined);
       if (!supervisor) return false;
       const { fd } = supervisor;
       plan.cleanup.push(() => supervisor?.close());
-      plan.helper.seccompNotify = { program: notifySeccompProgram(options), socket: addFd(plan, { inherit: () => fd }) };
+      helper.seccompNotify = { program: notifySeccompProgram(options), socket: addFd(plan, { inherit: () => fd }) };
       return true;
     };
+    // A sandbox that installs one filter itself gets every rule of the two in one program.
+    hooks.singleFilter.tap(NAME, () => (options ? buildSeccompProgram(options) : undefined));
     kernel.hooks.prepare.tapPromise({ name: NAME, stage: PrepareStage.KERNEL_LAYERS }, async (plan, report) => {
-      const options = { ...seccompOptionsFor(plan.policy, arch), superviseExec: kernel.hooks.exec.isUsed() };
+      // Taps, not isUsed(): every kernel hook has an interceptor (guardTaps), so isUsed() is always true.
+      options = { ...seccompOptionsFor(plan.policy, arch), superviseExec: kernel.hooks.exec.taps.length > 0 };
       const { logged, quiet } = splitSeccompPrograms(options);
-      plan.helper.seccomp = logged;
-      if (quiet) plan.helper.seccompQuiet = quiet;
+      helper.seccomp = logged;
+      if (quiet) helper.seccompQuiet = quiet;
       for (const line of describeSeccompProgram(options).lines) note(plan, NAME, line);
       const availability = report.get(NAME);
       if (availability?.status === 'degraded') note(plan, NAME, `denials are not logged: ${availability.reason}`);
@@ -65,7 +71,7 @@ export const seccompPlugin: FencePlugin = {
         warn(plan, NAME, `network.allowUnixSockets lists ${allowUnixSockets.length} path(s), but connect() cannot be limited to them here (it needs Landlock ABI 9): every Unix socket visible in the sandbox is reachable`);
       }
       const wanted = kernel.options.monitor || options.superviseExec;
-      if (wanted && availability?.facts?.notify === true && (await supervise(plan, options))) {
+      if (wanted && availability?.facts?.notify === true && (await supervise(plan, helper, options))) {
         note(plan, NAME, 'supervisor: EPERM denials go to Fence (SECCOMP_RET_USER_NOTIF), which answers and reports them');
         if (options.superviseExec) plan.exec.supervisor = `the ${NAME} supervisor`;
       }
@@ -122,4 +128,4 @@ export {
   X32_SYSCALL_BIT,
   type SeccompArch,
   type SyscallName,
-} from './syscalls.js';
+} from '@fence/syscalls';

@@ -6,7 +6,7 @@
  */
 import type { Violation } from '@fence/core';
 import { AF_UNIX, AF_VSOCK, CLONE_NEWUSER, TIOCLINUX, TIOCSTI } from './seccomp-rules.js';
-import { AUDIT_ARCH, SECCOMP_ARCHES, SYSCALL_NAMES, syscallNumber, type SyscallName } from './syscalls.js';
+import { AUDIT_ARCH, SECCOMP_ARCHES, SYSCALL_NAMES, syscallNumber, type SyscallName } from '@fence/syscalls';
 
 /** What the addon's supervisor reports. */
 export interface NotifyEvent {

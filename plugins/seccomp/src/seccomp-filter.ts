@@ -28,7 +28,7 @@ import {
   type SeccompOptions,
   type SeccompRule,
 } from './seccomp-rules.js';
-import { AUDIT_ARCH, X32_SYSCALL_BIT, syscallNumber, type SeccompArch, type SyscallName } from './syscalls.js';
+import { AUDIT_ARCH, X32_SYSCALL_BIT, syscallNumber, type SeccompArch, type SyscallName } from '@fence/syscalls';
 
 /** SECCOMP_RET_* from <linux/seccomp.h>. */
 export const SECCOMP_RET = {

@@ -2,8 +2,8 @@
  * What the filter refuses, as data. The program (seccomp-filter.ts) and its description for `-d`
  * and the README are both generated from this one table.
  */
-import type { SeccompArch, SyscallName } from './syscalls.js';
-import { syscallNumber } from './syscalls.js';
+import type { SeccompArch, SyscallName } from '@fence/syscalls';
+import { syscallNumber } from '@fence/syscalls';
 
 /** `supervise`: the call waits for the supervisor's verdict (only in the notify program). */
 export type SeccompAction = 'eperm' | 'enosys' | 'supervise';

@@ -5,6 +5,7 @@
  * listeners over the socket `fd` (inherited by every command).
  */
 import type { ViolationStream } from '@fence/core';
+import { addonWith, loadNative } from '@fence/linux-helper';
 import type { NotifyExec } from './exec-request.js';
 import { notifyViolation, type NotifyEvent } from './notify-event.js';
 
@@ -30,17 +31,9 @@ export interface Supervisor {
 
 /** The addon, and whether the in-sandbox helper that installs the notify filter is there too. */
 async function loadAddon(): Promise<{ addon: SupervisorAddon; helper: boolean } | undefined> {
-  try {
-    // A literal specifier, so the CLI bundler ships @fence/native's locator with the bundle.
-    type Native = { addon?: () => unknown; helperPath?: () => string | undefined };
-    const imported = (await import('@fence/native')) as unknown as Native & { default?: Native };
-    const native = imported.addon ? imported : (imported.default ?? {});
-    const addon = native.addon?.() as Partial<SupervisorAddon> | undefined;
-    if (typeof addon?.notifySupervisor !== 'function') return undefined;
-    return { addon: addon as SupervisorAddon, helper: native.helperPath?.() !== undefined };
-  } catch {
-    return undefined;
-  }
+  const addon = await addonWith<SupervisorAddon>('notifySupervisor');
+  if (!addon) return undefined;
+  return { addon, helper: (await loadNative())?.helperPath() !== undefined };
 }
 
 /**

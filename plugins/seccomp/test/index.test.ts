@@ -1,11 +1,12 @@
 import { Kernel, loadPolicy, type LaunchPlan, type SettingsInput, createLaunchPlan } from '@fence/core';
 import { describe, expect, it } from 'vitest';
-import seccompDefault, { seccompArchOf, seccompPlugin, splitSeccompPrograms } from '../src/index.js';
+import { helperSession, type HelperPlan } from '@fence/linux-helper';
+import seccompDefault, { buildSeccompProgram, seccompArchOf, seccompPlugin, splitSeccompPrograms } from '../src/index.js';
 
 const arch = seccompArchOf(process.arch);
 const runnable = process.platform === 'linux' && arch !== undefined;
 
-async function prepare(settings: SettingsInput): Promise<LaunchPlan> {
+async function prepare(settings: SettingsInput): Promise<{ plan: LaunchPlan; helper: HelperPlan; kernel: Kernel }> {
   const { policy } = loadPolicy({ cwd: process.cwd(), home: '/nonexistent', env: {}, inline: settings });
   const kernel = new Kernel({
     plugins: [seccompPlugin],
@@ -15,7 +16,7 @@ async function prepare(settings: SettingsInput): Promise<LaunchPlan> {
   const report = await kernel.activate(policy);
   const plan = createLaunchPlan(policy, { path: () => '/nonexistent', created: false });
   await kernel.hooks.prepare.promise(plan, report);
-  return plan;
+  return { plan, helper: helperSession(kernel).plan, kernel };
 }
 
 describe('seccompPlugin', () => {
@@ -25,10 +26,10 @@ describe('seccompPlugin', () => {
   });
 
   it.skipIf(!runnable)('puts the logged program in the helper plan and the AF_UNIX rule in the quiet one by default', async () => {
-    const plan = await prepare({});
+    const { plan, helper } = await prepare({});
     const { logged, quiet } = splitSeccompPrograms({ arch: arch!, allowUnixSockets: false });
-    expect(plan.helper.seccomp).toEqual(logged);
-    expect(plan.helper.seccompQuiet).toEqual(quiet);
+    expect(helper.seccomp).toEqual(logged);
+    expect(helper.seccompQuiet).toEqual(quiet);
     expect(quiet).toBeDefined();
     const notes = plan.notes.filter((n) => n.layer === 'seccomp').map((n) => n.message);
     expect(notes[0]).toMatch(new RegExp(`^${arch} filter, \\d+ instructions`));
@@ -36,10 +37,17 @@ describe('seccompPlugin', () => {
   });
 
   it.skipIf(!runnable)('allows AF_UNIX sockets, leaving only clone3 quiet, when the policy allows a Unix socket path', async () => {
-    const plan = await prepare({ network: { allowUnixSockets: ['/run/docker.sock'] } });
+    const { helper } = await prepare({ network: { allowUnixSockets: ['/run/docker.sock'] } });
     const { logged, quiet } = splitSeccompPrograms({ arch: arch!, allowUnixSockets: true });
-    expect(plan.helper.seccomp).toEqual(logged);
-    expect(plan.helper.seccompQuiet).toEqual(quiet);
+    expect(helper.seccomp).toEqual(logged);
+    expect(helper.seccompQuiet).toEqual(quiet);
+  });
+
+  it.skipIf(!runnable)('gives a sandbox that installs one filter every rule of the two in one program', async () => {
+    const allowed = await prepare({ network: { allowUnixSockets: ['/run/docker.sock'] } });
+    expect(helperSession(allowed.kernel).hooks.singleFilter.call()).toEqual(buildSeccompProgram({ arch: arch!, allowUnixSockets: true }));
+    const refused = await prepare({});
+    expect(helperSession(refused.kernel).hooks.singleFilter.call()).toEqual(buildSeccompProgram({ arch: arch!, allowUnixSockets: false }));
   });
 
   it.skipIf(!runnable)('runs no supervisor without -m', async () => {

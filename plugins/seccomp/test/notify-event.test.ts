@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeCall, notifyViolation, type NotifyEvent } from '../src/notify-event.js';
-import { AUDIT_ARCH, syscallNumber } from '../src/syscalls.js';
+import { AUDIT_ARCH, syscallNumber } from '@fence/syscalls';
 
 const x86 = AUDIT_ARCH.x86_64;
 const call = (name: Parameters<typeof syscallNumber>[1], args: bigint[], arch = x86) =>

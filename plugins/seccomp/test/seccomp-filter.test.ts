@@ -18,7 +18,7 @@ import {
   TIOCSTI,
   type SeccompOptions,
 } from '../src/seccomp-rules.js';
-import { AUDIT_ARCH, SECCOMP_ARCHES, syscallNumber, type SeccompArch, type SyscallName } from '../src/syscalls.js';
+import { AUDIT_ARCH, SECCOMP_ARCHES, syscallNumber, type SeccompArch, type SyscallName } from '@fence/syscalls';
 import { runBpf, runStack, type SeccompData } from './bpf-interpreter.js';
 
 const ALLOW = SECCOMP_RET.ALLOW;

@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { buildSeccompProgram } from '../src/seccomp-filter.js';
 import { AF_UNIX, AF_VSOCK, CLONE_NEWUSER, DANGEROUS_SYSCALLS, TIOCSTI } from '../src/seccomp-rules.js';
-import { seccompArchOf, syscallNumber, type SeccompArch, type SyscallName } from '../src/syscalls.js';
+import { seccompArchOf, syscallNumber, type SeccompArch, type SyscallName } from '@fence/syscalls';
 
 const arch = seccompArchOf(process.arch);
 const has = (program: string) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;

@@ -4,7 +4,7 @@
  * the host server saw a connection, the host process died), never by the attacker's exit code.
  */
 import { lstatSync, rmSync } from 'node:fs';
-import type { Policy } from '@fence/core';
+import { shellWord, type Policy } from '@fence/core';
 import type { HostTargets } from './host-targets.js';
 
 /** A relay Fence runs for the sandbox between 127.0.0.1:port (inside, or on the host for -p) and a Unix socket at `path`. */
@@ -53,8 +53,8 @@ export interface Attack {
   readonly judge: { readonly kind: 'effect'; readonly happened: (ctx: CheckContext, stdout: string) => boolean } | { readonly kind: 'same-as-host' };
 }
 
-/** Single-quotes a word for bash. */
-export const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** A word for bash (quoted when it needs it). */
+export const sh = shellWord;
 
 /** Runs a Python program (untestable() must have checked needsPython). */
 export const python = (ctx: CheckContext, program: string): string => `${sh(ctx.python!)} -c ${sh(program)}`;

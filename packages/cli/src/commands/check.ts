@@ -6,7 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { processProbe, type Bridge, type Sandbox } from '@fence/core';
+import { processProbe, type Sandbox } from '@fence/core';
+import { helperSession, type Bridge } from '@fence/linux-helper';
 import type { Flags } from '../args.js';
 import type { CheckContext, Relay } from '../check/attack.js';
 import { ATTACKS } from '../check/attacks.js';
@@ -24,7 +25,7 @@ function relaysOf(sandbox: Sandbox, kind: 'tcp-to-unix' | 'unix-to-tcp'): Relay[
   const { httpProxyPort, socksProxyPort } = sandbox.policy.network;
   const name = (b: Bridge): string =>
     b.kind === 'unix-to-tcp' ? `in-${b.port}` : b.port === httpProxyPort ? 'http' : b.port === socksProxyPort ? 'socks' : `out-${b.port}`;
-  return sandbox.plan.helper.bridges.flatMap((b) => (b.kind === kind ? [{ name: name(b), port: b.port, path: join(sandbox.plan.runtimeDir(), `${name(b)}.sock`) }] : []));
+  return helperSession(sandbox.kernel).plan.bridges.flatMap((b) => (b.kind === kind ? [{ name: name(b), port: b.port, path: join(sandbox.plan.runtimeDir(), `${name(b)}.sock`) }] : []));
 }
 
 /** sys.executable: the interpreter a `python3` on PATH (maybe a pyenv shim) finally runs. */

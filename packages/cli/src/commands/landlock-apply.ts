@@ -1,16 +1,17 @@
 /**
- * `fence --landlock-apply -- <cmd>` (seed compatibility): hands the plan in FENCE_LAUNCH_PLAN to
- * the native helper via the addon's execve; the helper applies it and execs the command. Landlock
+ * `fence --landlock-apply -- <cmd>` (SPEC §1, internal): hands the helper plan in FENCE_LAUNCH_PLAN
+ * (base64) to the native helper via the addon's execve; the helper applies it and execs the command. Landlock
  * is never applied to this multi-threaded Node process itself.
  */
 import { errors } from '@fence/core';
-import { addon, helperPath } from '@fence/native';
+import { loadNative, nativeMissing } from '@fence/linux-helper';
 
-export function landlockApply(command: readonly string[]): number {
-  const native = addon();
-  const helper = helperPath();
+export async function landlockApply(command: readonly string[]): Promise<number> {
+  const m = await loadNative();
+  const native = m?.addon();
+  const helper = m?.helperPath();
   if (!native || !helper) {
-    throw errors.nativeMissing('--landlock-apply');
+    throw nativeMissing('--landlock-apply');
   }
   if (!process.env.FENCE_LAUNCH_PLAN) {
     throw errors.flagInvalid('--landlock-apply', 'FENCE_LAUNCH_PLAN is not set; it carries the encoded policy (set by Fence itself)');

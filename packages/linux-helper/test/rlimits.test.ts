@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rlimitsFor } from '../src/limits.js';
+import { rlimitsFor } from '../src/rlimits.js';
 
 describe('rlimitsFor', () => {
   it('maps each limit to its rlimit, in bytes for memory, and leaves out zeros', () => {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SECCOMP_ARCHES, SYSCALL_NAMES, seccompArchOf, syscallNumber, type SeccompArch } from '../src/syscalls.js';
+import { SECCOMP_ARCHES, SYSCALL_NAMES, seccompArchOf, syscallNumber, type SeccompArch } from '../src/index.js';
 
 /** Where this machine's kernel headers keep each table (Debian's linux-libc-dev). */
 const HEADERS: Record<SeccompArch, readonly string[]> = {

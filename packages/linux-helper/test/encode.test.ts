@@ -1,9 +1,10 @@
-'use strict';
-const assert = require('node:assert/strict');
-const { describe, it } = require('node:test');
-const { encodeHelperPlan } = require('..');
+import assert from 'node:assert/strict';
+import { describe, it } from 'vitest';
+import { encodeHelperPlan, type HelperPlan } from '../src/index.js';
 
-const text = (plan) => Buffer.from(encodeHelperPlan(plan)).toString('utf8');
+/** Plans as a caller without the types could write them: the encoder checks every field itself. */
+const encode = (plan: unknown) => encodeHelperPlan(plan as HelperPlan);
+const text = (plan: unknown) => Buffer.from(encode(plan)).toString('utf8');
 
 describe('encodeHelperPlan', () => {
   it('writes one line per instruction, in the order fence-launch applies them', () => {
@@ -71,7 +72,7 @@ describe('encodeHelperPlan', () => {
   });
 
   it('names the field of an invalid value', () => {
-    const cases = [
+    const cases: [unknown, RegExp][] = [
       [{ bridges: [{ kind: 'tcp-to-unix', port: 0, fd: 4 }], rlimits: [] }, /bridges\[0\]\.port must be a port 1\.\.65535/],
       [{ bridges: [{ kind: 'tcp-to-unix', port: 1, fd: 2 }], rlimits: [] }, /bridges\[0\]\.fd must be a descriptor number 3\.\.65535/],
       [{ bridges: [{ kind: 'udp', port: 1, fd: 4 }], rlimits: [] }, /bridges\[0\]\.kind/],
@@ -82,6 +83,6 @@ describe('encodeHelperPlan', () => {
       [{ bridges: [], rlimits: [], landlock: { abi: 1, handledAccessFs: 1.5, handledAccessNet: 0, scoped: 0, restrictFlags: 0, paths: [], ports: [] } }, /landlock\.handledAccessFs must be an integer/],
       [{ bridges: [], rlimits: [], landlock: { abi: 1, handledAccessFs: 1, handledAccessNet: 0, scoped: 0, restrictFlags: 0, paths: [{ access: 1, path: 'rel' }], ports: [] } }, /landlock\.paths\[0\]\.path must be an absolute path/],
     ];
-    for (const [plan, message] of cases) assert.throws(() => encodeHelperPlan(plan), { name: 'TypeError', message });
+    for (const [plan, message] of cases) assert.throws(() => encode(plan), { name: 'TypeError', message: message as RegExp });
   });
 });
