@@ -72,6 +72,18 @@ describe.runIf(hasProgram('curl')).each(USERS)('the code template (as %s)', (use
     expect(existsSync(join(ws.dir, 'opencode.jsonc'))).toBe(false);
   });
 
+  it('keeps ~/.bun/bin (on PATH, bun itself) read-only while bun\'s cache stays writable', async () => {
+    ws = workspace(user);
+    for (const dir of ['.bun', '.bun/bin', '.bun/install']) {
+      mkdirSync(join(ws.home, dir));
+      own(ws, join(ws.home, dir));
+    }
+    const r = await fence(ws, ['-t', 'code', '-c', 'echo evil > ~/.bun/bin/fence; echo "bin=$?"; echo x > ~/.bun/install/x; echo "cache=$?"'], { env: { HOME: ws.home } });
+    expect(r.stdout).toMatch(/^bin=[1-9]$/m);
+    expect(r.stdout).toMatch(/^cache=0$/m);
+    expect(existsSync(join(ws.home, '.bun/bin/fence'))).toBe(false);
+  });
+
   it('a project extending code reaches its local server; git push and writes to .env are refused', async () => {
     ws = workspace(user);
     writeSettings(ws, { extends: 'code', network: { allowedDomains: ['localhost'], allowLocalOutbound: true } });

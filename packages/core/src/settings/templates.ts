@@ -153,6 +153,8 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
           '**/.env.*',
           '**/*.pem',
           '**/*.key',
+          // On PATH (bun's installer puts it first): a program planted there runs outside next time.
+          '~/.bun/bin',
           // The agents' own permissions and hooks: a command must not widen them or remove Fence's hook.
           '~/.claude/settings.json',
           '.claude/settings.json',
