@@ -68,6 +68,15 @@ describe.each(USERS)("Fence's own relays cannot be turned against the host (as %
     expect(host.reached()).toBe(false);
   });
 
+  it('a replaced out-N.sock (allowLocalOutboundPorts) never redirects the bridge to a host socket', async () => {
+    ws = workspace(user);
+    const port = 20000 + ((process.pid * 11 + (user === 'root' ? 0 : 1)) % 20000);
+    writeSettings(ws, { network: { allowLocalOutbound: true, allowLocalOutboundPorts: [port] } });
+    const r = await fence(ws, ['-c', `${swapSockets(host.path)}; (exec 3<>/dev/tcp/127.0.0.1/${port} && timeout 2 cat <&3); true`]);
+    expect(r.stdout).not.toContain(HOST_REPLY);
+    expect(host.reached()).toBe(false);
+  });
+
   it('-p cannot take the sandbox\'s own proxy port', async () => {
     ws = workspace(user);
     const r = await fence(ws, ['-p', '3128', '--', 'true']);
@@ -77,9 +86,9 @@ describe.each(USERS)("Fence's own relays cannot be turned against the host (as %
 
   it('the runtime directory is not in the sandbox: no socket of Fence is visible, nothing of it is writable', async () => {
     ws = workspace(user);
-    writeSettings(ws, { network: { allowedDomains: ['example.com'] } });
+    writeSettings(ws, { network: { allowedDomains: ['example.com'], allowLocalOutbound: true, allowLocalOutboundPorts: [5432] } });
     // The workspace itself is under /tmp/fence-e2e-*; the session's runtime directory is /tmp/fence-XXXXXX.
-    const r = await fence(ws, ['-c', "find /tmp /run /var/tmp \\( -name http.sock -o -name socks.sock -o -name 'in-*.sock' \\) 2>/dev/null; ls -d /tmp/fence-* 2>/dev/null | grep -v /tmp/fence-e2e-; echo done"]);
+    const r = await fence(ws, ['-c', "find /tmp /run /var/tmp \\( -name http.sock -o -name socks.sock -o -name 'in-*.sock' -o -name 'out-*.sock' \\) 2>/dev/null; ls -d /tmp/fence-* 2>/dev/null | grep -v /tmp/fence-e2e-; echo done"]);
     expect(r.stdout).toBe('done\n');
   });
 

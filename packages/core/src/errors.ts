@@ -69,7 +69,7 @@ export const errors = {
   extendsDepth: (chain: readonly string[], max: number) =>
     new FenceError('EXTENDS_DEPTH', `"extends" chain deeper than ${max}: ${chain.join(' -> ')}; flatten the chain`),
   extendsMissing: (file: string, target: string, known: readonly string[]) =>
-    new FenceError('EXTENDS_MISSING', `${file}: extends: "${target}" is neither a built-in template (${known.join(', ')}) nor an existing file`),
+    new FenceError('EXTENDS_MISSING', `${file}: extends: "${target}" is neither a built-in template (${known.join(', ')}), "@base" (your own settings file) nor an existing file`),
   flagInvalid: (flag: string, why: string) => new FenceError('FLAG_INVALID', `${flag}: ${why}`),
   /** An essential layer (the sandbox itself) is absent: its own reason says what to install. */
   layerMissing: (layer: string, reason: string | undefined) => new FenceError('LAYER_UNAVAILABLE', reason ?? `the ${layer} layer is unavailable`),

@@ -60,6 +60,13 @@ export interface BwrapLayout {
    * as the host is everywhere else, so git finds its `.git` from a subdirectory.
    */
   readonly tmpProject?: string;
+  /**
+   * devices (absent: a minimal /dev alone). `host`: the host's /dev. Otherwise bwrap's own /dev,
+   * with each passed node bound from the host's with device access and each link made again
+   * (devices.ts). Only root can change names in the host's /dev and the sandbox cannot reach it,
+   * so the nodes are bound by name.
+   */
+  readonly devices?: { readonly host: boolean; readonly nodes: readonly string[]; readonly links: readonly { readonly path: string; readonly target: string }[] };
 }
 
 /** Everything the builder needs: the layout and the descriptors the effects opened for it. */
@@ -207,6 +214,15 @@ function mountArgs(m: Mount, bindFds: ReadonlyMap<string, number>, dataFds: Read
   }
 }
 
+function devArgs(devices: BwrapLayout['devices']): string[] {
+  if (devices?.host) return ['--dev-bind', '/dev', '/dev'];
+  return [
+    '--dev', '/dev',
+    ...(devices?.nodes ?? []).flatMap((path) => ['--dev-bind', path, path]),
+    ...(devices?.links ?? []).flatMap((l) => ['--symlink', l.target, l.path]),
+  ];
+}
+
 /** The bwrap options (without the trailing `--` and the command). */
 export function buildBwrapArgs(input: BwrapInput): string[] {
   const mounts = planMounts(input);
@@ -222,7 +238,7 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
     'ALL',
     ...(input.disableUserns ? ['--disable-userns'] : []),
     '--ro-bind', '/', '/',
-    '--dev', '/dev',
+    ...devArgs(input.devices),
     '--proc', '/proc',
     '--tmpfs', '/tmp',
     ...mounts.flatMap((m) => mountArgs(m, input.bindFds, input.dataFds ?? new Map())),

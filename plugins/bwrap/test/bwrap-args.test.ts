@@ -201,3 +201,21 @@ describe('bindPaths', () => {
     ]);
   });
 });
+
+describe('buildBwrapArgs: devices', () => {
+  const dev = (args: string[]): string[] => args.slice(HEAD.length + 4 + 3, args.indexOf('--proc'));
+
+  it('binds each passed device node with device access, and makes its links again, on bwrap\'s own /dev', () => {
+    const devices = { host: false, nodes: ['/dev/fuse', '/dev/dri/card0'], links: [{ path: '/dev/dri/by-path/pci-card', target: '../card0' }] };
+    expect(dev(buildBwrapArgs(input({ devices })))).toEqual([
+      '--dev', '/dev',
+      '--dev-bind', '/dev/fuse', '/dev/fuse',
+      '--dev-bind', '/dev/dri/card0', '/dev/dri/card0',
+      '--symlink', '../card0', '/dev/dri/by-path/pci-card',
+    ]);
+  });
+
+  it('shows the host\'s whole /dev in host mode', () => {
+    expect(dev(buildBwrapArgs(input({ devices: { host: true, nodes: [], links: [] } })))).toEqual(['--dev-bind', '/dev', '/dev']);
+  });
+});

@@ -77,6 +77,14 @@ export function terminalRights(abi: number): number {
   return readWrite(abi) | (handledFs(abi) & AccessFs.IOCTL_DEV);
 }
 
+/**
+ * Devices passed through (devices.allow, or /dev itself with devices.mode "host"): read, write and
+ * ioctl (a GPU or /dev/fuse is driven by ioctl), never create, remove or rename names there.
+ */
+export function deviceRights(abi: number): number {
+  return (AccessFs.READ_FILE | AccessFs.WRITE_FILE | AccessFs.READ_DIR | AccessFs.IOCTL_DEV) & handledFs(abi);
+}
+
 export function fileOnly(rights: number): number {
   return rights & FILE_RIGHTS;
 }
@@ -105,6 +113,8 @@ export interface LandlockInput {
   /** Existing allowWrite paths (globs already reduced to a directory by the caller). */
   readonly writablePaths: readonly PathEntry[];
   readonly devNodes: readonly PathEntry[];
+  /** Host devices the sandbox shows (see deviceRights); absent: none. */
+  readonly passedDevices?: readonly PathEntry[];
   /** Whether the sandbox has its own network namespace. */
   readonly netns: boolean;
   readonly proxyPorts: readonly number[];
@@ -122,6 +132,7 @@ function pathRules(abi: number, input: LandlockInput): LandlockPathRule[] {
     pathRule({ path: '/', isDirectory: true }, readExecute()),
     pathRule({ path: '/tmp', isDirectory: true }, readWrite(abi)),
     ...dev,
+    ...(input.passedDevices ?? []).map((d) => pathRule(d, deviceRights(abi))),
     ...input.writablePaths.map((p) => pathRule(p, readWrite(abi))),
   ];
 }

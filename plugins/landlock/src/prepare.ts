@@ -2,6 +2,7 @@
  * The prepare step (PrepareStage.KERNEL_LAYERS): builds the ruleset for this session and hands it
  * to the in-sandbox helper through plan.helper.landlock. The helper applies it just before execve.
  */
+import { statSync } from 'node:fs';
 import { errors, note, Tokens, type DetectionReport, type Kernel, type LaunchPlan } from '@fence/core';
 import { buildLandlockRuleset, describeRuleset, missingFeatures, NEEDED_DEV_NODES } from './landlock-rules.js';
 import { writablePaths } from './writable-paths.js';
@@ -29,13 +30,20 @@ export async function prepareLandlock(kernel: Kernel, plan: LaunchPlan, report: 
   const writable = await writablePaths(policy.filesystem.allowWrite);
   for (const path of writable.skipped) logger.debug('landlock', `Skipped allowWrite (does not exist): ${path}`);
 
+  // With devices.mode "host" the host's whole /dev; otherwise what devices.allow passes through.
+  const devices = policy.devices.mode === 'host' ? ['/dev'] : policy.devices.allow;
+  const passedDevices = devices.map((path) => ({ path, isDirectory: statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false }));
+
   const ruleset = buildLandlockRuleset({
     abi,
     policy,
     writablePaths: writable.existing,
     devNodes: NEEDED_DEV_NODES,
+    passedDevices,
     netns,
-    proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort],
+    // Without a network namespace these are the ports the command may connect to: the proxies, and
+    // the host loopback ports the policy lists (Landlock cannot tell loopback from other addresses).
+    proxyPorts: [policy.network.httpProxyPort, policy.network.socksProxyPort, ...(policy.network.allowLocalOutbound ? policy.network.allowLocalOutboundPorts : [])],
     exposedPorts: kernel.options.ports,
   });
   plan.helper.landlock = ruleset;

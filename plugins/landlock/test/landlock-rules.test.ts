@@ -91,6 +91,18 @@ describe('buildLandlockRuleset', () => {
     });
   }
 
+  it('gives passed devices read, write and ioctl, never the right to make or remove names', () => {
+    const rules = buildLandlockRuleset(input(7, { passedDevices: [{ path: '/dev/fuse', isDirectory: false }, { path: '/dev/dri', isDirectory: true }] })).paths;
+    const fuse = rules.find((r) => r.path === '/dev/fuse')!.access;
+    const dri = rules.find((r) => r.path === '/dev/dri')!.access;
+    expect(fuse).toBe(AccessFs.READ_FILE | AccessFs.WRITE_FILE | AccessFs.IOCTL_DEV);
+    expect(dri).toBe(AccessFs.READ_FILE | AccessFs.WRITE_FILE | AccessFs.READ_DIR | AccessFs.IOCTL_DEV);
+    // Before ABI 5 there is no ioctl right to grant (ioctl is not restricted then).
+    expect(buildLandlockRuleset(input(4, { passedDevices: [{ path: '/dev/fuse', isDirectory: false }] })).paths.find((r) => r.path === '/dev/fuse')!.access).toBe(
+      AccessFs.READ_FILE | AccessFs.WRITE_FILE,
+    );
+  });
+
   it('uses the v7 ruleset on a newer kernel', () => {
     const rs = buildLandlockRuleset(input(9));
     expect(rs.abi).toBe(7);

@@ -6,11 +6,14 @@
  * between the check and the connection (rebinding).
  */
 import { lookup } from 'node:dns/promises';
-import { canonicalHost, decideDomain } from '@fence/core';
+import { canonicalHost, decideDomain, parseUpstreamProxy, type UpstreamProxy } from '@fence/core';
 import { guardAddress, parseIp, type AddressRules } from './address-guard.js';
 
 export interface NetworkRules extends AddressRules {
   readonly deniedDomains: readonly string[];
+  /** "proxy": a name no list decides goes to `upstreamProxy` instead of being blocked. */
+  readonly defaultAction?: 'deny' | 'proxy';
+  readonly upstreamProxy?: string;
 }
 
 export interface ResolvedAddress {
@@ -38,6 +41,8 @@ export type FilterDecision =
       /** Connect to these, in order; never to anything else. */
       readonly addresses: readonly ResolvedAddress[];
       readonly reason: string;
+      /** Set for a name no list decides under defaultAction "proxy": go through this proxy, not to `addresses`. */
+      readonly upstream?: UpstreamProxy;
     }
   | {
       readonly allowed: false;
@@ -82,7 +87,8 @@ export async function filterTarget(
   }
   if (host.length === 0) return { allowed: false, host, port, code: 'bad-target', reason: 'empty host name' };
   const domain = decideHost(host, rules);
-  if (!domain.allowed) return { allowed: false, host, port, code: domain.code!, reason: domain.reason };
+  const forward = domain.code === 'not-allowed' && rules.defaultAction === 'proxy' && rules.upstreamProxy !== undefined;
+  if (!domain.allowed && !forward) return { allowed: false, host, port, code: domain.code!, reason: domain.reason };
 
   const bytes = parseIp(host);
   let addresses: readonly ResolvedAddress[];
@@ -92,9 +98,11 @@ export async function filterTarget(
     try {
       addresses = await resolve(host);
     } catch (e) {
+      // A forwarded name the host cannot resolve is the upstream's to resolve (a proxy that alone has DNS).
+      if (forward) return forwarded(host, port, rules.upstreamProxy!);
       return { allowed: false, host, port, code: 'unresolved', reason: `cannot resolve ${host} (${errorCode(e)})` };
     }
-    if (addresses.length === 0) return { allowed: false, host, port, code: 'unresolved', reason: `${host} has no addresses` };
+    if (addresses.length === 0) return forward ? forwarded(host, port, rules.upstreamProxy!) : { allowed: false, host, port, code: 'unresolved', reason: `${host} has no addresses` };
   }
   // One bad address blocks the name: a mixed public/private answer is how rebinding starts.
   for (const a of addresses) {
@@ -104,5 +112,10 @@ export async function filterTarget(
       return { allowed: false, host, port, code: 'local-address', reason };
     }
   }
-  return { allowed: true, host, port, addresses, reason: domain.reason };
+  return forward ? forwarded(host, port, rules.upstreamProxy!) : { allowed: true, host, port, addresses, reason: domain.reason };
+}
+
+/** The decision for a name no list decides under defaultAction "proxy" (its addresses passed the guard). */
+function forwarded(host: string, port: number, upstreamProxy: string): FilterDecision {
+  return { allowed: true, host, port, addresses: [], upstream: parseUpstreamProxy(upstreamProxy), reason: 'not in network.allowedDomains: forwarded to network.upstreamProxy' };
 }

@@ -16,8 +16,9 @@ import {
   type Decision,
   type ProxyOptions,
 } from './options.js';
-import { closeAfter, connectUpstream, describeError, handOff, splice, type FdSender } from './tunnel.js';
+import { closeAfter, describeError, handOff, splice, type FdSender } from './tunnel.js';
 import { createUpstreamPool } from './upstream-pool.js';
+import { connectToUpstream, openTunnel, through, unreachable } from './upstream.js';
 
 export interface HttpProxyOptions extends ProxyOptions {
   /** Time allowed for a request's headers to arrive (default 30 s); then 408 and close. */
@@ -125,10 +126,10 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     }
     let upstream: Socket;
     try {
-      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
+      upstream = await openTunnel(d, connectTimeout);
     } catch (e) {
-      decided('CONNECT', url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
-      return closeAfter(client, rawReply(502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`));
+      decided('CONNECT', url, d, 502, unreachable(d, e), true);
+      return closeAfter(client, rawReply(502, `fence: cannot connect to ${formatTarget(d.host, d.port)}${through(d)}: ${describeError(e)}\n`));
     }
     sockets.add(upstream);
     decided('CONNECT', url, d, 200);
@@ -157,14 +158,29 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     if (res.destroyed) return;
     let connected = false;
     let handed = false;
+    // Forwarded (defaultAction "proxy"): to the upstream proxy itself, which gets the absolute URI
+    // as any proxy would; not pooled, as the pool's connections go to the decided addresses.
+    let viaUpstream: Socket | undefined;
+    if (d.upstream) {
+      try {
+        viaUpstream = await connectToUpstream(d.upstream, connectTimeout);
+      } catch (e) {
+        decided(method, url, d, 502, unreachable(d, e), true);
+        req.resume();
+        return respond(res, 502, `fence: cannot connect to ${formatTarget(d.host, d.port)}${through(d)}: ${describeError(e)}\n`);
+      }
+      sockets.add(viaUpstream);
+      if (res.destroyed) return void viaUpstream.destroy();
+    }
+    const direct = viaUpstream;
+    const auth = d.upstream?.authorization ? ['Proxy-Authorization', d.upstream.authorization] : [];
     const outgoing = request({
-      agent: pool.agent,
+      ...(direct ? { createConnection: () => direct } : { agent: pool.agent, ...pool.target(d.host, d.port, d.addresses) }),
       host: d.host,
       port: d.port,
-      ...pool.target(d.host, d.port, d.addresses),
       method,
-      path: target.path,
-      headers: [...endToEndHeaders(req.rawHeaders, ['host']), 'Host', target.hostHeader],
+      path: d.upstream ? url : target.path,
+      headers: [...endToEndHeaders(req.rawHeaders, ['host']), 'Host', target.hostHeader, ...auth],
       setHost: false,
       maxHeaderSize: MAX_HEADER_SIZE,
     } as RequestOptions);
@@ -173,7 +189,7 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
       decided(method, url, d, incoming.statusCode ?? 0);
       incoming.on('error', () => handed || res.destroy());
       incoming.on('aborted', () => handed || res.destroy());
-      if (handoff && req.complete && outgoing.writableFinished && longBody(method, incoming)) {
+      if (handoff && !direct && req.complete && outgoing.writableFinished && longBody(method, incoming)) {
         handed = true;
         return handBody(req.socket, incoming, handoff);
       }
@@ -183,9 +199,9 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     outgoing.on('error', (e) => {
       if (handed) return;
       if (res.headersSent || res.destroyed) return void res.destroy();
-      decided(method, url, d, 502, `upstream unreachable: ${describeError(e)}`, true);
+      decided(method, url, d, 502, unreachable(d, e), true);
       req.resume();
-      const where = formatTarget(d.host, d.port);
+      const where = `${formatTarget(d.host, d.port)}${through(d)}`;
       respond(res, 502, connected ? `fence: ${where} failed: ${describeError(e)}\n` : `fence: cannot connect to ${where}: ${describeError(e)}\n`, connected);
     });
     res.on('close', () => {

@@ -11,14 +11,15 @@ import {
   definePlugin,
   errors,
   note,
+  parseUpstreamProxy,
   PrepareStage,
   Tokens,
-  type HostService,
   type Kernel,
   type LaunchPlan,
 } from '@fence/core';
+import { prepareLocalOutbound } from './local-outbound-plan.js';
 import { createHttpProxy } from './http-proxy.js';
-import { describeTarget, type ProxyServer, type TunnelProxy } from './listener.js';
+import { describeTarget, explained, type TunnelProxy } from './listener.js';
 import { inboundListener, pinListeningSocket } from './host-sockets.js';
 import { loadAddon, loadFdSender } from './native.js';
 import {
@@ -39,20 +40,18 @@ export * from './address-guard.js';
 export * from './filter.js';
 export * from './http-message.js';
 export * from './http-proxy.js';
+export * from './local-outbound.js';
 export { describeTarget, type ListenTarget, type ProxyServer, type TunnelProxy } from './listener.js';
 export * from './network-plan.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, formatTarget, type ProxyOptions, type ViolationSink } from './options.js';
 export * from './port-forward.js';
 export * from './socks-protocol.js';
 export * from './socks-proxy.js';
+export { connectToUpstream, openTunnel } from './upstream.js';
 export { handOff, splice, type FdSender } from './tunnel.js';
 
 const LAYER = 'proxy';
 
-/** A service whose start() failure names what could not be started and how to fix it. */
-function explained(service: ProxyServer, explain: (e: unknown) => Error): HostService {
-  return { name: service.name, start: () => service.start().catch((e: unknown) => Promise.reject(explain(e))), stop: () => service.stop() };
-}
 
 /** Returns the tunnel proxies it created (none when the sandbox has no network). */
 async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]> {
@@ -94,6 +93,7 @@ async function prepare(kernel: Kernel, plan: LaunchPlan): Promise<TunnelProxy[]>
   note(plan, LAYER, `HTTP proxy on ${describeTarget(http.target)} (127.0.0.1:${network.httpProxyPort} in the sandbox)`);
   note(plan, LAYER, `SOCKS5 proxy on ${describeTarget(socks.target)} (127.0.0.1:${network.socksProxyPort} in the sandbox)`);
   note(plan, LAYER, `allowed: ${network.allowedDomains.join(', ') || '(none)'}; denied: ${network.deniedDomains.join(', ') || '(none)'}`);
+  if (network.upstreamProxy !== undefined) note(plan, LAYER, `other names: forwarded to ${parseUpstreamProxy(network.upstreamProxy).display} (network.defaultAction "proxy")`);
 
   if (options.ports.length === 0) return [http, socks];
   if (!linux) {
@@ -144,7 +144,10 @@ export const proxyPlugin = definePlugin({
   },
   apply(kernel) {
     const tunnels = new WeakMap<LaunchPlan, TunnelProxy[]>();
-    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan) => void tunnels.set(plan, await prepare(kernel, plan)));
+    kernel.hooks.prepare.tapPromise({ name: LAYER, stage: PrepareStage.SERVICES }, async (plan, report) => {
+      const local = prepareLocalOutbound(kernel, plan, report);
+      tunnels.set(plan, [...(await prepare(kernel, plan)), ...local]);
+    });
     kernel.hooks.launch.tapPromise(LAYER, (plan) => launch(kernel, plan, tunnels.get(plan) ?? []));
   },
 });

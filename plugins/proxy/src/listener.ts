@@ -75,3 +75,8 @@ export function trackedService(name: string, server: Server, target: ListenTarge
       }),
   };
 }
+
+/** A service whose start() failure names what could not be started and how to fix it. */
+export function explained(service: ProxyServer, explain: (e: unknown) => Error): HostService {
+  return { name: service.name, start: () => service.start().catch((e: unknown) => Promise.reject(explain(e))), stop: () => service.stop() };
+}

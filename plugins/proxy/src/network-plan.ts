@@ -8,17 +8,19 @@ import { encodeReply, METHOD_NO_AUTH, Reply, SOCKS_VERSION } from './socks-proto
 
 export const HTTP_SOCKET = 'http.sock';
 export const SOCKS_SOCKET = 'socks.sock';
+/** The host socket behind the sandbox's 127.0.0.1:port for network.allowLocalOutboundPorts. */
+export const localOutboundSocket = (port: number): string => `out-${port}.sock`;
 /** The socket the helper serves for `-p port` (inbound connections into the sandbox). */
 export const inboundSocket = (port: number): string => `in-${port}.sock`;
 
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'];
 
 /**
- * Without an allowed domain nothing could pass the proxies, so they only run when they can allow
- * something, when their block decisions are wanted (-m, -d), or when -p needs the bridges anyway.
+ * Without an allowed domain (or an upstream for the others) nothing could pass the proxies, so they
+ * only run when they can allow something, when their block decisions are wanted (-m, -d), or when -p needs the bridges anyway.
  */
 export function proxiesNeeded(network: Policy['network'], options: Pick<KernelOptions, 'monitor' | 'debug' | 'ports'>): boolean {
-  return network.allowedDomains.length > 0 || options.monitor || options.debug || options.ports.length > 0;
+  return network.allowedDomains.length > 0 || network.defaultAction === 'proxy' || options.monitor || options.debug || options.ports.length > 0;
 }
 
 /** The proxy variables pointing at the bridged ports inside the sandbox. */
@@ -54,6 +56,11 @@ export function proxyBridges(network: Policy['network'], httpFd: number, socksFd
     { kind: 'tcp-to-unix', port: network.httpProxyPort, fd: httpFd },
     { kind: 'tcp-to-unix', port: network.socksProxyPort, fd: socksFd },
   ];
+}
+
+/** The bridge for a host loopback port (sandbox 127.0.0.1:port → the host socket whose plan descriptor is `fd`). */
+export function localOutboundBridge(port: number, fd: number): Bridge {
+  return { kind: 'tcp-to-unix', port, fd };
 }
 
 /** The bridge for `-p port` (the listening host socket, plan descriptor `fd` → the sandbox's 127.0.0.1:port). */

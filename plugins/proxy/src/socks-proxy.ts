@@ -17,7 +17,8 @@ import {
   replyForError,
   SOCKS_VERSION,
 } from './socks-protocol.js';
-import { closeAfter, connectUpstream, describeError, errnoCode, handOff, splice, type FdSender } from './tunnel.js';
+import { closeAfter, errnoCode, handOff, splice, type FdSender } from './tunnel.js';
+import { openTunnel, unreachable } from './upstream.js';
 
 export interface SocksProxyOptions extends ProxyOptions {
   /** Time allowed from accept to a complete CONNECT request (default 10 s). */
@@ -82,9 +83,9 @@ export function createSocksProxy(options: SocksProxyOptions): TunnelProxy {
     }
     let upstream: Socket;
     try {
-      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
+      upstream = await openTunnel(d, connectTimeout);
     } catch (e) {
-      const reason = `upstream unreachable: ${describeError(e)}`;
+      const reason = unreachable(d, e);
       report({ action: 'block', host: d.host, port: d.port, reason, detail: `${detail('FAILED')} (${reason})` });
       return closeAfter(client, encodeReply(replyForError(errnoCode(e))));
     }

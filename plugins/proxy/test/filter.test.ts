@@ -114,3 +114,31 @@ describe('filterTarget', () => {
     expect(await filterTarget('localhost', 80, rules({ allowedDomains: ['localhost'], allowLocalOutbound: true }))).toMatchObject({ allowed: true });
   });
 });
+
+describe('filterTarget with defaultAction "proxy"', () => {
+  const grey = rules({ allowedDomains: ['api.example.com'], deniedDomains: ['evil.example.com'], defaultAction: 'proxy', upstreamProxy: 'http://127.0.0.1:8080' });
+
+  it('forwards a name no list decides to the upstream, and one the host cannot resolve too (the upstream resolves it)', async () => {
+    for (const host of ['example.com', 'unknown.example.org']) {
+      const d = await filterTarget(host, 443, grey, dns);
+      expect(d).toMatchObject({ allowed: true, addresses: [], upstream: { host: '127.0.0.1', port: 8080 }, reason: 'not in network.allowedDomains: forwarded to network.upstreamProxy' });
+    }
+  });
+
+  it('never forwards a denied name, and lets an allowed one go direct', async () => {
+    expect(await filterTarget('evil.example.com', 443, grey, dns)).toMatchObject({ allowed: false, code: 'denied' });
+    const allowed = await filterTarget('api.example.com', 443, grey, dns);
+    expect(allowed).toMatchObject({ allowed: true, addresses: [{ address: '93.184.216.35', family: 4 }] });
+    expect(allowed.allowed && allowed.upstream).toBeUndefined();
+  });
+
+  it('keeps the address guard for forwarded names: loopback, private and metadata targets are blocked', async () => {
+    for (const host of ['127.0.0.1', 'rebind.example.com', 'internal.example.com', 'metadata.example.com', '[::1]']) {
+      expect(await filterTarget(host, 80, grey, dns)).toMatchObject({ allowed: false, code: 'local-address' });
+    }
+  });
+
+  it('blocks what no list decides with defaultAction "deny" (the default)', async () => {
+    expect(await filterTarget('example.com', 443, { ...grey, defaultAction: 'deny' }, dns)).toMatchObject({ allowed: false, code: 'not-allowed' });
+  });
+});

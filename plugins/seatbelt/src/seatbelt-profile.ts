@@ -171,6 +171,12 @@ function networkRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
     '; network: only the proxies on localhost',
     ...rule('allow', 'network-outbound', proxies.map((p) => `(remote tcp "localhost:${p}")`), undefined),
   ];
+  // The host's own loopback ports the policy lists (a local database): on macOS the command shares
+  // the host's network, so these are the host's 127.0.0.1 and ::1 ports themselves.
+  const local = policy.network.allowLocalOutbound ? policy.network.allowLocalOutboundPorts.map((p) => checkPort('network.allowLocalOutboundPorts', p)) : [];
+  if (local.length) {
+    lines.push('; network.allowLocalOutboundPorts: these ports of the host\'s loopback', ...rule('allow', 'network-outbound', local.map((p) => `(remote tcp "localhost:${p}")`), undefined));
+  }
   const exposed = o.exposedPorts.map((p) => checkPort('--port', p));
   if (policy.network.allowLocalBinding) {
     lines.push('(allow network-bind network-inbound (local ip "*:*"))', '(allow network-outbound (remote ip "localhost:*"))');

@@ -183,6 +183,21 @@ describe('buildSeatbeltProfile', () => {
   });
 });
 
+describe('buildSeatbeltProfile: what macOS can express of the Linux-first settings', () => {
+  const network = (settings: Parameters<typeof testPolicy>[0]) => buildSeatbeltProfile(testPolicy(settings), options).split('\n');
+
+  it('allows outbound TCP to exactly the listed ports of localhost (127.0.0.1 and ::1), only with allowLocalOutbound', () => {
+    const lines = network({ network: { allowLocalOutbound: true, allowLocalOutboundPorts: [5432] } });
+    expect(lines).toContain('  (remote tcp "localhost:5432")');
+    expect(lines.filter((l) => l.includes('localhost:') && !/:(3128|1080|5432)"/.test(l))).toEqual([]);
+  });
+
+  it('needs no profile rule for the upstream proxy (the host proxies reach it) and ignores devices (Linux only)', () => {
+    const plain = buildSeatbeltProfile(testPolicy(), options);
+    expect(buildSeatbeltProfile(testPolicy({ network: { defaultAction: 'proxy', upstreamProxy: 'http://127.0.0.1:8080' }, devices: { mode: 'host' } }), options)).toBe(plain);
+  });
+});
+
 describe('buildSeatbeltProfile golden profiles', () => {
   // The exact text, reviewed line by line when it changes (UPDATE_GOLDEN=1 rewrites the files).
   const cases = {
@@ -195,6 +210,8 @@ describe('buildSeatbeltProfile golden profiles', () => {
         }),
         { ...options, exposedPorts: [8080], tmpDir: '/private/var/folders/xy/T/fence-1/tmp' },
       ),
+    'local-outbound-ports': () =>
+      buildSeatbeltProfile(testPolicy({ network: { allowLocalOutbound: true, allowLocalOutboundPorts: [5432, 6379], defaultAction: 'proxy', upstreamProxy: 'http://127.0.0.1:8080' }, devices: { mode: 'host' } }), options),
   };
   for (const [name, build] of Object.entries(cases)) {
     it(`matches test/golden/${name}.sb`, () => {

@@ -14,6 +14,7 @@ const noRelay = (name: string) => (ctx: CheckContext): string | undefined =>
   relay(ctx, name) ? undefined : `no ${name} proxy runs in this sandbox: the policy allows no domain`;
 
 /** Opens fd 3 to a port inside the sandbox, or ends the attack (nothing listens: nothing to attack). */
+const localRelays = (ctx: CheckContext): Relay[] => ctx.relays.filter((r) => r.name.startsWith('out-'));
 const open3 = (port: number) => `exec 3<>/dev/tcp/127.0.0.1/${port} || exit 0`;
 
 const httpConnect = (ctx: CheckContext): string => {
@@ -77,6 +78,15 @@ const inboundSwap: Attack = {
   judge: { kind: 'effect', happened: (ctx) => ctx.host.hits.unix > 0 },
 };
 
+/** The same swap for the host loopback ports (network.allowLocalOutboundPorts): every one at once. */
+const localSwap: Attack = {
+  name: "redirect Fence's host loopback relays to a host socket (replace out-<port>.sock)",
+  covers: "Fence's own relays",
+  untestable: (ctx) => (localRelays(ctx).length > 0 ? undefined : 'no host loopback port is listed (network.allowLocalOutboundPorts)'),
+  script: (ctx) => localRelays(ctx).map((r) => `${swap(ctx, r)}\n(exec 3<>/dev/tcp/127.0.0.1/${r.port} && timeout 3 head -n 1 <&3)`).join('\n'),
+  judge: { kind: 'effect', happened: (ctx) => ctx.host.hits.unix > 0 },
+};
+
 const litter = (ctx: CheckContext) => join(ctx.runtimeDir!, 'fence-check-litter');
 
 /** Ordered: the relay attacks break the relays they swap, so they run last. */
@@ -127,5 +137,6 @@ export const networkAttacks: readonly Attack[] = [
   },
   relaySwap('http'),
   relaySwap('socks'),
+  localSwap,
   inboundSwap,
 ];

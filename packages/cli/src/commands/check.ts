@@ -17,11 +17,13 @@ import { sandboxFromFlags } from '../sandbox.js';
 
 /**
  * The relays of one direction (see Bridge), named by their socket in the runtime directory: `http`,
- * `socks` (the proxies' sockets), `in-8080` (a -p listener): where an attacker would swap them.
+ * `socks` (the proxies' sockets), `out-5432` (a host loopback port), `in-8080` (a -p listener):
+ * where an attacker would swap them.
  */
 function relaysOf(sandbox: Sandbox, kind: 'tcp-to-unix' | 'unix-to-tcp'): Relay[] {
-  const { httpProxyPort } = sandbox.policy.network;
-  const name = (b: Bridge): string => (b.kind === 'unix-to-tcp' ? `in-${b.port}` : b.port === httpProxyPort ? 'http' : 'socks');
+  const { httpProxyPort, socksProxyPort } = sandbox.policy.network;
+  const name = (b: Bridge): string =>
+    b.kind === 'unix-to-tcp' ? `in-${b.port}` : b.port === httpProxyPort ? 'http' : b.port === socksProxyPort ? 'socks' : `out-${b.port}`;
   return sandbox.plan.helper.bridges.flatMap((b) => (b.kind === kind ? [{ name: name(b), port: b.port, path: join(sandbox.plan.runtimeDir(), `${name(b)}.sock`) }] : []));
 }
 

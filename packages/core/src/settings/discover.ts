@@ -18,14 +18,15 @@ function* ancestors(directory: string): Generator<string> {
   }
 }
 
+/** Where the user's own settings file is looked for, in order (what `"extends": "@base"` names). */
+export function userSettingsCandidates(home: string, env: NodeJS.ProcessEnv): string[] {
+  const xdg = env.XDG_CONFIG_HOME !== undefined && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config');
+  return [...NAMES.map((name) => path.join(xdg, 'fence', name)), path.join(home, '.fence.json')];
+}
+
 /** Every place a settings file is looked for, in order. */
 export function settingsCandidates(cwd: string, home: string, env: NodeJS.ProcessEnv): string[] {
-  const xdg = env.XDG_CONFIG_HOME !== undefined && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(home, '.config');
-  return [
-    ...[...ancestors(cwd)].flatMap((dir) => NAMES.map((name) => path.join(dir, name))),
-    ...NAMES.map((name) => path.join(xdg, 'fence', name)),
-    path.join(home, '.fence.json'),
-  ];
+  return [...[...ancestors(cwd)].flatMap((dir) => NAMES.map((name) => path.join(dir, name))), ...userSettingsCandidates(home, env)];
 }
 
 /**
@@ -41,6 +42,12 @@ function isSettingsFile(file: string, insideFence: boolean): boolean {
     // An unreadable directory on the way (EACCES) holds no settings we could use.
     return false;
   }
+}
+
+/** The user's own settings file, or undefined when there is none. */
+export function userSettingsFile(home: string, env: NodeJS.ProcessEnv): string | undefined {
+  const insideFence = env.FENCE_SANDBOX === '1';
+  return userSettingsCandidates(home, env).find((file) => isSettingsFile(file, insideFence));
 }
 
 /** The settings file that applies in `cwd`, or undefined when there is none. */

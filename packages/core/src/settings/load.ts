@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { errors, FenceError } from '../errors.js';
 import type { Policy, PolicySource } from '../policy.js';
-import { discoverSettingsFile } from './discover.js';
+import { discoverSettingsFile, userSettingsFile } from './discover.js';
 import { isCrossField, issueLines } from './issues.js';
 import { parseSettingsText } from './jsonc.js';
 import { mergeLayers, policySources, type SettingsLayer } from './merge.js';
@@ -42,6 +42,9 @@ export interface LoadedPolicy {
 /** `extends` chains longer than this are refused. */
 export const MAX_EXTENDS_DEPTH = 10;
 
+/** `"extends": "@base"`: the user's own settings file, or the built-in default when there is none. */
+export const BASE_SETTINGS = '@base';
+
 const INLINE = 'inline';
 const describe = (from: string): string => (from === INLINE ? 'inline settings' : from);
 
@@ -72,6 +75,7 @@ class ChainReader {
   constructor(
     private readonly home: string,
     private readonly registries: RegistryContext,
+    private readonly env: NodeJS.ProcessEnv,
   ) {}
 
   /** `chain` names every settings source from the start of this chain to `from`, for errors. */
@@ -104,7 +108,12 @@ class ChainReader {
   }
 
   #extends(target: string, from: string, baseDir: string, chain: readonly string[]): SettingsLayer[] {
-    const next = isTemplateName(target) ? `template:${target}` : realPathOfExisting(path.resolve(baseDir, expandHome(target, this.home)));
+    const base = target === BASE_SETTINGS ? userSettingsFile(this.home, this.env) : undefined;
+    // "@base" without a file of the user's: the built-in default, which is what no settings give.
+    if (target === BASE_SETTINGS && base === undefined) return [];
+    const next = isTemplateName(target)
+      ? `template:${target}`
+      : realPathOfExisting(base ?? path.resolve(baseDir, expandHome(target, this.home)));
     const longer = [...chain, next];
     if (chain.includes(next)) throw errors.extendsCycle(longer);
     if (longer.length - 1 > MAX_EXTENDS_DEPTH) throw errors.extendsDepth(longer, MAX_EXTENDS_DEPTH);
@@ -138,7 +147,7 @@ export function loadPolicy(opts: LoadOptions): LoadedPolicy {
   if (opts.template !== undefined && !isTemplateName(opts.template)) throw errors.templateUnknown(opts.template, templateNames);
   const cwd = resolveWorkingDirectory(opts.cwd);
   const home = realPathOfExisting(path.resolve(opts.home));
-  const reader = new ChainReader(home, { env: opts.env, home, cwd });
+  const reader = new ChainReader(home, { env: opts.env, home, cwd }, opts.env);
   const layers: SettingsLayer[] = opts.template === undefined ? [] : reader.template(opts.template, [`template:${opts.template}`]);
   if (opts.inline !== undefined) {
     layers.push(...reader.layers(opts.inline, INLINE, cwd, [INLINE]));

@@ -12,7 +12,7 @@
  * they do not count; every symlink below them, and any in an absolute entry, does. Such an entry is
  * refused unless its real path is also allowed by an entry that names it directly.
  */
-import { lstatSync, realpathSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { errors } from '../errors.js';
 import type { Policy } from '../policy.js';
@@ -107,6 +107,36 @@ export function resolveWorkingDirectory(cwd: string): string {
   }
 }
 
+/**
+ * devices.allow resolved: each entry must exist and its real path (symlinks resolved) must still
+ * be under /dev, so a link such as /dev/fd cannot name something outside; the real path is what
+ * the sandbox shows. It must be a device node or a directory of them that only root can write
+ * (/dev/dri, /dev/net): never a place others can write, such as /dev/shm, where a name could be
+ * swapped for a link between this check and the mount. Only Linux has these settings; elsewhere
+ * they stay as written.
+ */
+function resolveDevices(list: readonly string[]): string[] {
+  if (process.platform !== 'linux') return [...list];
+  return list.map((written, i) => {
+    const field = `devices.allow[${i}]`;
+    let real: string;
+    try {
+      real = realpathSync.native(written);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw errors.pathInvalid(field, written, `does not exist on this machine (${code}); remove it, or load the driver that creates it`);
+    }
+    if (!isWithin(real, '/dev') || real === '/dev') throw errors.pathInvalid(field, written, `leads to ${real}, outside /dev; name a device under /dev`);
+    const stat = statSync(real);
+    const device = stat.isCharacterDevice() || stat.isBlockDevice();
+    const rootsDirectory = stat.isDirectory() && stat.uid === 0 && (stat.mode & 0o022) === 0;
+    if (!device && !rootsDirectory) {
+      throw errors.pathInvalid(field, written, `${real === written ? 'is' : `leads to ${real}, which is`} neither a device nor a directory of devices only root can write; name a device node (e.g. "/dev/fuse") or a directory such as "/dev/dri"`);
+    }
+    return real;
+  });
+}
+
 type PolicySettings = Omit<Settings, '$schema' | 'extends'>;
 
 /** The policy of `settings`: every path field resolved (see the file comment). */
@@ -123,6 +153,7 @@ export function resolvePolicyPaths(settings: PolicySettings, cwd: string, home: 
       allowWrite: resolveAllowWrite(settings.filesystem.allowWrite, cwd, home),
       denyWrite: resolve(settings.filesystem.denyWrite),
     },
+    devices: { ...settings.devices, allow: resolveDevices(settings.devices.allow) },
     cwd,
     home,
     trusted: [],

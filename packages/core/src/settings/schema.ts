@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { domainPatternProblem } from './domain-pattern.js';
+import { upstreamProxyProblem } from './upstream-proxy.js';
 
 /**
  * Marks an issue that compares fields which `extends` may set in different files: it is checked
@@ -40,13 +41,35 @@ export const NetworkSchema = z
       .boolean()
       .default(false)
       .describe('Allow allowed names to resolve to loopback, private or link-local addresses.'),
+    allowLocalOutboundPorts: z
+      .array(port)
+      .default([])
+      .describe("Ports of the host's own loopback (127.0.0.1, then ::1) the command may connect to, as 127.0.0.1:<port> inside the sandbox (a local database, a dev server); needs allowLocalOutbound. No other host port is reachable."),
     httpProxyPort: port.default(3128).describe('Port of the HTTP proxy as seen inside the sandbox.'),
     socksProxyPort: port.default(1080).describe('Port of the SOCKS5 proxy as seen inside the sandbox.'),
+    defaultAction: z
+      .enum(['deny', 'proxy'])
+      .default('deny')
+      .describe('What happens to a name neither allowedDomains nor deniedDomains lists: "deny" blocks it; "proxy" forwards it to upstreamProxy (e.g. mitmproxy, for inspection). deniedDomains are never forwarded.'),
+    upstreamProxy: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = upstreamProxyProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional()
+      .describe('The HTTP proxy ("http://host:port", credentials as "http://user:password@host:port") that receives what defaultAction "proxy" forwards: CONNECT tunnels, plain HTTP requests and SOCKS5 connections.'),
   })
   .superRefine((n, ctx) => {
-    if (n.httpProxyPort === n.socksProxyPort) {
-      ctx.addIssue({ code: 'custom', path: ['socksProxyPort'], message: 'must differ from httpProxyPort', params: CROSS_FIELD });
+    const issue = (field: string, message: string): void => ctx.addIssue({ code: 'custom', path: [field], message, params: CROSS_FIELD });
+    if (n.httpProxyPort === n.socksProxyPort) issue('socksProxyPort', 'must differ from httpProxyPort');
+    if (n.allowLocalOutboundPorts.length > 0 && !n.allowLocalOutbound) {
+      issue('allowLocalOutboundPorts', 'needs "allowLocalOutbound": true (set it, or remove the ports)');
     }
+    const clash = n.allowLocalOutboundPorts.find((p) => p === n.httpProxyPort || p === n.socksProxyPort);
+    if (clash !== undefined) issue('allowLocalOutboundPorts', `${clash} is a proxy port inside the sandbox (httpProxyPort/socksProxyPort); choose other proxy ports`);
+    if (n.defaultAction === 'proxy' && n.upstreamProxy === undefined) issue('defaultAction', '"proxy" needs network.upstreamProxy ("http://host:port"); set it, or use "deny"');
+    if (n.upstreamProxy !== undefined && n.defaultAction !== 'proxy') issue('upstreamProxy', 'is used only with "defaultAction": "proxy"; set that, or remove upstreamProxy');
   })
   .meta({ id: 'Network', description: 'Network policy: what the command may reach, through Fence proxies only.' });
 
@@ -66,6 +89,23 @@ const commandRule = z
   .refine((v) => !v.includes('\0'), 'a command rule cannot contain a NUL byte')
   // One command per rule is checked by the command plugin, which parses shell words.
   .meta({ description: 'A command prefix: "git push" matches "git push origin main" (program names compared without their directory).' });
+
+const devicePath = z
+  .string()
+  .refine((v) => v.startsWith('/dev/') && v.length > '/dev/'.length, 'must be a path under /dev/ (e.g. "/dev/fuse"); for the whole host /dev use "mode": "host"')
+  .refine((v) => !v.split('/').includes('..'), 'cannot contain ".."; write the device\'s own path')
+  .refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte')
+  .meta({ description: 'A device node ("/dev/fuse") or a directory of them that only root can write ("/dev/dri": its nodes and links are passed, not the directory); it must exist, and its real path (symlinks resolved) must be under /dev too.' });
+
+export const DevicesSchema = z
+  .strictObject({
+    mode: z
+      .enum(['auto', 'minimal', 'host'])
+      .default('auto')
+      .describe('"minimal": a fresh /dev with the usual nodes (null, zero, full, random, urandom, tty), /dev/ptmx, devpts and /dev/shm; "host": the host\'s whole /dev; "auto": minimal (bwrap can always build it here).'),
+    allow: z.array(devicePath).default([]).describe('Host devices passed through into the minimal /dev (e.g. ["/dev/dri"] for GPUs, ["/dev/fuse"]), with the access they need (Landlock: read, write and ioctl).'),
+  })
+  .meta({ id: 'Devices', description: 'Which devices exist under /dev inside the sandbox (Linux; macOS ignores it).' });
 
 const programName = z
   .string()
@@ -135,9 +175,10 @@ export const SettingsSchema = z
       .string()
       .min(1, 'empty extends; name a template or a file')
       .optional()
-      .describe('A built-in template name or a settings file path relative to this file.'),
+      .describe('A built-in template name, "@base" (the user\'s own settings file, ~/.config/fence/fence.json(c) or ~/.fence.json; the built-in default when there is none), or a settings file path relative to this file.'),
     network: NetworkSchema.default(NetworkSchema.parse({})),
     filesystem: FilesystemSchema.default(FilesystemSchema.parse({})),
+    devices: DevicesSchema.default(DevicesSchema.parse({})),
     command: CommandSchema.default(CommandSchema.parse({})),
     ssh: SshSchema.default(SshSchema.parse({})),
     environment: EnvironmentSchema.default(EnvironmentSchema.parse({})),

@@ -9,7 +9,7 @@ describe('jsonSchema', () => {
   it('forbids additional properties in every object', () => {
     const objects = Object.values(schema.$defs).filter((d) => d.type === 'object');
     expect(objects.map((o) => o.additionalProperties)).toEqual(objects.map(() => false));
-    expect(objects.length).toBe(7);
+    expect(objects.length).toBe(8);
   });
 
   it('allows "$schema" and makes no field required', () => {

@@ -40,7 +40,7 @@ describe('loadPolicy: validation', () => {
 
   it('lists the known keys when nothing is close', () => {
     const { opts } = world({ 'work/project/fence.json': '{"banana": 1}' });
-    expect(loadError(opts).message).toContain('  banana: unknown key; known keys: $schema, extends, network, filesystem, command, ssh, environment, limits, plugins');
+    expect(loadError(opts).message).toContain('  banana: unknown key; known keys: $schema, extends, network, filesystem, devices, command, ssh, environment, limits, plugins');
   });
 
   it('reports every problem of a file, each with its field path', () => {
@@ -152,7 +152,7 @@ describe('loadPolicy: extends', () => {
     const error = loadError(opts);
     expect(error.code).toBe('EXTENDS_MISSING');
     expect(error.message).toBe(
-      `${root}/work/project/fence.json: extends: "npm-instal" is neither a built-in template (default-deny, workspace-write, npm-install, pip-install, git-readonly, local-dev-server, agent-api-only, code, code-relaxed) nor an existing file`,
+      `${root}/work/project/fence.json: extends: "npm-instal" is neither a built-in template (default-deny, workspace-write, npm-install, pip-install, git-readonly, local-dev-server, agent-api-only, code, code-relaxed), "@base" (your own settings file) nor an existing file`,
     );
   });
 
