@@ -53,6 +53,12 @@ export interface BwrapLayout {
   readonly protect: { readonly existing: readonly string[]; readonly missing: readonly string[]; readonly pinned?: readonly string[] };
   /** The in-sandbox helper, when it has to be made visible (it may live under /tmp). */
   readonly helper?: string;
+  /**
+   * What Fence loads (policy.trusted: its own installation, settings, plugins): read-only like
+   * denyWrite, and shown even under the private /tmp, so `fence` itself runs inside (an agent's
+   * hook calls it).
+   */
+  readonly trusted?: readonly string[];
   /** Files shown inside with other content, read-only (a repository's `info/exclude` naming the placeholders: git-exclude.ts). */
   readonly data?: readonly string[];
   /**
@@ -145,8 +151,8 @@ function layoutMounts(input: BwrapLayout): Mount[] {
   // The repository of a working directory under /tmp, unless a rule covers it (denyRead wins).
   const project = input.tmpProject;
   if (project && !base.some((m) => isWithin(project, m.path))) base.push({ path: project, kind: 'show' });
-  // The working directory and the helper must stay reachable even under the private /tmp.
-  for (const path of [input.cwd, ...(input.helper ? [input.helper] : [])]) {
+  // The working directory, the helper and Fence itself must stay reachable even under the private /tmp.
+  for (const path of [input.cwd, ...(input.helper ? [input.helper] : []), ...(input.trusted ?? [])]) {
     if (visibilityOf(path, base) === 'hidden' && !base.some((m) => m.path === path)) base.push({ path, kind: 'show' });
   }
   return base.filter((m) => m.kind === 'write' || m.kind === 'show' || visibilityOf(m.path, base) !== 'hidden');

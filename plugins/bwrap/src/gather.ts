@@ -140,7 +140,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const denyRead = uniqueEntries(resolved('denyRead').map((e) => e.r));
   // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
   // The walk cache too: a command that rewrote it could hide a protected name from the next run.
-  const trusted = [...policy.trusted, cacheDir].flatMap((p) => resolveEntry(p) ?? []);
+  const fence = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
+  const trusted = [...fence, ...[cacheDir].flatMap((p) => resolveEntry(p) ?? [])];
   for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
@@ -182,6 +183,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     allowWrite,
     denyRead,
     denyWrite,
+    trusted: fence.map((r) => r.path),
     protect: { existing: [...existing], missing: [], pinned: createGuard ? pinnedGitDirs(finds.gitDirs, kinds) : [] },
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');

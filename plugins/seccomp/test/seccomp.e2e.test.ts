@@ -123,7 +123,8 @@ async function probeResults(program: Uint8Array | undefined, asNobody: boolean):
 
 const ALLOWED = ['py socket(AF_INET)', 'py socketpair(AF_UNIX)', 'py fork', 'py thread', 'personality(query)', 'unshare(0)'];
 
-describe.skipIf(missing !== undefined)('buildSeccompProgram installed by bwrap --seccomp', () => {
+// Each test starts bwrap and python: seconds on a loaded machine, not a hang.
+describe.skipIf(missing !== undefined)('buildSeccompProgram installed by bwrap --seccomp', { timeout: 30_000 }, () => {
   const program = arch ? buildSeccompProgram({ arch, allowUnixSockets: false }) : undefined;
   const users: [string, boolean][] = isRoot ? [['root', false], ['uid 65534', true]] : [['this user', false]];
 
