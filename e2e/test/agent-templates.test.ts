@@ -55,6 +55,35 @@ describe.runIf(hasProgram('curl')).each(USERS)('the code template (as %s)', (use
     expect(readFileSync(join(ws.home, '.claude/state.json'), 'utf8')).toBe('x\n');
   });
 
+  it('refuses the agents\' settings where not even their directory exists yet, opencode\'s .jsonc and Cursor\'s MCP servers', async () => {
+    ws = workspace(user);
+    // Each would make the agent, running outside the sandbox, run the command's code next time.
+    const r = await fence(ws, ['-t', 'code', '-c', [
+      'mkdir -p .claude sub/.codex .opencode .cursor',
+      `echo '{"hooks":{}}' > .claude/settings.json; echo "claude=$?"`,
+      'echo {} > sub/.codex/hooks.json; echo "codex=$?"',
+      'mkdir .opencode/plugins; echo "plugins=$?"',
+      `echo '{"plugins":["/tmp/p"]}' > opencode.jsonc; echo "opencode=$?"`,
+      'echo {} > .opencode/opencode.jsonc; echo "opencodedir=$?"',
+      `echo '{"mcpServers":{}}' > .cursor/mcp.json; echo "cursor=$?"`,
+    ].join('; ')], { env: { HOME: ws.home } });
+    for (const step of ['claude', 'codex', 'plugins', 'opencode', 'opencodedir', 'cursor']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    for (const p of ['.claude/settings.json', 'sub/.codex/hooks.json', '.opencode/plugins', '.opencode/opencode.jsonc', '.cursor/mcp.json']) expect(existsSync(join(ws.dir, p)), p).toBe(false);
+    expect(existsSync(join(ws.dir, 'opencode.jsonc'))).toBe(false);
+  });
+
+  it('keeps ~/.bun/bin (on PATH, bun itself) read-only while bun\'s cache stays writable', async () => {
+    ws = workspace(user);
+    for (const dir of ['.bun', '.bun/bin', '.bun/install']) {
+      mkdirSync(join(ws.home, dir));
+      own(ws, join(ws.home, dir));
+    }
+    const r = await fence(ws, ['-t', 'code', '-c', 'echo evil > ~/.bun/bin/fence; echo "bin=$?"; echo x > ~/.bun/install/x; echo "cache=$?"'], { env: { HOME: ws.home } });
+    expect(r.stdout).toMatch(/^bin=[1-9]$/m);
+    expect(r.stdout).toMatch(/^cache=0$/m);
+    expect(existsSync(join(ws.home, '.bun/bin/fence'))).toBe(false);
+  });
+
   it('a project extending code reaches its local server; git push and writes to .env are refused', async () => {
     ws = workspace(user);
     writeSettings(ws, { extends: 'code', network: { allowedDomains: ['localhost'], allowLocalOutbound: true } });

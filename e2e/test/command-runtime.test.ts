@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, hasProgram, own, USERS, userArgv, workspace, writeSettings, type Workspace } from '../src/fence.js';
@@ -114,6 +114,36 @@ describe.runIf(hasProgram('git')).each(USERS)('command.runtimeExecPolicy "argv" 
     const refusals = events.filter((e) => e.source === 'command');
     expect(refusals.length).toBeGreaterThanOrEqual(WAYS.length);
     for (const e of refusals) expect(e).toMatchObject({ action: 'block', reason: 'command.deny rule "git push"', target: expect.stringMatching(/^git push/) });
+  });
+
+  it('refuses git push behind git\'s own options, in its dashed form and through the dynamic loader', async () => {
+    ws = workspace(user);
+    repository(ws);
+    writeSettings(ws, { command: { deny: ['git push'], runtimeExecPolicy: 'argv' }, filesystem: { allowWrite: ['.'] } });
+    const ways = [
+      'git -C . push -q origin HEAD:c1',
+      'git --git-dir=.git --no-pager push -q origin HEAD:c2',
+      '"$(git --exec-path)/git-push" -q origin HEAD:c3',
+      'for l in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do [ -x $l ] && exec $l "$(command -v git)" push -q origin HEAD:c4; done',
+    ];
+    script(ws, 'agent.sh', `${ways.map((line) => `( cd repo && ${line} ); echo "exit $?"`).join('\n')}\n`);
+    const r = await fence(ws, ['--', 'sh', './agent.sh'], { timeoutMs: 60_000 });
+    for (const branch of ['c1', 'c2', 'c3', 'c4']) expect(pushed(ws, branch), `${branch}: ${r.stderr}`).toBe(false);
+    expect(r.stdout.trim().split('\n')).toEqual(ways.map(() => expect.stringMatching(/^exit [1-9]/)));
+    expect(r.stderr).toMatch(/Operation not permitted/);
+  });
+
+  it('refuses a denied program that is a script\'s #! interpreter (the kernel runs it, no execve shows it)', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { command: { deny: ['echo'], runtimeExecPolicy: 'argv' } });
+    script(ws, 'p', `#!${realpathSync('/bin/echo')} denied program ran\n`);
+    script(ws, 'nested', `#!${ws.dir}/p\n`);
+    script(ws, 'fine', '#!/bin/sh\nprintf "fine\\n"\n');
+    for (const name of ['p', 'nested', 'fine']) chmodSync(join(ws.dir, name), 0o755);
+    // The shell's own echo is a builtin: no exec.
+    script(ws, 'agent.sh', './p; echo "exit $?"; ./nested; echo "exit $?"; ./fine\n');
+    const r = await fence(ws, ['--', 'sh', './agent.sh'], { timeoutMs: 60_000 });
+    expect(r.stdout).toBe('exit 126\nexit 126\nfine\n');
   });
 
   it('allows the same pushes when command.allow says so', async () => {

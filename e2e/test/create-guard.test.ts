@@ -71,6 +71,21 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     for (const p of ['d/.bashrc', 'd/.zshrc', 'd/.profile', 'd/.git', 'd/e/.config/fence', 'd/fence.json']) expect(existsSync(join(ws.dir, p)), p).toBe(false);
   });
 
+  it('refuses a directory or symlink put at .git/modules or .git/worktrees (their git directories were never checked)', async () => {
+    ws = workspace(user);
+    hostGit(ws.dir, 'init', '-q', '.');
+    // `.git/x` is no git directory, so anything may be made there; moved to `.git/modules` it
+    // would be submodule `sub`'s git directory, whose hook a host `git submodule update` runs.
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', [
+      'mkdir -p .git/x/sub/hooks && echo evil > .git/x/sub/hooks/post-checkout',
+      'mv .git/x .git/modules; echo "modules=$?"',
+      'ln -s "$PWD/.git/x" .git/worktrees; echo "worktrees=$?"',
+    ].join('; ')]);
+    for (const step of ['modules', 'worktrees']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    expect(r.stderr).toMatch(/refused to create .*\/\.git\/modules: a git directory's place/);
+    for (const p of ['.git/modules', '.git/worktrees']) expect(existsSync(join(ws.dir, p)), p).toBe(false);
+  });
+
   it('never creates a protected name while another thread flips the path (no check-then-use)', async (ctx) => {
     if (!hasProgram('cc')) return ctx.skip(true, 'no C compiler (cc) to build the attack program');
     ws = workspace(user);

@@ -108,9 +108,14 @@ const char *guard_rules_refuse(const struct guard_rules *r, const char *dir, int
       return "git configuration of a repository that existed before this run";
   }
   if (op == OP_SYMLINK || op == OP_RENAME_DIR) {
+    /* Neither the place nor anything below it may be a git directory: a directory moved (or a
+     * link made) to `.git/modules` brings `modules/<name>` git directories whose hooks the guard
+     * never saw. */
     char full[PATH_MAX];
-    int n = snprintf(full, sizeof full, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
+    int n = snprintf(full, sizeof full, "%s/%s/x", strcmp(dir, "/") == 0 ? "" : dir, name);
     if (n < 0 || (size_t)n >= sizeof full || guard_is_git_dir(full)) return "a git directory's place";
+    full[n - 2] = '\0';
+    if (guard_is_git_dir(full)) return "a git directory's place";
   }
   return NULL;
 }

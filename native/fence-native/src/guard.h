@@ -28,7 +28,9 @@
  *   templates make them), inside which only what the templates hold may be created
  *   (`hooks/<x>.sample`, which git never runs, and `info/exclude`); `git-config` names (config,
  *   config.worktree) only in a git directory the guard itself made during this run (Fence moves
- *   them away when the session closes; docs/security.md says what that leaves open).
+ *   them away when the session closes; docs/security.md says what that leaves open). No directory
+ *   is renamed, nor a symlink made, where it or anything below it would be a git directory
+ *   (`.git/modules`, `.git/worktrees`: the git directories it brings were never checked).
  */
 #ifndef FENCE_GUARD_H
 #define FENCE_GUARD_H

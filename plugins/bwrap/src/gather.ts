@@ -27,6 +27,12 @@ export interface GatheredPaths {
   readonly placeholders: readonly string[];
   /** Those of `placeholders` that are the policy's own denyWrite paths, not protected names (the creation guard knows only names). */
   readonly denyWriteMissing: readonly string[];
+  /**
+   * Missing denyWrite paths whose directory is missing too (`.claude/settings.json` in a project
+   * with no `.claude`), as creation-guard names `<directory name>/<name>`: no placeholder can
+   * hold them, so the guard refuses the name wherever it would be made.
+   */
+  readonly denyWriteNames: readonly string[];
   /** Protected names that are symlinks in a writable directory: their target is protected, the name is guarded (link-guard.ts). */
   readonly links: readonly string[];
   /** What the close-time search for newly created protected names needs (sweep.ts), placeholders not yet in `seen`. */
@@ -188,6 +194,14 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   };
   const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
   const denyWriteMissing = placeholders.filter((p) => denyWriteCandidates.includes(p));
+  const denyWriteNames: string[] = [];
+  for (const m of matches.get('denyWrite')!) {
+    if (!createGuard || lstatExists(m.path) || existsSync(dirname(m.path)) || sandboxVisibility(input, m.path) !== 'writable') continue;
+    const name = `${basename(dirname(m.path))}/${basename(m.path)}`;
+    // The plan carries names in printable ASCII without spaces or `%` (fence-native's guardLines).
+    if (/^[\x21-\x24\x26-\x7e]+$/.test(name)) denyWriteNames.push(name);
+    else logger.warn(`denyWrite ${m.path} does not exist and its directory neither: the creation guard cannot hold a name with spaces or non-ASCII characters, so it can be created`);
+  }
   const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
   const sweep: SweepPlan = {
     walk: searchCwd ? cwd : undefined,
@@ -197,7 +211,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     seen: new Set(finds.found),
     writable: (p) => sandboxVisibility(input, p) === 'writable',
   };
-  return { input, kinds, placeholders, denyWriteMissing, links, sweep };
+  return { input, kinds, placeholders, denyWriteMissing, denyWriteNames: [...new Set(denyWriteNames)], links, sweep };
 }
 
 /** The git directories as they are (a `.git` symlink is not one), recorded as directories for the bind. */

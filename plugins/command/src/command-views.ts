@@ -36,6 +36,24 @@ const WRAPPERS: Record<string, Wrapper> = {
   xargs: { withValue: ['-a', '-d', '-E', '-I', '-L', '-n', '-P', '-s', '--arg-file', '--delimiter', '--max-args', '--max-procs', '--max-chars'] },
 };
 
+/**
+ * The dynamic loader runs the program named in its arguments (`ld.so /usr/bin/git push`): the
+ * kernel execs the loader, never the program's file.
+ */
+const LOADER: Wrapper = { withValue: ['--library-path', '--preload', '--audit', '--argv0', '--inhibit-rpath'] };
+for (const name of ['ld.so', 'ld-linux.so.2', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1', 'ld-linux-armhf.so.3', 'ld64.so.2']) WRAPPERS[name] = LOADER;
+
+/** git's own options, before its subcommand (`git -C dir push` is `git push`); those taking the next word. */
+const GIT_WITH_VALUE = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--super-prefix', '--config-env', '--attr-source']);
+
+/** `git <subcommand> …` without git's own options, or undefined when it has none. */
+function gitSubcommand(args: readonly string[]): string[] | undefined {
+  let i = 0;
+  while (i < args.length && args[i]!.startsWith('-') && args[i] !== '--') i += GIT_WITH_VALUE.has(args[i]!) ? 2 : 1;
+  if (args[i] === '--') i++;
+  return i > 0 && i < args.length ? args.slice(i) : undefined;
+}
+
 /** `bash -c '…'` recursion deeper than this is not inspected. */
 const MAX_DEPTH = 8;
 
@@ -96,6 +114,10 @@ export function commandViews(argv: readonly string[], program?: string): string[
     if (script !== undefined) for (const c of splitShellCommands(script)) visit(c, depth + 1);
     const inner = unwrap(name, args);
     if (inner) visit(inner, depth + 1);
+    // git's dashed form (`git-push`, in git's exec path) and git with its own options first.
+    if (/^git-[a-z]/.test(name)) views.push(['git', name.slice(4), ...args]);
+    const sub = name === 'git' ? gitSubcommand(args) : undefined;
+    if (sub) views.push(['git', ...sub]);
   };
   visit(argv, 0);
   return views;

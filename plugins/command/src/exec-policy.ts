@@ -10,14 +10,24 @@ import { denialRule, type CommandDenial } from './command-rules.js';
 import { baseName } from './command-views.js';
 import type { ProgramIdentity } from './program-identity.js';
 
-export function execDenial(req: ExecRequest, policy: Pick<Policy, 'command' | 'ssh'>, identity: ProgramIdentity): CommandDenial | undefined {
+/** Scripts whose interpreter is a script, as deep as Linux follows them (BINPRM_MAX_RECURSION). */
+const MAX_INTERPRETERS = 4;
+
+export function execDenial(req: ExecRequest, policy: Pick<Policy, 'command' | 'ssh'>, identity: ProgramIdentity, depth = 0): CommandDenial | undefined {
   const argv = req.argv.length > 0 ? req.argv : [req.path];
   const names = new Set([baseName(argv[0]!), baseName(req.path), ...identity.programsOf(req.file)]);
   for (const program of names) {
     const denial = findCommandDenial(argv, policy, program);
     if (denial) return denial;
   }
-  return undefined;
+  // A `#!` script: the kernel runs its interpreter itself (no second execve to see), with the
+  // line's argument and the script's path in front of the arguments.
+  const line = depth < MAX_INTERPRETERS ? identity.interpreterOf(req.file) : undefined;
+  if (line === undefined) return undefined;
+  const interpreter = line[0]!;
+  const proc = /^\/proc\/\d+/.exec(req.file)?.[0];
+  const file = proc === undefined ? interpreter : `${proc}/${interpreter.startsWith('/') ? 'root' : 'cwd/'}${interpreter}`;
+  return execDenial({ ...req, path: interpreter, file, argv: [...line, req.path, ...argv.slice(1)] }, policy, identity, depth + 1);
 }
 
 /** `[fence:command] 14:03:22 ✗ exec git push origin: command.deny rule "git push" (bash, pid=4711)` */

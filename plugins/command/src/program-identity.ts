@@ -5,7 +5,7 @@
  * and content. Reads at most the files whose size matches, each once per version.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { DeniedExecutable } from './executables.js';
 
 interface Known {
@@ -15,7 +15,18 @@ interface Known {
   readonly file: string;
 }
 
-const digest = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+/** Opens without blocking (a FIFO swapped in after the stat must not stop Fence) and reads only a regular file. */
+function readRegular(file: string): Buffer {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${file} is not a regular file`);
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const digest = (file: string): string => createHash('sha256').update(readRegular(file)).digest('hex');
 
 export class ProgramIdentity {
   readonly #known: Known[] = [];
@@ -32,6 +43,32 @@ export class ProgramIdentity {
     let d = this.#digests.get(key);
     if (d === undefined) this.#digests.set(key, (d = digest(file)));
     return d;
+  }
+
+  /**
+   * The interpreter and its optional argument of a `#!` script, as the kernel reads them (the
+   * first line, at most 256 bytes), or undefined.
+   */
+  interpreterOf(file: string): string[] | undefined {
+    const buf = Buffer.alloc(256);
+    let n = 0;
+    try {
+      // Non-blocking: a FIFO put in the file's place must not stop Fence.
+      const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        if (fstatSync(fd).isFile()) n = readSync(fd, buf, 0, buf.length, 0);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return undefined;
+    }
+    const head = buf.subarray(0, n).toString('latin1');
+    if (!head.startsWith('#!')) return undefined;
+    const line = head.slice(2).split('\n')[0]!.replace(/^[ \t]+|[ \t]+$/g, '');
+    const at = line.search(/[ \t]/);
+    if (line === '') return undefined;
+    return at < 0 ? [line] : [line.slice(0, at), line.slice(at).replace(/^[ \t]+/, '')];
   }
 
   /** The denied programs `file` is (empty when none, or when it cannot be read). */

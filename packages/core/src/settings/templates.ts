@@ -153,6 +153,8 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
           '**/.env.*',
           '**/*.pem',
           '**/*.key',
+          // On PATH (bun's installer puts it first): a program planted there runs outside next time.
+          '~/.bun/bin',
           // The agents' own permissions and hooks: a command must not widen them or remove Fence's hook.
           '~/.claude/settings.json',
           '.claude/settings.json',
@@ -163,9 +165,16 @@ export const templates: Readonly<Record<TemplateName, Template>> = {
           '.codex/hooks.json',
           '~/.cursor/hooks.json',
           '.cursor/hooks.json',
+          // MCP servers are programs the agent starts outside the sandbox.
+          '~/.cursor/mcp.json',
+          '.cursor/mcp.json',
           '~/.config/opencode/opencode.json',
+          '~/.config/opencode/opencode.jsonc',
           '~/.config/opencode/plugins',
           'opencode.json',
+          'opencode.jsonc',
+          '.opencode/opencode.json',
+          '.opencode/opencode.jsonc',
           '.opencode/plugins',
         ],
       },
