@@ -120,7 +120,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const guard = typeof chosen === 'object' ? chosen : undefined;
   session.plan.createGuard = guard;
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true }, guard !== undefined);
-  if (guard && gathered.denyWriteNames.length > 0) plan.helper.createGuard = { ...guard, files: [...guard.files, ...gathered.denyWriteNames] };
+  if (guard && gathered.denyWriteNames.length > 0) session.plan.createGuard = { ...guard, files: [...guard.files, ...gathered.denyWriteNames] };
   if (facts.netns !== true) {
     // The helper's -p relay would connect to the host's own 127.0.0.1:N: Fence's forwarder, a loop.
     if (session.plan.bridges.some((b) => b.kind === 'unix-to-tcp')) throw errors.flagInvalid('-p', 'needs a network namespace, which this machine does not give (see fence --linux-features): the sandbox already shares the host network');
