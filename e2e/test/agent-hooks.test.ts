@@ -21,7 +21,8 @@ const payload = (name: string, command: string, cwd: string): string => {
 
 /** A PATH with `fence` on it, as an installed Fence has (the rewritten commands call `fence`). */
 function pathWithFence(ws: Workspace): string {
-  const bin = join(dirname(ws.dir), 'bin');
+  // In the workspace: a sibling under /tmp would be hidden by the sandbox's private /tmp.
+  const bin = join(ws.dir, '.bin');
   mkdirSync(bin, { recursive: true });
   if (!existsSync(join(bin, 'fence'))) symlinkSync(FENCE_BIN, join(bin, 'fence'));
   return `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
