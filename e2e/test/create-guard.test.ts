@@ -99,10 +99,16 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     expect(existsSync(join(ws.dir, 'd/.bashrc'))).toBe(false);
   });
 
-  it('fails closed when the command kills the guard', async () => {
+  const supervised: readonly (readonly [string, readonly string[], object])[] = [
+    ['', [], {}],
+    [' (with -m)', ['-m'], {}],
+    [' (with runtimeExecPolicy "argv")', [], { command: { runtimeExecPolicy: 'argv' } }],
+  ];
+  it.each(supervised)('fails closed when the command kills the guard%s', async (_, args, settings) => {
     ws = workspace(user);
+    writeSettings(ws, { ...settings, filesystem: { allowWrite: ['.'] } });
     // The guard is the command's parent: killing it ends the sandbox, and nothing is created unchecked.
-    const r = await fence(ws, ['-t', 'workspace-write', '--', 'sh', '-c', 'mkdir d; kill -9 $PPID; sleep 0.5; echo evil > d/.bashrc; echo "after=$?"']);
+    const r = await fence(ws, [...args, '--', 'sh', '-c', 'mkdir d; kill -9 $PPID; sleep 0.5; echo evil > d/.bashrc; echo "after=$?"']);
     expect(r.status).not.toBe(0);
     expect(r.stdout).not.toMatch(/after=0/);
     expect(existsSync(join(ws.dir, 'd/.bashrc'))).toBe(false);

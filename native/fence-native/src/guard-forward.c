@@ -137,6 +137,17 @@ struct guard_forward *guard_forward_open(const struct guard_supervisor *sup) {
   (void)close(sv[1]);
   (void)close(sup->socket);
   f->chan = sv[0];
+  /* Fence adopted the channel (and knows this process for the guard) before anything is answered. */
+  struct notify_verdict adopted;
+  ssize_t n;
+  while ((n = recv(f->chan, &adopted, sizeof adopted, 0)) < 0 && errno == EINTR) continue;
+  if (n != (ssize_t)sizeof adopted || adopted.id != 0) {
+    (void)close(f->chan);
+    free(f->prog);
+    free(f);
+    errno = n < 0 ? errno : n == 0 ? EPIPE : EPROTO;
+    return NULL;
+  }
   return f;
 }
 

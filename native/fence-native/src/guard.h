@@ -17,6 +17,10 @@
  * time, so each name that could be created is checked. If the guard dies, the kernel answers
  * every notification with ENOSYS: creations fail, never succeed unchecked.
  *
+ * The kernel gives a process one filter with a listener. Under Fence's seccomp supervisor (-m,
+ * runtimeExecPolicy "argv") the guard holds it for both: the supervisor's program runs first in the
+ * same filter, and the guard forwards the calls that program sends to Fence (guard-forward.h).
+ *
  * Rules (the names come from the plan, i.e. from @fence/core's protected-names list):
  * - `file` and `dir` names: never created, anywhere; nothing is created or opened for writing
  *   inside a `dir` name, nor is an existing one opened for writing. A name `a/b` is `b` in a

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -281,6 +282,42 @@ static int serve_channel(struct notify_supervisor *s, int chan, void (*emit)(con
   return 0;
 }
 
+/* The guards whose channels the supervisors of this process adopted (notify_is_guard). */
+static pthread_mutex_t guards_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct guard_pid {
+  const struct notify_supervisor *owner;
+  pid_t pid;
+} *guards;
+static size_t nguards, guards_cap;
+
+static void add_guard(const struct notify_supervisor *s, pid_t pid) {
+  pthread_mutex_lock(&guards_lock);
+  if (nguards == guards_cap) {
+    size_t cap = guards_cap ? guards_cap * 2 : 8;
+    struct guard_pid *grown = realloc(guards, cap * sizeof *grown);
+    if (grown != NULL) guards = grown, guards_cap = cap;
+  }
+  if (nguards < guards_cap) guards[nguards++] = (struct guard_pid){s, pid};
+  pthread_mutex_unlock(&guards_lock);
+}
+
+/* Kept until the supervisor goes (the monitor may drain the guard's last records after it ended). */
+static void forget_guards(const struct notify_supervisor *s) {
+  pthread_mutex_lock(&guards_lock);
+  for (size_t i = 0; i < nguards;)
+    if (guards[i].owner == s) guards[i] = guards[--nguards];
+    else i++;
+  pthread_mutex_unlock(&guards_lock);
+}
+
+int notify_is_guard(pid_t pid) {
+  int found = 0;
+  pthread_mutex_lock(&guards_lock);
+  for (size_t i = 0; i < nguards && !found; i++) found = guards[i].pid == pid;
+  pthread_mutex_unlock(&guards_lock);
+  return found;
+}
+
 /* Keeps `fd` (a listener or a channel) open and watched. */
 static void keep(struct notify_supervisor *s, int fd, int channel) {
   if (s->nlisteners == s->cap) {
@@ -305,6 +342,12 @@ static int adopt(struct notify_supervisor *s) {
   if (byte == NOTIFY_CHANNEL) {
     /* A channel is a socket; anything else sent as one is closed rather than read. */
     if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return (void)close(fd), 0;
+    /* The guard made the socket pair: its peer is the guard, named in this PID namespace. */
+    struct ucred peer;
+    socklen_t len = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid > 0) add_guard(s, peer.pid);
+    struct notify_verdict adopted = {.id = 0};
+    if (send(fd, &adopted, sizeof adopted, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof adopted) return (void)close(fd), 0;
     return keep(s, fd, 1), 0;
   }
   /* Only a seccomp listener knows this request (ENOENT for an unknown id); anything else sent
@@ -351,6 +394,7 @@ void notify_supervisor_stop(struct notify_supervisor *s) {
 }
 
 void notify_supervisor_free(struct notify_supervisor *s) {
+  forget_guards(s);
   /* Pending and later notifications of these filters now fail with ENOSYS. */
   for (size_t i = 0; i < s->nlisteners; i++) (void)close(s->listeners[i]);
   free(s->listeners);

@@ -19,7 +19,8 @@
  * sends to the supervisor (marker byte NOTIFY_CHANNEL) instead of a listener (NOTIFY_LISTENER).
  * Each call is one notify_forward message carrying a pidfd of the calling thread (none when the
  * guard could not open one: the caller is then unknown, and an exec refused); the supervisor
- * answers each with one notify_verdict. The caller waits in the kernel meanwhile. */
+ * acknowledges the channel with a verdict for id 0, then answers each call with one
+ * notify_verdict. The caller waits in the kernel meanwhile. */
 #define NOTIFY_LISTENER 'L'
 #define NOTIFY_CHANNEL 'C'
 
@@ -89,5 +90,10 @@ int notify_supervisor_run(struct notify_supervisor *s, void (*emit)(const struct
 void notify_supervisor_stop(struct notify_supervisor *s);
 /* Closes the socket and every listener (pending notifications then fail with ENOSYS). */
 void notify_supervisor_free(struct notify_supervisor *s);
+/* Whether `pid` (this process's PID namespace) is a creation guard whose channel a supervisor of
+ * this process adopted: what the guard fails to do for a command is the command's own failed
+ * call, reported as the command's, so the eBPF monitor leaves the guard's out. A guard waits for
+ * the adoption (a verdict for id 0) before it answers anything. */
+int notify_is_guard(pid_t pid);
 
 #endif
