@@ -24,7 +24,7 @@ import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FORMAT = 1;
+const FORMAT = 2; // 2: the mandatory-path visitor keeps HEAD files (bare repositories)
 const NS_PER_MS = 1_000_000n;
 /** Two seconds: the coarsest directory timestamps in use (FAT, some network file systems). */
 const RACY_NS = 2_000n * NS_PER_MS;
