@@ -18,11 +18,10 @@ const isRegularFile = (path: string): boolean => {
   }
 };
 
-/** Whether anything (a symlink too) is at `path`. */
+/** Whether anything (a symlink too) is at `path`. A missing path is the common answer: no exception is made for it. */
 export function lstatExists(path: string): boolean {
   try {
-    lstatSync(path);
-    return true;
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {
     return false;
   }
