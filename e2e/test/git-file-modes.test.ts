@@ -44,8 +44,9 @@ describe.each(USERS)('truncate and chmod of git files (as %s)', (user) => {
       'python3 -c "import os; os.truncate(\'.git/config\', 0)"; echo "pytruncate=$?"',
       'ln -s .git/config c; python3 -c "import os; os.truncate(\'c\', 0)"; echo "vialink=$?"',
       'exec 3<.git/config; : > /dev/fd/3; echo "reopen=$?"; : > /proc/self/fd/3; echo "procfd=$?"',
+      'python3 -c "import os; os.truncate(\'/proc/self/fd/%d\' % os.open(\'.git/config\', os.O_RDONLY), 0)"; echo "pyprocfd=$?"',
     ].join('; ')]);
-    for (const step of ['truncate', 'pytruncate', 'vialink', 'reopen', 'procfd']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    for (const step of ['truncate', 'pytruncate', 'vialink', 'reopen', 'procfd', 'pyprocfd']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
     expect(r.stderr).toMatch(/fence: refused to truncate \/.*\/\.git\/config: git configuration of a repository that existed before this run/);
     expect(r.stderr).toMatch(/fence: refused to write \/.*\/\.git\/config: /);
     expect(readFileSync(join(ws.dir, '.git/config'), 'utf8')).toBe(config);
@@ -73,6 +74,7 @@ describe.each(USERS)('truncate and chmod of git files (as %s)', (user) => {
     const { hook } = repo();
     const r = await fence(ws, ['-t', 'workspace-write', '-c', [
       'chmod 600 .git/hooks/pre-commit',
+      'chmod 755 . && mkdir -p d/e && chmod -R 755 d && chmod 700 d/e/.',
       'echo "#!/bin/sh" > run.sh && chmod +x run.sh && ./run.sh',
       'truncate -s 1 a.txt',
       'git init -q sub && cd sub && echo s > s && git add s && git -c user.name=a -c user.email=a@b commit -qm sub && cd ..',

@@ -348,14 +348,28 @@ static void do_rename(struct call *c, int olddirfd, int old_arg, int newdirfd, i
 }
 
 /* The file a truncate or chmod acts on, pinned (O_PATH) as the kernel would find it: symlinks
- * followed here one at a time (unless `follow` is 0), the last name left in `p`. -1 when
- * answered. */
-static int pin_path(struct call *c, int dirfd, char *path, int follow, struct guard_path *p) {
+ * followed here one at a time (unless `follow` is 0), the last name left in `p`. A path ending
+ * in `.` or `..` (or `/`) names an existing directory, which is pinned itself and then checked
+ * by the kernel's name for it (`*by_fd`), as a descriptor is. -1 when answered. */
+static int pin_path(struct call *c, int dirfd, char *path, int follow, struct guard_path *p, int *by_fd) {
   int base = -1;
+  *by_fd = 0;
   for (int hops = 0;; hops++) {
-    int rc = resolve(c, dirfd, base, path, p);
+    int rc = guard_resolve(c->tid, dirfd, base, path, p);
+    if (rc == -EEXIST && strlen(path) + 2 < PATH_MAX) {
+      /* "dir/." : the directory that would hold a name "x" below it is the one meant. */
+      strcat(path, "/x");
+      rc = guard_resolve(c->tid, dirfd, base, path, p);
+      if (base >= 0) (void)close(base);
+      if (rc < 0) return reply(c, 0, -rc), -1;
+      *by_fd = 1;
+      int pin = dup(p->dirfd);
+      if (pin < 0) reply(c, 0, errno);
+      guard_path_close(p);
+      return pin;
+    }
     if (base >= 0) (void)close(base), base = -1;
-    if (rc < 0) return -1;
+    if (rc < 0) return reply(c, 0, -rc), -1;
     int pin = p->magic[0] ? open(p->magic, O_PATH | O_CLOEXEC) : openat(p->dirfd, p->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (pin >= 0 && follow && !p->magic[0] && fstat(pin, &st) == 0 && S_ISLNK(st.st_mode)) {
@@ -366,14 +380,15 @@ static int pin_path(struct call *c, int dirfd, char *path, int follow, struct gu
       base = p->dirfd, p->dirfd = -1;
       continue;
     }
+    *by_fd = p->magic[0] != '\0';
     if (pin < 0) reply(c, 0, errno == ENOENT && p->magic[0] ? EBADF : errno), guard_path_close(p);
     return pin;
   }
 }
 
-/* Why changing the pinned file is refused: by its name (or, for a descriptor, the kernel's). */
-static const char *change_refused(struct call *c, const struct guard_path *p, int pin, char *named, size_t size) {
-  if (p->magic[0]) return pinned_refused(c, pin, named, size);
+/* Why changing the pinned file is refused: by its name, or by the kernel's name for it. */
+static const char *change_refused(struct call *c, const struct guard_path *p, int pin, int by_fd, char *named, size_t size) {
+  if (by_fd) return pinned_refused(c, pin, named, size);
   snprintf(named, size, "%s/%s", strcmp(p->dir, "/") ? p->dir : "", p->name);
   return guard_rules_refuse(&c->g->rules, p->dir, p->dirfd, p->name, OP_FILE);
 }
@@ -384,9 +399,10 @@ static void do_truncate(struct call *c, int path_arg, off_t length) {
   char path[PATH_MAX], named[PATH_MAX + NAME_MAX + 2], self[32];
   struct guard_path p = {.dirfd = -1};
   if (read_arg(c, path_arg, path, sizeof path) < 0) return;
-  int pin = pin_path(c, AT_FDCWD, path, 1, &p);
+  int by_fd;
+  int pin = pin_path(c, AT_FDCWD, path, 1, &p, &by_fd);
   if (pin < 0) return;
-  const char *why = change_refused(c, &p, pin, named, sizeof named);
+  const char *why = change_refused(c, &p, pin, by_fd, named, sizeof named);
   snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
   if (why) refuse_path(c, "truncate", named, why);
   else if (still_valid(c)) reply(c, 0, truncate(self, length) == 0 ? 0 : errno);
@@ -400,14 +416,14 @@ static void do_truncate(struct call *c, int path_arg, off_t length) {
 static void do_chmod(struct call *c, int dirfd, int path_arg, mode_t mode, int flags) {
   char path[PATH_MAX], named[PATH_MAX + NAME_MAX + 2], self[32];
   struct guard_path p = {.dirfd = -1};
-  int pin;
+  int pin, by_fd = 1;
   if (path_arg >= 0 && read_arg(c, path_arg, path, sizeof path) < 0) return;
   if (path_arg < 0 || (path[0] == '\0' && (flags & AT_EMPTY_PATH))) {
     snprintf(p.magic, sizeof p.magic, "/proc/%d/fd/%d", (int)c->tid, dirfd);
     pin = open(p.magic, O_PATH | O_CLOEXEC);
     if (pin < 0) return reply(c, 0, errno == ENOENT ? EBADF : errno);
   } else {
-    pin = pin_path(c, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &p);
+    pin = pin_path(c, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &p, &by_fd);
     if (pin < 0) return;
   }
   struct stat st;
@@ -415,7 +431,7 @@ static void do_chmod(struct call *c, int dirfd, int path_arg, mode_t mode, int f
   if (fstat(pin, &st) != 0) reply(c, 0, errno);
   else if (S_ISLNK(st.st_mode)) reply(c, 0, EOPNOTSUPP); /* a symlink's mode cannot be changed (AT_SYMLINK_NOFOLLOW) */
   else {
-    const char *why = (mode & ~st.st_mode & GUARD_MODE_BITS) ? change_refused(c, &p, pin, named, sizeof named) : NULL;
+    const char *why = (mode & ~st.st_mode & GUARD_MODE_BITS) ? change_refused(c, &p, pin, by_fd, named, sizeof named) : NULL;
     if (why) refuse_path(c, "chmod", named, why);
     else if (still_valid(c)) reply(c, 0, fchmodat(AT_FDCWD, self, mode & 07777, 0) == 0 ? 0 : errno);
   }
