@@ -83,13 +83,15 @@ describe.each(USERS)('bare repositories (as %s)', (user) => {
       `mkdir -p b/hooks && printf '#!/bin/sh\\ntouch ${marker}\\n' > b/hooks/post-update && chmod +x b/hooks/post-update && git init -q --bare b; echo "hooksfirst=$?"`,
       `printf '[core]\\n\\tfsmonitor = "touch ${marker}"\\n' > old/config && mkdir old/objects && mkdir old/refs; echo "configfirst=$?"`,
       'mkdir c && echo .. > c/commondir && echo "ref: refs/heads/main" > c/HEAD; echo "commondir=$?"',
+      'mkdir e && echo "ref: refs/heads/main" > e/HEAD && echo .. > e/commondir; echo "commondirlast=$?"',
       'mkdir d && mkdir d/objects && mkdir d/refs && mv b/hooks d/hooks; echo "movedin=$?"',
     ].join('; ')]);
-    for (const step of ['hooksfirst', 'configfirst', 'commondir', 'movedin']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    for (const step of ['hooksfirst', 'configfirst', 'commondir', 'commondirlast', 'movedin']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
     expect(r.stderr).toMatch(/refused to create \/.*\/b\/(objects|refs): a git directory whose hooks were made before it was one/);
     expect(r.stderr).toMatch(/refused to create \/.*\/old\/refs: git configuration of a directory that existed before this run/);
     expect(existsSync(join(ws.dir, 'old/refs'))).toBe(false);
     expect(existsSync(join(ws.dir, 'c/HEAD'))).toBe(false);
+    expect(existsSync(join(ws.dir, 'e/commondir'))).toBe(false);
     expect(existsSync(join(ws.dir, 'd/hooks'))).toBe(false);
   });
 

@@ -185,14 +185,18 @@ const char *guard_rules_refuse(const struct guard_rules *r, const char *dir, int
   size_t len = strlen(name);
   if (named(r, KIND(GUARD_FILE) | KIND(GUARD_DIR), base, strlen(base), name, len)) return "a protected name";
   if (strcmp(name, ".git") == 0) return op == OP_MKDIR ? NULL : "a .git that is not a new directory";
-  if (guard_is_git_dir_at(dir, dirfd)) {
+  int git = guard_is_git_dir_at(dir, dirfd);
+  /* The name that makes a directory a git directory is made in one (a commondir is refused). */
+  int becomes = !git && completes_git(name) && holds_git(dirfd, name);
+  if (git || becomes) {
     if (named(r, KIND(GUARD_GIT), NULL, 0, name, len)) {
       int template_dir = strcmp(name, "hooks") == 0 || strcmp(name, "info") == 0;
       if (!(template_dir && op == OP_MKDIR)) return "a protected name in a git directory";
     }
     if (named(r, KIND(GUARD_GIT_CONFIG), NULL, 0, name, len) && !made_here(r, dirfd))
       return "git configuration of a repository that existed before this run";
-  } else if (completes_git(name) && holds_git(dirfd, name)) {
+  }
+  if (becomes) {
     why = unchecked_git_content(r, dirfd);
     if (why) return why;
   }
