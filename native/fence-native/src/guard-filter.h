@@ -6,6 +6,9 @@
 #include <stddef.h>
 
 #define GUARD_FILTER_MAX 48
+/* chmod bits that let git run a hook or another user write the file (exec, group and others'
+ * write, setuid, setgid, sticky): a chmod that sets one of them goes to the guard. */
+#define GUARD_MODE_BITS 07133u
 
 /* Writes the program into `out` (GUARD_FILTER_MAX instructions); returns the count. */
 size_t guard_filter(struct sock_filter *out);

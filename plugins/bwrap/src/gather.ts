@@ -13,7 +13,7 @@ import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
 import { readIsolation } from './read-isolation.js';
 import type { SweepPlan } from './sweep.js';
-import { gitFinds, gitPlaceholderNames, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
+import { emptyFinds, gitFinds, gitPlaceholderNames, lstatExists, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir } from './mandatory-paths.js';
 
 type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
 const FIELDS: readonly Field[] = ['allowWrite', 'denyRead', 'denyWrite'];
@@ -101,7 +101,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const hidden = new Set(matches.get('denyRead')!.map((m) => resolveEntry(m.path)).filter((r) => r?.kind === 'dir').map((r) => r!.path));
   const writeHints = [...matches.get('allowWrite')!.map((m) => m.path), ...globs.filter((g) => g.field === 'allowWrite').map((g) => g.rule.real)];
   const searchCwd = writeHints.some((w) => isWithin(w, cwd) || isWithin(cwd, w));
-  const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set(), gitEntries: new Set() };
+  const finds = emptyFinds();
   const protectedVisit = protectedPathVisitor(fs.allowGitConfig, finds);
   const roots = [...(searchCwd ? [cwd] : []), ...globs.map((g) => g.rule.real).filter((r) => existsSync(r))];
   // The cache key names every input of the visitor below (the rules themselves are Fence's build).
@@ -117,7 +117,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     }
     return seen;
   }, { cache: new WalkCache(cacheDir, cacheKey) });
-  const gitNames = gitFinds(finds);
+  const gitNames = gitFinds(finds, fs.allowGitConfig);
   for (const p of gitNames) finds.found.add(p);
   const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
   for (const g of globs) {
@@ -230,15 +230,7 @@ const placeholderable = (path: string, allowGitConfig: boolean): boolean => !pat
 /** Per user, beside the detection cache. */
 const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;
 
-/** Whether anything (a symlink too) is at `path`. */
-export function lstatExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { lstatExists };
 
 function uniqueEntries(entries: readonly PathEntry[]): PathEntry[] {
   const byPath = new Map(entries.map((e) => [e.path, { path: e.path, kind: e.kind }]));
