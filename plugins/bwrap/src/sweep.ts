@@ -12,7 +12,7 @@
  * created, except git's config in a git directory the guard made during the run (git init, git
  * clone keep working): the sweep then looks for those names only.
  */
-import { closeSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '@fence/core';
 import { openExact } from './bind-fds.js';
@@ -48,14 +48,30 @@ export function findProtected(plan: Omit<SweepPlan, 'seen' | 'writable'>): { fou
   return { found: finds.found, unreadable };
 }
 
-/** Renames `path` to a free `<name>.fence-quarantined[.n]` beside it; returns the new path. */
+/**
+ * Renames `path` to a free `<name>.fence-quarantined[.n]` beside it; returns the new path. A
+ * directory the command made unwritable (`chmod 555 repo/.git`: its own, so the command could) is
+ * made writable for the rename and given its mode back, or the config would stay.
+ */
 function quarantine(path: string): string {
   const dir = openExact(dirname(path), 'dir');
   try {
     const at = (name: string) => `/proc/self/fd/${dir}/${name}`;
     let kept = `${basename(path)}.fence-quarantined`;
     for (let n = 1; lstatExists(at(kept)); n++) kept = `${basename(path)}.fence-quarantined.${n}`;
-    renameSync(at(basename(path)), at(kept));
+    try {
+      renameSync(at(basename(path)), at(kept));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
+      const self = `/proc/self/fd/${dir}`;
+      const mode = statSync(self).mode & 0o7777;
+      chmodSync(self, mode | 0o300);
+      try {
+        renameSync(at(basename(path)), at(kept));
+      } finally {
+        chmodSync(self, mode);
+      }
+    }
     return `${dirname(path)}/${kept}`;
   } finally {
     closeSync(dir);
