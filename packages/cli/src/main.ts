@@ -43,6 +43,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     if (isFenceError(e)) {
       process.stderr.write(`fence: ${e.message}\n`);
+      // The library's message names no flag; the feature report is the CLI's.
+      if (e.code === 'LAYER_UNAVAILABLE') process.stderr.write('fence: see fence --linux-features for what each layer needs on this machine\n');
       if (debug && e.cause instanceof Error) process.stderr.write(`${e.cause.stack}\n`);
     } else {
       const err = e instanceof Error ? e : new Error(String(e));
