@@ -99,14 +99,14 @@ const devicePath = z
   .refine((v) => v.startsWith('/dev/') && v.length > '/dev/'.length, 'must be a path under /dev/ (e.g. "/dev/fuse"); for the whole host /dev use "mode": "host"')
   .refine((v) => !v.split('/').includes('..'), 'cannot contain ".."; write the device\'s own path')
   .refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte')
-  .meta({ description: 'A device node ("/dev/fuse") or a directory of them that only root can write ("/dev/dri": its nodes and links are passed, not the directory); it must exist, and its real path (symlinks resolved) must be under /dev too.' });
+  .meta({ description: 'A device node ("/dev/fuse") or a directory of them ("/dev/dri": its nodes and links are passed, not the directory); what the sandbox accepts is in the notes below.' });
 
 export const DevicesSchema = z
   .strictObject({
     mode: z
       .enum(['auto', 'minimal', 'host'])
       .default('auto')
-      .describe('"minimal": a fresh /dev with the usual nodes (null, zero, full, random, urandom, tty), /dev/ptmx, devpts and /dev/shm; "host": the host\'s whole /dev; "auto": minimal where the sandbox can build it.'),
+      .describe('"minimal": a fresh /dev with the usual nodes only (listed in the notes below); "host": the host\'s whole /dev; "auto": minimal where the sandbox can build it.'),
     allow: z.array(devicePath).default([]).describe('Host devices passed through into the minimal /dev (e.g. ["/dev/dri"] for GPUs, ["/dev/fuse"]), with the access they need (read, write and ioctl).'),
   })
   .meta({ id: 'Devices', description: 'Which devices exist under /dev inside the sandbox, where the sandbox builds a /dev of its own (see the notes below).' });
