@@ -4,8 +4,8 @@
  *
  * Each session's services live in a child container of their own: the kernel's (Tokens), those
  * the platform's plugins register when the session is created (FencePlugin.register), and those
- * plugins register under their own tokens while they run (the Linux helper plan). Fence uses no decorators;
- * tsyringe refuses to load without the Reflect polyfill, hence the import.
+ * plugins register under their own tokens while they run (the Linux helper plan). Fence uses no
+ * decorators; tsyringe refuses to load without the Reflect polyfill, hence the import.
  */
 import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
