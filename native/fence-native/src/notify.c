@@ -202,13 +202,12 @@ static void serve_exec(struct notify_supervisor *s, const struct call *c, int at
   memcpy(x.comm, ev->comm, sizeof x.comm);
   struct strbuf b = {0};
   long argc = c->tid > 0 ? read_exec(ev->tid, at ? a[1] : a[0], at ? a[2] : a[1], &b) : -1;
-  /* The tid named the caller for the whole read, or the read is worthless (a reused pid). */
-  if (!still_valid(c)) {
-    /* A listener's caller is gone (nothing to answer); a guard waits for every verdict. */
-    if (c->channel) answer(s, c, EPERM);
-    goto out;
-  }
-  x.readable = argc >= 0;
+  /* The tid named the caller for the whole read, or the read is worthless (a reused pid). A
+   * listener's caller that is gone needs no answer; a guard waits for every verdict, and a caller
+   * it could not name is refused as unreadable. */
+  int valid = still_valid(c);
+  if (!valid && !c->channel) goto out;
+  x.readable = argc >= 0 && valid;
   x.path = x.readable ? b.p : "";
   x.args = x.readable ? b.p + strlen(b.p) + 1 : "";
   x.argc = x.readable ? (size_t)argc : 0;
