@@ -8,7 +8,7 @@
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
-import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
+import { isWithin, visibilityIn, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
 import { readIsolation } from './read-isolation.js';
@@ -192,24 +192,25 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     protect: { existing: [...existing], missing: [], pinned: createGuard ? pinnedGitDirs(finds.gitDirs, kinds) : [] },
     ...(readable.length > 0 ? { readable } : {}),
   };
-  const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
+  const visibility = visibilityIn(input);
+  const placeholders = [...candidates].filter((p) => visibility(p) === 'writable');
   const denyWriteMissing = placeholders.filter((p) => denyWriteCandidates.includes(p));
   const denyWriteNames: string[] = [];
   for (const m of matches.get('denyWrite')!) {
-    if (!createGuard || lstatExists(m.path) || existsSync(dirname(m.path)) || sandboxVisibility(input, m.path) !== 'writable') continue;
+    if (!createGuard || lstatExists(m.path) || existsSync(dirname(m.path)) || visibility(m.path) !== 'writable') continue;
     const name = `${basename(dirname(m.path))}/${basename(m.path)}`;
     // The plan carries names in printable ASCII without spaces or `%` (fence-native's guardLines).
     if (/^[\x21-\x24\x26-\x7e]+$/.test(name)) denyWriteNames.push(name);
     else logger.warn(`denyWrite ${m.path} does not exist and its directory neither: the creation guard cannot hold a name with spaces or non-ASCII characters, so it can be created`);
   }
-  const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
+  const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && visibility(p) === 'writable');
   const sweep: SweepPlan = {
     walk: searchCwd ? cwd : undefined,
     tops: [...new Set(tops)],
     hidden,
     allowGitConfig: fs.allowGitConfig,
     seen: new Set(finds.found),
-    writable: (p) => sandboxVisibility(input, p) === 'writable',
+    writable: (p) => visibility(p) === 'writable',
   };
   return { input, kinds, placeholders, denyWriteMissing, denyWriteNames: [...new Set(denyWriteNames)], links, sweep };
 }
