@@ -107,6 +107,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   // The cache key names every input of the visitor below (the rules themselves are Fence's build).
   const cacheKey = JSON.stringify([roots, cwd, searchCwd, [...hidden], globs.map((g) => [g.field, g.pattern]), fs.allowGitConfig]);
   const cacheDir = walkCacheDir(home);
+  const entered = new Set<string>();
   walkTrees(roots, (path, entry) => {
     if (hidden.has(path)) return 'skip';
     let seen = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
@@ -116,7 +117,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
       seen = g.field === 'denyRead' && entry.isDirectory() ? 'skip' : (seen ?? 'keep');
     }
     return seen;
-  }, { cache: new WalkCache(cacheDir, cacheKey) });
+  }, { cache: new WalkCache(cacheDir, cacheKey), entered: (dir) => entered.add(dir) });
   const gitNames = gitFinds(finds, fs.allowGitConfig);
   for (const p of gitNames) finds.found.add(p);
   const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
@@ -171,7 +172,13 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   if (lstatExists(userDir)) finds.found.add(userDir);
   else if (existsSync(dirname(userDir))) candidates.add(userDir);
   for (const git of finds.gitDirs) {
-    for (const n of gitPlaceholderNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+    // The walk kept every protected entry of a git directory inside a `.git` tree that it entered,
+    // so what it did not see there is missing; a bare repository's entries are looked up.
+    const listed = entered.has(git) && (git.endsWith('/.git') || git.includes('/.git/'));
+    for (const n of gitPlaceholderNames(fs.allowGitConfig)) {
+      const p = `${git}/${n}`;
+      if (listed ? !finds.gitEntries.has(p) : !lstatExists(p)) candidates.add(p);
+    }
   }
   // A denyWrite path that does not exist yet must not be creatable either.
   const denyWriteCandidates = matches.get('denyWrite')!.filter((m) => !lstatExists(m.path) && existsSync(dirname(m.path))).map((m) => m.path);

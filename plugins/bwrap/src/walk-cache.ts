@@ -112,11 +112,12 @@ export class WalkCache {
   }
 
   /**
-   * Writes the directories seen by this walk (atomically) unless it is what was loaded; an
-   * unwritable cache only costs speed.
+   * Writes the directories seen by this walk (atomically) when it read and stored one; otherwise
+   * the file already holds every directory of this walk (and maybe some gone since, which no walk
+   * reaches). An unwritable cache only costs speed.
    */
   save(): void {
-    if (!this.#enabled || (!this.#changed && Object.keys(this.#next).length === Object.keys(this.#old).length)) return;
+    if (!this.#enabled || !this.#changed) return;
     const data: CacheFile = { format: FORMAT, key: this.#key, dirs: this.#next };
     try {
       const tmp = `${this.#file}.${process.pid}`;
