@@ -8,7 +8,7 @@
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
-import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
+import { isWithin, visibilityIn, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
 import { readIsolation } from './read-isolation.js';
@@ -107,6 +107,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   // The cache key names every input of the visitor below (the rules themselves are Fence's build).
   const cacheKey = JSON.stringify([roots, cwd, searchCwd, [...hidden], globs.map((g) => [g.field, g.pattern]), fs.allowGitConfig]);
   const cacheDir = walkCacheDir(home);
+  const entered = new Set<string>();
   walkTrees(roots, (path, entry) => {
     if (hidden.has(path)) return 'skip';
     let seen = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
@@ -116,7 +117,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
       seen = g.field === 'denyRead' && entry.isDirectory() ? 'skip' : (seen ?? 'keep');
     }
     return seen;
-  }, { cache: new WalkCache(cacheDir, cacheKey) });
+  }, { cache: new WalkCache(cacheDir, cacheKey), entered: (dir) => entered.add(dir) });
   const gitNames = gitFinds(finds, fs.allowGitConfig);
   for (const p of gitNames) finds.found.add(p);
   const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
@@ -171,7 +172,13 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   if (lstatExists(userDir)) finds.found.add(userDir);
   else if (existsSync(dirname(userDir))) candidates.add(userDir);
   for (const git of finds.gitDirs) {
-    for (const n of gitPlaceholderNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+    // The walk kept every protected entry of a git directory inside a `.git` tree that it entered,
+    // so what it did not see there is missing; a bare repository's entries are looked up.
+    const listed = entered.has(git) && (git.endsWith('/.git') || git.includes('/.git/'));
+    for (const n of gitPlaceholderNames(fs.allowGitConfig)) {
+      const p = `${git}/${n}`;
+      if (listed ? !finds.gitEntries.has(p) : !lstatExists(p)) candidates.add(p);
+    }
   }
   // A denyWrite path that does not exist yet must not be creatable either.
   const denyWriteCandidates = matches.get('denyWrite')!.filter((m) => !lstatExists(m.path) && existsSync(dirname(m.path))).map((m) => m.path);
@@ -192,24 +199,25 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     protect: { existing: [...existing], missing: [], pinned: createGuard ? pinnedGitDirs(finds.gitDirs, kinds) : [] },
     ...(readable.length > 0 ? { readable } : {}),
   };
-  const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
+  const visibility = visibilityIn(input);
+  const placeholders = [...candidates].filter((p) => visibility(p) === 'writable');
   const denyWriteMissing = placeholders.filter((p) => denyWriteCandidates.includes(p));
   const denyWriteNames: string[] = [];
   for (const m of matches.get('denyWrite')!) {
-    if (!createGuard || lstatExists(m.path) || existsSync(dirname(m.path)) || sandboxVisibility(input, m.path) !== 'writable') continue;
+    if (!createGuard || lstatExists(m.path) || existsSync(dirname(m.path)) || visibility(m.path) !== 'writable') continue;
     const name = `${basename(dirname(m.path))}/${basename(m.path)}`;
     // The plan carries names in printable ASCII without spaces or `%` (fence-native's guardLines).
     if (/^[\x21-\x24\x26-\x7e]+$/.test(name)) denyWriteNames.push(name);
     else logger.warn(`denyWrite ${m.path} does not exist and its directory neither: the creation guard cannot hold a name with spaces or non-ASCII characters, so it can be created`);
   }
-  const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
+  const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && visibility(p) === 'writable');
   const sweep: SweepPlan = {
     walk: searchCwd ? cwd : undefined,
     tops: [...new Set(tops)],
     hidden,
     allowGitConfig: fs.allowGitConfig,
     seen: new Set(finds.found),
-    writable: (p) => sandboxVisibility(input, p) === 'writable',
+    writable: (p) => visibility(p) === 'writable',
   };
   return { input, kinds, placeholders, denyWriteMissing, denyWriteNames: [...new Set(denyWriteNames)], links, sweep };
 }

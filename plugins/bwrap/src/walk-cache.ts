@@ -10,14 +10,8 @@
  * so a change at any depth is seen. (A network file system that caches attributes on the client
  * can report a stale ctime for a change made on another machine, as it can a stale listing.) What remains is the
  * timestamp granularity (coarse kernel clocks, 1–2 s on some file systems): a directory whose
- * ctime is within `racyMs` of the walk's start could change again within the same tick, so it is
+ * ctime is within `racyNs` of the walk's start could change again within the same tick, so it is
  * not stored and is read again next time (git's "racy" rule).
- *
- * Stamps are taken with a plain (not bigint) stat, which costs a third as much: times in
- * milliseconds as a double (exact to a fraction of a microsecond) are enough, because a stored
- * directory's ctime is at least `racyMs` older than the walk that stored it, and any later change
- * sets it to a time after that walk began. An inode number above 2^53, which a double cannot hold
- * exactly (or such a device number), is stamped with a bigint stat instead.
  *
  * Only what the visitor needs again is stored per directory: its sub-directories and the
  * entries the visitor kept or skipped. The key names everything the visitor depends on; Fence's
@@ -30,9 +24,10 @@ import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FORMAT = 2; // 2: stamps in milliseconds; the mandatory-path visitor keeps HEAD files (bare repositories)
+const FORMAT = 2; // 2: the mandatory-path visitor keeps HEAD files (bare repositories)
+const NS_PER_MS = 1_000_000n;
 /** Two seconds: the coarsest directory timestamps in use (FAT, some network file systems). */
-const RACY_MS = 2_000;
+const RACY_NS = 2_000n * NS_PER_MS;
 
 /** What the walk needs to know of an entry. */
 export interface WalkEntry {
@@ -53,8 +48,8 @@ interface CacheFile {
 const entry = ([name, dir]: [string, 0 | 1]): WalkEntry => ({ name, isDirectory: () => dir === 1 });
 
 export interface WalkCacheOptions {
-  /** Directories changed this recently (in milliseconds) are not stored (tests shorten it). */
-  readonly racyMs?: number;
+  /** Directories changed this recently are not stored (tests shorten it). */
+  readonly racyNs?: bigint;
 }
 
 export class WalkCache {
@@ -62,8 +57,8 @@ export class WalkCache {
   readonly #key: string;
   readonly #old: Record<string, [string, Listing]>;
   readonly #next: Record<string, [string, Listing]> = {};
-  readonly #pending = new Map<string, { stamp: string; ctime: number }>();
-  readonly #trustBefore: number;
+  readonly #pending = new Map<string, { stamp: string; ctime: bigint }>();
+  readonly #trustBefore: bigint;
   /** Whether a directory was read and stored (else the walk only replayed what was loaded). */
   #changed = false;
   /** False when Fence's own build cannot be identified: nothing is reused or written. */
@@ -74,7 +69,7 @@ export class WalkCache {
     const self = selfStamp();
     this.#key = JSON.stringify([FORMAT, key, self]);
     this.#file = join(dir, `${createHash('sha256').update(this.#key).digest('hex').slice(0, 24)}.json`);
-    this.#trustBefore = Date.now() - (options.racyMs ?? RACY_MS);
+    this.#trustBefore = BigInt(Date.now()) * NS_PER_MS - (options.racyNs ?? RACY_NS);
     this.#old = self ? load(this.#file, this.#key) : {};
     this.#enabled = self !== undefined;
     try {
@@ -92,8 +87,14 @@ export class WalkCache {
    * taken before the directory is read, so a change during the read makes the next stamp differ.
    */
   lookup(dir: string, root: boolean): WalkEntry[] | undefined {
-    const stamp = stampOf(dir, root);
-    if (!stamp) return undefined;
+    let stamp: { stamp: string; ctime: bigint };
+    try {
+      // A root is followed like readdir follows it; below it the walk only enters real directories.
+      const st = (root ? statSync : lstatSync)(dir, { bigint: true });
+      stamp = { stamp: `${st.dev}:${st.ino}:${st.ctimeNs}:${st.mtimeNs}`, ctime: st.ctimeNs };
+    } catch {
+      return undefined;
+    }
     const old = this.#old[dir];
     if (!old || old[0] !== stamp.stamp) {
       this.#pending.set(dir, stamp);
@@ -112,11 +113,12 @@ export class WalkCache {
   }
 
   /**
-   * Writes the directories seen by this walk (atomically) unless it is what was loaded; an
-   * unwritable cache only costs speed.
+   * Writes the directories seen by this walk (atomically) when it read and stored one; otherwise
+   * the file already holds every directory of this walk (and maybe some gone since, which no walk
+   * reaches). An unwritable cache only costs speed.
    */
   save(): void {
-    if (!this.#enabled || (!this.#changed && Object.keys(this.#next).length === Object.keys(this.#old).length)) return;
+    if (!this.#enabled || !this.#changed) return;
     const data: CacheFile = { format: FORMAT, key: this.#key, dirs: this.#next };
     try {
       const tmp = `${this.#file}.${process.pid}`;
@@ -125,19 +127,6 @@ export class WalkCache {
     } catch {
       /* the next start reads the tree again */
     }
-  }
-}
-
-/** The stamp of `dir` (followed when it is a walk root, as readdir follows it); undefined when it cannot be stat'ed. */
-function stampOf(dir: string, root: boolean): { stamp: string; ctime: number } | undefined {
-  try {
-    const stat = root ? statSync : lstatSync;
-    const st = stat(dir);
-    if (Number.isSafeInteger(st.ino) && Number.isSafeInteger(st.dev)) return { stamp: `${st.dev}:${st.ino}:${st.ctimeMs}:${st.mtimeMs}`, ctime: st.ctimeMs };
-    const big = stat(dir, { bigint: true });
-    return { stamp: `${big.dev}:${big.ino}:${big.ctimeNs}:${big.mtimeNs}`, ctime: st.ctimeMs };
-  } catch {
-    return undefined;
   }
 }
 

@@ -19,7 +19,7 @@ function project(): string {
 }
 
 /** Walks `root` looking for .env files; returns the finds and how many entries were visited. */
-function findEnv(root: string, cacheDir: string, racyMs = 10, key = 'k') {
+function findEnv(root: string, cacheDir: string, racyNs = 10_000_000n, key = 'k') {
   const found: string[] = [];
   let visited = 0;
   walkTrees([root], (path, entry) => {
@@ -27,11 +27,11 @@ function findEnv(root: string, cacheDir: string, racyMs = 10, key = 'k') {
     if (entry.name !== '.env') return undefined;
     found.push(path.slice(root.length));
     return 'keep';
-  }, { cache: new WalkCache(cacheDir, key, { racyMs }) });
+  }, { cache: new WalkCache(cacheDir, key, { racyNs }) });
   return { found: found.sort(), visited };
 }
 
-// The clock tick of directory timestamps is at most a few ms; wait past it and past racyMs.
+// The clock tick of directory timestamps is at most a few ms; wait past it and past racyNs.
 const settle = () => sleep(50);
 
 describe('WalkCache', () => {
@@ -61,8 +61,8 @@ describe('WalkCache', () => {
   it('does not trust a directory changed within the racy window of its reading', () => {
     const root = project();
     const cache = scratch('fence-walk-cache-dir-');
-    findEnv(root, cache, 2_000);
-    expect(findEnv(root, cache, 2_000).visited).toBe(22);
+    findEnv(root, cache, 2_000_000_000n);
+    expect(findEnv(root, cache, 2_000_000_000n).visited).toBe(22);
   });
 
   it('does not reuse a listing made for another key', async () => {
