@@ -74,13 +74,20 @@ describe.each(USERS)('bare repositories (as %s)', (user) => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('moves the config of a repository made during the run away also from a git directory the command made unwritable', async () => {
+  it('moves the config of a repository made during the run away also from a directory the command made unwritable or unreadable', async () => {
     const marker = setup();
     const r = await fence(ws, ['-t', 'workspace-write', '-c', [
       `git init -q n && git -C n config core.fsmonitor "touch ${marker}; false" && chmod 555 n/.git`,
-      `git init -q --bare b.git && git -C b.git config core.fsmonitor "touch ${marker}; false" && chmod 555 b.git && echo ok`,
+      `git init -q --bare b.git && git -C b.git config core.fsmonitor "touch ${marker}; false" && chmod 555 b.git`,
+      // Unreadable, so a search cannot see it (nested twice).
+      `mkdir -p u/v && git init -q u/v/m && git -C u/v/m config core.fsmonitor "touch ${marker}; false" && chmod 000 u/v u && echo ok`,
     ].join(' && ')]);
     expect(r.stdout).toBe('ok\n');
+    expect(r.stderr).not.toMatch(/cannot read/);
+    for (const [dir, mode] of [['u', 0], ['u/v', 0]] as const) expect(statSync(join(ws.dir, dir)).mode & 0o777, dir).toBe(mode);
+    chmodSync(join(ws.dir, 'u'), 0o755);
+    chmodSync(join(ws.dir, 'u/v'), 0o755);
+    expect(planted(join(ws.dir, 'u/v/m/.git')).config).toBeUndefined();
     for (const dir of ['n/.git', 'b.git']) {
       expect(r.stderr).toMatch(new RegExp(`created /.*/${dir.replace('.', '\\.')}/config, which programs outside the sandbox act on: moved to`));
       expect(planted(join(ws.dir, dir)).config, dir).toBeUndefined();

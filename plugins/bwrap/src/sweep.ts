@@ -79,8 +79,63 @@ function quarantine(path: string): string {
 }
 
 /** Quarantines every protected name created during the run, saying so; warns for what it could not check. */
+/**
+ * Makes the directories the command made unreadable (`chmod 000 repo`, its own) readable for the
+ * search; returns their modes, to be given back. The command has ended: nothing moves them meanwhile.
+ */
+function openUp(dirs: readonly string[], modes: Map<string, number>): boolean {
+  let opened = false;
+  for (const dir of dirs) {
+    if (modes.has(dir)) continue;
+    try {
+      const fd = openExact(dir, 'dir');
+      try {
+        const self = `/proc/self/fd/${fd}`;
+        const st = statSync(self);
+        if (st.uid !== process.getuid?.()) continue;
+        modes.set(dir, st.mode & 0o7777);
+        chmodSync(self, st.mode | 0o700);
+        opened = true;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      /* left unreadable: warned about below */
+    }
+  }
+  return opened;
+}
+
+function giveBack(modes: Map<string, number>): void {
+  // Deepest first: a directory made unreadable again would hide the ones below it.
+  for (const [dir, mode] of [...modes].sort((a, b) => b[0].length - a[0].length)) {
+    try {
+      const fd = openExact(dir, 'dir');
+      try {
+        chmodSync(`/proc/self/fd/${fd}`, mode);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      /* moved or gone: nothing to give back */
+    }
+  }
+}
+
 export function sweep(plan: SweepPlan, logger: Logger): void {
-  const { found, unreadable } = findProtected(plan);
+  const modes = new Map<string, number>();
+  try {
+    sweepOnce(plan, logger, modes);
+  } finally {
+    giveBack(modes);
+  }
+}
+
+function sweepOnce(plan: SweepPlan, logger: Logger, modes: Map<string, number>): void {
+  let { found, unreadable } = findProtected(plan);
+  // An unreadable directory can hold a new repository: searched again once opened up, as deep as
+  // the command nested them.
+  while (openUp(unreadable.filter(plan.writable), modes)) ({ found, unreadable } = findProtected(plan));
   // Deepest first: a quarantined directory must not move a path still to be handled.
   const created = [...found].filter((p) => !plan.seen.has(p) && plan.writable(p) && (plan.names?.has(basename(p)) ?? true)).sort((a, b) => b.length - a.length);
   for (const path of created) {
