@@ -115,10 +115,8 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const helper = await nativeHelper();
   // With the creation guard, missing protected names need no placeholder (only the policy's own
   // missing denyWrite paths still get one), and protected git names need no mount of their own.
-  const chosen = chooseCreateGuard({ policy: plan.policy, helper: session.plan }, report, helper !== undefined);
-  // With -m the protection is whole (placeholders) and only the tree shows them: said under -d,
-  // as -m is a diagnosis run whose output is the monitor's.
-  if (typeof chosen === 'string') (session.plan.seccompNotify ? note : warn)(plan, LAYER, chosen);
+  const chosen = chooseCreateGuard(plan, report, helper !== undefined);
+  if (typeof chosen === 'string') warn(plan, LAYER, chosen);
   const guard = typeof chosen === 'object' ? chosen : undefined;
   session.plan.createGuard = guard;
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true }, guard !== undefined);
