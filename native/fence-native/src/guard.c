@@ -441,10 +441,6 @@ static void do_chmod(struct call *c, int dirfd, int path_arg, mode_t mode, int f
   guard_path_close(&p);
 }
 
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
-
 /* Answers one notification; whatever it cannot handle is refused, never let through. */
 static void handle(struct call *c) {
   const __u64 *a = c->req->data.args;
