@@ -25,12 +25,6 @@
 /* open flags that create or write: the guard sees these opens, never a read-only one. */
 #define WRITE_FLAGS (O_CREAT | O_WRONLY | O_RDWR | O_TRUNC)
 
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452 /* Linux 6.6, the same number on x86_64 and aarch64 */
-#endif
-#ifndef SYS_setxattrat
-#define SYS_setxattrat 463 /* Linux 6.13, likewise */
-#endif
 
 static const int ALWAYS[] = {
 #ifdef SYS_creat

@@ -444,12 +444,6 @@ static void do_chmod(struct call *c, int dirfd, int path_arg, mode_t mode, int f
   guard_path_close(&p);
 }
 
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
-#ifndef SYS_setxattrat
-#define SYS_setxattrat 463
-#endif
 #define ACL_ACCESS "system.posix_acl_access"
 
 /* The mode bits an access ACL (the kernel's xattr form: version 2, then 8-byte entries of tag,
