@@ -376,6 +376,13 @@ static void relay_detach(const int *keep, size_t n) {
   (void)signal(SIGPIPE, SIG_IGN);
 }
 
+/* Whether an earlier bridge has the same host descriptor (the capture bridge shares the HTTP proxy's). */
+static bool fd_seen(const struct plan_bridge *bridges, size_t i) {
+  for (size_t j = 0; j < i; j++)
+    if ((to_host(bridges[j].kind) || bridges[j].kind == BRIDGE_DNS) && bridges[j].fd == bridges[i].fd) return true;
+  return false;
+}
+
 int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
   /* A pidfd for this process: it stays valid across execve, so the relay sees the command exit. */
   int owner = (int)syscall(SYS_pidfd_open, getpid(), 0);
@@ -409,7 +416,7 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
   /* The command must not inherit a way to the host sockets. */
   for (size_t i = 0; i < n; i++) {
     if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener");
-    if ((to_host(bridges[i].kind) || bridges[i].kind == BRIDGE_DNS) && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket");
+    if ((to_host(bridges[i].kind) || bridges[i].kind == BRIDGE_DNS) && !fd_seen(bridges, i) && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket");
   }
   if (owner >= 0 && close(owner) != 0) return fence_fail(e, errno, "bridge: close pidfd");
   return 0;
