@@ -1,5 +1,6 @@
 /* The DNS stub (dnsstub.h). Queries come from the command, so everything in them is checked
- * before use: one question, uncompressed, ASCII names of printable bytes only, at most 255 bytes. */
+ * before use: one question, uncompressed, at most 255 bytes of host-name characters (letters,
+ * digits, `-`, `_`; IDNs arrive as `xn--`), as the name goes into a CONNECT line. */
 #include "dnsstub.h"
 #include "nft.h"
 
@@ -88,8 +89,9 @@ static long parse_name(const uint8_t *p, size_t len, char *out) {
     if (w) out[w++] = '.';
     for (uint8_t k = 0; k < n; k++) {
       uint8_t c = p[at++];
-      if (c <= 0x20 || c >= 0x7f || c == '.') return -1;
-      out[w++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      if (c >= 'A' && c <= 'Z') c = (uint8_t)(c + 32);
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return -1;
+      out[w++] = (char)c;
     }
   }
   out[w] = '\0';

@@ -66,9 +66,10 @@ const STUB_RESOLV_CONF = `# Fence: the sandbox's DNS stub (allowed names only)\n
 function chooseCapture(plan: LaunchPlan, session: HelperSession, netns: boolean, helper: boolean): boolean {
   const asked = session.plan.bridges.some((b) => b.kind === 'capture');
   if (asked && netns && helper) return true;
-  const kept = session.plan.bridges.filter((b) => b.kind !== 'capture' && b.kind !== 'dns');
-  for (const b of session.plan.bridges) if ((b.kind === 'dns' || b.kind === 'capture') && !kept.some((k) => k.kind !== 'refuse' && k.fd === b.fd)) plan.fds[b.fd - 3] = 'none';
-  session.plan.bridges.splice(0, Infinity, ...kept);
+  const { bridges } = session.plan;
+  // The DNS decider's socket has no other user; the capture bridge's is the HTTP proxy's, kept.
+  for (const b of bridges) if (b.kind === 'dns') plan.fds[b.fd - 3] = 'none';
+  bridges.splice(0, Infinity, ...bridges.filter((b) => b.kind !== 'capture' && b.kind !== 'dns'));
   if (asked && helper) note(plan, LAYER, 'capture: off (no network namespace): programs that ignore the proxy variables reach nothing');
   return false;
 }
@@ -212,5 +213,5 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s)${guard ? ', missing names refused by the creation guard' : ''}; denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
   note(plan, LAYER, devicesNote(plan.policy.devices));
   note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
-  note(plan, LAYER, [bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
+  note(plan, LAYER, [...netnsFirst, bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
 }
