@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fence, hasProgram, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
 import { dnsServer } from '../src/dns-server.js';
-import { httpServer } from '../src/servers.js';
+import { BIG_SHA256, httpServer, httpsServer } from '../src/servers.js';
 
 const ROOT = process.getuid?.() === 0;
 if (!ROOT) console.warn('e2e capture: SKIPPED: binding the host-side test resolver (port 53, a mount namespace) needs root');
@@ -25,17 +25,19 @@ let dir: string;
 let dns: Awaited<ReturnType<typeof dnsServer>>;
 let one: Awaited<ReturnType<typeof httpServer>>;
 let two: Awaited<ReturnType<typeof httpServer>>;
+let tls: Awaited<ReturnType<typeof httpsServer>>;
 beforeAll(async () => {
   if (!ROOT) return;
   dir = mkdtempSync(join(tmpdir(), 'fence-e2e-capture-'));
   dns = await dnsServer(dir, NAMES);
-  [one, two] = [await httpServer(), await httpServer()];
+  [one, two, tls] = [await httpServer(), await httpServer(), await httpsServer()];
 });
 afterAll(() => {
   if (!ROOT) return;
   dns.close();
   one.close();
   two.close();
+  tls.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -52,6 +54,16 @@ describe.runIf(ROOT && hasProgram('curl') && hasProgram('unshare')).each(USERS)(
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`hello from a.capture.test:${one.port}\nhello from b.capture.test:${two.port}\n`);
   });
+
+  it('carries TLS sent at once after connect, and 100 MB intact, through captured connections (tunnel handoff)', async () => {
+    ws = workspace(user);
+    writeSettings(ws, ALLOWED);
+    // -k: the test certificate names localhost; the TLS client still speaks first, before the proxy's 200.
+    const script = `curl -sSk --noproxy '*' https://a.capture.test:${tls.port}/ && curl -sS --noproxy '*' http://b.capture.test:${one.port}/big | sha256sum | cut -c1-64`;
+    const r = await run(['-c', script]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`hello from a.capture.test:${tls.port}\n${BIG_SHA256}\n`);
+  }, 60_000);
 
   it("Node's fetch reaches an allowed name with the proxy variables unset", async () => {
     ws = workspace(user);

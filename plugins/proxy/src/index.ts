@@ -116,9 +116,12 @@ async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProx
     note(plan, LAYER, `-p ${options.ports.join(', ')}: the sandbox shares the host's network here; nothing to forward`);
     return [http, socks];
   }
-  const proxyPorts = [network.httpProxyPort, network.socksProxyPort, ...(captureWanted(network) ? [CAPTURE_PORT] : [])];
+  const proxyPorts = [network.httpProxyPort, network.socksProxyPort];
   const clash = options.ports.find((p) => proxyPorts.includes(p));
-  if (clash !== undefined) throw errors.flagInvalid('-p', `port ${clash} is the sandbox's proxy port (network.httpProxyPort/socksProxyPort, or ${CAPTURE_PORT} for captured connections); choose another port`);
+  if (clash !== undefined) throw errors.flagInvalid('-p', `port ${clash} is the sandbox's proxy port (network.httpProxyPort/socksProxyPort); choose another port`);
+  if (captureWanted(network) && options.ports.includes(CAPTURE_PORT)) {
+    throw errors.flagInvalid('-p', `port ${CAPTURE_PORT} is the sandbox's capture listener (connections of programs that ignore the proxy variables); choose another port`);
+  }
   const addon = await addonWith<{ listenUnix: ListenUnix }>('listenUnix');
   if (!addon) throw nativeMissing('-p (a listening socket the sandbox cannot replace)');
   const listenUnix = addon.listenUnix.bind(addon);
