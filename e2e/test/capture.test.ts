@@ -149,4 +149,28 @@ for host, port in (("127.0.0.1", 15001), ("127.64.200.9", ${port})):
     expect(r.stdout).toBe("127.0.0.1 b''\n127.64.200.9 b''\n");
     expect(connections).toBe(0);
   });
+
+  it('the DNS stub survives garbage, a compressed name and a name that would break the CONNECT line, and refuses the last', async () => {
+    ws = workspace(user);
+    writeSettings(ws, ALLOWED);
+    server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    // A name with a space and CR LF, allowed by the wildcard as text: refused (NXDOMAIN) before Fence is asked.
+    const py = `
+import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+for junk in (b"", b"x" * 11, os.urandom(512), b"\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\xc0\\x0c\\x00\\x01\\x00\\x01"):
+    s.sendto(junk, ("127.0.0.53", 53))
+evil = b"\\x0cx y\\r\\nHost: z\\x07capture\\x04test\\x00"
+s.sendto(b"\\xab\\xcd\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00" + evil + b"\\x00\\x01\\x00\\x01", ("127.0.0.53", 53))
+while True:
+    r, _ = s.recvfrom(600)
+    if r[:2] == b"\\xab\\xcd": break
+print("rcode", r[3] & 15, "answers", r[7])
+print(socket.gethostbyname("a.capture.test").startswith("127."))
+`;
+    const r = await fence(ws, ['-m', '--', 'python3', '-c', py], { resolvConf: dns.resolvConf });
+    expect(r.stdout).toBe('rcode 3 answers 0\nTrue\n');
+    expect(r.stderr).not.toContain('[fence:dns]');
+  });
 });

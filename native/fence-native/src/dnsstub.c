@@ -163,8 +163,8 @@ static void ask(struct query *q) {
     if (pending[k]->asked && strcmp(pending[k]->name, q->name) == 0) return; /* already asked */
   char out[NAME_MAX_LEN + 2];
   int n = snprintf(out, sizeof out, "%s\n", q->name);
-  if (send(host_fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) return host_gone();
-  q->asked = true;
+  if (send(host_fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) host_gone(); /* answers q too */
+  else q->asked = true;
 }
 
 void dnsstub_on_query(void) {
@@ -173,7 +173,10 @@ void dnsstub_on_query(void) {
     if (q == NULL) return;
     socklen_t fl = sizeof q->from;
     ssize_t n = recvfrom(udp_fd, q->packet, sizeof q->packet, 0, (struct sockaddr *)&q->from, &fl);
-    if (n < 0) return free(q); /* EAGAIN: drained */
+    if (n < 0) { /* EAGAIN: drained */
+      free(q);
+      return;
+    }
     /* A header, one question, a standard query (QR 0, opcode 0). */
     if (n < 12 || q->packet[4] != 0 || q->packet[5] != 1 || (q->packet[2] & 0xf8) != 0) {
       if (n >= 12) q->question_end = 12, answer(q, RCODE_FORMERR, 0);
@@ -204,10 +207,16 @@ void dnsstub_on_host(void) {
   char buf[1024];
   ssize_t n = recv(host_fd, buf, sizeof buf, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (n <= 0) return host_gone();
+  if (n <= 0) {
+    host_gone();
+    return;
+  }
   for (ssize_t i = 0; i < n; i++) {
     if (buf[i] != '\n') {
-      if (line_len == sizeof line - 1) return host_gone(); /* not the protocol */
+      if (line_len == sizeof line - 1) { /* not the protocol */
+        host_gone();
+        return;
+      }
       line[line_len++] = buf[i];
       continue;
     }
