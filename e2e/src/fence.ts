@@ -77,12 +77,18 @@ export interface FenceOptions {
   readonly env?: Record<string, string>;
   readonly input?: string;
   readonly timeoutMs?: number;
+  /**
+   * A resolv.conf for the host side of this run (Fence's proxies resolve with it): `fence` runs in
+   * a mount namespace of its own where it is bound over /etc/resolv.conf. Needs root (this process).
+   */
+  readonly resolvConf?: string;
   /** Called with the spawned process (e.g. to send signals). */
   readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
 }
 
 export function fence(ws: Workspace, args: readonly string[], opts: FenceOptions = {}): Promise<Result> {
-  const [cmd, ...rest] = userArgv(ws.user, [FENCE_BIN, ...args]);
+  const argv = userArgv(ws.user, [FENCE_BIN, ...args]);
+  const [cmd, ...rest] = opts.resolvConf ? ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', opts.resolvConf, ...argv] : argv;
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', ...opts.env };
   const child = spawn(cmd!, rest, { cwd: opts.cwd ?? ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   opts.onSpawn?.(child);
