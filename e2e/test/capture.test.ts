@@ -108,6 +108,19 @@ describe.runIf(ROOT && hasProgram('curl') && hasProgram('unshare')).each(USERS)(
     expect(events).toContainEqual(expect.objectContaining({ source: 'dns', action: 'block', target: 'denied.capture.test', reason: 'denied by network.deniedDomains' }));
   });
 
+  it('runs, with the capture off and a warning, when /etc/resolv.conf is a link to nothing the sandbox shows', async () => {
+    ws = workspace(user);
+    writeSettings(ws, ALLOWED);
+    // bwrap binds the stub's resolv.conf where the link leads; a dangling link, or one into the
+    // host's /tmp (private inside), made it fail at start: "Can't create file at /etc/resolv.conf".
+    for (const target of ['/run/fence-e2e-missing/resolv.conf', join(dir, 'resolv.conf')]) {
+      const r = await fence(ws, ['-c', 'echo ran'], { resolvConfLink: target });
+      expect(r.stdout).toBe('ran\n');
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/capture: off \(\/etc\/resolv\.conf (cannot be followed \((ENOENT|EACCES)\)|leads to \/tmp\/.*, which the sandbox does not show)\): programs that ignore/);
+    }
+  });
+
   it('sends a captured connection through the address guard: an allowed name on loopback is refused without allowLocalOutbound', async () => {
     ws = workspace(user);
     writeSettings(ws, { network: { allowedDomains: ['*.capture.test'] } });
