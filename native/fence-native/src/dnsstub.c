@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DNS_MAX 512     /* a UDP query without EDNS; longer ones are cut by recv and refused */
@@ -40,6 +41,18 @@ static struct query *pending[MAX_PENDING];
 static size_t npending;
 static char line[NAME_MAX_LEN + 2];
 static size_t line_len;
+/* The last name refused, and when: a resolver asks A and AAAA one after the other, and one lookup
+ * is one refusal (one event), not two. */
+static char refused[NAME_MAX_LEN + 1];
+static struct timespec refused_at;
+#define REFUSED_FOR_NS 1000000000L
+
+static bool just_refused(const char *name) {
+  struct timespec now;
+  if (refused[0] == '\0' || strcmp(name, refused) != 0 || clock_gettime(CLOCK_MONOTONIC, &now) != 0) return false;
+  long ns = (long)(now.tv_sec - refused_at.tv_sec) * 1000000000L + (now.tv_nsec - refused_at.tv_nsec);
+  return ns < REFUSED_FOR_NS;
+}
 
 int dnsstub_listen(uint16_t port, struct fence_err *e) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(DNSSTUB_ADDRESS)}};
@@ -141,6 +154,7 @@ static void decided(bool allowed) {
   char name[NAME_MAX_LEN + 1];
   memcpy(name, pending[k]->name, sizeof name);
   uint32_t addr = allowed ? allocate(name) : 0;
+  if (!allowed && clock_gettime(CLOCK_MONOTONIC, &refused_at) == 0) memcpy(refused, name, sizeof refused);
   for (size_t j = npending; j-- > 0;)
     if (strcmp(pending[j]->name, name) == 0) {
       answer(pending[j], !allowed ? RCODE_NXDOMAIN : addr ? RCODE_OK : RCODE_SERVFAIL, addr);
@@ -193,8 +207,8 @@ void dnsstub_on_query(void) {
     q->klass = (uint16_t)(q->packet[end + 2] << 8 | q->packet[end + 3]);
     q->question_end = (size_t)end + 4;
     long known = find_name(q->name);
-    if (known >= 0 || host_fd < 0 || npending == MAX_PENDING) {
-      answer(q, known >= 0 ? RCODE_OK : RCODE_SERVFAIL, address_of(known));
+    if (known >= 0 || just_refused(q->name) || host_fd < 0 || npending == MAX_PENDING) {
+      answer(q, known >= 0 ? RCODE_OK : just_refused(q->name) ? RCODE_NXDOMAIN : RCODE_SERVFAIL, address_of(known));
       free(q);
       continue;
     }
