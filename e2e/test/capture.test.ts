@@ -83,6 +83,29 @@ describe.runIf(ROOT && hasProgram('curl') && hasProgram('unshare')).each(USERS)(
     expect(r.stdout).toBe(`hello from b.capture.test:${one.port}\n`);
   });
 
+  it('the command cannot remove the capture rule nor take loopback down: the network namespace is not its to administer', async () => {
+    ws = workspace(user);
+    writeSettings(ws, ALLOWED);
+    // An nftables batch deleting table "ip fence" (raw netlink, as fence-launch wrote it).
+    const py = `
+import socket, struct
+def msg(t, flags, seq, fam, body, res=0):
+    return struct.pack("=IHHII", 20 + len(body), t, flags, seq, 0) + struct.pack("=BBH", fam, 0, socket.htons(res)) + body
+name = b"fence\\0\\0\\0"
+attr = struct.pack("=HH", 4 + 6, 1) + name
+try:
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
+    s.send(msg(0x10, 1, 1, 0, b"", 10) + msg((10 << 8) | 2, 1 | 4, 2, 2, attr) + msg(0x11, 1, 3, 0, b"", 10))
+    err = struct.unpack("=i", s.recv(4096)[16:20])[0]
+    print("deleted" if err == 0 else "refused")
+except OSError:
+    print("refused")
+`;
+    const script = `python3 -c '${py}'; ip link set lo down 2>/dev/null && echo lo-DOWN; curl -sS --noproxy '*' http://a.capture.test:${one.port}/`;
+    const r = await run(['-c', script]);
+    expect(r.stdout).toBe(`refused\nhello from a.capture.test:${one.port}\n`);
+  });
+
   it('gives a name one capture address for the whole run', async () => {
     ws = workspace(user);
     writeSettings(ws, ALLOWED);

@@ -84,12 +84,20 @@ static int still_valid(struct call *c) {
   return 0;
 }
 
-static void refuse(struct call *c, const struct guard_path *p, const char *why) {
+/* Refuses with EPERM, saying so: "refused to <verb> <path>: <why>". */
+static void refuse_path(struct call *c, const char *verb, const char *path, const char *why) {
   if (c->g->messages++ < MAX_MESSAGES)
-    fprintf(stderr, "fence: refused to create %s/%s: %s (Fence's mandatory write protection)%s\n", strcmp(p->dir, "/") ? p->dir : "", p->name, why,
-            c->g->messages == MAX_MESSAGES ? "; further refusals are not shown" : "");
+    fprintf(stderr, "fence: refused to %s %s: %s (Fence's mandatory write protection)%s\n", verb, path, why, c->g->messages == MAX_MESSAGES ? "; further refusals are not shown" : "");
   reply(c, 0, EPERM);
 }
+
+static void refuse_as(struct call *c, const char *verb, const struct guard_path *p, const char *why) {
+  char path[PATH_MAX + NAME_MAX + 2];
+  snprintf(path, sizeof path, "%s/%s", strcmp(p->dir, "/") ? p->dir : "", p->name);
+  refuse_path(c, verb, path, why);
+}
+
+static void refuse(struct call *c, const struct guard_path *p, const char *why) { refuse_as(c, "create", p, why); }
 
 static int read_arg(struct call *c, int i, char *buf, size_t size) {
   int rc = guard_read_string(c->tid, c->req->data.args[i], buf, size);
@@ -137,6 +145,26 @@ static int open_ctty(pid_t tid, int flags) {
   return open(path, (flags & ~(O_CREAT | O_EXCL)) | O_NOCTTY | O_CLOEXEC);
 }
 
+/* Why changing the file open (O_PATH) as `pin` is refused, or NULL; `named` gets its path. It is
+ * checked by the name the kernel gives for it (the name a host program would use); a file no name
+ * of the sandbox leads to (a pipe, a deleted file, a descriptor Fence was given) is no protected
+ * name. */
+static const char *pinned_refused(struct call *c, int pin, char *named, size_t size) {
+  char self[32];
+  struct stat st, at;
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+  ssize_t len = readlink(self, named, size - 1);
+  named[len > 0 ? len : 0] = '\0';
+  if (len <= 0 || named[0] != '/' || fstat(pin, &st) != 0 || st.st_nlink == 0) return NULL;
+  struct guard_path p;
+  if (guard_resolve(c->tid, AT_FDCWD, -1, named, &p) != 0) return NULL;
+  const char *why = NULL;
+  if (!p.magic[0] && fstatat(p.dirfd, p.name, &at, AT_SYMLINK_NOFOLLOW) == 0 && at.st_dev == st.st_dev && at.st_ino == st.st_ino)
+    why = guard_rules_refuse(&c->g->rules, p.dir, p.dirfd, p.name, OP_FILE);
+  guard_path_close(&p);
+  return why;
+}
+
 static void do_open(struct call *c, int dirfd, int path_arg, int flags, mode_t mode) {
   char path[PATH_MAX];
   struct guard_path p = {.dirfd = -1};
@@ -147,7 +175,16 @@ static void do_open(struct call *c, int dirfd, int path_arg, int flags, mode_t m
     if (base >= 0) (void)close(base), base = -1;
     if (rc < 0) return;
     if (p.magic[0]) { /* the target's own descriptor, cwd or root: it exists, nothing is created */
-      if (still_valid(c)) reply_fd(c, open(p.magic, (flags & ~(O_CREAT | O_EXCL)) | O_NOCTTY | O_CLOEXEC), flags & O_CLOEXEC);
+      /* Opened again for writing, it is checked as the file it is (a descriptor opened read-only
+       * on .git/config must not become a writable one). */
+      int pin = open(p.magic, O_PATH | O_CLOEXEC);
+      if (pin < 0) return reply(c, 0, errno == ENOENT ? EBADF : errno);
+      char again[32], named[PATH_MAX + NAME_MAX + 2];
+      const char *why = pinned_refused(c, pin, named, sizeof named);
+      snprintf(again, sizeof again, "/proc/self/fd/%d", pin);
+      if (why) refuse_path(c, "write", named, why);
+      else if (still_valid(c)) reply_fd(c, open(again, (flags & ~(O_CREAT | O_EXCL)) | O_NOCTTY | O_CLOEXEC), flags & O_CLOEXEC);
+      (void)close(pin);
       return;
     }
     const char *why = guard_rules_refuse(&c->g->rules, p.dir, p.dirfd, p.name, OP_FILE);
@@ -198,7 +235,7 @@ static void do_mkdir_or_mknod(struct call *c, int dirfd, int path_arg, mode_t mo
   if (still_valid(c)) {
     mode_t perm = mode & 07777 & ~target_umask(c->tid);
     int rc = is_mkdir ? mkdirat(p.dirfd, p.name, perm) : mknodat(p.dirfd, p.name, (mode & S_IFMT) | perm, dev);
-    if (rc == 0 && is_mkdir) guard_rules_made_dir(&c->g->rules, p.dir, p.dirfd, p.name);
+    if (rc == 0 && is_mkdir) guard_rules_made_dir(&c->g->rules, p.dirfd, p.name);
     reply(c, 0, rc == 0 ? 0 : errno);
   }
   guard_path_close(&p);
@@ -312,6 +349,98 @@ static void do_rename(struct call *c, int olddirfd, int old_arg, int newdirfd, i
   guard_path_close(&n);
 }
 
+/* The file a truncate or chmod acts on, pinned (O_PATH) as the kernel would find it: symlinks
+ * followed here one at a time (unless `follow` is 0), the last name left in `p`. A path ending
+ * in `.` or `..` (or `/`) names an existing directory, which is pinned itself and then checked
+ * by the kernel's name for it (`*by_fd`), as a descriptor is. -1 when answered. */
+static int pin_path(struct call *c, int dirfd, char *path, int follow, struct guard_path *p, int *by_fd) {
+  int base = -1;
+  *by_fd = 0;
+  for (int hops = 0;; hops++) {
+    int rc = guard_resolve(c->tid, dirfd, base, path, p);
+    if (rc == -EEXIST && strlen(path) + 2 < PATH_MAX) {
+      /* "dir/." : the directory that would hold a name "x" below it is the one meant. */
+      strcat(path, "/x");
+      rc = guard_resolve(c->tid, dirfd, base, path, p);
+      if (base >= 0) (void)close(base);
+      if (rc < 0) return reply(c, 0, -rc), -1;
+      *by_fd = 1;
+      int pin = dup(p->dirfd);
+      if (pin < 0) reply(c, 0, errno);
+      guard_path_close(p);
+      return pin;
+    }
+    if (base >= 0) (void)close(base), base = -1;
+    if (rc < 0) return reply(c, 0, -rc), -1;
+    int pin = p->magic[0] ? open(p->magic, O_PATH | O_CLOEXEC) : openat(p->dirfd, p->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (pin >= 0 && follow && !p->magic[0] && fstat(pin, &st) == 0 && S_ISLNK(st.st_mode)) {
+      (void)close(pin);
+      ssize_t n = hops < MAX_HOPS ? readlinkat(p->dirfd, p->name, path, PATH_MAX - 1) : -1;
+      if (n < 0) return reply(c, 0, hops < MAX_HOPS ? errno : ELOOP), guard_path_close(p), -1;
+      path[n] = '\0';
+      base = p->dirfd, p->dirfd = -1;
+      continue;
+    }
+    *by_fd = p->magic[0] != '\0';
+    if (pin < 0) reply(c, 0, errno == ENOENT && p->magic[0] ? EBADF : errno), guard_path_close(p);
+    return pin;
+  }
+}
+
+/* Why changing the pinned file is refused: by its name, or by the kernel's name for it. */
+static const char *change_refused(struct call *c, const struct guard_path *p, int pin, int by_fd, char *named, size_t size) {
+  if (by_fd) return pinned_refused(c, pin, named, size);
+  snprintf(named, size, "%s/%s", strcmp(p->dir, "/") ? p->dir : "", p->name);
+  return guard_rules_refuse(&c->g->rules, p->dir, p->dirfd, p->name, OP_FILE);
+}
+
+/* truncate(2) empties a file by its name, with no open the guard would see: checked as a write.
+ * Done here through the pinned file, so the kernel never resolves the path again. */
+static void do_truncate(struct call *c, int path_arg, off_t length) {
+  char path[PATH_MAX], named[PATH_MAX + NAME_MAX + 2], self[32];
+  struct guard_path p = {.dirfd = -1};
+  if (read_arg(c, path_arg, path, sizeof path) < 0) return;
+  int by_fd;
+  int pin = pin_path(c, AT_FDCWD, path, 1, &p, &by_fd);
+  if (pin < 0) return;
+  const char *why = change_refused(c, &p, pin, by_fd, named, sizeof named);
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+  if (why) refuse_path(c, "truncate", named, why);
+  else if (still_valid(c)) reply(c, 0, truncate(self, length) == 0 ? 0 : errno);
+  (void)close(pin);
+  guard_path_close(&p);
+}
+
+/* The chmod family (fd >= 0 with no path: fchmod). Adding exec bits to a hook git would run, or
+ * letting other users write a protected file, is refused; taking bits away, or a mode the file
+ * already has, is not. Done here through the pinned file. */
+static void do_chmod(struct call *c, int dirfd, int path_arg, mode_t mode, int flags) {
+  char path[PATH_MAX], named[PATH_MAX + NAME_MAX + 2], self[32];
+  struct guard_path p = {.dirfd = -1};
+  int pin, by_fd = 1;
+  if (path_arg >= 0 && read_arg(c, path_arg, path, sizeof path) < 0) return;
+  if (path_arg < 0 || (path[0] == '\0' && (flags & AT_EMPTY_PATH))) {
+    snprintf(p.magic, sizeof p.magic, "/proc/%d/fd/%d", (int)c->tid, dirfd);
+    pin = open(p.magic, O_PATH | O_CLOEXEC);
+    if (pin < 0) return reply(c, 0, errno == ENOENT ? EBADF : errno);
+  } else {
+    pin = pin_path(c, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &p, &by_fd);
+    if (pin < 0) return;
+  }
+  struct stat st;
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+  if (fstat(pin, &st) != 0) reply(c, 0, errno);
+  else if (S_ISLNK(st.st_mode)) reply(c, 0, EOPNOTSUPP); /* a symlink's mode cannot be changed (AT_SYMLINK_NOFOLLOW) */
+  else {
+    const char *why = (mode & ~st.st_mode & GUARD_MODE_BITS) ? change_refused(c, &p, pin, by_fd, named, sizeof named) : NULL;
+    if (why) refuse_path(c, "chmod", named, why);
+    else if (still_valid(c)) reply(c, 0, fchmodat(AT_FDCWD, self, mode & 07777, 0) == 0 ? 0 : errno);
+  }
+  (void)close(pin);
+  guard_path_close(&p);
+}
+
 /* Answers one notification; whatever it cannot handle is refused, never let through. */
 static void handle(struct call *c) {
   const __u64 *a = c->req->data.args;
@@ -346,6 +475,13 @@ static void handle(struct call *c) {
     case SYS_renameat: do_rename(c, ARG_FD(c, 0), 1, ARG_FD(c, 2), 3, 0); break;
 #endif
     case SYS_renameat2: do_rename(c, ARG_FD(c, 0), 1, ARG_FD(c, 2), 3, (unsigned)a[4]); break;
+    case SYS_truncate: do_truncate(c, 0, (off_t)a[1]); break;
+#ifdef SYS_chmod
+    case SYS_chmod: do_chmod(c, AT_FDCWD, 0, (mode_t)a[1], 0); break;
+#endif
+    case SYS_fchmod: do_chmod(c, ARG_FD(c, 0), -1, (mode_t)a[1], 0); break;
+    case SYS_fchmodat: do_chmod(c, ARG_FD(c, 0), 1, (mode_t)a[2], 0); break;
+    case SYS_fchmodat2: do_chmod(c, ARG_FD(c, 0), 1, (mode_t)a[2], (int)a[3]); break;
     default: break;
   }
   if (!c->answered) reply(c, 0, EPERM);

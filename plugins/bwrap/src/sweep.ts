@@ -18,7 +18,7 @@ import type { Logger } from '@fence/core';
 import { openExact } from './bind-fds.js';
 import { lstatExists } from './gather.js';
 import { walkTrees } from './glob-expand.js';
-import { gitFinds, protectedNamesAt, protectedPathVisitor, type ProtectedFinds } from './mandatory-paths.js';
+import { emptyFinds, gitFinds, protectedNamesAt, protectedPathVisitor } from './mandatory-paths.js';
 
 /** Where to look again at close, and what was there at start. */
 export interface SweepPlan {
@@ -39,11 +39,11 @@ export interface SweepPlan {
 
 /** The protected paths present now, and the directories that could not be read. */
 export function findProtected(plan: Omit<SweepPlan, 'seen' | 'writable'>): { found: Set<string>; unreadable: string[] } {
-  const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set(), gitEntries: new Set() };
+  const finds = emptyFinds();
   const visit = protectedPathVisitor(plan.allowGitConfig, finds);
   const unreadable: string[] = [];
   walkTrees(plan.walk ? [plan.walk] : [], (path, entry) => (plan.hidden.has(path) ? 'skip' : visit(path, entry)), { unreadable: (dir) => unreadable.push(dir) });
-  for (const p of gitFinds(finds)) finds.found.add(p);
+  for (const p of gitFinds(finds, plan.allowGitConfig)) finds.found.add(p);
   for (const top of plan.tops) for (const p of protectedNamesAt(top, plan.allowGitConfig)) if (lstatExists(p)) finds.found.add(p);
   return { found: finds.found, unreadable };
 }
