@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, own, userArgv, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
@@ -71,6 +71,29 @@ describe.each(USERS)('bare repositories (as %s)', (user) => {
     expect(r.stderr).toMatch(/created \/.*\/new\.git\/config, which programs outside the sandbox act on: moved to \/.*\/new\.git\/config\.fence-quarantined/);
     for (const dir of ['new.git', 'clone.git']) expect(planted(join(ws.dir, dir)), dir).toEqual({ hooks: [], config: undefined });
     expect(hostGit(join(ws.dir, 'new.git'), 'rev-parse', '--git-dir')).toBe('.\n');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('moves the config of a repository made during the run away also from a directory the command made unwritable or unreadable', async () => {
+    const marker = setup();
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', [
+      `git init -q n && git -C n config core.fsmonitor "touch ${marker}; false" && chmod 555 n/.git`,
+      `git init -q --bare b.git && git -C b.git config core.fsmonitor "touch ${marker}; false" && chmod 555 b.git`,
+      // Unreadable, so a search cannot see it (nested twice).
+      `mkdir -p u/v && git init -q u/v/m && git -C u/v/m config core.fsmonitor "touch ${marker}; false" && chmod 000 u/v u && echo ok`,
+    ].join(' && ')]);
+    expect(r.stdout).toBe('ok\n');
+    expect(r.stderr).not.toMatch(/cannot read/);
+    for (const [dir, mode] of [['u', 0], ['u/v', 0]] as const) expect(statSync(join(ws.dir, dir)).mode & 0o777, dir).toBe(mode);
+    chmodSync(join(ws.dir, 'u'), 0o755);
+    chmodSync(join(ws.dir, 'u/v'), 0o755);
+    expect(planted(join(ws.dir, 'u/v/m/.git')).config).toBeUndefined();
+    for (const dir of ['n/.git', 'b.git']) {
+      expect(r.stderr).toMatch(new RegExp(`created /.*/${dir.replace('.', '\\.')}/config, which programs outside the sandbox act on: moved to`));
+      expect(planted(join(ws.dir, dir)).config, dir).toBeUndefined();
+      expect(statSync(join(ws.dir, dir)).mode & 0o777, dir).toBe(0o555);
+    }
+    hostGit(join(ws.dir, 'n'), 'status');
     expect(existsSync(marker)).toBe(false);
   });
 

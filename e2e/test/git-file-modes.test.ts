@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, own, userArgv, USERS, workspace, type Workspace } from '../src/fence.js';
 
+/** A Python expression: the xattr form of the minimal access ACL u::rwx,g::r-x,o::r-x (mode 755). */
+const ACL_755 = "struct.pack('<I', 2) + b''.join(struct.pack('<HHI', t, p, 0xffffffff) for t, p in ((1, 7), (4, 5), (32, 5)))";
+
 // The creation guard sees more than creations (SPEC §4.1 "for git, nothing the command writes can
 // make a host git run code"): truncate(2) empties a file by its name without an open, chmod gives
 // a hook git skipped the exec bit git needs, and a descriptor opened read-only can be opened again
-// for writing through /proc/self/fd. Judged by what a host git does after the run.
+// for writing through /proc/self/fd, and an access ACL (setfacl) is a chmod. Judged by what a host git does after the run.
 describe.each(USERS)('truncate and chmod of git files (as %s)', (user) => {
   let ws: Workspace;
   let target: string;
@@ -61,8 +64,11 @@ describe.each(USERS)('truncate and chmod of git files (as %s)', (user) => {
       'python3 -c "import os; os.chmod(\'.git/hooks/pre-commit\', 0o755, follow_symlinks=False)"; echo "nofollow=$?"',
       'ln -s .git/hooks/pre-commit h; chmod 755 h; echo "vialink=$?"',
       'exec 3<.git/hooks/pre-commit; printf "#!/bin/sh\\ntouch x\\n" > /dev/fd/3; echo "reopen=$?"',
+      // setfacl -m u::rwx: an access ACL sets the mode's bits as chmod does.
+      `python3 -c "import os, struct; os.setxattr('.git/hooks/pre-commit', 'system.posix_acl_access', ${ACL_755})"; echo "acl=$?"`,
     ].join('; ')]);
-    for (const step of ['chmod', 'fchmod', 'nofollow', 'vialink', 'reopen']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    for (const step of ['chmod', 'fchmod', 'nofollow', 'vialink', 'reopen', 'acl']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
+    expect(r.stderr).toMatch(/fence: refused to set an access ACL on \/.*\/\.git\/hooks\/pre-commit: /);
     expect(r.stderr).toMatch(/fence: refused to chmod \/.*\/\.git\/hooks\/pre-commit: inside a git directory's hooks or info/);
     expect(statSync(hook).mode & 0o777).toBe(0o644);
     expect(hostGit(ws.dir, 'add', 'a.txt').status).toBe(0);
@@ -77,6 +83,7 @@ describe.each(USERS)('truncate and chmod of git files (as %s)', (user) => {
       'chmod 755 . && mkdir -p d/e && chmod -R 755 d && chmod 700 d/e/.',
       'echo "#!/bin/sh" > run.sh && chmod +x run.sh && ./run.sh',
       'truncate -s 1 a.txt',
+      `echo x > acl.sh && python3 -c "import os, struct; os.setxattr('acl.sh', 'system.posix_acl_access', ${ACL_755}); os.setxattr('acl.sh', 'user.fence', b'1')"`,
       'git init -q sub && cd sub && echo s > s && git add s && git -c user.name=a -c user.email=a@b commit -qm sub && cd ..',
       'git add a.txt && git -c user.name=a -c user.email=a@b commit -qm inside && echo ok',
     ].join(' && ')]);
@@ -85,5 +92,6 @@ describe.each(USERS)('truncate and chmod of git files (as %s)', (user) => {
     expect(statSync(hook).mode & 0o777).toBe(0o600);
     expect(statSync(join(ws.dir, 'run.sh')).mode & 0o111).not.toBe(0);
     expect(readFileSync(join(ws.dir, 'a.txt'), 'utf8')).toBe('a');
+    expect(statSync(join(ws.dir, 'acl.sh')).mode & 0o777).toBe(0o755);
   });
 });

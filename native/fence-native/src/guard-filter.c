@@ -1,6 +1,7 @@
 /* The command's creation filter: each syscall that can make a name, open one for writing, empty a
  * file by its name (truncate) or give a file exec bits or others' write bits (the chmod family)
- * goes to the guard (SECCOMP_RET_USER_NOTIF); everything else is left to the other filters.
+ * goes to the guard (SECCOMP_RET_USER_NOTIF), as does every setxattr (an access ACL is a chmod);
+ * everything else is left to the other filters.
  * ftruncate and fallocate need a descriptor opened for writing, which only the guard hands out. */
 #include "guard-filter.h"
 
@@ -48,6 +49,8 @@ static const int ALWAYS[] = {
     SYS_renameat,
 #endif
     SYS_mkdirat, SYS_mknodat, SYS_symlinkat, SYS_linkat, SYS_renameat2, SYS_truncate,
+    /* An access ACL sets the mode's bits as a chmod does; the name is behind a pointer. */
+    SYS_setxattr, SYS_lsetxattr, SYS_fsetxattr, SYS_setxattrat,
 };
 
 /* The chmods, by where their mode is: argument 1 (chmod, fchmod) or 2 (fchmodat, fchmodat2). */

@@ -14,6 +14,9 @@
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452 /* Linux 6.6, the same number on x86_64 and aarch64 */
 #endif
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463 /* Linux 6.13, likewise */
+#endif
 
 /* Writes the program into `out` (GUARD_FILTER_MAX instructions); returns the count. */
 size_t guard_filter(struct sock_filter *out);

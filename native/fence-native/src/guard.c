@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <linux/limits.h>
 #include <unistd.h>
 
 #include "fdpass.h"
@@ -441,6 +444,85 @@ static void do_chmod(struct call *c, int dirfd, int path_arg, mode_t mode, int f
   guard_path_close(&p);
 }
 
+#define ACL_ACCESS "system.posix_acl_access"
+
+/* The mode bits an access ACL (the kernel's xattr form: version 2, then 8-byte entries of tag,
+ * permission and id) gives a file: the owner's, the group's (the mask's when there is one) and
+ * others'. A value the kernel would reject gives what it parsed so far (it is refused anyway). */
+static mode_t acl_mode(const unsigned char *v, size_t size) {
+  enum { USER_OBJ = 0x01, GROUP_OBJ = 0x04, MASK = 0x10, OTHER = 0x20 };
+  mode_t user = 0, group = 0, mask = 0, other = 0;
+  int masked = 0;
+  uint32_t version;
+  if (size < 4) return 0;
+  memcpy(&version, v, 4);
+  if (version != 2) return 0;
+  for (size_t at = 4; at + 8 <= size; at += 8) {
+    uint16_t tag, perm;
+    memcpy(&tag, v + at, 2), memcpy(&perm, v + at + 2, 2);
+    perm &= 07;
+    if (tag == USER_OBJ) user = perm;
+    else if (tag == GROUP_OBJ) group = perm;
+    else if (tag == MASK) mask = perm, masked = 1;
+    else if (tag == OTHER) other = perm;
+  }
+  return user << 6 | (masked ? mask : group) << 3 | other;
+}
+
+/* The setxattr family (fd >= 0 with no path: fsetxattr). An access ACL is a chmod by another
+ * name (setfacl -m u::rwx gives a hook git skipped the bit git needs): checked as the chmod of
+ * the mode it gives. Every xattr is set here, on the pinned file, so neither its path nor its
+ * name is read twice. */
+static void do_setxattr(struct call *c, int dirfd, int path_arg, int at_flags, uint64_t name_addr, uint64_t value, size_t size, int flags) {
+  char path[PATH_MAX], named[PATH_MAX + NAME_MAX + 2], self[32], name[XATTR_NAME_MAX + 1];
+  struct guard_path p = {.dirfd = -1};
+  int pin, by_fd = 1;
+  int rc = guard_read_string(c->tid, name_addr, name, sizeof name);
+  if (rc < 0) return reply(c, 0, rc == -ENAMETOOLONG ? ERANGE : -rc);
+  if (size > XATTR_SIZE_MAX) return reply(c, 0, E2BIG);
+  unsigned char *v = malloc(size ? size : 1);
+  if (v == NULL) return reply(c, 0, ENOMEM);
+  struct iovec local = {v, size}, remote = {(void *)(uintptr_t)value, size};
+  if (size && process_vm_readv(c->tid, &local, 1, &remote, 1, 0) != (ssize_t)size) return free(v), reply(c, 0, EFAULT);
+  if (path_arg >= 0 && read_arg(c, path_arg, path, sizeof path) < 0) return free(v);
+  if (path_arg < 0 || (path[0] == '\0' && (at_flags & AT_EMPTY_PATH))) {
+    snprintf(p.magic, sizeof p.magic, "/proc/%d/fd/%d", (int)c->tid, dirfd);
+    pin = open(p.magic, O_PATH | O_CLOEXEC);
+    if (pin < 0) return free(v), reply(c, 0, errno == ENOENT ? EBADF : errno);
+  } else {
+    pin = pin_path(c, dirfd, path, !(at_flags & AT_SYMLINK_NOFOLLOW), &p, &by_fd);
+    if (pin < 0) return free(v);
+  }
+  struct stat st;
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+  if (fstat(pin, &st) != 0) reply(c, 0, errno);
+  else if (S_ISLNK(st.st_mode)) reply(c, 0, EPERM); /* as the kernel answers for user.* on a symlink */
+  else {
+    const char *why = strcmp(name, ACL_ACCESS) == 0 && (acl_mode(v, size) & ~st.st_mode & GUARD_MODE_BITS) ? change_refused(c, &p, pin, by_fd, named, sizeof named) : NULL;
+    if (why) refuse_path(c, "set an access ACL on", named, why);
+    else if (still_valid(c)) reply(c, 0, setxattr(self, name, v, size, flags) == 0 ? 0 : errno);
+  }
+  free(v);
+  (void)close(pin);
+  guard_path_close(&p);
+}
+
+/* setxattrat(dirfd, path, at_flags, name, struct xattr_args *, size): its value, size and flags
+ * are behind a pointer, in a struct the guard knows only in its first version. */
+static void do_setxattrat(struct call *c) {
+  const __u64 *a = c->req->data.args;
+  struct {
+    uint64_t value;
+    uint32_t size, flags;
+  } x;
+  if (a[5] < sizeof x) return reply(c, 0, EINVAL);
+  if (a[5] > sizeof x) return reply(c, 0, E2BIG); /* a later version's fields: not understood here */
+  struct iovec local = {&x, sizeof x}, remote = {(void *)(uintptr_t)a[4], sizeof x};
+  if (process_vm_readv(c->tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof x) return reply(c, 0, EFAULT);
+  int at_flags = (int)a[2], by_fd = a[1] == 0 && (at_flags & AT_EMPTY_PATH);
+  do_setxattr(c, ARG_FD(c, 0), by_fd ? -1 : 1, at_flags, a[3], x.value, x.size, (int)x.flags);
+}
+
 /* Answers one notification; whatever it cannot handle is refused, never let through. */
 static void handle(struct call *c) {
   const __u64 *a = c->req->data.args;
@@ -482,6 +564,10 @@ static void handle(struct call *c) {
     case SYS_fchmod: do_chmod(c, ARG_FD(c, 0), -1, (mode_t)a[1], 0); break;
     case SYS_fchmodat: do_chmod(c, ARG_FD(c, 0), 1, (mode_t)a[2], 0); break;
     case SYS_fchmodat2: do_chmod(c, ARG_FD(c, 0), 1, (mode_t)a[2], (int)a[3]); break;
+    case SYS_setxattr: do_setxattr(c, AT_FDCWD, 0, 0, a[1], a[2], (size_t)a[3], (int)a[4]); break;
+    case SYS_lsetxattr: do_setxattr(c, AT_FDCWD, 0, AT_SYMLINK_NOFOLLOW, a[1], a[2], (size_t)a[3], (int)a[4]); break;
+    case SYS_fsetxattr: do_setxattr(c, ARG_FD(c, 0), -1, 0, a[1], a[2], (size_t)a[3], (int)a[4]); break;
+    case SYS_setxattrat: do_setxattrat(c); break;
     default: break;
   }
   if (!c->answered) reply(c, 0, EPERM);
