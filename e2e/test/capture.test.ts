@@ -131,6 +131,19 @@ except OSError:
     expect(events).toContainEqual(expect.objectContaining({ source: 'dns', action: 'block', target: 'denied.capture.test', reason: 'denied by network.deniedDomains' }));
   });
 
+  it('runs, with the capture off and a warning, when /etc/resolv.conf is a link to nothing the sandbox shows', async () => {
+    ws = workspace(user);
+    writeSettings(ws, ALLOWED);
+    // bwrap binds the stub's resolv.conf where the link leads; a dangling link, or one into the
+    // host's /tmp (private inside), made it fail at start: "Can't create file at /etc/resolv.conf".
+    for (const target of ['/run/fence-e2e-missing/resolv.conf', join(dir, 'resolv.conf')]) {
+      const r = await fence(ws, ['-c', 'echo ran'], { resolvConfLink: target });
+      expect(r.stdout).toBe('ran\n');
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/capture: off \(\/etc\/resolv\.conf (cannot be followed \((ENOENT|EACCES)\)|leads to \/tmp\/.*, which the sandbox does not show)\): programs that ignore/);
+    }
+  });
+
   it('sends a captured connection through the address guard: an allowed name on loopback is refused without allowLocalOutbound', async () => {
     ws = workspace(user);
     writeSettings(ws, { network: { allowedDomains: ['*.capture.test'] } });
@@ -171,6 +184,33 @@ for host, port in (("127.0.0.1", 15001), ("127.64.200.9", ${port})):
     const r = await fence(ws, ['--', 'python3', '-c', py], { resolvConf: dns.resolvConf });
     expect(r.stdout).toBe("127.0.0.1 b''\n127.64.200.9 b''\n");
     expect(connections).toBe(0);
+  });
+
+  it("cannot starve the relay that serves the stub and the capture: another process's limits are refused (prlimit)", async () => {
+    ws = workspace(user);
+    writeSettings(ws, ALLOWED);
+    server = createServer((c) => c.end('reached\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    // The relay and the guard run inside as the command's user; signals are refused (Landlock's
+    // scope), prlimit was not: a descriptor limit of 3 made the relay's poll fail and the relay end.
+    const py = `
+import os, resource, socket
+refused = set()
+for pid in (int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()):
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (3, 3))
+        refused.add("lowered %d" % pid)
+    except PermissionError:
+        refused.add("EPERM")
+    except ProcessLookupError:
+        pass
+print(sorted(refused))
+s = socket.create_connection((socket.gethostbyname("a.capture.test"), ${port}), timeout=5)
+print(s.recv(100).decode(), end="")
+`;
+    const r = await fence(ws, ['--', 'python3', '-c', py], { resolvConf: dns.resolvConf });
+    expect(r.stdout).toBe("['EPERM']\nreached\n");
   });
 
   it('the DNS stub survives garbage, a compressed name and a name that would break the CONNECT line, and refuses the last', async () => {

@@ -25,8 +25,8 @@ export type Bridge =
   /** The DNS stub on 127.0.0.53:port (UDP): asks the host's decision socket `fd` about each name. At most one. */
   | { readonly kind: 'dns'; readonly port: number; readonly fd: number };
 
-/** Where the capture rule sends connections to capture addresses (the `capture` bridge's port). */
-export const CAPTURE_PORT = 15001;
+/** Where the capture rule sends connections to capture addresses (the `capture` bridge's port): core's, which the settings keep free. */
+export { CAPTURE_PORT } from '@fence/core';
 /** The DNS stub's address and port inside the sandbox. */
 export const DNS_STUB = { address: '127.0.0.53', port: 53 } as const;
 

@@ -8,7 +8,7 @@
  * limits are dropped, and a policy that needs the proxy bridges is refused. Whatever is weaker
  * than designed on this run (no network namespace, no helper) becomes one warning per layer.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { addFd, errors, note, shellWord, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { CAPTURE_PORT, DNS_STUB, encodeHelperPlan, nativeMissing, type HelperSession } from '@fence/linux-helper';
@@ -60,18 +60,37 @@ const RESOLV_CONF = '/etc/resolv.conf';
 const STUB_RESOLV_CONF = `# Fence: the sandbox's DNS stub (allowed names only)\nnameserver ${DNS_STUB.address}\n`;
 
 /**
- * Whether the helper's DNS stub and capture listener run (the proxy layer asked for them): they
- * need the network namespace fence-launch makes (`--netns`). Without one, their bridges go.
+ * Where the stub's resolv.conf goes: /etc/resolv.conf's real path (bwrap would follow a link
+ * there anyway), or why it cannot: bwrap cannot create a file where the sandbox shows no
+ * directory (a dangling link, a link into the host's /tmp or a denyRead directory, no file).
  */
-function chooseCapture(plan: LaunchPlan, session: HelperSession, netns: boolean, helper: boolean): boolean {
+function resolvConfTarget(input: BwrapLayout): { path: string } | { why: string } {
+  let path: string;
+  try {
+    path = realpathSync(RESOLV_CONF);
+  } catch (e) {
+    return { why: `${RESOLV_CONF} cannot be followed (${(e as NodeJS.ErrnoException).code ?? String(e)})` };
+  }
+  return sandboxVisibility(input, path) === 'hidden' ? { why: `${RESOLV_CONF} leads to ${path}, which the sandbox does not show` } : { path };
+}
+
+/**
+ * Whether the helper's DNS stub and capture listener run (the proxy layer asked for them): they
+ * need the network namespace fence-launch makes (`--netns`) and a place for the stub's
+ * resolv.conf. Without them, their bridges go; the proxies still serve what uses their variables.
+ */
+function chooseCapture(plan: LaunchPlan, session: HelperSession, netns: boolean, helper: boolean, input: BwrapLayout): string | undefined {
   const asked = session.plan.bridges.some((b) => b.kind === 'capture');
-  if (asked && netns && helper) return true;
+  const target = asked && netns && helper ? resolvConfTarget(input) : undefined;
+  if (target && 'path' in target) return target.path;
   const { bridges } = session.plan;
   // The DNS decider's socket has no other user; the capture bridge's is the HTTP proxy's, kept.
   for (const b of bridges) if (b.kind === 'dns') plan.fds[b.fd - 3] = 'none';
   bridges.splice(0, Infinity, ...bridges.filter((b) => b.kind !== 'capture' && b.kind !== 'dns'));
-  if (asked && helper) note(plan, LAYER, 'capture: off (no network namespace): programs that ignore the proxy variables reach nothing');
-  return false;
+  const off = 'programs that ignore the proxy variables reach nothing';
+  if (target) warn(plan, LAYER, `capture: off (${target.why}): ${off}`);
+  else if (asked && helper) note(plan, LAYER, `capture: off (no network namespace): ${off}`);
+  return undefined;
 }
 
 /** Without the helper nothing would close the bridges' host descriptors before the command. */
@@ -160,7 +179,8 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const seen = new Set([...gathered.sweep.seen, ...created]);
   const swept = guard && new Set(guard.gitConfig);
   if (swept?.size !== 0) plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
-  const capture = chooseCapture(plan, session, facts.netns === true, helper !== undefined);
+  const resolvConf = chooseCapture(plan, session, facts.netns === true, helper !== undefined, gathered.input);
+  const capture = resolvConf !== undefined;
   const cgroupsFirst = limits.prepare(plan, session.plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, encodeHelperPlan(session.plan))), '--'], seccompFd: undefined }
@@ -184,11 +204,11 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
     protect: { ...gathered.input.protect, missing: created },
     helper: helper?.path,
-    data: [...excludes.keys(), ...(capture ? [RESOLV_CONF] : [])],
+    data: [...excludes.keys(), ...(resolvConf !== undefined ? [resolvConf] : [])],
     tmpProject: tmpProjectRoot(gathered.input.cwd),
     devices: { host: plan.policy.devices.mode === 'host', ...expandDevices(devices) },
   };
-  const data = new Map([...excludes, ...(capture ? [[RESOLV_CONF, STUB_RESOLV_CONF] as const] : [])]);
+  const data = new Map([...excludes, ...(resolvConf !== undefined ? [[resolvConf, STUB_RESOLV_CONF] as const] : [])]);
   const dataFds = new Map([...data].map(([path, content]) => [path, addFd(plan, new TextEncoder().encode(content))]));
   const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd, dataFds };
   const args = buildBwrapArgs(input);
