@@ -79,9 +79,11 @@ function resolvConfTarget(input: BwrapLayout): { path: string } | { why: string 
  * need the network namespace fence-launch makes (`--netns`) and a place for the stub's
  * resolv.conf. Without them, their bridges go; the proxies still serve what uses their variables.
  */
-function chooseCapture(plan: LaunchPlan, session: HelperSession, netns: boolean, helper: boolean, input: BwrapLayout): string | undefined {
+function chooseCapture(plan: LaunchPlan, session: HelperSession, facts: Readonly<Record<string, unknown>>, helper: boolean, input: BwrapLayout): string | undefined {
   const asked = session.plan.bridges.some((b) => b.kind === 'capture');
-  const target = asked && netns && helper ? resolvConfTarget(input) : undefined;
+  const netns = facts.netns === true;
+  const made = facts.captureNetns === true;
+  const target = asked && netns && helper ? (made ? resolvConfTarget(input) : { why: `the helper cannot make its network namespace: ${String(facts.captureError ?? 'unknown')}` }) : undefined;
   if (target && 'path' in target) return target.path;
   const { bridges } = session.plan;
   // The DNS decider's socket has no other user; the capture bridge's is the HTTP proxy's, kept.
@@ -179,7 +181,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const seen = new Set([...gathered.sweep.seen, ...created]);
   const swept = guard && new Set(guard.gitConfig);
   if (swept?.size !== 0) plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
-  const resolvConf = chooseCapture(plan, session, facts.netns === true, helper !== undefined, gathered.input);
+  const resolvConf = chooseCapture(plan, session, facts, helper !== undefined, gathered.input);
   const capture = resolvConf !== undefined;
   const cgroupsFirst = limits.prepare(plan, session.plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
