@@ -7,6 +7,7 @@ import { release } from 'node:os';
 import { processProbe, type Availability, type FeatureLine, type ProbeResult } from '@fence/core';
 import { limitsFeature } from './cgroup-plan.js';
 import { usableCgroupBases } from './cgroup.js';
+import { CAPTURE_PORT } from '@fence/linux-helper';
 import { nativeHelper } from './native.js';
 
 export const BWRAP_INSTALL = 'apt install bubblewrap';
@@ -31,12 +32,14 @@ export interface BwrapFacts {
   /** `--bind-fd`/`--ro-bind-fd` (bubblewrap 0.10, backported to Debian 12's 0.8.0): Fence binds nothing by name without it. */
   readonly bindFd: boolean;
   readonly helper: boolean;
+  /** The helper can make the capture's user and network namespace (`fence-launch --netns`) and bwrap runs in it. */
+  readonly captureNetns: boolean;
 }
 
 const firstLine = (r: ProbeResult): string => (r.stderr || r.error || `exit ${r.status}`).trim().split('\n')[0] ?? '';
 
 /** Runs the probes. Undefined when bwrap is not installed. */
-export async function probeBwrap(prober: Prober = processProbe): Promise<{ facts: BwrapFacts; usernsError?: string; netnsError?: string } | undefined> {
+export async function probeBwrap(prober: Prober = processProbe): Promise<{ facts: BwrapFacts; usernsError?: string; netnsError?: string; captureError?: string } | undefined> {
   const path = prober.which('bwrap');
   if (!path) return undefined;
   const version = /(\d+\.\d+(?:\.\d+)?)/.exec(prober.run([path, '--version']).stdout)?.[1] ?? 'unknown';
@@ -44,7 +47,11 @@ export async function probeBwrap(prober: Prober = processProbe): Promise<{ facts
   const userns = prober.run([path, '--ro-bind', '/', '/', '--unshare-user', 'true']);
   const netns = prober.run([path, '--ro-bind', '/', '/', '--unshare-user', '--unshare-net', 'true']);
   const help = prober.run([path, '--help']);
-  const helper = (await nativeHelper()) !== undefined;
+  const native = await nativeHelper();
+  const helper = native !== undefined;
+  // Where unprivileged user namespaces are restricted per program (Ubuntu's AppArmor policy),
+  // bwrap may have a profile the helper lacks: the capture's namespace is tried as it is made.
+  const capture = native && netns.status === 0 ? prober.run([native.path, '--netns', String(CAPTURE_PORT), '--', path, '--ro-bind', '/', '/', '--unshare-user', 'true']) : undefined;
   return {
     facts: {
       path,
@@ -54,9 +61,11 @@ export async function probeBwrap(prober: Prober = processProbe): Promise<{ facts
       disableUserns: `${help.stdout}${help.stderr}`.includes('--disable-userns'),
       bindFd: `${help.stdout}${help.stderr}`.includes('--ro-bind-fd'),
       helper,
+      captureNetns: capture?.status === 0,
     },
     usernsError: userns.status === 0 ? undefined : firstLine(userns),
     netnsError: netns.status === 0 ? undefined : firstLine(netns),
+    captureError: capture === undefined || capture.status === 0 ? undefined : firstLine(capture),
   };
 }
 
@@ -83,6 +92,9 @@ function featureLines(p: Awaited<ReturnType<typeof probeBwrap>>): FeatureLine[] 
     f.netns
       ? { mark: '✓', name: 'Network namespace (--unshare-net)', value: 'usable', consequence: 'only loopback inside; the proxies are the only way out' }
       : { mark: '○', name: 'Network namespace (--unshare-net)', value: 'unusable', consequence: 'network not isolated: only programs that honour the proxy variables are filtered (Landlock ABI ≥ 4 limits TCP connect)' },
+    f.captureNetns
+      ? { mark: '✓', name: 'Captured connections (fence-launch --netns)', value: 'usable', consequence: 'programs that ignore the proxy variables reach allowed names through a DNS stub and the proxies' }
+      : { mark: '○', name: 'Captured connections (fence-launch --netns)', value: 'unusable', consequence: `only programs that honour the proxy variables reach allowed names${p.captureError ? ` (${p.captureError})` : ''}` },
     limitsFeature({ bases: usableCgroupBases(), helper: f.helper, root: process.getuid?.() === 0 }),
   ];
 }
@@ -93,7 +105,7 @@ export async function detectBwrap(prober: Prober = processProbe): Promise<Availa
   const features = featureLines(p);
   if (!p) return { status: 'absent', reason: bwrapInstallHint, features };
   const { facts } = p;
-  const plain = { ...facts };
+  const plain = { ...facts, ...(p.captureError !== undefined && { captureError: p.captureError }) };
   if (!facts.userns) {
     return {
       status: 'absent',

@@ -15,7 +15,7 @@ describe('detectBwrap', () => {
     const a = await detectBwrap();
     if (!processProbe.which('bwrap')) return console.warn('skipped: bwrap is not installed');
     expect(a.facts).toMatchObject({ userns: expect.any(Boolean), netns: expect.any(Boolean), version: expect.stringMatching(/^\d+\.\d+/) });
-    expect(a.features?.map((f) => f.name)).toEqual(['Kernel version', 'Bubblewrap (bwrap)', 'Native helper (fence-launch)', 'User namespaces', 'Network namespace (--unshare-net)', 'Resource limits']);
+    expect(a.features?.map((f) => f.name)).toEqual(['Kernel version', 'Bubblewrap (bwrap)', 'Native helper (fence-launch)', 'User namespaces', 'Network namespace (--unshare-net)', 'Captured connections (fence-launch --netns)', 'Resource limits']);
     if (a.facts?.netns) expect(a.summary).toBe('bwrap(network,pid,fs)');
     else expect(a.status).toBe('degraded');
   });
@@ -45,5 +45,18 @@ describe('detectBwrap', () => {
     expect(a.facts).toMatchObject({ netns: false });
     expect(a.reason).toContain('no network namespace');
     expect(a.summary).toBe('bwrap(pid,fs)');
+  });
+
+  it("says the capture is unusable, with the helper's error, when the helper cannot make its namespace", async () => {
+    if (!processProbe.which('bwrap')) return console.warn('skipped: bwrap is not installed');
+    const prober = {
+      which: processProbe.which,
+      run: (argv: readonly string[]) =>
+        argv.includes('--netns') ? { status: 125, stdout: '', stderr: 'fence-launch: netns: write /proc/self/uid_map: Operation not permitted\n' } : processProbe.run(argv),
+    };
+    const a = await detectBwrap(prober);
+    if (a.facts?.helper !== true || a.facts.netns !== true) return console.warn('skipped: needs the native helper and a network namespace');
+    expect(a.facts).toMatchObject({ captureNetns: false, captureError: 'fence-launch: netns: write /proc/self/uid_map: Operation not permitted' });
+    expect(a.features?.find((f) => f.name.startsWith('Captured connections'))).toMatchObject({ mark: '○', value: 'unusable' });
   });
 });
