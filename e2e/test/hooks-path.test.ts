@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, own, userArgv, USERS, workspace, type Workspace } from '../src/fence.js';
@@ -65,6 +65,19 @@ describe.each(USERS)('core.hooksPath (as %s)', (user) => {
     for (const step of ['plant', 'modify', 'mv', 'rename']) expect(r.stdout, step).toMatch(new RegExp(`^${step}=[1-9]`, 'm'));
     expect(existsSync(join(ws.dir, 'hp/pre-commit'))).toBe(false);
     expect(readFileSync(join(ws.dir, 'hp/commit-msg'), 'utf8')).toBe('#!/bin/sh\nexit 0\n');
+    expect(hostCommit(marker)).toBe(false);
+  });
+
+  it('keeps a hooks directory that is a symlink: its target read-only, the link put back when the run ends', async () => {
+    const marker = repo('hp');
+    mkdirSync(join(ws.dir, 'real'));
+    own(ws, join(ws.dir, 'real'));
+    symlinkSync('real', join(ws.dir, 'hp'));
+    spawnSync('chown', ['-h', user === 'nobody' ? '65534:65534' : '0:0', join(ws.dir, 'hp')]);
+    const r = await fence(ws, ['-t', 'workspace-write', '-c', `${plant('hp', marker)}; rm hp && mkdir hp && ${plant('hp', marker)}`]);
+    expect(r.stdout).toMatch(/^plant=[1-9]/m);
+    expect(existsSync(join(ws.dir, 'real/pre-commit'))).toBe(false);
+    expect(readlinkSync(join(ws.dir, 'hp'))).toBe('real');
     expect(hostCommit(marker)).toBe(false);
   });
 

@@ -122,8 +122,12 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const gitNames = gitFinds(finds, fs.allowGitConfig);
   for (const p of gitNames) finds.found.add(p);
   // A hooks directory named by core.hooksPath is a repository's `hooks` kept elsewhere: denyWrite,
-  // so an existing one is read-only and a missing one cannot be made.
-  for (const dir of hooksPathDirs(finds.gitDirs, home, process.env)) matches.get('denyWrite')!.push({ pattern: `core.hooksPath ${dir}`, path: dir });
+  // so an existing one is read-only and a missing one cannot be made. A symlink is kept like a
+  // protected name that is one (its target read-only, the link put back: link-guard.ts).
+  for (const dir of hooksPathDirs(finds.gitDirs, home, process.env)) {
+    if (resolveEntry(dir)?.link === true) finds.found.add(dir);
+    else matches.get('denyWrite')!.push({ pattern: `core.hooksPath ${dir}`, path: dir });
+  }
   const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
   for (const g of globs) {
     if (!matches.get(g.field)!.some((m) => m.pattern === g.rule.written)) logger.debug('bwrap', `filesystem.${g.field}: "${g.rule.written}" matches nothing`);
