@@ -4,6 +4,7 @@
  * of a kernel file). Reads only; the first difference ends the check with its reason. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,7 +97,11 @@ static int input_same(struct reader *r, const char *tag) {
   const char *path = word(r);
   struct stat st;
   if (path == NULL) return -1;
-  if (strcmp(tag, "absent") == 0) return lstat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
+  if (strcmp(tag, "absent") == 0) {
+    unsigned long long err;
+    if (number(r, &err)) return -1;
+    return lstat(path, &st) != 0 && (unsigned long long)errno == err;
+  }
   if (strcmp(tag, "content") == 0) {
     size_t len;
     const char *want = bytes(r, &len);
@@ -247,8 +252,13 @@ int fast_check(char *buf, size_t len, char **flags, int nflags, char **cmd, stru
       rc = taken == 0 ? 1 : taken;
     }
     if (rc == 2 && (strcmp(tag, "entry") == 0 || strcmp(tag, "full") == 0 || strcmp(tag, "absent") == 0 || strcmp(tag, "content") == 0)) {
+      const char *path = r.p;
       rc = input_same(&r, tag);
-      if (rc == 0) *why = "an input changed";
+      if (rc == 0) {
+        static char said[4200];
+        snprintf(said, sizeof said, "an input changed: %s", path);
+        *why = said;
+      }
     }
     if (rc != 1) return -1;
     *why = "a malformed entry";

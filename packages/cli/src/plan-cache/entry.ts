@@ -25,7 +25,7 @@
  *   fd none                                   nothing
  *   entry <path> <dev> <ino> <mode>        inputs (inputs.ts)
  *   full <path> <dev> <ino> <mode> <uid> <gid> <size> <mtime ns> <ctime ns>
- *   absent <path>
+ *   absent <path> <errno>
  *   content <path> <len> <bytes>
  *   end
  */
@@ -102,7 +102,7 @@ export function encodeEntry(e: Entry): Buffer {
   for (const i of e.inputs) {
     if (i.type === 'entry') record('entry', i.path, i.dev, i.ino, i.mode);
     else if (i.type === 'full') record('full', i.path, i.st.dev, i.st.ino, i.st.mode, i.st.uid, i.st.gid, i.st.size, i.st.mtimeNs, i.st.ctimeNs);
-    else if (i.type === 'absent') record('absent', i.path);
+    else if (i.type === 'absent') record('absent', i.path, i.errno);
     else {
       record('content', i.path);
       bytes(i.bytes);

@@ -6,7 +6,7 @@
  *    entries; a symlink cannot be changed, only replaced (a new inode);
  *  - `full`: what a call looked at itself, by identity, owner, size, mtime and ctime: content
  *    and entries cannot change without the ctime changing, and no program can set the ctime;
- *  - `absent`: a name that did not exist (its appearance is a change);
+ *  - `absent`: a name lstat failed on, and its errno (an appearance, or new access, is a change);
  *  - `content`: a kernel file (/proc, /sys), whose timestamps say nothing, by its bytes.
  * A path whose ctime or mtime is within RACY_NS of the recording could still change within the
  * same timestamp tick: such a plan is not stored (git's racy rule, as the walk cache's).
@@ -18,7 +18,7 @@ import type { Touched, Use } from './recorder.js';
 export type Input =
   | { readonly type: 'entry'; readonly path: string; readonly dev: bigint; readonly ino: bigint; readonly mode: number }
   | { readonly type: 'full'; readonly path: string; readonly st: BigIntStats }
-  | { readonly type: 'absent'; readonly path: string }
+  | { readonly type: 'absent'; readonly path: string; readonly errno: number }
   | { readonly type: 'content'; readonly path: string; readonly bytes: Buffer };
 
 /** Two seconds: the coarsest timestamps in use (as walk-cache.ts). */
@@ -30,11 +30,12 @@ const KERNEL = /^\/(proc|sys)(\/|$)/;
 /** This process's own descriptors (bind-fds.ts proves its opens through them): not inputs. */
 const OWN = new RegExp(`^/proc/(self|thread-self|${process.pid})(/|$)`);
 
-function lstatOrUndefined(path: string): BigIntStats | undefined {
+/** The entry at `path`, or the errno that lstat failed with (ENOENT, ENOTDIR, EACCES …). */
+function lstatOrErrno(path: string): BigIntStats | number {
   try {
     return lstatSync(path, { bigint: true });
-  } catch {
-    return undefined;
+  } catch (e) {
+    return Math.abs((e as NodeJS.ErrnoException).errno ?? 0);
   }
 }
 
@@ -54,8 +55,8 @@ class Resolver {
     for (let i = 0; i < parts.length; i++) {
       at = `${at}/${parts[i]}`;
       const last = i === parts.length - 1;
-      const st = lstatOrUndefined(at);
-      if (st === undefined) return this.add({ type: 'absent', path: at });
+      const st = lstatOrErrno(at);
+      if (typeof st === 'number') return this.add({ type: 'absent', path: at, errno: st });
       const follows = !last || use !== 'nofollow';
       if (st.isSymbolicLink() && follows) {
         this.add({ type: 'entry', path: at, dev: st.dev, ino: st.ino, mode: Number(st.mode) });
@@ -66,8 +67,8 @@ class Resolver {
       this.add(last && !identity ? { type: 'full', path: at, st } : { type: 'entry', path: at, dev: st.dev, ino: st.ino, mode: Number(st.mode) });
     }
     if (parts.length === 0) {
-      const st = lstatOrUndefined('/');
-      if (st) this.add({ type: 'full', path: '/', st });
+      const st = lstatOrErrno('/');
+      if (typeof st !== 'number') this.add({ type: 'full', path: '/', st });
     }
   }
 }
