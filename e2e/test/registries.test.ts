@@ -48,6 +48,13 @@ describe.each(USERS)('the install templates against the registries this machine 
     expect(r.stdout).toBe('Connection blocked by network allowlist: not in network.allowedDomains (this policy allows no domain)\n403');
   });
 
+  it("the README's example: `curl -sI` sees the reason in the refusal's head", async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['-c', 'curl -sI https://example.com']);
+    expect(r.stdout).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(r.stdout).toContain('X-Fence-Reason: Connection blocked by network allowlist: not in network.allowedDomains (this policy allows no domain)\r\n');
+  });
+
   it('the default policy refuses SOCKS5 at once: connection not allowed by ruleset', async () => {
     ws = workspace(user);
     const r = await fence(ws, ['-c', 'curl -sS --proxy "$ALL_PROXY" http://example.com/']);

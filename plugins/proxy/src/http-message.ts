@@ -80,11 +80,18 @@ const REASONS: Readonly<Record<number, string>> = {
 
 const reasonPhrase = (status: number): string => REASONS[status] ?? 'Error';
 
+/**
+ * Fence's own answers also carry their reason as a header: `curl -I` and clients that show only the
+ * head then see why, not just a status. Only the body's first line, as visible ASCII.
+ */
+export const reasonHeader = (body: string): string => body.split('\n', 1)[0]!.replace(/[^\x20-\x7e]/g, '?');
+
 /** A complete raw HTTP/1.1 reply that closes the connection (for sockets the HTTP server let go of). */
 export function rawReply(status: number, body: string): string {
   return (
     `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n` +
     'Content-Type: text/plain; charset=utf-8\r\n' +
+    `X-Fence-Reason: ${reasonHeader(body)}\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'Connection: close\r\n\r\n' +
     body

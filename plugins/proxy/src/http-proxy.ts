@@ -6,7 +6,7 @@
 import type { IncomingMessage, RequestOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { filterTarget, isPolicyBlock, systemResolver, type FilterDecision, type Resolver } from './filter.js';
-import { BLOCKED_BODY, GUARD_BODY, closingResponseHead, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from './http-message.js';
+import { BLOCKED_BODY, GUARD_BODY, closingResponseHead, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply, reasonHeader } from './http-message.js';
 import { SocketSet, trackedService, type TunnelProxy } from './listener.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -89,6 +89,7 @@ function respond(res: ServerResponse, status: number, body: string, close = fals
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
+    'X-Fence-Reason': reasonHeader(body),
     ...(close ? { Connection: 'close' } : {}),
   });
   res.end(body);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCKED_BODY, closingResponseHead, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply } from '../src/http-message.js';
+import { BLOCKED_BODY, closingResponseHead, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply, reasonHeader } from '../src/http-message.js';
 
 describe('endToEndHeaders', () => {
   it('drops hop-by-hop headers and those named by Connection, keeping order and case', () => {
@@ -39,12 +39,19 @@ describe('parseForwardTarget', () => {
   });
 });
 
+describe('reasonHeader', () => {
+  it('keeps the first line of the body, as visible ASCII', () => {
+    expect(reasonHeader('fence: b\u00fccher.example: refused\nmore\n')).toBe('fence: b?cher.example: refused');
+  });
+});
+
 describe('rawReply', () => {
   it('builds a closing reply with the exact body length', () => {
     const r = rawReply(403, BLOCKED_BODY);
     expect(r.startsWith('HTTP/1.1 403 Forbidden\r\n')).toBe(true);
     expect(r).toContain('Content-Length: 39\r\n');
     expect(r).toContain('Connection: close\r\n');
+    expect(r).toContain(`X-Fence-Reason: ${BLOCKED_BODY}\r\n`);
     expect(r.endsWith('\r\n\r\nConnection blocked by network allowlist')).toBe(true);
   });
 });
