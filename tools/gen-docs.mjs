@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Generates docs/settings.md from the settings schema of @fence/core (through its JSON Schema),
 // the built-in templates and the default command rules. `--check` exits 1 when the file is stale.
-// Reads the built packages: run `npx tsc -b plugins/command/tsconfig.lib.json` first (it builds core too).
+// Reads the built packages: run `npm run build` (or `npx tsc -b plugins/command/tsconfig.lib.json
+// plugins/bwrap/tsconfig.lib.json plugins/seatbelt/tsconfig.lib.json`) first. Platform detail comes
+// from the sandbox plugins: their read-isolation paths as a session learns them (FencePlugin.register)
+// and their notes on the settings.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,16 +12,35 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const target = path.join(root, 'docs/settings.md');
 
-let core, command;
+const load = (dir) => import(path.join(root, dir, 'dist/index.js'));
+let core, command, platforms;
 try {
-  core = await import(path.join(root, 'packages/core/dist/index.js'));
-  command = await import(path.join(root, 'plugins/command/dist/index.js'));
+  [core, command] = await Promise.all([load('packages/core'), load('plugins/command')]);
+  platforms = await Promise.all(
+    [
+      ['linux', 'Linux', 'plugins/bwrap'],
+      ['darwin', 'macOS', 'plugins/seatbelt'],
+    ].map(async ([platform, title, dir]) => ({ platform, title, plugin: await load(dir) })),
+  );
 } catch (e) {
-  console.error(`gen-docs: cannot load @fence/core or @fence/plugin-command (${e.message}); build them first: npx tsc -b plugins/command/tsconfig.lib.json`);
+  console.error(`gen-docs: cannot load @fence/core or a plugin (${e.message}); build them first: npm run build`);
   process.exit(1);
 }
-const { jsonSchema, templates, templateNames, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH, SANDBOX_PATHS, SYSTEM_READ_PATHS } = core;
+const { jsonSchema, Kernel, templates, templateNames, DEFAULT_DENIED_VARIABLES, DEFAULT_CREDENTIAL_STORES, MAX_EXTENDS_DEPTH } = core;
 const { DEFAULT_DENIED_COMMANDS } = command;
+
+/** Each platform's read-isolation paths, asked the way a session asks them. */
+for (const p of platforms) {
+  const options = { platform: p.platform, debug: false, monitor: false, strict: false, ports: [] };
+  p.paths = new Kernel({ plugins: [p.plugin.default], options, cacheDetection: false }).platformPaths;
+  if (!p.paths) {
+    console.error(`gen-docs: the ${p.title} sandbox plugin registers no platform paths`);
+    process.exit(1);
+  }
+}
+const code = (list) => list.map((p) => `\`${p}\``).join(', ');
+/** The sandbox plugins' notes on one settings section. */
+const platformNotes = (section) => platforms.flatMap((p) => (p.plugin.SETTINGS_NOTES[section] ? ['', `**${p.title}:** ${p.plugin.SETTINGS_NOTES[section]}`] : []));
 
 const schema = jsonSchema();
 const defs = schema.$defs;
@@ -117,7 +139,7 @@ const out = [
 
 for (const [name, ref] of sections) {
   const node = deref(ref);
-  out.push('', `## \`${name}\``, '', node.description, '', fieldTable(node.properties, `${name}.`));
+  out.push('', `## \`${name}\``, '', node.description, '', fieldTable(node.properties, `${name}.`), ...platformNotes(name));
   if (name === 'command') {
     out.push(
       '',
@@ -185,15 +207,14 @@ for (const [name, ref] of sections) {
       '',
       'Read isolation: with `defaultDenyRead` (or `strictDenyRead`, which leaves the system paths out) the',
       'command reads only the working directory, `allowRead` (read, list, run), `allowExecute` (read and run,',
-      'a directory\'s entries not listed), `allowWrite`, and the sandbox\'s own',
-      SANDBOX_PATHS.linux.map((p) => `\`${p}\``).join(', '),
-      '(Linux; `/dev` on macOS). `denyRead` still wins. `fence config show` lists what stays readable',
-      '(`readable`). A glob other than `dir/**` in those lists must lie in the working directory.',
+      'a directory\'s entries not listed), `allowWrite`, and what the sandbox makes itself. `denyRead` still',
+      'wins. `fence config show` lists what stays readable (`readable`). A glob other than `dir/**` in',
+      'those lists must lie in the working directory.',
       '',
-      'System paths readable under `defaultDenyRead` (those that exist):',
+      'Per platform, what the sandbox makes itself (always readable), and the system paths readable under',
+      '`defaultDenyRead` (those that exist):',
       '',
-      `- Linux: ${SYSTEM_READ_PATHS.linux.map((p) => `\`${p}\``).join(', ')}`,
-      `- macOS: ${SYSTEM_READ_PATHS.darwin.map((p) => `\`${p}\``).join(', ')}`,
+      ...platforms.map((p) => `- ${p.title}: the sandbox's ${code(p.paths.sandbox)}; system: ${code(p.paths.system)}`),
     );
   }
   if (name === 'environment') {

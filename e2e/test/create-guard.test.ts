@@ -99,10 +99,16 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     expect(existsSync(join(ws.dir, 'd/.bashrc'))).toBe(false);
   });
 
-  it('fails closed when the command kills the guard', async () => {
+  const supervised: readonly (readonly [string, readonly string[], object])[] = [
+    ['', [], {}],
+    [' (with -m)', ['-m'], {}],
+    [' (with runtimeExecPolicy "argv")', [], { command: { runtimeExecPolicy: 'argv' } }],
+  ];
+  it.each(supervised)('fails closed when the command kills the guard%s', async (_, args, settings) => {
     ws = workspace(user);
+    writeSettings(ws, { ...settings, filesystem: { allowWrite: ['.'] } });
     // The guard is the command's parent: killing it ends the sandbox, and nothing is created unchecked.
-    const r = await fence(ws, ['-t', 'workspace-write', '--', 'sh', '-c', 'mkdir d; kill -9 $PPID; sleep 0.5; echo evil > d/.bashrc; echo "after=$?"']);
+    const r = await fence(ws, [...args, '--', 'sh', '-c', 'mkdir d; kill -9 $PPID; sleep 0.5; echo evil > d/.bashrc; echo "after=$?"']);
     expect(r.status).not.toBe(0);
     expect(r.stdout).not.toMatch(/after=0/);
     expect(existsSync(join(ws.dir, 'd/.bashrc'))).toBe(false);
@@ -148,13 +154,71 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     expect(r.status).toBe(0);
   });
 
-  it('falls back to placeholders with -m, and says so under -d', async () => {
+  /**
+   * Runs `script` (a file in the workspace, so the command line names none of its programs) in a
+   * repository; the host git looks at the workspace while the command waits. Returns the run's
+   * result, what `git status` showed before the run (the test's own files) and during it.
+   */
+  const duringRun = async (args: readonly string[], script: string) => {
+    hostGit(ws.dir, 'init', '-q', '.');
+    const wait = 'touch .git/e2e-started; while [ ! -e .git/e2e-go ]; do sleep 0.05; done; rm .git/e2e-started .git/e2e-go';
+    writeFileSync(join(ws.dir, 'agent.sh'), `${wait}\n${script}\n`);
+    own(ws, join(ws.dir, 'agent.sh'));
+    const before = hostGit(ws.dir, 'status', '--porcelain', '--ignored');
+    let during: string | undefined;
+    const started = join(ws.dir, '.git/e2e-started');
+    const r = await fence(ws, [...args, '--', 'sh', './agent.sh'], {
+      onSpawn: () => {
+        const poll = setInterval(() => {
+          if (!existsSync(started)) return;
+          clearInterval(poll);
+          during = hostGit(ws.dir, 'status', '--porcelain', '--ignored');
+          writeFileSync(join(ws.dir, '.git/e2e-go'), '');
+        }, 20);
+      },
+    });
+    return { ...r, before, during };
+  };
+
+  // The seccomp supervisor (-m, runtimeExecPolicy "argv") and the guard share the one listener a
+  // process may have: the guard holds it and forwards the supervisor's calls to Fence.
+  it('keeps guarding with -m: protected names refused, no placeholder in the tree, seccomp denials still reported with host pids', async () => {
     ws = workspace(user);
     writeSettings(ws, { filesystem: { allowWrite: ['.'] } });
-    const r = await fence(ws, ['-m', '-d', '-c', 'echo evil > .bashrc; echo "bashrc=$?"']);
-    expect(r.stdout).toMatch(/^bashrc=[1-9]/m);
-    expect(r.stderr).toMatch(/no creation guard with -m or command.runtimeExecPolicy "argv" .*placeholder files in your tree/);
-    expect(r.stderr).not.toMatch(/^fence: warning: bwrap: no creation guard/m);
+    const r = await duringRun(['-m'], 'echo evil > .bashrc; echo "bashrc=$?"; mkdir -p sub/.vscode; echo "vscode=$?"; sh -c \'echo "sandbox pid $$"; exec unshare --user true\'; echo ok');
+    expect(r.during).toBe(r.before);
+    expect(r.stdout).toMatch(/^bashrc=[1-9]\d*$/m);
+    expect(r.stdout).toMatch(/^vscode=[1-9]\d*$/m);
+    expect(r.stdout).toMatch(/^ok$/m);
+    expect(r.stderr).toMatch(/^fence: refused to create .*\/\.bashrc: .*\(Fence's mandatory write protection\)$/m);
+    expect(r.stderr).toMatch(/Operation not permitted/);
+    expect(r.stderr).not.toMatch(/no creation guard|placeholder/);
+    const denial = /\[fence:seccomp\] .* unshare\(CLONE_NEWUSER\): Operation not permitted \(unshare, pid=(\d+)\)/.exec(r.stderr);
+    expect(denial, r.stderr).not.toBeNull();
+    // The pid Fence reports is the host's, not the sandbox's own numbering.
+    const inside = /^sandbox pid (\d+)$/m.exec(r.stdout)?.[1];
+    expect(inside).toBeDefined();
+    expect(denial![1]).not.toBe(inside);
+    expect(hostGit(ws.dir, 'status', '--porcelain', '--ignored')).toBe(r.before);
     expect(existsSync(join(ws.dir, '.bashrc'))).toBe(false);
+    expect(existsSync(join(ws.dir, 'sub/.vscode'))).toBe(false);
+  });
+
+  it('keeps guarding with command.runtimeExecPolicy "argv": protected names refused, exec decisions as before, no placeholder in the tree', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { command: { deny: ['echo'], runtimeExecPolicy: 'argv' }, filesystem: { allowWrite: ['.'] } });
+    // The shell's echo is a builtin (no exec); /bin/echo is refused by its argv, /bin/true allowed.
+    const r = await duringRun([], 'echo evil > .bashrc; echo "bashrc=$?"; /bin/echo denied ran; echo "echo=$?"; /bin/true && echo "true=$?"; git init -q r && echo x > r/.git/hooks/pre-commit; echo "hook=$?"');
+    expect(r.during).toBe(r.before);
+    expect(r.stdout).toMatch(/^bashrc=[1-9]\d*$/m);
+    expect(r.stdout).not.toContain('denied ran');
+    expect(r.stdout).toMatch(/^echo=[1-9]\d*$/m);
+    expect(r.stdout).toMatch(/^true=0$/m);
+    expect(r.stdout).toMatch(/^hook=[1-9]\d*$/m);
+    expect(r.stderr).toMatch(/^fence: refused to create .*\/\.bashrc: .*\(Fence's mandatory write protection\)$/m);
+    expect(r.stderr).not.toMatch(/no creation guard|placeholder/);
+    expect(existsSync(join(ws.dir, '.bashrc'))).toBe(false);
+    expect(existsSync(join(ws.dir, 'r/.git/hooks/pre-commit'))).toBe(false);
+    expect(hostGit(ws.dir, 'status', '--porcelain', '--ignored')).toBe(`${r.before}?? r/\n`);
   });
 });

@@ -66,7 +66,7 @@ describe.each(USERS)('fence without the native helper (as %s)', (user) => {
     ws = workspace(user);
     const r = await fence(ws, ['--strict', '--', 'true'], { env: NO_HELPER });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^fence: --strict: the bwrap layer is unavailable: the native helper \(@fence\/native\) is not built/);
+    expect(r.stderr).toMatch(/^fence: --strict: the bwrap layer is unavailable: the native helper \(@fence\/native\) is not built.*; run without --strict to degrade, or install what the layer needs\nfence: see fence --linux-features for what each layer needs on this machine\n$/);
   });
 });
 

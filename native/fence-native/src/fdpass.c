@@ -13,18 +13,25 @@ int fdpass_send(int sock, int fd, const void *data, size_t len) {
   if (len == 0) return -EINVAL; /* a descriptor needs at least one byte to travel with */
   if (ioctl(sock, FIONREAD, &pending) != 0) return -errno;
   if (pending > 0) return -EBUSY;
+  return fdpass_sendmsg(sock, fd, data, len);
+}
+
+int fdpass_sendmsg(int sock, int fd, const void *data, size_t len) {
+  if (len == 0) return -EINVAL;
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } control;
   memset(&control, 0, sizeof control);
   struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = fd >= 0 ? control.buf : NULL, .msg_controllen = fd >= 0 ? sizeof control.buf : 0};
+  if (fd >= 0) {
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
   ssize_t n;
   do n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);

@@ -13,6 +13,9 @@
  * Returns 0, or -errno (-EAGAIN when the socket buffer is full, or only part of `data` went out:
  * the stream is then unusable). */
 int fdpass_send(int sock, int fd, const void *data, size_t len);
+/* The same sendmsg (non-blocking) without the unread-input check, for a message socket whose peer
+ * also writes; `fd` -1 sends no descriptor. */
+int fdpass_sendmsg(int sock, int fd, const void *data, size_t len);
 /* recv() that also takes a passed descriptor (close-on-exec) into *fd, or -1 when none came.
  * Extra descriptors in the same message are closed. Returns what recv() returns. */
 ssize_t fdpass_recv(int sock, void *buf, size_t len, int *fd);

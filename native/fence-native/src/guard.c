@@ -20,6 +20,7 @@
 
 #include "fdpass.h"
 #include "guard-filter.h"
+#include "guard-forward.h"
 #include "guard-path.h"
 #include "guard-rules.h"
 #include "seccomp.h"
@@ -34,6 +35,7 @@ static const int SIGNALS[] = {SIGCHLD, SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1
 struct guard {
   struct guard_rules rules;
   int listener;
+  struct guard_forward *forward; /* Fence's supervisor's calls go there; NULL without one */
   unsigned messages;
   struct seccomp_notif_sizes sizes;
 };
@@ -354,30 +356,46 @@ static void serve_one(struct guard *g) {
   if (req == NULL) return;
   if (ioctl(g->listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
     struct call c = {.g = g, .req = req, .tid = (pid_t)req->pid};
-    handle(&c);
+    if (g->forward && guard_forward_claims(g->forward, &req->data)) guard_forward_call(g->forward, g->listener, req);
+    else handle(&c);
   }
   free(req);
 }
 
 static int exit_code(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
 
-/* Closes every descriptor >= 3 but `a` and `b` (the guard must hold nothing of bwrap's, the
- * plan's or the terminal's, or it would keep them open for the command's lifetime). */
-static void close_others(int a, int b) {
-  int lo = a < b ? a : b, hi = a < b ? b : a;
-  unsigned ranges[3][2] = {{3, (unsigned)lo - 1}, {(unsigned)lo + 1, (unsigned)hi - 1}, {(unsigned)hi + 1, ~0U}};
-  for (int i = 0; i < 3; i++) {
-    if (ranges[i][0] > ranges[i][1]) continue;
+static void close_range_from(unsigned lo, unsigned hi) {
+  if (lo > hi) return;
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, ranges[i][0], ranges[i][1], 0) == 0) continue;
+  if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
 #endif
-    /* Without close_range (Linux 5.9, which the guard needs anyway): one by one, to the limit. */
-    long max = sysconf(_SC_OPEN_MAX);
-    for (long fd = ranges[i][0]; fd <= (long)ranges[i][1] && fd < (max > 0 ? max : 1024); fd++) (void)close((int)fd);
-  }
+  /* Without close_range (Linux 5.9, which the guard needs anyway): one by one, to the limit. */
+  long max = sysconf(_SC_OPEN_MAX);
+  for (long fd = lo; fd <= (long)hi && fd < (max > 0 ? max : 1024); fd++) (void)close((int)fd);
 }
 
-static void run(const struct plan_guard *plan, int sock, pid_t child, int tty) {
+/* Closes every descriptor >= 3 but the `n` (sorted, distinct) in `keep` (the guard must hold
+ * nothing of bwrap's, the plan's or the terminal's, or it would keep them open for the command's
+ * lifetime). */
+static void close_others(const int *keep, size_t n) {
+  unsigned lo = 3;
+  for (size_t i = 0; i < n; i++) {
+    if (keep[i] < 3) continue;
+    if ((unsigned)keep[i] > lo) close_range_from(lo, (unsigned)keep[i] - 1);
+    lo = (unsigned)keep[i] + 1;
+  }
+  close_range_from(lo, ~0U);
+}
+
+static void sort_fds(int *fds, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+      int t = fds[j];
+      fds[j] = fds[j - 1], fds[j - 1] = t;
+    }
+}
+
+static void run(const struct plan_guard *plan, const struct guard_supervisor *sup, int sock, pid_t child, int tty) {
   struct guard g = {.rules = {.plan = plan}, .listener = -1};
   sigset_t set;
   sigemptyset(&set);
@@ -387,21 +405,30 @@ static void run(const struct plan_guard *plan, int sock, pid_t child, int tty) {
   /* The child sends the listener once its filter is installed; 0 bytes: it ended before. */
   ssize_t got = sfd < 0 ? -1 : fdpass_recv(sock, &byte, 1, &g.listener);
   (void)close(sock);
-  if (got <= 0 || g.listener < 0 || syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g.sizes) != 0) {
-    if (got != 0) (void)kill(child, SIGKILL); /* never a command without its guard */
+  int ok = got > 0 && g.listener >= 0 && syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g.sizes) == 0;
+  if (ok && sup && (g.forward = guard_forward_open(sup)) == NULL) {
+    fprintf(stderr, "fence-launch: guard: cannot hand the seccomp supervisor its channel: %s\n", strerror(errno));
+    ok = 0;
+  }
+  if (!ok) {
+    if (got != 0) (void)kill(child, SIGKILL); /* never a command without its guard (or its supervisor) */
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) continue;
     _exit(got == 0 ? exit_code(status) : EXIT_SETUP);
   }
-  close_others(sfd, g.listener);
+  int keep[3] = {sfd, g.listener, g.forward ? guard_forward_fd(g.forward) : -1};
+  sort_fds(keep, 3);
+  close_others(keep, 3);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) (void)dup2(null, 0), (void)dup2(null, 1), (void)close(null);
   /* Everything the guard creates gets exactly the mode the target asked for, less its umask. */
   umask(0);
 
-  struct pollfd fds[2] = {{.fd = g.listener, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  struct pollfd fds[3] = {{.fd = g.listener, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = -1}};
   for (;;) {
-    if (poll(fds, 2, -1) < 0) continue;
+    if (g.forward) fds[2].fd = guard_forward_fd(g.forward), fds[2].events = guard_forward_events(g.forward);
+    if (poll(fds, 3, -1) < 0) continue;
+    if (g.forward && fds[2].revents) guard_forward_ready(g.forward, g.listener, fds[2].revents);
     if (fds[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) != sizeof si) continue;
@@ -420,7 +447,7 @@ static void run(const struct plan_guard *plan, int sock, pid_t child, int tty) {
   }
 }
 
-int guard_fork(const struct plan_guard *g, int tty, struct fence_err *e) {
+int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, struct fence_err *e) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return fence_fail(e, errno, "guard: socketpair");
   sigset_t set, old;
@@ -440,14 +467,21 @@ int guard_fork(const struct plan_guard *g, int tty, struct fence_err *e) {
   if (!tty) (void)setpgid(child, child);
   /* The command cannot ptrace the guard or open its descriptors through /proc. */
   (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  run(g, sv[0], child, tty);
+  run(g, sup, sv[0], child, tty);
   _exit(EXIT_SETUP);
 }
 
-int guard_install(int sock, struct fence_err *e) {
-  struct sock_filter prog[GUARD_FILTER_MAX];
-  size_t n = guard_filter(prog);
+int guard_install(int sock, const struct guard_supervisor *sup, struct fence_err *e) {
+  struct sock_filter guard[GUARD_FILTER_MAX], *prog = guard;
+  size_t n = guard_filter(guard);
+  if (sup) {
+    prog = malloc(BPF_MAXINSNS * sizeof *prog);
+    long joined = prog ? guard_forward_program(sup, guard, n, prog, BPF_MAXINSNS, e) : fence_fail(e, ENOMEM, "guard: filter");
+    if (joined < 0) return free(prog), (void)close(sock), -1;
+    n = (size_t)joined;
+  }
   int listener = seccomp_install_listener((const uint8_t *)prog, n * sizeof *prog, e);
+  if (prog != guard) free(prog);
   if (listener < 0) return -1;
   int rc = fdpass_send(sock, listener, "G", 1);
   (void)close(listener);

@@ -17,6 +17,10 @@
  * time, so each name that could be created is checked. If the guard dies, the kernel answers
  * every notification with ENOSYS: creations fail, never succeed unchecked.
  *
+ * The kernel gives a process one filter with a listener. Under Fence's seccomp supervisor (-m,
+ * runtimeExecPolicy "argv") the guard holds it for both: the supervisor's program runs first in the
+ * same filter, and the guard forwards the calls that program sends to Fence (guard-forward.h).
+ *
  * Rules (the names come from the plan, i.e. from @fence/core's protected-names list):
  * - `file` and `dir` names: never created, anywhere; nothing is created or opened for writing
  *   inside a `dir` name, nor is an existing one opened for writing. A name `a/b` is `b` in a
@@ -38,6 +42,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "guard-forward.h"
 
 enum guard_kind { GUARD_FILE, GUARD_DIR, GUARD_GIT, GUARD_GIT_CONFIG };
 
@@ -54,10 +59,13 @@ struct plan_guard {
 /* Forks. Returns, in the child (the command's process), a socket for guard_install; the parent
  * becomes the guard and never returns: it serves notifications, forwards Fence's signals to the
  * child and exits with its status. Call after Landlock, before any seccomp filter. With `tty` the
- * child keeps its process group (it becomes a session leader later); else it gets its own. */
-int guard_fork(const struct plan_guard *g, int tty, struct fence_err *e);
-/* In the child: installs the creation filter with a listener and sends it to the guard. Must be
- * the first filter with a listener (the kernel allows one per process). */
-int guard_install(int sock, struct fence_err *e);
+ * child keeps its process group (it becomes a session leader later); else it gets its own. With
+ * `sup` (Fence's seccomp supervisor: -m, runtimeExecPolicy "argv") the guard also serves the
+ * supervisor's program (guard-forward.h). */
+int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, struct fence_err *e);
+/* In the child: installs the creation filter (with `sup`, the supervisor's program in front of
+ * it, as one filter) with a listener and sends it to the guard. Must be the only filter with a
+ * listener (the kernel allows one per process). */
+int guard_install(int sock, const struct guard_supervisor *sup, struct fence_err *e);
 
 #endif

@@ -4,10 +4,11 @@
  *   2. applies the resource limits;
  *   3. sets no_new_privs (required by Landlock and seccomp for an unprivileged caller);
  *   4. applies Landlock, then (with a `guard` plan) forks: this process becomes the creation guard
- *      (guard.h), the child goes on and installs the guard's filter;
- *   5. installs the seccomp filters, the logged one (or, under a supervisor, the notify one, whose
- *      listener goes to Fence) then the quiet one (last: they may forbid the calls the steps
- *      above make);
+ *      (guard.h), the child goes on and installs the guard's filter (under a supervisor, joined
+ *      with the notify program: guard-forward.h);
+ *   5. installs the seccomp filters, the logged one (or, under a supervisor and without a guard,
+ *      the notify one, whose listener goes to Fence) then the quiet one (last: they may forbid
+ *      the calls the steps above make);
  *   6. closes every descriptor >= 3, resets signal state, and execs the command.
  * Any failure before the exec ends with status 125: the command never runs half-protected.
  * With --tty (pty.c), a pseudo-terminal is allocated after step 1 and the process forks: the child
@@ -104,11 +105,15 @@ static void restrict_self(const struct plan *plan, int tty, struct fence_err *e)
   if (plan->landlock && landlock_apply(plan->landlock, e) != 0) die(e);
   /* After Landlock (the guard shares the command's domain), before the other filters. Returns in
    * the command's process only; this one becomes the guard. */
-  if (plan->guard.nnames) {
-    int sock = guard_fork(&plan->guard, tty, e);
-    if (sock < 0 || guard_install(sock, e) != 0) die(e);
-  }
   const struct plan_filter *logged = &plan->seccomp, *quiet = &plan->seccomp_quiet, *notify = &plan->seccomp_notify;
+  struct guard_supervisor sup = {.insns = notify->insns, .len = notify->len, .socket = plan->notify_socket};
+  if (plan->guard.nnames) {
+    int sock = guard_fork(&plan->guard, notify->insns ? &sup : NULL, tty, e);
+    if (sock < 0) die(e);
+    /* The guard holds the supervisor's socket now. */
+    if (notify->insns) (void)close(plan->notify_socket);
+    if (guard_install(sock, notify->insns ? &sup : NULL, e) != 0) die(e);
+  }
   /* The notify program replaces the logged one: stacked, the logged filter's EPERM would win. */
   if (notify->insns) {
     /* The supervisor may read this process's own execve of the command from /proc/<pid>/mem
@@ -116,7 +121,8 @@ static void restrict_self(const struct plan *plan, int tty, struct fence_err *e)
      * that is not root. The relays were forked before; nothing else runs in the sandbox yet,
      * and the execve below would make the image dumpable anyway. */
     if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_DUMPABLE)"), die(e);
-    if (notify_install(notify->insns, notify->len, plan->notify_socket, e) != 0) die(e);
+    /* With the guard, its filter carries the notify program (guard-forward.h). */
+    if (!plan->guard.nnames && notify_install(notify->insns, notify->len, plan->notify_socket, e) != 0) die(e);
   } else if (logged->insns && seccomp_install(logged->insns, logged->len, 1, e) != 0) die(e);
   if (quiet->insns && seccomp_install(quiet->insns, quiet->len, 0, e) != 0) die(e);
 }

@@ -12,6 +12,7 @@
 #ifdef __linux__
 extern "C" {
 #include "bpf-monitor.h"
+#include "notify.h"
 }
 #endif
 
@@ -52,6 +53,9 @@ void Deliver(Napi::Env env, Napi::Function onEvent, Item* item) {
 }
 
 void Emit(const bpf_event* e, void* ctx) {
+  // A creation guard's failure is the command's failed call, which is reported as the command's
+  // (its landlock_restrict_self, before it forked, is not a failure: the domain's creator).
+  if (e->errnum != 0 && notify_is_guard(e->pid)) return;
   // Never blocks: the queue is unbounded.
   static_cast<Tracer*>(ctx)->tsfn.NonBlockingCall(new Item{*e, nullptr, 0}, Deliver);
 }

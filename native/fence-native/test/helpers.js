@@ -139,6 +139,24 @@ exports.unameEpermProgram = function unameEpermProgram(action = SECCOMP_RET_ERRN
   );
 };
 
+/** A program sending each of the syscalls `nrs` to a supervisor, allowing everything else. */
+exports.notifyProgram = function notifyProgram(nrs) {
+  const arch = AUDIT_ARCH[process.arch];
+  if (arch === undefined) return undefined;
+  const [LD_W_ABS, JEQ_K, RET_K] = [0x20, 0x15, 0x06];
+  const n = nrs.length;
+  return new Uint8Array(
+    Buffer.concat([
+      insn(LD_W_ABS, 0, 0, 4),
+      insn(JEQ_K, 0, n + 1, arch),
+      insn(LD_W_ABS, 0, 0, 0),
+      ...nrs.map((nr, i) => insn(JEQ_K, n - i, 0, nr)),
+      insn(RET_K, 0, 0, SECCOMP_RET_ALLOW),
+      insn(RET_K, 0, 0, exports.SECCOMP_RET_USER_NOTIF),
+    ]),
+  );
+};
+
 /** Landlock FS rights known to an ABI (v1: 13 rights, v2: REFER, v3: TRUNCATE, v5: IOCTL_DEV). */
 exports.fsRights = (abi) => (abi >= 5 ? 0xffff : abi >= 3 ? 0x7fff : abi >= 2 ? 0x3fff : 0x1fff);
 exports.READ_EXEC = 1 | 4 | 8; // EXECUTE | READ_FILE | READ_DIR

@@ -5,7 +5,9 @@ const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const { describe, it } = require('node:test');
 const native = require('..');
-const { NR_EXECVE, SECCOMP_RET_USER_NOTIF, emptyPlan, encodeHelperPlan, hasCommand, helper, launch, unameEpermProgram } = require('./helpers.js');
+const fs = require('node:fs');
+const path = require('node:path');
+const { NR_EXECVE, SECCOMP_RET_USER_NOTIF, emptyPlan, encodeHelperPlan, hasCommand, helper, launch, notifyProgram, openDir, python, unameEpermProgram } = require('./helpers.js');
 
 const addon = native.addon();
 const program = unameEpermProgram(SECCOMP_RET_USER_NOTIF);
@@ -86,11 +88,121 @@ describe('seccomp supervisor', { skip }, () => {
     assert.equal(r.stderr, 'fence-launch: plan: line 3: malformed "seccomp-notify"\n');
   });
 
-  it('refuses a plan with both the creation guard and a supervisor (one listener per process)', () => {
-    const line = `seccomp-notify 4 ${Buffer.from(program).toString('hex')}\n`;
-    const r = spawnSync(helper, ['--plan-fd', '0', '--', 'true'], { input: `fence-launch-plan 1\nguard file .bashrc\n${line}`, encoding: 'utf8' });
-    assert.equal(r.status, 125);
-    assert.equal(r.stderr, 'fence-launch: plan: guard and seccomp-notify cannot both be used\n');
+});
+
+describe('seccomp supervisor behind the creation guard (one listener for both)', { skip: skip || (!addon.seccompActionAvailable('user_notif') && 'no user notification') }, () => {
+  const createGuard = { files: ['.bashrc'], dirs: [], git: [], gitConfig: [] };
+  const guarded = (program) => ({ ...emptyPlan(), createGuard, seccompNotify: { program, socket: 4 } });
+  const execProgram = unameEpermProgram(SECCOMP_RET_USER_NOTIF, NR_EXECVE[process.arch]);
+
+  for (const asNobody of [false, true]) {
+    const who = asNobody ? 'uid 65534' : 'root';
+    it(`reports and refuses the supervisor's calls while the guard refuses protected names (${who})`, async (t) => {
+      if (asNobody && !hasCommand('setpriv')) return t.skip('setpriv is not installed');
+      const dir = openDir(t, 'guard-notify');
+      const { sup, events, flushed } = supervise(t);
+      const script = `cd ${dir}; uname -s; echo x > .bashrc; echo "bashrc $?"; echo y > ok; cat ok; echo $$`;
+      const r = await launch(guarded(program), ['/bin/sh', '-c', script], { asNobody, inherit: [sup.fd] });
+      await flushed();
+      assert.equal(r.code, 0);
+      assert.match(r.stderr, /uname: cannot get system name: Operation not permitted/);
+      assert.match(r.stderr, /fence: refused to create .*\/\.bashrc: /);
+      assert.match(r.stdout, /^bashrc [1-9]\d*\ny\n\d+\n$/);
+      assert.equal(fs.existsSync(path.join(dir, '.bashrc')), false);
+      assert.equal(events.length, 1);
+      const [e] = events;
+      assert.equal(e.comm, 'uname');
+      assert.equal(e.nr, NR_UNAME[process.arch]);
+      assert.ok(e.pid > 0 && e.pid === e.tid);
+    });
+
+    it(`hands each execve to onExec through the guard, and refuses it with EPERM on false (${who})`, async (t) => {
+      if (asNobody && !hasCommand('setpriv')) return t.skip('setpriv is not installed');
+      const execs = [];
+      const sup = addon.notifySupervisor(() => undefined, (e) => (execs.push(e), e.argv[1] !== 'refused'));
+      t.after(() => sup.close());
+      const dir = openDir(t, 'guard-exec');
+      const script = `cd ${dir}; /bin/echo allowed; /bin/echo refused; echo "exit $?"; /bin/touch .bashrc; echo "touch $?"`;
+      const r = await launch(guarded(execProgram), ['/bin/sh', '-c', script], { asNobody, inherit: [sup.fd] });
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^allowed\nexit [1-9]\d*\ntouch [1-9]\d*\n$/);
+      assert.match(r.stderr, /\/bin\/echo: Operation not permitted/);
+      assert.match(r.stderr, /fence: refused to create .*\/\.bashrc: /);
+      assert.deepEqual(execs.map((e) => [e.path, e.argv]), [
+        ['/bin/sh', ['/bin/sh', '-c', script]],
+        ['/bin/echo', ['/bin/echo', 'allowed']],
+        ['/bin/echo', ['/bin/echo', 'refused']],
+        ['/bin/touch', ['/bin/touch', '.bashrc']],
+      ]);
+      for (const e of execs) assert.equal(e.readable, true);
+      assert.ok(execs[1].pid > 0 && execs[1].comm === 'sh');
+    });
+  }
+
+  it('reads long and many arguments through the guard', async (t) => {
+    const execs = [];
+    const sup = addon.notifySupervisor(() => undefined, (e) => (execs.push(e), true));
+    t.after(() => sup.close());
+    const args = Array.from({ length: 3000 }, (_, i) => `${i}-${'x'.repeat(i % 97)}`);
+    const r = await launch(guarded(execProgram), ['/bin/true', ...args], { inherit: [sup.fd] });
+    assert.equal(r.code, 0);
+    assert.deepEqual(execs[0].argv, ['/bin/true', ...args]);
+  });
+
+  it('queues the calls while Fence decides, and answers every one (400 threads at once)', { skip: !hasCommand('python3') && 'python3 is not installed' }, async (t) => {
+    const events = [];
+    const sup = addon.notifySupervisor(
+      (e) => events.push(e),
+      (e) => {
+        // Fence busy on a verdict: the threads' calls pile up behind it, more than the channel holds.
+        if (e.path === '/bin/true') for (const end = Date.now() + 1000; Date.now() < end; );
+        return true;
+      },
+    );
+    t.after(() => sup.close());
+    const dir = openDir(t, 'guard-flood');
+    const py = [
+      'import os, threading, time',
+      "if os.fork() == 0: os.execv('/bin/true', ['true'])",
+      'time.sleep(0.2)',
+      'def call():',
+      '  try: os.uname()',
+      '  except OSError: pass',
+      'ts = [threading.Thread(target=call) for _ in range(400)]',
+      'for t in ts: t.start()',
+      "open('made', 'w').write('x')",
+      'for t in ts: t.join()',
+      'os.wait()',
+      "print('done')",
+    ].join('\n');
+    const plan = guarded(notifyProgram([NR_UNAME[process.arch], NR_EXECVE[process.arch]]));
+    const r = await launch(plan, [python, '-c', `import os; os.chdir(${JSON.stringify(dir)})\n${py}`], { inherit: [sup.fd] });
+    await new Promise((resolve) => sup.flush(resolve));
+    assert.equal(r.stdout, 'done\n', r.stderr);
+    assert.equal(r.code, 0);
+    assert.equal(events.length, 400);
+    assert.equal(fs.readFileSync(path.join(dir, 'made'), 'utf8'), 'x');
+  });
+
+  it('lets the calls fail with ENOSYS, never hang, once the supervisor is gone; creations stay guarded', async (t) => {
+    const { sup } = supervise(t);
+    const dir = openDir(t, 'guard-gone');
+    const pending = launch(guarded(program), ['sh', '-c', `sleep 0.3; uname -s; cd ${dir}; echo x > .bashrc; echo y > ok && echo ok`], { inherit: [sup.fd] });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sup.close();
+    const r = await pending;
+    assert.match(r.stderr, /uname: cannot get system name: Function not implemented/);
+    assert.match(r.stderr, /fence: refused to create .*\/\.bashrc: /);
+    assert.equal(r.stdout, 'ok\n');
+  });
+
+  it('refuses to start when the supervisor\'s program has what the guard cannot run again', async (t) => {
+    const { sup } = supervise(t);
+    const LDX_IMM = Buffer.from([0x01, 0, 0, 0, 0, 0, 0, 0]);
+    const bad = new Uint8Array(Buffer.concat([LDX_IMM, Buffer.from(program)]));
+    const r = await launch(guarded(bad), ['/bin/true'], { inherit: [sup.fd] });
+    assert.equal(r.code, 125);
+    assert.match(r.stderr, /the supervisor's seccomp program has instructions the guard cannot run again/);
   });
 });
 

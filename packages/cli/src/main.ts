@@ -38,11 +38,14 @@ async function dispatch(inv: Invocation, argv: readonly string[]): Promise<numbe
 
 export async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes('-d') || argv.includes('--debug');
+  const strict = argv.includes('--strict');
   try {
     return await dispatch(parseInvocation(argv), argv);
   } catch (e) {
     if (isFenceError(e)) {
       process.stderr.write(`fence: ${e.message}\n`);
+      // --strict refused a weaker layer: the library's message names no flag, the feature report is the CLI's.
+      if (strict && e.code === 'LAYER_UNAVAILABLE') process.stderr.write('fence: see fence --linux-features for what each layer needs on this machine\n');
       if (debug && e.cause instanceof Error) process.stderr.write(`${e.cause.stack}\n`);
     } else {
       const err = e instanceof Error ? e : new Error(String(e));

@@ -74,7 +74,7 @@ export const errors = {
   /** An essential layer (the sandbox itself) is absent: its own reason says what to install. */
   layerMissing: (layer: string, reason: string | undefined) => new FenceError('LAYER_UNAVAILABLE', reason ?? `the ${layer} layer is unavailable`),
   layerUnavailable: (layer: string, why: string) =>
-    new FenceError('LAYER_UNAVAILABLE', `--strict: the ${layer} layer is unavailable: ${why}; run without --strict to degrade, or see fence --linux-features`),
+    new FenceError('LAYER_UNAVAILABLE', `--strict: the ${layer} layer is unavailable: ${why}; run without --strict to degrade, or install what the layer needs`),
   noSandbox: (platform: string, served: readonly string[]) =>
     new FenceError('LAYER_UNAVAILABLE', `no sandbox layer is available on ${platform} (the layers given serve ${served.join(', ') || 'no platform'}); Fence never runs a command unsandboxed`),
   /** --strict and a limit that would hold only per process or per user (or not at all), and `why`. */

@@ -21,7 +21,7 @@ export { COMMAND_POLICY_CAPABILITY, explicitCommandRules, sshPolicyActive } from
 export { isWithin, ruleCovers, ruleMatches, type FilesystemModel, type PathField, type PathGlob, type PathRule, type Reached, type RuleField } from './filesystem/model.js';
 export { globToPosixRegex, escapeRegex, hasGlob } from './filesystem/glob.js';
 export { existingRealPath, resolveFilesystem } from './settings/paths.js';
-export { readableRoots, readIsolated, SANDBOX_PATHS, SYSTEM_READ_PATHS, type ReadAccess, type ReadRoot } from './filesystem/readable.js';
+export { readableRoots, readIsolated, type ReadAccess, type ReadRoot } from './filesystem/readable.js';
 export { BASE_SETTINGS, loadPolicy, MAX_EXTENDS_DEPTH, type LoadOptions, type LoadedPolicy } from './settings/load.js';
 export { jsonSchema } from './settings/json-schema.js';
 export { DEFAULT_CREDENTIAL_STORES, DEFAULT_DENIED_VARIABLES, STORES_SOURCE, VARIABLES_SOURCE } from './settings/secrets.js';

@@ -2,9 +2,10 @@
  * The kernel: registers plugins, runs detection for this platform, activates the available
  * layers and hands them the hooks and services. It knows nothing of any operating system.
  *
- * Each session's services live in a child container of their own: the kernel's (Tokens), and
- * those plugins register under their own tokens (the Linux helper plan). Fence uses no decorators;
- * tsyringe refuses to load without the Reflect polyfill, hence the import.
+ * Each session's services live in a child container of their own: the kernel's (Tokens), those
+ * the platform's plugins register when the session is created (FencePlugin.register), and those
+ * plugins register under their own tokens while they run (the Linux helper plan). Fence uses no
+ * decorators; tsyringe refuses to load without the Reflect polyfill, hence the import.
  */
 import 'reflect-metadata';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
@@ -15,7 +16,7 @@ import type { LayerWarning } from './plan.js';
 import type { FencePlugin, PluginHost } from './plugin.js';
 import type { Policy } from './policy.js';
 import { processProbe } from './probe.js';
-import { Tokens, type KernelOptions, type Logger } from './services.js';
+import { Tokens, type KernelOptions, type Logger, type PlatformPaths } from './services.js';
 import { ViolationStream } from './violations.js';
 import { DetectionCache } from './detection-cache.js';
 import { stderrLogger } from './logger.js';
@@ -58,6 +59,13 @@ export class Kernel implements PluginHost {
     this.container.register(Tokens.Clock, { useValue: { now: () => Date.now() } });
     this.container.register(Tokens.Probe, { useValue: processProbe });
     this.container.register(Tokens.Violations, { useValue: new ViolationStream() });
+    for (const p of this.platformPlugins) {
+      try {
+        p.register?.(this.container);
+      } catch (e) {
+        throw errors.pluginFailed(p.name, 'register', e);
+      }
+    }
   }
 
   resolve<T>(token: InjectionToken<T>): T {
@@ -66,6 +74,14 @@ export class Kernel implements PluginHost {
 
   get logger(): Logger {
     return this.resolve(Tokens.Logger);
+  }
+
+  /**
+   * The platform's paths for read isolation, as its sandbox layer registered them
+   * (FencePlugin.register); undefined when no plugin given serves this platform.
+   */
+  get platformPaths(): PlatformPaths | undefined {
+    return this.container.isRegistered(Tokens.PlatformPaths) ? this.resolve(Tokens.PlatformPaths) : undefined;
   }
 
   get violations(): ViolationStream {

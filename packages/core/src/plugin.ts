@@ -40,6 +40,12 @@ export interface FencePlugin {
    */
   wanted?(options: { monitor: boolean; debug: boolean }): boolean;
   /**
+   * Registers the services this layer offers every session on its platform, whatever detection
+   * finds: facts of the platform, not of the machine (the sandbox layer's Tokens.PlatformPaths).
+   * Called when the session is created, before detect(); must not probe or start anything.
+   */
+  register?(services: DependencyContainer): void;
+  /**
    * Probes the machine. Must not throw: problems are reported as `absent` with a reason. The
    * answer may depend on the machine only (it is cached per plugin, in this process and on disk).
    */

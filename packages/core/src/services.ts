@@ -48,10 +48,23 @@ export interface KernelOptions {
   readonly ports: readonly number[];
 }
 
+/**
+ * The paths of a platform that read isolation keeps readable (filesystem/readable.ts), registered
+ * by the platform's sandbox layer: core names none of them.
+ */
+export interface PlatformPaths {
+  /** Readable under defaultDenyRead, left out by strictDenyRead; those missing on the machine are skipped. */
+  readonly system: readonly string[];
+  /** Made by the sandbox itself, or opened by every program: readable whatever the policy. */
+  readonly sandbox: readonly string[];
+}
+
 export const Tokens = {
   Logger: Symbol.for('fence.Logger') as InjectionToken<Logger>,
   Clock: Symbol.for('fence.Clock') as InjectionToken<Clock>,
   Probe: Symbol.for('fence.FeatureProbe') as InjectionToken<FeatureProbe>,
   Violations: Symbol.for('fence.ViolationStream') as InjectionToken<ViolationStream>,
   Options: Symbol.for('fence.KernelOptions') as InjectionToken<KernelOptions>,
+  /** Registered by the platform's sandbox layer in FencePlugin.register. */
+  PlatformPaths: Symbol.for('fence.PlatformPaths') as InjectionToken<PlatformPaths>,
 } as const;

@@ -123,13 +123,15 @@ describe('readableRoots (read isolation)', () => {
     return { filesystem: fs, paths: resolveFilesystem(fs, cwd, '/home/u', (p) => p), cwd };
   };
   const exists = (p: string) => (p === '/lib32' ? undefined : p);
+  // A platform as its sandbox layer names it (Tokens.PlatformPaths).
+  const platform = { system: ['/usr', '/lib32', '/etc'], sandbox: ['/dev', '/proc', '/tmp'] };
 
   it('is everything (undefined) without defaultDenyRead or strictDenyRead', () => {
-    expect(readableRoots(policyOf({}), 'linux', exists)).toBeUndefined();
+    expect(readableRoots(policyOf({}), platform, exists)).toBeUndefined();
   });
 
   it('with defaultDenyRead: the system paths that exist, the sandbox\'s own, the working directory and the allow lists, never $HOME', () => {
-    const roots = readableRoots(policyOf({ defaultDenyRead: true, allowRead: ['/data'], allowExecute: ['/opt/t/bin'], allowWrite: ['./out'] }), 'linux', exists)!;
+    const roots = readableRoots(policyOf({ defaultDenyRead: true, allowRead: ['/data'], allowExecute: ['/opt/t/bin'], allowWrite: ['./out'] }), platform, exists)!;
     expect(roots).toContainEqual({ path: '/usr', access: 'read', from: 'system' });
     expect(roots.some((r) => r.path === '/lib32')).toBe(false);
     expect(roots).toContainEqual({ path: '/proc', access: 'read', from: 'sandbox' });
@@ -141,7 +143,7 @@ describe('readableRoots (read isolation)', () => {
   });
 
   it('with strictDenyRead: no system path, and a working directory of / is not the whole host', () => {
-    const roots = readableRoots(policyOf({ strictDenyRead: true, allowRead: ['/usr'] }, '/'), 'linux', exists)!;
+    const roots = readableRoots(policyOf({ strictDenyRead: true, allowRead: ['/usr'] }, '/'), platform, exists)!;
     expect(roots.filter((r) => r.from === 'system')).toEqual([]);
     expect(roots.some((r) => r.path === '/')).toBe(false);
     expect(roots).toContainEqual({ path: '/usr', access: 'read', from: 'filesystem.allowRead[0]' });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { isatty } from 'node:tty';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createSandbox, definePlugin, FenceError, PrepareStage, warn, type FencePlugin, type Logger } from '../src/index.js';
+import { createSandbox, definePlugin, FenceError, Kernel, PrepareStage, Tokens, warn, type FencePlugin, type Logger } from '../src/index.js';
 
 const cwd = realpathSync(mkdtempSync(join(tmpdir(), 'fence-kernel-')));
 
@@ -246,5 +246,30 @@ describe('detection', () => {
     await Promise.all([first.close(), second.close()]);
     expect(first.report.get('twin')?.status).toBe('available');
     expect(second.report.get('twin')?.status).toBe('absent');
+  });
+});
+
+describe('services a platform registers (FencePlugin.register)', () => {
+  const options = { platform: process.platform, debug: false, monitor: false, strict: false, ports: [] };
+  const paths = { system: ['/usr'], sandbox: ['/tmp'] };
+  const naming = (platforms: NodeJS.Platform[], register: FencePlugin['register']): FencePlugin =>
+    definePlugin({ name: 'namer', platforms, provides: ['test'], detect: async () => ({ status: 'absent', reason: 'not needed' }), register, apply: () => undefined });
+
+  it('are there when the session is created, before any detection, from plugins of this platform only', () => {
+    const here = new Kernel({ plugins: [naming([process.platform], (s) => s.register(Tokens.PlatformPaths, { useValue: paths }))], options, cacheDetection: false });
+    expect(here.platformPaths).toBe(paths);
+    const elsewhere = new Kernel({ plugins: [naming(['aix'], (s) => s.register(Tokens.PlatformPaths, { useValue: paths }))], options, cacheDetection: false });
+    expect(elsewhere.platformPaths).toBeUndefined();
+  });
+
+  it('belong to one session each', () => {
+    const plugin = naming([process.platform], (s) => s.register(Tokens.PlatformPaths, { useValue: { ...paths } }));
+    const [a, b] = [0, 1].map(() => new Kernel({ plugins: [plugin], options, cacheDetection: false }));
+    expect(a!.platformPaths).not.toBe(b!.platformPaths);
+  });
+
+  it('name the plugin when registering fails', () => {
+    const broken = naming([process.platform], () => { throw new Error('no such list'); });
+    expect(() => new Kernel({ plugins: [broken], options, cacheDetection: false })).toThrow(/^plugin namer failed in register: no such list$/);
   });
 });

@@ -69,13 +69,15 @@ export interface HelperPlan {
    * With a seccomp supervisor (-m): `program` replaces `seccomp` (same rules, each EPERM sent to
    * the supervisor as SECCOMP_RET_USER_NOTIF); the helper installs it with
    * SECCOMP_FILTER_FLAG_NEW_LISTENER and sends the listener over the Unix socket `socket` (a
-   * descriptor of the helper) before the command runs. `seccomp` stays for whoever cannot
-   * supervise (bwrap's `--seccomp` fallback), so a plan is never weaker without the supervisor.
+   * descriptor of the helper) before the command runs; with `createGuard`, the guard holds the
+   * one listener of both and sends a channel instead, over which it forwards this program's calls.
+   * `seccomp` stays for whoever cannot supervise (bwrap's `--seccomp` fallback), so a plan is
+   * never weaker without the supervisor.
    */
   seccompNotify?: { readonly program: Uint8Array; readonly socket: number };
   /**
    * The creation guard (fence-launch forks it before seccomp; it answers the command's creation
-   * syscalls through SECCOMP_RET_USER_NOTIF, so it excludes `seccompNotify`): protected names that
+   * syscalls through SECCOMP_RET_USER_NOTIF, and forwards `seccompNotify`'s): protected names that
    * can then be created nowhere. `files` and `dirs` anywhere (a name `a/b` is `b` in a directory
    * called `a`), `git` inside git directories, `gitConfig` inside git directories that existed
    * before the run.

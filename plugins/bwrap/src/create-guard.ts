@@ -3,8 +3,9 @@
  * sandbox that answers every creation syscall of the command, so a protected name can be created
  * nowhere, and a protected name that does not exist needs no read-only placeholder file in the
  * user's tree. This file decides whether a run has it and what it guards; without it (no native
- * helper, a seccomp supervisor holding the one listener a process may have, an old kernel) the
- * placeholders and the close-time sweep protect instead, and the run warns that they show.
+ * helper, an old kernel) the placeholders and the close-time sweep protect instead, and the run
+ * warns that they show. A seccomp supervisor (-m, runtimeExecPolicy "argv") does not stand in its
+ * way: the guard holds the one listener and forwards the supervisor's calls.
  */
 import { release } from 'node:os';
 import { GIT_PROTECTED_NAMES, type DetectionReport, type Policy } from '@fence/core';
@@ -38,9 +39,8 @@ export const PLACEHOLDERS_SHOW = 'protected names that do not exist yet are read
  * The guard for this run, or why there is none (a warning; without the helper, the helper's
  * own warning says it).
  */
-export function chooseCreateGuard(plan: { readonly policy: Policy; readonly helper: HelperPlan }, report: DetectionReport, helper: boolean): CreateGuard | string | undefined {
+export function chooseCreateGuard(plan: { readonly policy: Policy }, report: DetectionReport, helper: boolean): CreateGuard | string | undefined {
   if (!helper) return undefined;
-  if (plan.helper.seccompNotify) return `no creation guard with -m or command.runtimeExecPolicy "argv" (the seccomp supervisor holds the one listener a process may have): ${PLACEHOLDERS_SHOW}`;
   if (report.get('seccomp')?.facts?.notify !== true || !kernelHasAddFd(release())) return `no creation guard (it needs seccomp user notification with ADDFD, Linux 5.9+): ${PLACEHOLDERS_SHOW}`;
   return createGuardNames(plan.policy);
 }

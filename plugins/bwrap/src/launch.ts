@@ -105,25 +105,25 @@ export interface PrepareOptions {
   readonly strict: boolean;
   /** The session's helper plan and hooks (@fence/linux-helper). */
   readonly helper: HelperSession;
+  /** devices.allow as resolveDevices checked it when the session started: real paths under /dev. */
+  readonly devices: readonly string[];
 }
 
 /** What -d says of /dev: the mode as chosen, and each device passed through. */
-function devicesNote({ mode, allow }: LaunchPlan['policy']['devices']): string {
+function devicesNote(mode: LaunchPlan['policy']['devices']['mode'], allow: readonly string[]): string {
   if (mode === 'host') return `devices: host (the host's whole /dev)${allow.length > 0 ? `; devices.allow is redundant here: ${allow.join(', ')}` : ''}`;
   const chosen = mode === 'auto' ? 'auto → minimal' : 'minimal';
   return `devices: ${chosen} (bwrap's /dev: null, zero, full, random, urandom, tty, ptmx, pts, shm)${allow.length > 0 ? `; passed through: ${allow.join(', ')}` : ''}`;
 }
 
-export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { logger, limits, strict, helper: session }: PrepareOptions): Promise<void> {
+export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { logger, limits, strict, helper: session, devices }: PrepareOptions): Promise<void> {
   const facts = report.get(LAYER)?.facts ?? {};
   const bwrap = typeof facts.path === 'string' ? facts.path : 'bwrap';
   const helper = await nativeHelper();
   // With the creation guard, missing protected names need no placeholder (only the policy's own
   // missing denyWrite paths still get one), and protected git names need no mount of their own.
-  const chosen = chooseCreateGuard({ policy: plan.policy, helper: session.plan }, report, helper !== undefined);
-  // With -m the protection is whole (placeholders) and only the tree shows them: said under -d,
-  // as -m is a diagnosis run whose output is the monitor's.
-  if (typeof chosen === 'string') (session.plan.seccompNotify ? note : warn)(plan, LAYER, chosen);
+  const chosen = chooseCreateGuard(plan, report, helper !== undefined);
+  if (typeof chosen === 'string') warn(plan, LAYER, chosen);
   const guard = typeof chosen === 'object' ? chosen : undefined;
   session.plan.createGuard = guard;
   const gathered = gatherPaths(plan.policy, logger, { netns: facts.netns === true, disableUserns: facts.disableUserns === true }, guard !== undefined);
@@ -177,7 +177,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     helper: helper?.path,
     data: [...excludes.keys()],
     tmpProject: tmpProjectRoot(gathered.input.cwd),
-    devices: { host: plan.policy.devices.mode === 'host', ...expandDevices(plan.policy.devices.allow) },
+    devices: { host: plan.policy.devices.mode === 'host', ...expandDevices(devices) },
   };
   const dataFds = new Map([...excludes].map(([path, content]) => [path, addFd(plan, new TextEncoder().encode(content))]));
   const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd, dataFds };
@@ -200,7 +200,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   note(plan, LAYER, `namespaces: ${ns.join(', ')}; capabilities dropped${input.disableUserns ? '; nested user namespaces disabled' : ''}`);
   note(plan, LAYER, `writable: ${[...input.allowWrite, '/tmp (private)'].join(', ')}`);
   note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s)${guard ? ', missing names refused by the creation guard' : ''}; denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
-  note(plan, LAYER, devicesNote(plan.policy.devices));
+  note(plan, LAYER, devicesNote(plan.policy.devices.mode, devices));
   note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
   note(plan, LAYER, [bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
 }

@@ -9,7 +9,8 @@
  * hidden or readable by itself).
  */
 import { readdirSync } from 'node:fs';
-import { existingRealPath, readableRoots, SANDBOX_PATHS, type Policy } from '@fence/core';
+import { existingRealPath, readableRoots, type Policy } from '@fence/core';
+import { LINUX_PATHS } from '@fence/linux-helper';
 import type { PathEntry } from './bwrap-args.js';
 import { outermost } from './glob-expand.js';
 
@@ -29,12 +30,12 @@ function ways(path: string): string[] {
 
 /** What the mounts hide and show back for the policy's read isolation (nothing without it). */
 export function readIsolation(policy: Policy): ReadIsolation {
-  const roots = readableRoots(policy, 'linux', existingRealPath);
+  const roots = readableRoots(policy, LINUX_PATHS, existingRealPath);
   if (!roots) return { hidden: [], readable: [] };
   // The sandbox's own /dev, /proc and /tmp are mounted by bwrap itself; what is below them is not the host's.
-  const tops = outermost(roots.map((r) => r.path)).filter((t) => !SANDBOX_PATHS.linux.includes(t));
+  const tops = outermost(roots.map((r) => r.path)).filter((t) => !LINUX_PATHS.sandbox.includes(t));
   const onTheWay = new Set(tops.flatMap(ways));
-  const keep = new Set([...SANDBOX_PATHS.linux, ...tops, ...onTheWay]);
+  const keep = new Set([...LINUX_PATHS.sandbox, ...tops, ...onTheWay]);
   const hidden: PathEntry[] = [...onTheWay].map((path) => ({ path, kind: 'dir' }));
   for (const e of readdirSync('/', { withFileTypes: true })) {
     const path = `/${e.name}`;

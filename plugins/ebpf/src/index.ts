@@ -7,7 +7,7 @@
  * Each command is held at the sandbox's start gate until the monitor watches it (a few ms), and
  * its exit waits until every event the kernel buffered has reached the stream.
  */
-import { definePlugin, Tokens, type PluginHost, type RunningCommand } from '@fence/core';
+import { definePlugin, PrepareStage, Tokens, type PluginHost, type RunningCommand } from '@fence/core';
 import { helperSession } from '@fence/linux-helper';
 import { AuditReader } from './audit-reader.js';
 import { detectEbpf } from './detect.js';
@@ -76,7 +76,7 @@ export const ebpfPlugin = definePlugin({
     };
     // The command must not run before the monitor watches it: hold it at the sandbox's start gate.
     helperSession(kernel).hooks.holdStart.tap('ebpf', () => kernel.options.monitor || undefined);
-    kernel.hooks.prepare.tap('ebpf', (_plan, report) => {
+    kernel.hooks.prepare.tap({ name: 'ebpf', stage: PrepareStage.MONITOR }, (_plan, report) => {
       facts = report.get('ebpf')?.facts ?? {};
     });
     kernel.hooks.monitor.tapPromise('ebpf', async (command) => {

@@ -3,7 +3,7 @@
  * to the in-sandbox helper through the session's helper plan. The helper applies it just before execve.
  */
 import { statSync } from 'node:fs';
-import { errors, note, Tokens, type DetectionReport, type LaunchPlan, type PluginHost } from '@fence/core';
+import { errors, existingRealPath, note, Tokens, type DetectionReport, type LaunchPlan, type PluginHost } from '@fence/core';
 import { helperSession } from '@fence/linux-helper';
 import { buildLandlockRuleset, describeRuleset, missingFeatures, NEEDED_DEV_NODES } from './landlock-rules.js';
 import { readablePaths, writablePaths } from './writable-paths.js';
@@ -33,8 +33,9 @@ export async function prepareLandlock(kernel: PluginHost, plan: LaunchPlan, repo
   const readable = await readablePaths(policy);
   for (const path of readable?.skipped ?? []) logger.debug('landlock', `Skipped readable path (does not exist): ${path}`);
 
-  // With devices.mode "host" the host's whole /dev; otherwise what devices.allow passes through.
-  const devices = policy.devices.mode === 'host' ? ['/dev'] : policy.devices.allow;
+  // With devices.mode "host" the host's whole /dev; otherwise what devices.allow passes through, by
+  // the real paths the sandbox shows (the sandbox layer checked them when the session started).
+  const devices = policy.devices.mode === 'host' ? ['/dev'] : policy.devices.allow.map((path) => existingRealPath(path) ?? path);
   const passedDevices = devices.map((path) => ({ path, isDirectory: statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false }));
 
   const ruleset = buildLandlockRuleset({

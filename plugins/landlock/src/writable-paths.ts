@@ -9,6 +9,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { existingRealPath, readableRoots, type PathRule, type Policy, type ReadAccess } from '@fence/core';
+import { LINUX_PATHS } from '@fence/linux-helper';
 import type { PathEntry, ReadableEntry } from './landlock-rules.js';
 
 export interface ExistingPaths<T extends PathEntry = PathEntry> {
@@ -44,7 +45,7 @@ export async function writablePaths(rules: readonly PathRule[]): Promise<Writabl
 
 /** Under read isolation, the readable roots (core's readableRoots) that exist; else undefined. */
 export async function readablePaths(policy: Policy): Promise<ExistingPaths<ReadableEntry> | undefined> {
-  const roots = readableRoots(policy, 'linux', existingRealPath);
+  const roots = readableRoots(policy, LINUX_PATHS, existingRealPath);
   if (!roots) return undefined;
   const entries: { path: string; access: ReadAccess }[] = roots.map((r) => ({ path: r.path, access: r.access }));
   return split(await inspect(entries, (e) => e.path));

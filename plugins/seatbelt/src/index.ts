@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { detectSeatbelt } from './detect.js';
 import { prepareSeatbelt } from './launch.js';
 import { LogMonitor } from './log-monitor.js';
+import { DARWIN_PATHS } from './platform-paths.js';
 
 /** The unified log hands denials to `log stream` with a delay; wait this long after exit. */
 const LOG_DRAIN_MS = 500;
@@ -17,6 +18,9 @@ export const seatbeltPlugin = definePlugin({
   platforms: ['darwin'],
   provides: ['filesystem', 'network-isolation'],
   detect: () => detectSeatbelt(),
+  register(services) {
+    services.register(Tokens.PlatformPaths, { useValue: DARWIN_PATHS });
+  },
   apply(kernel) {
     let logTag: string | undefined;
     const monitors = new Map<RunningCommand, LogMonitor>();
@@ -53,3 +57,5 @@ export { detectSeatbelt, REASONS, SANDBOX_EXEC } from './detect.js';
 export { prepareSeatbelt } from './launch.js';
 export { logStreamArgs, parseSandboxLogLine } from './log-stream.js';
 export { LogMonitor } from './log-monitor.js';
+export { DARWIN_PATHS } from './platform-paths.js';
+export { SETTINGS_NOTES } from './settings-notes.js';

@@ -13,6 +13,7 @@
  * filesystem model (policy.paths), resolved once for every layer.
  */
 import { errors, escapeRegex, gitProtectedNames, globToPosixRegex, PROTECTED_DIRS, PROTECTED_FILES, readableRoots, type PathRule, type Policy } from '@fence/core';
+import { DARWIN_PATHS } from './platform-paths.js';
 import { systemRules } from './seatbelt-system.js';
 
 export interface SeatbeltProfileOptions {
@@ -167,7 +168,7 @@ const TERMINAL_RULES = [
  * tell listing a directory from reading it, so allowExecute reads like allowRead here.
  */
 function readRules(policy: Policy, o: SeatbeltProfileOptions): string[] {
-  const roots = readableRoots(policy, 'darwin', (p) => p);
+  const roots = readableRoots(policy, DARWIN_PATHS, (p) => p);
   if (!roots) return ['; files: read everything but denyRead', '(allow file-read*)'];
   const filters = [...roots.map((r) => r.path), o.tmpDir].flatMap(bothSpellings).map((p) => `(subpath ${sbplString(p)})`);
   return ['; files: read only the readable paths (defaultDenyRead), and metadata for path lookups', '(allow file-read-metadata)', ...rule('allow', 'file-read*', [...new Set(filters)], undefined)];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kernel, type LaunchPlan } from '@fence/core';
-import { seatbeltPlugin } from '../src/index.js';
+import { DARWIN_PATHS, seatbeltPlugin } from '../src/index.js';
 import { testPolicy } from './policy.js';
 
 const dirs: string[] = [];
@@ -34,5 +34,10 @@ describe('seatbeltPlugin', () => {
     expect(profile).toContain('(local ip "*:8080")');
     expect(p.env.TMPDIR).toBe(real);
     expect(existsSync(p.env.TMPDIR!)).toBe(true);
+  });
+
+  it('names macOS\'s paths for read isolation for the session, before any detection', () => {
+    const kernel = new Kernel({ plugins: [seatbeltPlugin], options: { platform: 'darwin', debug: false, monitor: false, strict: false, ports: [] }, cacheDetection: false });
+    expect(kernel.platformPaths).toBe(DARWIN_PATHS);
   });
 });

@@ -1,27 +1,17 @@
 /**
  * Read isolation (`defaultDenyRead`, `strictDenyRead`): what stays readable, as roots of the
- * filesystem model that every layer enforces its own way (bwrap hides everything else, Landlock
- * grants read rights beneath these roots only, Seatbelt allows reads beneath them). Without either
- * setting everything is readable but denyRead. Pure.
+ * filesystem model that every layer enforces its own way (a mount sandbox hides everything else, a
+ * kernel ruleset grants read rights beneath these roots only, a profile allows reads beneath them).
+ * Without either setting everything is readable but denyRead. Pure.
  *
  * Always readable: the working directory, allowRead, allowExecute (read and run, not list),
- * allowWrite, and what the sandbox makes itself (`/dev`, `/proc`, its private `/tmp`; `/dev` on macOS). With
- * defaultDenyRead also the system paths of the platform, which strictDenyRead leaves out.
+ * allowWrite, and what the sandbox makes itself. With defaultDenyRead also the system paths of the
+ * platform, which strictDenyRead leaves out. The platform's two lists are not core's: the sandbox
+ * layer of the platform registers them (Tokens.PlatformPaths, see FencePlugin.register).
  */
 import type { Policy } from '../policy.js';
+import type { PlatformPaths } from '../services.js';
 import { isWithin, type PathRule } from './model.js';
-
-/** The system paths readable under defaultDenyRead (the Go Fence's list on Linux); missing ones are skipped. */
-export const SYSTEM_READ_PATHS: Readonly<Record<'linux' | 'darwin', readonly string[]>> = {
-  linux: ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/run', '/sys', '/var/lib', '/var/cache'],
-  darwin: ['/usr', '/bin', '/sbin', '/System', '/Library', '/etc', '/private/etc', '/var/db', '/private/var/db'],
-};
-
-/** Made by the sandbox itself (Linux), or devices every program opens (macOS): readable whatever the policy. */
-export const SANDBOX_PATHS: Readonly<Record<'linux' | 'darwin', readonly string[]>> = {
-  linux: ['/dev', '/proc', '/tmp'],
-  darwin: ['/dev'],
-};
 
 export type ReadAccess = 'read' | 'execute' | 'write';
 
@@ -52,13 +42,13 @@ export function readableGlobProblem(rule: PathRule, cwd: string): string | undef
 
 /**
  * What stays readable under read isolation, or undefined when the policy does not isolate reads.
- * `realpath` resolves the system paths (`/bin` is `/usr/bin` on a merged-/usr system); one that
- * does not exist here is left out.
+ * `platform` names the platform's system and sandbox paths; `realpath` resolves the system paths
+ * (a merged-/usr system's `/bin` is `/usr/bin`); one that does not exist here is left out.
  */
-export function readableRoots(policy: Pick<Policy, 'filesystem' | 'paths' | 'cwd'>, platform: 'linux' | 'darwin', realpath: (p: string) => string | undefined): ReadRoot[] | undefined {
+export function readableRoots(policy: Pick<Policy, 'filesystem' | 'paths' | 'cwd'>, platform: PlatformPaths, realpath: (p: string) => string | undefined): ReadRoot[] | undefined {
   if (!readIsolated(policy)) return undefined;
-  const system = policy.filesystem.strictDenyRead ? [] : SYSTEM_READ_PATHS[platform];
-  const sandbox = SANDBOX_PATHS[platform];
+  const system = policy.filesystem.strictDenyRead ? [] : platform.system;
+  const { sandbox } = platform;
   const named = (paths: readonly string[], from: string): ReadRoot[] =>
     paths.flatMap((p) => {
       const real = realpath(p);

@@ -13,7 +13,7 @@
  * refused unless its real path is also allowed by an entry that names it directly. Under read
  * isolation the same holds for allowRead and allowExecute: a planted link must not show $HOME.
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { errors } from '../errors.js';
 import { isWithin, policyValue, realPathOfExisting as realPathWith, resolveRule, type FilesystemModel, type PathField, type PathRule, type RuleField } from '../filesystem/model.js';
@@ -68,36 +68,6 @@ export function resolveWorkingDirectory(cwd: string): string {
   }
 }
 
-/**
- * devices.allow resolved: each entry must exist and its real path (symlinks resolved) must still
- * be under /dev, so a link such as /dev/fd cannot name something outside; the real path is what
- * the sandbox shows. It must be a device node or a directory of them that only root can write
- * (/dev/dri, /dev/net): never a place others can write, such as /dev/shm, where a name could be
- * swapped for a link between this check and the mount. Only Linux has these settings; elsewhere
- * they stay as written.
- */
-function resolveDevices(list: readonly string[]): string[] {
-  if (process.platform !== 'linux') return [...list];
-  return list.map((written, i) => {
-    const field = `devices.allow[${i}]`;
-    let real: string;
-    try {
-      real = realpathSync.native(written);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? String(e);
-      throw errors.pathInvalid(field, written, `does not exist on this machine (${code}); remove it, or load the driver that creates it`);
-    }
-    if (!isWithin(real, '/dev') || real === '/dev') throw errors.pathInvalid(field, written, `leads to ${real}, outside /dev; name a device under /dev`);
-    const stat = statSync(real);
-    const device = stat.isCharacterDevice() || stat.isBlockDevice();
-    const rootsDirectory = stat.isDirectory() && stat.uid === 0 && (stat.mode & 0o022) === 0;
-    if (!device && !rootsDirectory) {
-      throw errors.pathInvalid(field, written, `${real === written ? 'is' : `leads to ${real}, which is`} neither a device nor a directory of devices only root can write; name a device node (e.g. "/dev/fuse") or a directory such as "/dev/dri"`);
-    }
-    return real;
-  });
-}
-
 type PolicySettings = Omit<Settings, '$schema' | 'extends'>;
 
 const PATH_FIELDS: readonly PathField[] = ['denyRead', 'allowRead', 'allowExecute', 'allowWrite', 'denyWrite'];
@@ -131,7 +101,6 @@ export function resolvePolicyPaths(settings: PolicySettings, cwd: string, home: 
     network: { ...settings.network, allowUnixSockets: settings.network.allowUnixSockets.map((p, i) => policyValue(resolvePath('allowUnixSockets', i, p, cwd, home))) },
     filesystem: { ...settings.filesystem, denyRead: values('denyRead'), allowRead: values('allowRead'), allowExecute: values('allowExecute'), allowWrite: values('allowWrite'), denyWrite: values('denyWrite') },
     paths,
-    devices: { ...settings.devices, allow: resolveDevices(settings.devices.allow) },
     cwd,
     home,
     trusted: [],

@@ -78,7 +78,7 @@ export const FilesystemSchema = z
   .strictObject({
     denyRead: z.array(pathPattern).default([]).describe('Paths or globs the command cannot read (files and directories). Starts with the credential stores of $HOME (~/.ssh, ~/.aws, ~/.npmrc, … listed below) unless allowRead names them.'),
     allowRead: z.array(pathPattern).default([]).describe('Paths readable (read, list, execute) even when denied by default: a credential store listed below, or a directory holding some, is not hidden (e.g. ["~/.npmrc"] for a private registry\'s token); with defaultDenyRead, what stays readable besides the system paths.'),
-    allowExecute: z.array(pathPattern).default([]).describe('Paths that may be read and run but not listed (a directory\'s entries stay unlisted; Landlock enforces the difference, the mounts alone show them like allowRead); for defaultDenyRead.'),
+    allowExecute: z.array(pathPattern).default([]).describe('Paths that may be read and run but not listed (a directory\'s entries stay unlisted where the platform\'s layers can tell listing from reading, see the notes below; elsewhere they read like allowRead); for defaultDenyRead.'),
     defaultDenyRead: z.boolean().default(false).describe('Nothing is readable but the system paths (listed below), the working directory, allowRead, allowExecute and allowWrite: $HOME and the rest of the host are hidden.'),
     strictDenyRead: z.boolean().default(false).describe('Like defaultDenyRead without the system paths: only the working directory, allowRead, allowExecute and allowWrite are readable (list /usr and the like in allowRead to run programs).'),
     allowWrite: z.array(pathPattern).default([]).describe('Paths or globs the command may write (besides its private /tmp). An entry that leads through a symlink below the working directory or home (or anywhere in an absolute path) is refused unless its real path is listed too.'),
@@ -99,17 +99,17 @@ const devicePath = z
   .refine((v) => v.startsWith('/dev/') && v.length > '/dev/'.length, 'must be a path under /dev/ (e.g. "/dev/fuse"); for the whole host /dev use "mode": "host"')
   .refine((v) => !v.split('/').includes('..'), 'cannot contain ".."; write the device\'s own path')
   .refine((v) => !v.includes('\0'), 'a path cannot contain a NUL byte')
-  .meta({ description: 'A device node ("/dev/fuse") or a directory of them that only root can write ("/dev/dri": its nodes and links are passed, not the directory); it must exist, and its real path (symlinks resolved) must be under /dev too.' });
+  .meta({ description: 'A device node ("/dev/fuse") or a directory of them ("/dev/dri": its nodes and links are passed, not the directory); what the sandbox accepts is in the notes below.' });
 
 export const DevicesSchema = z
   .strictObject({
     mode: z
       .enum(['auto', 'minimal', 'host'])
       .default('auto')
-      .describe('"minimal": a fresh /dev with the usual nodes (null, zero, full, random, urandom, tty), /dev/ptmx, devpts and /dev/shm; "host": the host\'s whole /dev; "auto": minimal (bwrap can always build it here).'),
-    allow: z.array(devicePath).default([]).describe('Host devices passed through into the minimal /dev (e.g. ["/dev/dri"] for GPUs, ["/dev/fuse"]), with the access they need (Landlock: read, write and ioctl).'),
+      .describe('"minimal": a fresh /dev with the usual nodes only (listed in the notes below); "host": the host\'s whole /dev; "auto": minimal where the sandbox can build it.'),
+    allow: z.array(devicePath).default([]).describe('Host devices passed through into the minimal /dev (e.g. ["/dev/dri"] for GPUs, ["/dev/fuse"]), with the access they need (read, write and ioctl).'),
   })
-  .meta({ id: 'Devices', description: 'Which devices exist under /dev inside the sandbox (Linux; macOS ignores it).' });
+  .meta({ id: 'Devices', description: 'Which devices exist under /dev inside the sandbox, where the sandbox builds a /dev of its own (see the notes below).' });
 
 const programName = z
   .string()
@@ -124,7 +124,7 @@ export const CommandSchema = z
     runtimeExecPolicy: z
       .enum(['path', 'argv'])
       .default('path')
-      .describe('How the rules hold for every process the command starts, not only its command line. "path": the executables of single-word rules ("sudo") cannot be executed in the sandbox. "argv" (Linux): every execve goes to Fence, which applies all rules ("git push") to its argument vector and refuses with EPERM.'),
+      .describe('How the rules hold for every process the command starts, not only its command line. "path": the executables of single-word rules ("sudo") cannot be executed in the sandbox. "argv" (where a layer reports the sandbox\'s execve calls, see the notes below): every execve goes to Fence, which applies all rules ("git push") to its argument vector and refuses with EPERM.'),
     acceptSharedBinaryCannotRuntimeDeny: z
       .array(programName)
       .default([])
@@ -164,13 +164,13 @@ export const EnvironmentSchema = z
 
 export const LimitsSchema = z
   .strictObject({
-    memoryMB: count.default(0).describe('Memory of all the sandbox\'s processes together, in MiB; reaching it stops the sandbox (0 = none). Without a usable cgroup: the address space of each process.'),
-    processes: count.default(0).describe('Processes alive in the sandbox at once, its init included; further forks fail (0 = none). Without a usable cgroup: processes of the user (RLIMIT_NPROC, not for root).'),
-    cpuSeconds: count.default(0).describe('CPU time of all the sandbox\'s processes together, in seconds; reaching it stops the sandbox (0 = none). Without a usable cgroup: per process.'),
+    memoryMB: count.default(0).describe('Memory of all the sandbox\'s processes together, in MiB; reaching it stops the sandbox (0 = none).'),
+    processes: count.default(0).describe('Processes alive in the sandbox at once, its init included; further forks fail (0 = none).'),
+    cpuSeconds: count.default(0).describe('CPU time of all the sandbox\'s processes together, in seconds; reaching it stops the sandbox (0 = none).'),
     openFiles: count.default(0).describe('Open file descriptors per process (0 = none).'),
     wallSeconds: count.default(0).describe('Wall-clock limit in seconds: the command gets SIGTERM, and 2 s later every process of the sandbox is killed (0 = none).'),
   })
-  .meta({ id: 'Limits', description: 'Resource limits of the sandbox as a whole (0 = no limit): a cgroup per run where one is usable (root, or a delegated cgroup), rlimits otherwise, with a warning (`--strict` refuses). `fence --linux-features` and `-d` say which applies; a limit that stops the command says so on stderr.' });
+  .meta({ id: 'Limits', description: 'Resource limits of the sandbox as a whole (0 = no limit). Where the sandbox can hold a limit only per process or per user, the run warns (`--strict` refuses); the notes below say how each platform holds them, `-d` which applies. A limit that stops the command says so on stderr.' });
 
 export const SettingsSchema = z
   .strictObject({

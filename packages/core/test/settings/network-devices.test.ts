@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FenceError } from '../../src/errors.js';
@@ -97,27 +96,11 @@ describe('devices', () => {
     expect(message({ devices: { allow: ['/dev/null', entry] } })).toContain(`devices.allow[1]: ${why}`);
   });
 
-  it('refuses a device that does not exist', () => {
-    expect(message({ devices: { allow: ['/dev/fence-no-such-device'] } })).toContain('devices.allow[0]: "/dev/fence-no-such-device" does not exist on this machine');
-  });
-
-  it.runIf(process.platform === 'linux' && existsSync('/dev/stdin'))('refuses a symlink under /dev whose real path is outside it', () => {
-    // /dev/stdin → /proc/self/fd/0 → wherever stdin is: never under /dev as a device path of its own.
-    const real = message({ devices: { allow: ['/dev/fd'] } });
-    expect(real).toMatch(/devices\.allow\[0\]: "\/dev\/fd" leads to \/proc\/.*, outside \/dev/);
-  });
-
-  it.runIf(process.platform === 'linux')('keeps the real path of a symlink that stays under /dev', () => {
-    expect(load({ devices: { allow: ['/dev/null'] } }).devices.allow).toEqual(['/dev/null']);
+  it('keeps the entries as written: what exists there is the sandbox layer\'s to check', () => {
+    expect(load({ devices: { allow: ['/dev/fence-no-such-device'] } }).devices.allow).toEqual(['/dev/fence-no-such-device']);
   });
 
   it('refuses an unknown mode', () => {
     expect(message({ devices: { mode: 'all' as 'host' } })).toContain('devices.mode');
-  });
-});
-
-describe('devices.allow: what may be passed through', () => {
-  it.runIf(process.platform === 'linux' && existsSync('/dev/shm'))('refuses a directory others can write (/dev/shm), where a name could be swapped', () => {
-    expect(message({ devices: { allow: ['/dev/shm'] } })).toContain('devices.allow[0]: "/dev/shm" is neither a device nor a directory of devices only root can write');
   });
 });
