@@ -1,11 +1,13 @@
 #include "guard-rules.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Directories inside a git directory that are not git directories themselves, whatever they hold
  * (`objects/info`, a branch called `refs/heads/hooks`). */
@@ -57,9 +59,84 @@ static int made_here(const struct guard_rules *r, int dirfd) {
   return 0;
 }
 
+static int has(int dirfd, const char *name) {
+  struct stat st;
+  return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Whether the directory open as `dirfd` is a git directory by what it holds, wherever it is (a
+ * bare repository, a --separate-git-dir): objects and refs, or HEAD and a commondir naming where
+ * they are. git (is_git_directory) also wants a HEAD beside objects and refs; the guard does not,
+ * so a command that removes a bare repository's HEAD cannot then change its hooks or config for
+ * the day HEAD comes back. `adding` counts as present (a name about to be made). Any kind of
+ * entry counts: stricter than git, never weaker. */
+static int holds_git(int dirfd, const char *adding) {
+#define HAS(n) ((adding != NULL && strcmp(adding, (n)) == 0) || has(dirfd, (n)))
+  return (HAS("objects") && HAS("refs")) || (HAS("HEAD") && HAS("commondir"));
+#undef HAS
+}
+
+/* The names whose arrival can make a directory a git directory. */
+static int completes_git(const char *name) { return strcmp(name, "HEAD") == 0 || strcmp(name, "objects") == 0 || strcmp(name, "refs") == 0 || strcmp(name, "commondir") == 0; }
+
+/* The directory `ups` levels above `dirfd` (O_PATH), or -1. */
+static int ancestor(int dirfd, size_t ups) {
+  int fd = dup(dirfd);
+  for (size_t i = 0; i < ups && fd >= 0; i++) {
+    int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    (void)close(fd);
+    fd = up;
+  }
+  return fd;
+}
+
+/* Whether `sub` in `dirfd` is absent, or a real directory holding only git's template files
+ * (names ending in `suffix`, or equal to it when `exact`). */
+static int template_only(int dirfd, const char *sub, const char *suffix, int exact) {
+  struct stat st;
+  if (fstatat(dirfd, sub, &st, AT_SYMLINK_NOFOLLOW) != 0) return 1;
+  int fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = fd < 0 ? NULL : fdopendir(fd);
+  if (d == NULL) {
+    if (fd >= 0) (void)close(fd);
+    return 0;
+  }
+  int ok = 1;
+  size_t slen = strlen(suffix);
+  for (struct dirent *e; ok && (e = readdir(d)) != NULL;) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    size_t n = strlen(e->d_name);
+    ok = exact ? strcmp(e->d_name, suffix) == 0 : n > slen && strcmp(e->d_name + n - slen, suffix) == 0;
+  }
+  (void)closedir(d);
+  return ok;
+}
+
+/* A directory about to become a git directory by its content: it may hold only what the guard
+ * lets be made in one (git init --bare makes hooks, info and config before HEAD, refs and
+ * objects), else hooks or configuration planted while it was none would take effect. */
+static const char *unchecked_git_content(const struct guard_rules *r, int dirfd) {
+  for (size_t i = 0; i < r->plan->nnames; i++) {
+    const struct plan_guard_name *g = &r->plan->names[i];
+    if (g->kind == GUARD_GIT && strcmp(g->name, "hooks") == 0) {
+      if (!template_only(dirfd, "hooks", ".sample", 0)) return "a git directory whose hooks were made before it was one";
+    } else if (g->kind == GUARD_GIT && strcmp(g->name, "info") == 0) {
+      if (!template_only(dirfd, "info", "exclude", 1)) return "a git directory whose info/ was made before it was one";
+    } else if (g->kind == GUARD_GIT && has(dirfd, g->name)) {
+      return "a git directory holding a protected git name made before it was one";
+    } else if (g->kind == GUARD_GIT_CONFIG && has(dirfd, g->name) && !made_here(r, dirfd)) {
+      return "git configuration of a directory that existed before this run";
+    }
+  }
+  return NULL;
+}
+
+/* A git directory by its place or by what it holds. */
+static int guard_is_git_dir_at(const char *dir, int dirfd) { return guard_is_git_dir(dir) || holds_git(dirfd, NULL); }
+
 /* Refusals because of a protected directory above `name`: a `dir` name, or a git directory's
  * `hooks` / `info`, where only git's own template files may be made. */
-static const char *inside(const struct guard_rules *r, const char *dir, const char *name, enum guard_op op) {
+static const char *inside(const struct guard_rules *r, const char *dir, int dirfd, const char *name, enum guard_op op) {
   char prefix[PATH_MAX];
   const char *prev = NULL;
   size_t prev_len = 0;
@@ -76,7 +153,16 @@ static const char *inside(const struct guard_rules *r, const char *dir, const ch
       if (at < sizeof prefix) {
         memcpy(prefix, dir, at ? at - 1 : 0);
         prefix[at ? at - 1 : 0] = '\0';
-        if (guard_is_git_dir(prefix)) {
+        int git = guard_is_git_dir(prefix);
+        if (!git) {
+          /* By content: the directory above this component, reached from `dirfd` upwards. */
+          size_t ups = 1;
+          for (const char *t = c + len; *t; t++) ups += *t == '/' && t[1] != '\0' && t[1] != '/';
+          int up = ancestor(dirfd, ups);
+          git = up >= 0 && holds_git(up, NULL);
+          if (up >= 0) (void)close(up);
+        }
+        if (git) {
           if (!last || op != OP_FILE) return "inside a git directory's hooks or info";
           size_t n = strlen(name);
           int sample = component_is(c, len, "hooks") && n > 7 && strcmp(name + n - 7, ".sample") == 0;
@@ -92,20 +178,27 @@ static const char *inside(const struct guard_rules *r, const char *dir, const ch
 }
 
 const char *guard_rules_refuse(const struct guard_rules *r, const char *dir, int dirfd, const char *name, enum guard_op op) {
-  const char *why = inside(r, dir, name, op);
+  const char *why = inside(r, dir, dirfd, name, op);
   if (why) return why;
   const char *base = strrchr(dir, '/');
   base = base ? base + 1 : dir;
   size_t len = strlen(name);
   if (named(r, KIND(GUARD_FILE) | KIND(GUARD_DIR), base, strlen(base), name, len)) return "a protected name";
   if (strcmp(name, ".git") == 0) return op == OP_MKDIR ? NULL : "a .git that is not a new directory";
-  if (guard_is_git_dir(dir)) {
+  int git = guard_is_git_dir_at(dir, dirfd);
+  /* The name that makes a directory a git directory is made in one (a commondir is refused). */
+  int becomes = !git && completes_git(name) && holds_git(dirfd, name);
+  if (git || becomes) {
     if (named(r, KIND(GUARD_GIT), NULL, 0, name, len)) {
       int template_dir = strcmp(name, "hooks") == 0 || strcmp(name, "info") == 0;
       if (!(template_dir && op == OP_MKDIR)) return "a protected name in a git directory";
     }
     if (named(r, KIND(GUARD_GIT_CONFIG), NULL, 0, name, len) && !made_here(r, dirfd))
       return "git configuration of a repository that existed before this run";
+  }
+  if (becomes) {
+    why = unchecked_git_content(r, dirfd);
+    if (why) return why;
   }
   if (op == OP_SYMLINK || op == OP_RENAME_DIR) {
     /* Neither the place nor anything below it may be a git directory: a directory moved (or a
@@ -120,14 +213,11 @@ const char *guard_rules_refuse(const struct guard_rules *r, const char *dir, int
   return NULL;
 }
 
-void guard_rules_made_dir(struct guard_rules *r, const char *dir, int dirfd, const char *name) {
-  char full[PATH_MAX];
+void guard_rules_made_dir(struct guard_rules *r, int dirfd, const char *name) {
   struct stat st;
-  int n = snprintf(full, sizeof full, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
-  if (n < 0 || (size_t)n >= sizeof full || !guard_is_git_dir(full)) return;
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;
   if (r->nmade == r->cap) {
-    size_t cap = r->cap ? r->cap * 2 : 16;
+    size_t cap = r->cap ? r->cap * 2 : 64;
     struct guard_made *grown = realloc(r->made, cap * sizeof *grown);
     if (grown == NULL) return; /* its config then stays refused: stricter, never weaker */
     r->made = grown, r->cap = cap;

@@ -20,15 +20,16 @@ struct guard_made {
 
 struct guard_rules {
   const struct plan_guard *plan;
-  struct guard_made *made; /* git directories made by the guard in this run */
+  struct guard_made *made; /* directories made by the guard in this run */
   size_t nmade, cap;
 };
 
 /* 0 when allowed; else a short reason (static) for the refusal. `dir` is the real path of the
  * directory (open as `dirfd`) and `name` one component. */
 const char *guard_rules_refuse(const struct guard_rules *r, const char *dir, int dirfd, const char *name, enum guard_op op);
-/* After the guard made directory `name` in `dir`: remembers it when it is a git directory. */
-void guard_rules_made_dir(struct guard_rules *r, const char *dir, int dirfd, const char *name);
+/* After the guard made directory `name` in `dirfd`: remembers it (a git directory it turns into
+ * may have the config git init writes). */
+void guard_rules_made_dir(struct guard_rules *r, int dirfd, const char *name);
 /* Whether `path` is a git directory by its place: `.git`, or below one in modules/ or worktrees/. */
 int guard_is_git_dir(const char *path);
 

@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
+#include <linux/limits.h>
 #include <unistd.h>
 
 #include "fdpass.h"
@@ -84,12 +87,20 @@ static int still_valid(struct call *c) {
   return 0;
 }
 
-static void refuse(struct call *c, const struct guard_path *p, const char *why) {
+/* Refuses with EPERM, saying so: "refused to <verb> <path>: <why>". */
+static void refuse_path(struct call *c, const char *verb, const char *path, const char *why) {
   if (c->g->messages++ < MAX_MESSAGES)
-    fprintf(stderr, "fence: refused to create %s/%s: %s (Fence's mandatory write protection)%s\n", strcmp(p->dir, "/") ? p->dir : "", p->name, why,
-            c->g->messages == MAX_MESSAGES ? "; further refusals are not shown" : "");
+    fprintf(stderr, "fence: refused to %s %s: %s (Fence's mandatory write protection)%s\n", verb, path, why, c->g->messages == MAX_MESSAGES ? "; further refusals are not shown" : "");
   reply(c, 0, EPERM);
 }
+
+static void refuse_as(struct call *c, const char *verb, const struct guard_path *p, const char *why) {
+  char path[PATH_MAX + NAME_MAX + 2];
+  snprintf(path, sizeof path, "%s/%s", strcmp(p->dir, "/") ? p->dir : "", p->name);
+  refuse_path(c, verb, path, why);
+}
+
+static void refuse(struct call *c, const struct guard_path *p, const char *why) { refuse_as(c, "create", p, why); }
 
 static int read_arg(struct call *c, int i, char *buf, size_t size) {
   int rc = guard_read_string(c->tid, c->req->data.args[i], buf, size);
@@ -137,6 +148,26 @@ static int open_ctty(pid_t tid, int flags) {
   return open(path, (flags & ~(O_CREAT | O_EXCL)) | O_NOCTTY | O_CLOEXEC);
 }
 
+/* Why changing the file open (O_PATH) as `pin` is refused, or NULL; `named` gets its path. It is
+ * checked by the name the kernel gives for it (the name a host program would use); a file no name
+ * of the sandbox leads to (a pipe, a deleted file, a descriptor Fence was given) is no protected
+ * name. */
+static const char *pinned_refused(struct call *c, int pin, char *named, size_t size) {
+  char self[32];
+  struct stat st, at;
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+  ssize_t len = readlink(self, named, size - 1);
+  named[len > 0 ? len : 0] = '\0';
+  if (len <= 0 || named[0] != '/' || fstat(pin, &st) != 0 || st.st_nlink == 0) return NULL;
+  struct guard_path p;
+  if (guard_resolve(c->tid, AT_FDCWD, -1, named, &p) != 0) return NULL;
+  const char *why = NULL;
+  if (!p.magic[0] && fstatat(p.dirfd, p.name, &at, AT_SYMLINK_NOFOLLOW) == 0 && at.st_dev == st.st_dev && at.st_ino == st.st_ino)
+    why = guard_rules_refuse(&c->g->rules, p.dir, p.dirfd, p.name, OP_FILE);
+  guard_path_close(&p);
+  return why;
+}
+
 static void do_open(struct call *c, int dirfd, int path_arg, int flags, mode_t mode) {
   char path[PATH_MAX];
   struct guard_path p = {.dirfd = -1};
@@ -147,7 +178,16 @@ static void do_open(struct call *c, int dirfd, int path_arg, int flags, mode_t m
     if (base >= 0) (void)close(base), base = -1;
     if (rc < 0) return;
     if (p.magic[0]) { /* the target's own descriptor, cwd or root: it exists, nothing is created */
-      if (still_valid(c)) reply_fd(c, open(p.magic, (flags & ~(O_CREAT | O_EXCL)) | O_NOCTTY | O_CLOEXEC), flags & O_CLOEXEC);
+      /* Opened again for writing, it is checked as the file it is (a descriptor opened read-only
+       * on .git/config must not become a writable one). */
+      int pin = open(p.magic, O_PATH | O_CLOEXEC);
+      if (pin < 0) return reply(c, 0, errno == ENOENT ? EBADF : errno);
+      char again[32], named[PATH_MAX + NAME_MAX + 2];
+      const char *why = pinned_refused(c, pin, named, sizeof named);
+      snprintf(again, sizeof again, "/proc/self/fd/%d", pin);
+      if (why) refuse_path(c, "write", named, why);
+      else if (still_valid(c)) reply_fd(c, open(again, (flags & ~(O_CREAT | O_EXCL)) | O_NOCTTY | O_CLOEXEC), flags & O_CLOEXEC);
+      (void)close(pin);
       return;
     }
     const char *why = guard_rules_refuse(&c->g->rules, p.dir, p.dirfd, p.name, OP_FILE);
@@ -198,7 +238,7 @@ static void do_mkdir_or_mknod(struct call *c, int dirfd, int path_arg, mode_t mo
   if (still_valid(c)) {
     mode_t perm = mode & 07777 & ~target_umask(c->tid);
     int rc = is_mkdir ? mkdirat(p.dirfd, p.name, perm) : mknodat(p.dirfd, p.name, (mode & S_IFMT) | perm, dev);
-    if (rc == 0 && is_mkdir) guard_rules_made_dir(&c->g->rules, p.dir, p.dirfd, p.name);
+    if (rc == 0 && is_mkdir) guard_rules_made_dir(&c->g->rules, p.dirfd, p.name);
     reply(c, 0, rc == 0 ? 0 : errno);
   }
   guard_path_close(&p);
@@ -312,6 +352,177 @@ static void do_rename(struct call *c, int olddirfd, int old_arg, int newdirfd, i
   guard_path_close(&n);
 }
 
+/* The file a truncate or chmod acts on, pinned (O_PATH) as the kernel would find it: symlinks
+ * followed here one at a time (unless `follow` is 0), the last name left in `p`. A path ending
+ * in `.` or `..` (or `/`) names an existing directory, which is pinned itself and then checked
+ * by the kernel's name for it (`*by_fd`), as a descriptor is. -1 when answered. */
+static int pin_path(struct call *c, int dirfd, char *path, int follow, struct guard_path *p, int *by_fd) {
+  int base = -1;
+  *by_fd = 0;
+  for (int hops = 0;; hops++) {
+    int rc = guard_resolve(c->tid, dirfd, base, path, p);
+    if (rc == -EEXIST && strlen(path) + 2 < PATH_MAX) {
+      /* "dir/." : the directory that would hold a name "x" below it is the one meant. */
+      strcat(path, "/x");
+      rc = guard_resolve(c->tid, dirfd, base, path, p);
+      if (base >= 0) (void)close(base);
+      if (rc < 0) return reply(c, 0, -rc), -1;
+      *by_fd = 1;
+      int pin = dup(p->dirfd);
+      if (pin < 0) reply(c, 0, errno);
+      guard_path_close(p);
+      return pin;
+    }
+    if (base >= 0) (void)close(base), base = -1;
+    if (rc < 0) return reply(c, 0, -rc), -1;
+    int pin = p->magic[0] ? open(p->magic, O_PATH | O_CLOEXEC) : openat(p->dirfd, p->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (pin >= 0 && follow && !p->magic[0] && fstat(pin, &st) == 0 && S_ISLNK(st.st_mode)) {
+      (void)close(pin);
+      ssize_t n = hops < MAX_HOPS ? readlinkat(p->dirfd, p->name, path, PATH_MAX - 1) : -1;
+      if (n < 0) return reply(c, 0, hops < MAX_HOPS ? errno : ELOOP), guard_path_close(p), -1;
+      path[n] = '\0';
+      base = p->dirfd, p->dirfd = -1;
+      continue;
+    }
+    *by_fd = p->magic[0] != '\0';
+    if (pin < 0) reply(c, 0, errno == ENOENT && p->magic[0] ? EBADF : errno), guard_path_close(p);
+    return pin;
+  }
+}
+
+/* Why changing the pinned file is refused: by its name, or by the kernel's name for it. */
+static const char *change_refused(struct call *c, const struct guard_path *p, int pin, int by_fd, char *named, size_t size) {
+  if (by_fd) return pinned_refused(c, pin, named, size);
+  snprintf(named, size, "%s/%s", strcmp(p->dir, "/") ? p->dir : "", p->name);
+  return guard_rules_refuse(&c->g->rules, p->dir, p->dirfd, p->name, OP_FILE);
+}
+
+/* truncate(2) empties a file by its name, with no open the guard would see: checked as a write.
+ * Done here through the pinned file, so the kernel never resolves the path again. */
+static void do_truncate(struct call *c, int path_arg, off_t length) {
+  char path[PATH_MAX], named[PATH_MAX + NAME_MAX + 2], self[32];
+  struct guard_path p = {.dirfd = -1};
+  if (read_arg(c, path_arg, path, sizeof path) < 0) return;
+  int by_fd;
+  int pin = pin_path(c, AT_FDCWD, path, 1, &p, &by_fd);
+  if (pin < 0) return;
+  const char *why = change_refused(c, &p, pin, by_fd, named, sizeof named);
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+  if (why) refuse_path(c, "truncate", named, why);
+  else if (still_valid(c)) reply(c, 0, truncate(self, length) == 0 ? 0 : errno);
+  (void)close(pin);
+  guard_path_close(&p);
+}
+
+/* The chmod family (fd >= 0 with no path: fchmod). Adding exec bits to a hook git would run, or
+ * letting other users write a protected file, is refused; taking bits away, or a mode the file
+ * already has, is not. Done here through the pinned file. */
+static void do_chmod(struct call *c, int dirfd, int path_arg, mode_t mode, int flags) {
+  char path[PATH_MAX], named[PATH_MAX + NAME_MAX + 2], self[32];
+  struct guard_path p = {.dirfd = -1};
+  int pin, by_fd = 1;
+  if (path_arg >= 0 && read_arg(c, path_arg, path, sizeof path) < 0) return;
+  if (path_arg < 0 || (path[0] == '\0' && (flags & AT_EMPTY_PATH))) {
+    snprintf(p.magic, sizeof p.magic, "/proc/%d/fd/%d", (int)c->tid, dirfd);
+    pin = open(p.magic, O_PATH | O_CLOEXEC);
+    if (pin < 0) return reply(c, 0, errno == ENOENT ? EBADF : errno);
+  } else {
+    pin = pin_path(c, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), &p, &by_fd);
+    if (pin < 0) return;
+  }
+  struct stat st;
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+  if (fstat(pin, &st) != 0) reply(c, 0, errno);
+  else if (S_ISLNK(st.st_mode)) reply(c, 0, EOPNOTSUPP); /* a symlink's mode cannot be changed (AT_SYMLINK_NOFOLLOW) */
+  else {
+    const char *why = (mode & ~st.st_mode & GUARD_MODE_BITS) ? change_refused(c, &p, pin, by_fd, named, sizeof named) : NULL;
+    if (why) refuse_path(c, "chmod", named, why);
+    else if (still_valid(c)) reply(c, 0, fchmodat(AT_FDCWD, self, mode & 07777, 0) == 0 ? 0 : errno);
+  }
+  (void)close(pin);
+  guard_path_close(&p);
+}
+
+#define ACL_ACCESS "system.posix_acl_access"
+
+/* The mode bits an access ACL (the kernel's xattr form: version 2, then 8-byte entries of tag,
+ * permission and id) gives a file: the owner's, the group's (the mask's when there is one) and
+ * others'. A value the kernel would reject gives what it parsed so far (it is refused anyway). */
+static mode_t acl_mode(const unsigned char *v, size_t size) {
+  enum { USER_OBJ = 0x01, GROUP_OBJ = 0x04, MASK = 0x10, OTHER = 0x20 };
+  mode_t user = 0, group = 0, mask = 0, other = 0;
+  int masked = 0;
+  uint32_t version;
+  if (size < 4) return 0;
+  memcpy(&version, v, 4);
+  if (version != 2) return 0;
+  for (size_t at = 4; at + 8 <= size; at += 8) {
+    uint16_t tag, perm;
+    memcpy(&tag, v + at, 2), memcpy(&perm, v + at + 2, 2);
+    perm &= 07;
+    if (tag == USER_OBJ) user = perm;
+    else if (tag == GROUP_OBJ) group = perm;
+    else if (tag == MASK) mask = perm, masked = 1;
+    else if (tag == OTHER) other = perm;
+  }
+  return user << 6 | (masked ? mask : group) << 3 | other;
+}
+
+/* The setxattr family (fd >= 0 with no path: fsetxattr). An access ACL is a chmod by another
+ * name (setfacl -m u::rwx gives a hook git skipped the bit git needs): checked as the chmod of
+ * the mode it gives. Every xattr is set here, on the pinned file, so neither its path nor its
+ * name is read twice. */
+static void do_setxattr(struct call *c, int dirfd, int path_arg, int at_flags, uint64_t name_addr, uint64_t value, size_t size, int flags) {
+  char path[PATH_MAX], named[PATH_MAX + NAME_MAX + 2], self[32], name[XATTR_NAME_MAX + 1];
+  struct guard_path p = {.dirfd = -1};
+  int pin, by_fd = 1;
+  int rc = guard_read_string(c->tid, name_addr, name, sizeof name);
+  if (rc < 0) return reply(c, 0, rc == -ENAMETOOLONG ? ERANGE : -rc);
+  if (size > XATTR_SIZE_MAX) return reply(c, 0, E2BIG);
+  unsigned char *v = malloc(size ? size : 1);
+  if (v == NULL) return reply(c, 0, ENOMEM);
+  struct iovec local = {v, size}, remote = {(void *)(uintptr_t)value, size};
+  if (size && process_vm_readv(c->tid, &local, 1, &remote, 1, 0) != (ssize_t)size) return free(v), reply(c, 0, EFAULT);
+  if (path_arg >= 0 && read_arg(c, path_arg, path, sizeof path) < 0) return free(v);
+  if (path_arg < 0 || (path[0] == '\0' && (at_flags & AT_EMPTY_PATH))) {
+    snprintf(p.magic, sizeof p.magic, "/proc/%d/fd/%d", (int)c->tid, dirfd);
+    pin = open(p.magic, O_PATH | O_CLOEXEC);
+    if (pin < 0) return free(v), reply(c, 0, errno == ENOENT ? EBADF : errno);
+  } else {
+    pin = pin_path(c, dirfd, path, !(at_flags & AT_SYMLINK_NOFOLLOW), &p, &by_fd);
+    if (pin < 0) return free(v);
+  }
+  struct stat st;
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pin);
+  if (fstat(pin, &st) != 0) reply(c, 0, errno);
+  else if (S_ISLNK(st.st_mode)) reply(c, 0, EPERM); /* as the kernel answers for user.* on a symlink */
+  else {
+    const char *why = strcmp(name, ACL_ACCESS) == 0 && (acl_mode(v, size) & ~st.st_mode & GUARD_MODE_BITS) ? change_refused(c, &p, pin, by_fd, named, sizeof named) : NULL;
+    if (why) refuse_path(c, "set an access ACL on", named, why);
+    else if (still_valid(c)) reply(c, 0, setxattr(self, name, v, size, flags) == 0 ? 0 : errno);
+  }
+  free(v);
+  (void)close(pin);
+  guard_path_close(&p);
+}
+
+/* setxattrat(dirfd, path, at_flags, name, struct xattr_args *, size): its value, size and flags
+ * are behind a pointer, in a struct the guard knows only in its first version. */
+static void do_setxattrat(struct call *c) {
+  const __u64 *a = c->req->data.args;
+  struct {
+    uint64_t value;
+    uint32_t size, flags;
+  } x;
+  if (a[5] < sizeof x) return reply(c, 0, EINVAL);
+  if (a[5] > sizeof x) return reply(c, 0, E2BIG); /* a later version's fields: not understood here */
+  struct iovec local = {&x, sizeof x}, remote = {(void *)(uintptr_t)a[4], sizeof x};
+  if (process_vm_readv(c->tid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof x) return reply(c, 0, EFAULT);
+  int at_flags = (int)a[2], by_fd = a[1] == 0 && (at_flags & AT_EMPTY_PATH);
+  do_setxattr(c, ARG_FD(c, 0), by_fd ? -1 : 1, at_flags, a[3], x.value, x.size, (int)x.flags);
+}
+
 /* Answers one notification; whatever it cannot handle is refused, never let through. */
 static void handle(struct call *c) {
   const __u64 *a = c->req->data.args;
@@ -346,6 +557,17 @@ static void handle(struct call *c) {
     case SYS_renameat: do_rename(c, ARG_FD(c, 0), 1, ARG_FD(c, 2), 3, 0); break;
 #endif
     case SYS_renameat2: do_rename(c, ARG_FD(c, 0), 1, ARG_FD(c, 2), 3, (unsigned)a[4]); break;
+    case SYS_truncate: do_truncate(c, 0, (off_t)a[1]); break;
+#ifdef SYS_chmod
+    case SYS_chmod: do_chmod(c, AT_FDCWD, 0, (mode_t)a[1], 0); break;
+#endif
+    case SYS_fchmod: do_chmod(c, ARG_FD(c, 0), -1, (mode_t)a[1], 0); break;
+    case SYS_fchmodat: do_chmod(c, ARG_FD(c, 0), 1, (mode_t)a[2], 0); break;
+    case SYS_fchmodat2: do_chmod(c, ARG_FD(c, 0), 1, (mode_t)a[2], (int)a[3]); break;
+    case SYS_setxattr: do_setxattr(c, AT_FDCWD, 0, 0, a[1], a[2], (size_t)a[3], (int)a[4]); break;
+    case SYS_lsetxattr: do_setxattr(c, AT_FDCWD, 0, AT_SYMLINK_NOFOLLOW, a[1], a[2], (size_t)a[3], (int)a[4]); break;
+    case SYS_fsetxattr: do_setxattr(c, ARG_FD(c, 0), -1, 0, a[1], a[2], (size_t)a[3], (int)a[4]); break;
+    case SYS_setxattrat: do_setxattrat(c); break;
     default: break;
   }
   if (!c->answered) reply(c, 0, EPERM);

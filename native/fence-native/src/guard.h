@@ -6,7 +6,8 @@
  * read a process's memory), non-dumpable, restricted like the command by that same Landlock
  * domain and mounts, so it can do nothing the command could not. The child installs a filter that
  * sends every creation syscall (open/openat/creat that create or write, mkdir, mknod, symlink,
- * link, rename; openat2 answers ENOSYS so callers fall back to openat) to the guard with
+ * link, rename; openat2 answers ENOSYS so callers fall back to openat), truncate, the chmods
+ * that set an exec, others' write or setuid/setgid/sticky bit, and every setxattr to the guard with
  * SECCOMP_RET_USER_NOTIF, and execs the command.
  *
  * The guard never lets the kernel re-read the path (SECCOMP_USER_NOTIF_FLAG_CONTINUE would): it
@@ -35,6 +36,15 @@
  *   them away when the session closes; docs/security.md says what that leaves open). No directory
  *   is renamed, nor a symlink made, where it or anything below it would be a git directory
  *   (`.git/modules`, `.git/worktrees`: the git directories it brings were never checked).
+ * - a git directory is also one by what it holds, wherever it is (a bare repository, a
+ *   --separate-git-dir): objects and refs, or HEAD and a commondir. A directory becomes one only
+ *   if it holds nothing the rules above would have refused in one (a hook, an info/ entry, a
+ *   commondir or gitdir, a config the guard did not make in a directory it made this run).
+ * - truncate, a chmod that sets those bits, an access ACL that sets them (system.posix_acl_access:
+ *   its entries are the mode's bits), and an existing file opened again for writing through
+ *   /proc/<pid>/fd are checked like a write to the file's name (a descriptor's: the kernel's name
+ *   for it); a chmod of a name the rules let be written, or one that adds none of the bits, passes.
+ *   Every other xattr is set by the guard unchecked (the name is read once, as a path is).
  */
 #ifndef FENCE_GUARD_H
 #define FENCE_GUARD_H

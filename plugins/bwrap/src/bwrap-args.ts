@@ -169,7 +169,13 @@ function layoutMounts(input: BwrapLayout): Mount[] {
 
 /** How a path (not itself one of the rules) looks inside the sandbox. */
 export function sandboxVisibility(input: BwrapLayout, path: string): Visibility {
-  return visibilityOf(path, layoutMounts(input));
+  return visibilityIn(input)(path);
+}
+
+/** sandboxVisibility for many paths of one layout: the layout's mounts are worked out once. */
+export function visibilityIn(input: BwrapLayout): (path: string) => Visibility {
+  const mounts = layoutMounts(input);
+  return (path) => visibilityOf(path, mounts);
 }
 
 /** The mounts after the base layout, deduplicated, in the order bwrap must perform them. */

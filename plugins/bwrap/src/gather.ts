@@ -8,12 +8,12 @@
 import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
-import { isWithin, sandboxVisibility, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
+import { isWithin, visibilityIn, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
 import { readIsolation } from './read-isolation.js';
 import type { SweepPlan } from './sweep.js';
-import { gitFinds, gitPlaceholderNames, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir, type ProtectedFinds } from './mandatory-paths.js';
+import { emptyFinds, gitFinds, gitPlaceholderNames, lstatExists, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir } from './mandatory-paths.js';
 
 type Field = 'allowWrite' | 'denyRead' | 'denyWrite';
 const FIELDS: readonly Field[] = ['allowWrite', 'denyRead', 'denyWrite'];
@@ -101,12 +101,13 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   const hidden = new Set(matches.get('denyRead')!.map((m) => resolveEntry(m.path)).filter((r) => r?.kind === 'dir').map((r) => r!.path));
   const writeHints = [...matches.get('allowWrite')!.map((m) => m.path), ...globs.filter((g) => g.field === 'allowWrite').map((g) => g.rule.real)];
   const searchCwd = writeHints.some((w) => isWithin(w, cwd) || isWithin(cwd, w));
-  const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set(), gitEntries: new Set() };
+  const finds = emptyFinds();
   const protectedVisit = protectedPathVisitor(fs.allowGitConfig, finds);
   const roots = [...(searchCwd ? [cwd] : []), ...globs.map((g) => g.rule.real).filter((r) => existsSync(r))];
   // The cache key names every input of the visitor below (the rules themselves are Fence's build).
   const cacheKey = JSON.stringify([roots, cwd, searchCwd, [...hidden], globs.map((g) => [g.field, g.pattern]), fs.allowGitConfig]);
   const cacheDir = walkCacheDir(home);
+  const entered = new Set<string>();
   walkTrees(roots, (path, entry) => {
     if (hidden.has(path)) return 'skip';
     let seen = searchCwd && isWithin(path, cwd) ? protectedVisit(path, entry) : undefined;
@@ -116,8 +117,8 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
       seen = g.field === 'denyRead' && entry.isDirectory() ? 'skip' : (seen ?? 'keep');
     }
     return seen;
-  }, { cache: new WalkCache(cacheDir, cacheKey) });
-  const gitNames = gitFinds(finds);
+  }, { cache: new WalkCache(cacheDir, cacheKey), entered: (dir) => entered.add(dir) });
+  const gitNames = gitFinds(finds, fs.allowGitConfig);
   for (const p of gitNames) finds.found.add(p);
   const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
   for (const g of globs) {
@@ -172,7 +173,13 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   if (lstatExists(userDir)) finds.found.add(userDir);
   else if (existsSync(dirname(userDir))) candidates.add(userDir);
   for (const git of finds.gitDirs) {
-    for (const n of gitPlaceholderNames(fs.allowGitConfig)) if (!lstatExists(`${git}/${n}`)) candidates.add(`${git}/${n}`);
+    // The walk kept every protected entry of a git directory inside a `.git` tree that it entered,
+    // so what it did not see there is missing; a bare repository's entries are looked up.
+    const listed = entered.has(git) && (git.endsWith('/.git') || git.includes('/.git/'));
+    for (const n of gitPlaceholderNames(fs.allowGitConfig)) {
+      const p = `${git}/${n}`;
+      if (listed ? !finds.gitEntries.has(p) : !lstatExists(p)) candidates.add(p);
+    }
   }
   // A denyWrite path that does not exist yet must not be creatable either.
   const denyWriteCandidates = matches.get('denyWrite')!.filter((m) => !lstatExists(m.path) && existsSync(dirname(m.path))).map((m) => m.path);
@@ -193,24 +200,25 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     protect: { existing: [...existing], missing: [], pinned: createGuard ? pinnedGitDirs(finds.gitDirs, kinds) : [] },
     ...(readable.length > 0 ? { readable } : {}),
   };
-  const placeholders = [...candidates].filter((p) => sandboxVisibility(input, p) === 'writable');
+  const visibility = visibilityIn(input);
+  const placeholders = [...candidates].filter((p) => visibility(p) === 'writable');
   const denyWriteMissing = placeholders.filter((p) => denyWriteCandidates.includes(p));
   const denyWriteNames: string[] = [];
   for (const m of matches.get('denyWrite')!) {
-    if (!createGuard || lstatExists(m.path) || existsSync(dirname(m.path)) || sandboxVisibility(input, m.path) !== 'writable') continue;
+    if (!createGuard || lstatExists(m.path) || existsSync(dirname(m.path)) || visibility(m.path) !== 'writable') continue;
     const name = `${basename(dirname(m.path))}/${basename(m.path)}`;
     // The plan carries names in printable ASCII without spaces or `%` (fence-native's guardLines).
     if (/^[\x21-\x24\x26-\x7e]+$/.test(name)) denyWriteNames.push(name);
     else logger.warn(`denyWrite ${m.path} does not exist and its directory neither: the creation guard cannot hold a name with spaces or non-ASCII characters, so it can be created`);
   }
-  const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && sandboxVisibility(input, p) === 'writable');
+  const links = [...finds.found].filter((p) => resolveEntry(p)?.link === true && visibility(p) === 'writable');
   const sweep: SweepPlan = {
     walk: searchCwd ? cwd : undefined,
     tops: [...new Set(tops)],
     hidden,
     allowGitConfig: fs.allowGitConfig,
     seen: new Set(finds.found),
-    writable: (p) => sandboxVisibility(input, p) === 'writable',
+    writable: (p) => visibility(p) === 'writable',
   };
   return { input, kinds, placeholders, denyWriteMissing, denyWriteNames: [...new Set(denyWriteNames)], links, sweep };
 }
@@ -231,15 +239,7 @@ const placeholderable = (path: string, allowGitConfig: boolean): boolean => !pat
 /** Per user, beside the detection cache. */
 const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;
 
-/** Whether anything (a symlink too) is at `path`. */
-export function lstatExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { lstatExists };
 
 function uniqueEntries(entries: readonly PathEntry[]): PathEntry[] {
   const byPath = new Map(entries.map((e) => [e.path, { path: e.path, kind: e.kind }]));

@@ -24,12 +24,21 @@ export function outermost(roots: readonly string[]): string[] {
   return sorted.filter((r, i) => !sorted.slice(0, i).some((o) => isWithin(r, o)));
 }
 
+/** Options of walkTrees. */
+export interface WalkOptions {
+  readonly cache?: WalkCache;
+  /** Each directory that could not be read. */
+  readonly unreadable?: (dir: string) => void;
+  /** Each directory whose entries the visitor saw (read, or replayed from the cache). */
+  readonly entered?: (dir: string) => void;
+}
+
 /**
  * Walks each tree once without following symlinks; unreadable directories are passed over (and
  * given to `unreadable`). With a cache, directories that are provably unchanged are not read again
  * (walk-cache.ts).
  */
-export function walkTrees(roots: readonly string[], visit: WalkVisitor, { cache, unreadable }: { cache?: WalkCache; unreadable?: (dir: string) => void } = {}): void {
+export function walkTrees(roots: readonly string[], visit: WalkVisitor, { cache, unreadable, entered }: WalkOptions = {}): void {
   const tops = outermost(roots);
   const rootSet = new Set(tops);
   const stack = [...tops];
@@ -41,6 +50,7 @@ export function walkTrees(roots: readonly string[], visit: WalkVisitor, { cache,
       unreadable?.(dir);
       continue;
     }
+    entered?.(dir);
     const kept: WalkEntry[] = [];
     for (const entry of entries) {
       const path = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;

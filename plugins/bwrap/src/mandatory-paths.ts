@@ -5,6 +5,7 @@
  * $HOME and of every writable root, where a missing name gets a read-only placeholder.
  */
 import { lstatSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { gitProtectedNames, PROTECTED_DIRS, PROTECTED_FILES } from '@fence/core';
 import type { WalkVisitor } from './glob-expand.js';
 import type { WalkEntry } from './walk-cache.js';
@@ -16,6 +17,15 @@ const isRegularFile = (path: string): boolean => {
     return false;
   }
 };
+
+/** Whether anything (a symlink too) is at `path`. A missing path is the common answer: no exception is made for it. */
+export function lstatExists(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
 
 // The names are core's data, shared with the macOS layer.
 export { PROTECTED_FILES, PROTECTED_DIRS, SETTINGS_FILES, gitProtectedNames } from '@fence/core';
@@ -51,10 +61,30 @@ export interface ProtectedFinds {
   readonly gitDirs: Set<string>;
   /** Entries inside `.git` trees named like a protected git name: protected when their parent is a git directory. */
   readonly gitEntries: Set<string>;
+  /** Directories outside `.git` trees holding a `HEAD`: git directories when they hold the rest (gitFinds). */
+  readonly heads: Set<string>;
 }
 
-/** The git directories and protected entries of a walk (which sees a directory's entries in any order). */
-export function gitFinds(finds: ProtectedFinds): string[] {
+export const emptyFinds = (): ProtectedFinds => ({ found: new Set(), gitDirs: new Set(), gitEntries: new Set(), heads: new Set() });
+
+/**
+ * Whether `dir` holds what makes git take a directory for a git directory wherever it is (git's
+ * is_git_directory: HEAD, with objects and refs or with a commondir): a bare repository, a
+ * `--separate-git-dir`. Any kind of entry counts, as for the creation guard (guard-rules.c).
+ */
+const holdsGit = (dir: string): boolean => lstatExists(`${dir}/HEAD`) && (lstatExists(`${dir}/commondir`) || (lstatExists(`${dir}/objects`) && lstatExists(`${dir}/refs`)));
+
+/**
+ * The git directories and protected entries of a walk (which sees a directory's entries in any
+ * order). Directories outside `.git` that hold a git directory's content (bare repositories)
+ * join `finds.gitDirs`, with their protected names that exist.
+ */
+export function gitFinds(finds: ProtectedFinds, allowGitConfig: boolean): string[] {
+  for (const dir of finds.heads) {
+    if (finds.gitDirs.has(dir) || !holdsGit(dir)) continue;
+    finds.gitDirs.add(dir);
+    for (const n of gitProtectedNames(allowGitConfig)) if (lstatExists(`${dir}/${n}`)) finds.gitEntries.add(`${dir}/${n}`);
+  }
   return [...finds.gitEntries].filter((p) => finds.gitDirs.has(p.slice(0, p.lastIndexOf('/'))));
 }
 
@@ -63,6 +93,7 @@ export function gitFinds(finds: ProtectedFinds): string[] {
  * is a git directory too (linked worktrees under `worktrees/<name>`, submodules under
  * `modules/<path>`), with the same protected names; `objects` is never entered. A `.git` file
  * (`gitdir: …`, submodules and worktrees) is protected itself, so it cannot be re-pointed.
+ * Elsewhere a `HEAD` file marks a possible bare repository, decided by gitFinds.
  */
 export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFinds): WalkVisitor {
   const gitNames = new Set(gitProtectedNames(allowGitConfig));
@@ -83,11 +114,13 @@ export function protectedPathVisitor(allowGitConfig: boolean, finds: ProtectedFi
     }
     const top = TOP_LEVEL.has(entry.name);
     if (top) finds.found.add(path);
+    const head = entry.name === 'HEAD' && !entry.isDirectory();
+    if (head) finds.heads.add(dirname(path));
     const gitDir = entry.name === '.git' && entry.isDirectory();
     if (gitDir) finds.gitDirs.add(path);
     // A `.git` file (`gitdir: …`); a `.git` symlink is not one (the walk cache keeps no file type).
     const gitFile = entry.name === '.git' && !entry.isDirectory() && isRegularFile(path);
     if (gitFile) finds.found.add(path);
-    return top || gitDir || gitFile ? 'keep' : undefined;
+    return top || gitDir || gitFile || head ? 'keep' : undefined;
   };
 }

@@ -24,7 +24,7 @@ import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const FORMAT = 1;
+const FORMAT = 2; // 2: the mandatory-path visitor keeps HEAD files (bare repositories)
 const NS_PER_MS = 1_000_000n;
 /** Two seconds: the coarsest directory timestamps in use (FAT, some network file systems). */
 const RACY_NS = 2_000n * NS_PER_MS;
@@ -95,9 +95,11 @@ export class WalkCache {
     } catch {
       return undefined;
     }
-    this.#pending.set(dir, stamp);
     const old = this.#old[dir];
-    if (!old || old[0] !== stamp.stamp) return undefined;
+    if (!old || old[0] !== stamp.stamp) {
+      this.#pending.set(dir, stamp);
+      return undefined;
+    }
     this.#next[dir] = old;
     return old[1].map(entry);
   }
@@ -111,11 +113,12 @@ export class WalkCache {
   }
 
   /**
-   * Writes the directories seen by this walk (atomically) unless it is what was loaded; an
-   * unwritable cache only costs speed.
+   * Writes the directories seen by this walk (atomically) when it read and stored one; otherwise
+   * the file already holds every directory of this walk (and maybe some gone since, which no walk
+   * reaches). An unwritable cache only costs speed.
    */
   save(): void {
-    if (!this.#enabled || (!this.#changed && Object.keys(this.#next).length === Object.keys(this.#old).length)) return;
+    if (!this.#enabled || !this.#changed) return;
     const data: CacheFile = { format: FORMAT, key: this.#key, dirs: this.#next };
     try {
       const tmp = `${this.#file}.${process.pid}`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { walkTrees } from '../src/glob-expand.js';
-import { gitFinds, placeholderContent, protectedPathVisitor, type ProtectedFinds } from '../src/mandatory-paths.js';
+import { emptyFinds, gitFinds, placeholderContent, protectedPathVisitor } from '../src/mandatory-paths.js';
 
 let root: string;
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -18,9 +18,9 @@ function tree(files: readonly string[]): void {
 }
 
 function find(allowGitConfig: boolean): string[] {
-  const finds: ProtectedFinds = { found: new Set(), gitDirs: new Set(), gitEntries: new Set() };
+  const finds = emptyFinds();
   walkTrees([root], protectedPathVisitor(allowGitConfig, finds));
-  return [...finds.found, ...gitFinds(finds)].map((p) => p.slice(root.length + 1)).sort();
+  return [...finds.found, ...gitFinds(finds, allowGitConfig)].map((p) => p.slice(root.length + 1)).sort();
 }
 
 describe('protectedPathVisitor', () => {
@@ -39,6 +39,16 @@ describe('protectedPathVisitor', () => {
       '.git/worktrees/w/commondir', '.git/worktrees/w/gitdir',
       'a/b/.git', 'src/.bashrc',
     ]);
+  });
+
+  it('protects the hooks and config of a bare repository (HEAD, objects, refs), not of a directory that only has a HEAD', () => {
+    tree([
+      'deps/x.git/HEAD', 'deps/x.git/config', 'deps/x.git/hooks/post-update', 'deps/x.git/objects/', 'deps/x.git/refs/heads/',
+      // git's linked-worktree form: HEAD and a commondir naming where the rest is.
+      'sep/HEAD', 'sep/commondir',
+      'notes/HEAD', 'notes/config', 'notes/hooks/',
+    ]);
+    expect(find(false)).toEqual(['deps/x.git/config', 'deps/x.git/hooks', 'sep/commondir']);
   });
 
   it('leaves config and config.worktree writable under allowGitConfig', () => {
