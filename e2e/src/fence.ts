@@ -77,12 +77,33 @@ export interface FenceOptions {
   readonly env?: Record<string, string>;
   readonly input?: string;
   readonly timeoutMs?: number;
+  /**
+   * A resolv.conf for the host side of this run (Fence's proxies resolve with it): `fence` runs in
+   * a mount namespace of its own where it is bound over /etc/resolv.conf. Needs root (this process).
+   */
+  readonly resolvConf?: string;
+  /**
+   * Makes the host's /etc/resolv.conf a symlink to this path for this run (an overlay on /etc in
+   * the same mount namespace, as systemd-resolved's or resolvconf's link). Needs root.
+   */
+  readonly resolvConfLink?: string;
   /** Called with the spawned process (e.g. to send signals). */
   readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
 }
 
+/** An overlay on /etc whose upper layer holds only resolv.conf -> $0, on a tmpfs of this namespace. */
+const LINK_RESOLV_CONF = [
+  'd=$(mktemp -d) && mount -t tmpfs tmpfs "$d" && mkdir "$d/u" "$d/w" && ln -s "$0" "$d/u/resolv.conf"',
+  'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$d/u,workdir=$d/w" /etc && exec "$@"',
+].join(' && ');
+
 export function fence(ws: Workspace, args: readonly string[], opts: FenceOptions = {}): Promise<Result> {
-  const [cmd, ...rest] = userArgv(ws.user, [FENCE_BIN, ...args]);
+  const argv = userArgv(ws.user, [FENCE_BIN, ...args]);
+  const [cmd, ...rest] = opts.resolvConf
+    ? ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', opts.resolvConf, ...argv]
+    : opts.resolvConfLink
+      ? ['unshare', '--mount', 'sh', '-c', LINK_RESOLV_CONF, opts.resolvConfLink, ...argv]
+      : argv;
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', ...opts.env };
   const child = spawn(cmd!, rest, { cwd: opts.cwd ?? ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   opts.onSpawn?.(child);

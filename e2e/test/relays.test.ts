@@ -82,6 +82,10 @@ describe.each(USERS)("Fence's own relays cannot be turned against the host (as %
     const r = await fence(ws, ['-p', '3128', '--', 'true']);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe("fence: -p: port 3128 is the sandbox's proxy port (network.httpProxyPort/socksProxyPort); choose another port\n");
+    writeSettings(ws, { network: { allowedDomains: ['example.com'] } });
+    const capture = await fence(ws, ['-p', '15001', '--', 'true']);
+    expect(capture.status).toBe(1);
+    expect(capture.stderr).toBe("fence: -p: port 15001 is the sandbox's capture listener (connections of programs that ignore the proxy variables); choose another port\n");
   });
 
   it('the runtime directory is not in the sandbox: no socket of Fence is visible, nothing of it is writable', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
@@ -72,6 +72,15 @@ describe.each(USERS)('warnings for degraded layers (as %s)', (user) => {
     } finally {
       udp.close();
     }
+  });
+
+  it('runs without the capture when there is no network namespace: no DNS stub, the host resolver as before', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { network: { allowedDomains: ['example.com'] } });
+    const r = await fence(ws, ['-c', 'cat /etc/resolv.conf'], { env: bwrapWithoutNetns(ws) });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(NO_NETNS);
+    expect(r.stdout).toBe(readFileSync('/etc/resolv.conf', 'utf8'));
   });
 
   it('refuses to run without a network namespace under --strict', async () => {

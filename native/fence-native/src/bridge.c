@@ -15,6 +15,8 @@
  * before anything else from the client. When N > T, or more than it kept is missing, it closes the
  * connection: a stream is never corrupted. */
 #include "bridge.h"
+#include "capture.h"
+#include "dnsstub.h"
 #include "fdpass.h"
 
 #include <arpa/inet.h>
@@ -58,6 +60,7 @@ struct conn {
   int fd[2]; /* [0] accepted client, [1] upstream */
   bool connecting, dead;
   bool handoff; /* fd[1] is a host proxy that may still hand over its upstream socket */
+  bool capture_wait; /* a captured connection: the proxy's reply to our CONNECT is not the client's */
   /* The proxy closed its side (it does so right after handing off): writes to it fail, but the
    * message with the upstream socket may still be queued for reading. Client bytes wait for it. */
   bool unix_gone;
@@ -67,6 +70,9 @@ struct conn {
   struct half dir[2];
 };
 
+/* Bridges whose other side is a host socket reached through its O_PATH descriptor. */
+static bool to_host(enum bridge_kind k) { return k == BRIDGE_TCP_TO_UNIX || k == BRIDGE_CAPTURE; }
+
 #define HANDOFF_TRAILER 9 /* N (uint64, little-endian), then the marker */
 #define HANDOFF_MARKER 0
 
@@ -74,7 +80,7 @@ struct conn {
  * this process's descriptor, resolved by the kernel to the socket Fence opened), or 127.0.0.1. */
 static socklen_t make_addr(union addr *a, const struct plan_bridge *b) {
   memset(a, 0, sizeof *a);
-  if (b->kind == BRIDGE_TCP_TO_UNIX) {
+  if (to_host(b->kind)) {
     a->un.sun_family = AF_UNIX;
     (void)snprintf(a->un.sun_path, sizeof a->un.sun_path, "/proc/self/fd/%d", b->fd);
     return sizeof a->un;
@@ -93,6 +99,10 @@ int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct 
       int fl = fcntl(b->fd, F_GETFL);
       if (fl < 0 || fcntl(b->fd, F_SETFL, fl | O_NONBLOCK) != 0) return fence_fail(e, errno, "bridge: listener fd %d", b->fd);
       fds[i] = b->fd;
+      continue;
+    }
+    if (b->kind == BRIDGE_DNS) {
+      if ((fds[i] = dnsstub_listen(b->port, e)) < 0) return -1;
       continue;
     }
     union addr a = {.in = {.sin_family = AF_INET, .sin_port = htons(b->port), .sin_addr = {htonl(INADDR_LOOPBACK)}}};
@@ -114,6 +124,12 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     int client = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client < 0) return; /* EAGAIN: drained; anything else: try again on the next event */
     union addr a;
+    char request[600];
+    size_t request_len = b->kind == BRIDGE_CAPTURE ? capture_request(client, request, sizeof request) : 0;
+    if (b->kind == BRIDGE_CAPTURE && request_len == 0) { /* not from a capture address the stub gave out */
+      (void)close(client);
+      continue;
+    }
     bool refuse = b->kind == BRIDGE_REFUSE;
     socklen_t len = refuse ? 0 : make_addr(&a, b);
     int up = refuse ? -1 : socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -122,8 +138,8 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     struct conn **grown = ok ? realloc(*conns, (*nconns + 1) * sizeof **conns) : NULL;
     if (grown != NULL) *conns = grown;
     struct conn *c = grown ? calloc(1, sizeof *c) : NULL;
-    char *kept = c != NULL && b->kind == BRIDGE_TCP_TO_UNIX ? malloc(BRIDGE_BUF) : NULL;
-    if (c != NULL && b->kind == BRIDGE_TCP_TO_UNIX && kept == NULL) free(c), c = NULL;
+    char *kept = c != NULL && to_host(b->kind) ? malloc(BRIDGE_BUF) : NULL;
+    if (c != NULL && to_host(b->kind) && kept == NULL) free(c), c = NULL;
     if (c == NULL) {
       (void)close(client); /* the client sees the connection closed: upstream is not there */
       if (up >= 0) (void)close(up);
@@ -136,8 +152,13 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     /* Fields set one by one: a compound literal would copy the buffers through the stack. */
     c->fd[0] = client, c->fd[1] = up;
     c->connecting = rc != 0;
-    c->handoff = b->kind == BRIDGE_TCP_TO_UNIX;
+    c->handoff = to_host(b->kind);
     c->kept = kept;
+    if (request_len) { /* sent once connected, counted like the client's own bytes (see conn_take) */
+      memcpy(c->dir[0].buf, request, request_len);
+      c->dir[0].len = request_len;
+      c->capture_wait = true;
+    }
     (*conns)[(*nconns)++] = c;
     if (refuse) { /* the answer, then EOF; what the client sends is read and dropped */
       memcpy(c->dir[1].buf, b->reply, b->reply_len);
@@ -160,6 +181,15 @@ static void conn_keep(struct conn *c, const char *p, size_t n) {
 /* Writes dir[i]'s pending bytes to fd[1 - i]; towards upstream, bytes to replay go first. */
 static void conn_flush(struct conn *c, int i) {
   struct half *h = &c->dir[i];
+  if (i == 1 && c->capture_wait && h->off < h->len) {
+    long head = capture_reply(h->buf + h->off, h->len - h->off);
+    if (head < 0) { /* refused (the proxy reported why) */
+      c->dead = true;
+      return;
+    }
+    h->off += (size_t)head;
+    c->capture_wait = false;
+  }
   if (i == 0 && c->handoff && c->unix_gone) return;
   while (i == 0 && c->replay > 0) {
     size_t at = (size_t)((c->sent - c->replay) % BRIDGE_BUF);
@@ -284,8 +314,10 @@ static void relay(const struct plan_bridge *bridges, size_t n, const int *fds, i
   struct conn **conns = NULL;
   struct pollfd *p = NULL;
   size_t nconns = 0;
+  for (size_t i = 0; i < n; i++)
+    if (bridges[i].kind == BRIDGE_DNS) dnsstub_start(fds[i], bridges[i].fd);
   for (;;) {
-    size_t np = 1 + n + 2 * nconns;
+    size_t np = 2 + n + 2 * nconns; /* the last: the DNS stub's decision socket (-1: none) */
     struct pollfd *grown = realloc(p, np * sizeof *p);
     if (grown == NULL) _exit(1);
     p = grown;
@@ -297,18 +329,21 @@ static void relay(const struct plan_bridge *bridges, size_t n, const int *fds, i
         q->events = conn_events(conns[k], i);
         q->fd = q->events ? conns[k]->fd[i] : -1; /* -1: ignore its POLLHUP until we want it */
       }
+    p[np - 1] = (struct pollfd){.fd = dnsstub_host_fd(), .events = POLLIN};
     if (poll(p, np, -1) < 0) {
       if (errno == EINTR) continue;
       _exit(1);
     }
     if (p[0].revents) _exit(0);
+    if (p[np - 1].revents) dnsstub_on_host();
     for (size_t k = nconns; k-- > 0;) /* before accepting: `p` describes the current conns */
       if (conn_step(conns[k], &p[1 + n + 2 * k])) {
         conn_close(conns[k]);
         conns[k] = conns[--nconns];
       }
     for (size_t i = 0; i < n; i++)
-      if (p[1 + i].revents & POLLIN) conn_accept(fds[i], &bridges[i], &conns, &nconns);
+      if ((p[1 + i].revents & POLLIN) && bridges[i].kind == BRIDGE_DNS) dnsstub_on_query();
+      else if (p[1 + i].revents & POLLIN) conn_accept(fds[i], &bridges[i], &conns, &nconns);
   }
 }
 
@@ -341,6 +376,13 @@ static void relay_detach(const int *keep, size_t n) {
   (void)signal(SIGPIPE, SIG_IGN);
 }
 
+/* Whether an earlier bridge has the same host descriptor (the capture bridge shares the HTTP proxy's). */
+static bool fd_seen(const struct plan_bridge *bridges, size_t i) {
+  for (size_t j = 0; j < i; j++)
+    if ((to_host(bridges[j].kind) || bridges[j].kind == BRIDGE_DNS) && bridges[j].fd == bridges[i].fd) return true;
+  return false;
+}
+
 int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
   /* A pidfd for this process: it stays valid across execve, so the relay sees the command exit. */
   int owner = (int)syscall(SYS_pidfd_open, getpid(), 0);
@@ -360,7 +402,7 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
     size_t nkeep = 0;
     for (size_t i = 0; i < n; i++) {
       keep[nkeep++] = fds[i];
-      if (bridges[i].kind == BRIDGE_TCP_TO_UNIX) keep[nkeep++] = bridges[i].fd;
+      if (to_host(bridges[i].kind) || bridges[i].kind == BRIDGE_DNS) keep[nkeep++] = bridges[i].fd;
     }
     keep[nkeep++] = owner;
     relay_detach(keep, nkeep);
@@ -374,7 +416,7 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
   /* The command must not inherit a way to the host sockets. */
   for (size_t i = 0; i < n; i++) {
     if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener");
-    if (bridges[i].kind == BRIDGE_TCP_TO_UNIX && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket");
+    if ((to_host(bridges[i].kind) || bridges[i].kind == BRIDGE_DNS) && !fd_seen(bridges, i) && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket");
   }
   if (owner >= 0 && close(owner) != 0) return fence_fail(e, errno, "bridge: close pidfd");
   return 0;

@@ -16,6 +16,7 @@
  *
  * Usage: fence-launch [--plan-fd N] [--tty] -- command [args...]
  *        FENCE_LAUNCH_PLAN=<base64 plan> fence-launch -- command [args...]
+ *        fence-launch --netns PORT -- bwrap [args...]   (netns.h: before bwrap, no plan)
  * On the host, `fence-launch --fast SCRIPT -- ...` is the CLI's native fast path (fastpath.h).
  */
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include "fastpath.h"
 #include "guard.h"
 #include "landlock.h"
+#include "netns.h"
 #include "notify.h"
 #include "plan.h"
 #include "pty.h"
@@ -49,6 +51,7 @@ static void die(const struct fence_err *e) {
 
 static void usage(void) {
   fputs("fence-launch: usage: fence-launch [--plan-fd N] [--tty] -- command [args...]\n"
+        "       fence-launch --netns PORT -- bwrap [args...]\n"
         "  (without --plan-fd the plan is read from $" PLAN_ENV ", base64)\n",
         stderr);
   exit(EXIT_SETUP);
@@ -127,7 +130,20 @@ static void restrict_self(const struct plan *plan, int tty, struct fence_err *e)
   if (quiet->insns && seccomp_install(quiet->insns, quiet->len, 0, e) != 0) die(e);
 }
 
+/* --netns PORT -- program...: the sandbox's network namespace, then exec (bwrap). */
+static int netns_main(int argc, char **argv) {
+  struct fence_err e = {.errnum = 0};
+  char *end;
+  long port = argc > 4 ? strtol(argv[2], &end, 10) : 0;
+  if (argc <= 4 || *end != '\0' || port < 1 || port > 65535 || strcmp(argv[3], "--") != 0) usage();
+  if (netns_enter((uint16_t)port, &e) != 0) die(&e);
+  execvp(argv[4], &argv[4]);
+  fprintf(stderr, "fence-launch: %s: %s\n", argv[4], strerror(errno));
+  return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--netns") == 0) return netns_main(argc, argv);
   if (argc > 1 && strcmp(argv[1], "--fast") == 0) return fastpath_main(argc, argv);
   struct fence_err e = {.errnum = 0};
   struct plan plan;

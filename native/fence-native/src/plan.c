@@ -114,6 +114,17 @@ static int decode_bridge(char **f, struct plan *p) {
   return 0;
 }
 
+/* capture|dns <port> <host socket fd>: at most one of each. */
+static int decode_capture(char **f, struct plan *p) {
+  enum bridge_kind kind = strcmp(f[0], "capture") == 0 ? BRIDGE_CAPTURE : BRIDGE_DNS;
+  uint64_t port, fd;
+  for (size_t i = 0; i < p->nbridges; i++)
+    if (p->bridges[i].kind == kind) return -1;
+  if (parse_u64(f[1], 65535, &port) != 0 || port == 0 || parse_u64(f[2], 65535, &fd) != 0 || fd < 3) return -1;
+  p->bridges[p->nbridges++] = (struct plan_bridge){.kind = kind, .port = (uint16_t)port, .fd = (int)fd};
+  return 0;
+}
+
 static int decode_refuse(char **f, struct plan *p) {
   struct plan_bridge *b = &p->bridges[p->nbridges];
   uint64_t port;
@@ -180,6 +191,7 @@ static int decode_guard(char **f, struct plan *p) {
 static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *ll) {
   if (nf == 4 && strcmp(f[0], "bridge") == 0) return decode_bridge(f, p);
   if (nf == 3 && strcmp(f[0], "refuse") == 0) return decode_refuse(f, p);
+  if (nf == 3 && (strcmp(f[0], "capture") == 0 || strcmp(f[0], "dns") == 0)) return decode_capture(f, p);
   if (nf == 3 && strcmp(f[0], "rlimit") == 0) return decode_rlimit(f, p);
   if (nf == 6 && strcmp(f[0], "landlock") == 0) return decode_landlock(f, p, ll);
   if (strncmp(f[0], "landlock-", 9) == 0) return decode_landlock_rule(f, nf, p);

@@ -12,7 +12,10 @@
 /* BRIDGE_REFUSE: a listener with no upstream that answers every connection with `reply` (the
  * proxy's refusal, e.g. HTTP 403 or a SOCKS5 "not allowed"), so a policy that allows no domain
  * refuses at once without any host proxy running. */
-enum bridge_kind { BRIDGE_TCP_TO_UNIX, BRIDGE_UNIX_TO_TCP, BRIDGE_REFUSE };
+/* BRIDGE_CAPTURE: a tcp-to-unix bridge to the HTTP proxy whose connections were redirected from a
+ * capture address (capture.h); BRIDGE_DNS: the DNS stub on 127.0.0.53:port, `fd` the host's DNS
+ * decision socket (dnsstub.h). */
+enum bridge_kind { BRIDGE_TCP_TO_UNIX, BRIDGE_UNIX_TO_TCP, BRIDGE_REFUSE, BRIDGE_CAPTURE, BRIDGE_DNS };
 
 /* The Unix side of a bridge is a descriptor Fence opened on the host before the sandbox existed,
  * never a path the command could see or replace: for tcp-to-unix an O_PATH descriptor of the host

@@ -44,11 +44,13 @@ function bridgeLine(bridge: Bridge, i: number): string {
     }
     return `refuse ${port(`${field}.port`, bridge.port)} ${hex(reply)}`;
   }
-  if (bridge.kind !== 'tcp-to-unix' && bridge.kind !== 'unix-to-tcp') {
-    throw planError(`${field}.kind`, "must be 'tcp-to-unix', 'unix-to-tcp' or 'refuse'", (bridge as { kind: unknown }).kind);
+  const kinds = ['tcp-to-unix', 'unix-to-tcp', 'capture', 'dns'];
+  if (!kinds.includes(bridge.kind)) {
+    throw planError(`${field}.kind`, "must be 'tcp-to-unix', 'unix-to-tcp', 'capture', 'dns' or 'refuse'", (bridge as { kind: unknown }).kind);
   }
   if (!Number.isInteger(bridge.fd) || bridge.fd < 3) throw planError(`${field}.fd`, 'must be a descriptor number 3..65535', bridge.fd);
-  return `bridge ${bridge.kind} ${port(`${field}.port`, bridge.port)} ${uint(`${field}.fd`, bridge.fd, 65535)}`;
+  const tail = `${port(`${field}.port`, bridge.port)} ${uint(`${field}.fd`, bridge.fd, 65535)}`;
+  return bridge.kind === 'capture' || bridge.kind === 'dns' ? `${bridge.kind} ${tail}` : `bridge ${bridge.kind} ${tail}`;
 }
 
 function rlimitLine(limit: Rlimit, i: number): string {

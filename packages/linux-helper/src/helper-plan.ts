@@ -14,7 +14,21 @@ export type Bridge =
   /** Accept on the listening host socket `fd` (the host connects to it); forward each connection to 127.0.0.1:port inside. */
   | { readonly kind: 'unix-to-tcp'; readonly fd: number; readonly port: number }
   /** Listen on 127.0.0.1:port inside; answer each connection with `reply` and close (a refusal without a host proxy). */
-  | { readonly kind: 'refuse'; readonly port: number; readonly reply: Uint8Array };
+  | { readonly kind: 'refuse'; readonly port: number; readonly reply: Uint8Array }
+  /**
+   * Listen on 127.0.0.1:port inside for the connections the capture rule redirects from a capture
+   * address (127.64.0.0/10, given out by the `dns` bridge); open each with `CONNECT name:port` to the
+   * HTTP proxy whose host socket is `fd`. Needs the sandbox's network namespace made by
+   * `fence-launch --netns` (see `CAPTURE_PORT`). At most one.
+   */
+  | { readonly kind: 'capture'; readonly port: number; readonly fd: number }
+  /** The DNS stub on 127.0.0.53:port (UDP): asks the host's decision socket `fd` about each name. At most one. */
+  | { readonly kind: 'dns'; readonly port: number; readonly fd: number };
+
+/** Where the capture rule sends connections to capture addresses (the `capture` bridge's port): core's, which the settings keep free. */
+export { CAPTURE_PORT } from '@fence/core';
+/** The DNS stub's address and port inside the sandbox. */
+export const DNS_STUB = { address: '127.0.0.53', port: 53 } as const;
 
 export interface LandlockPathRule {
   /** LANDLOCK_ACCESS_FS_* bit mask. */

@@ -7,7 +7,7 @@
 export { encodeHelperPlan } from './encode.js';
 export { nativeMissing } from './errors.js';
 export { addonWith, loadNative, type NativeModule } from './native.js';
-export { emptyHelperPlan, type Bridge, type HelperPlan, type LandlockPathRule, type LandlockPortRule, type LandlockRuleset, type Rlimit, type RlimitResource } from './helper-plan.js';
+export { CAPTURE_PORT, DNS_STUB, emptyHelperPlan, type Bridge, type HelperPlan, type LandlockPathRule, type LandlockPortRule, type LandlockRuleset, type Rlimit, type RlimitResource } from './helper-plan.js';
 export { LINUX_PATHS } from './platform-paths.js';
 export { rlimitsFor } from './rlimits.js';
 export { createHelperHooks, helperSession, HelperSessionToken, type HelperHooks, type HelperSession } from './session.js';

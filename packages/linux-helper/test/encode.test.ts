@@ -61,6 +61,15 @@ describe('encodeHelperPlan', () => {
       assert.throws(() => encodeHelperPlan({ bridges: [], rlimits: [], createGuard: { files: [bad], dirs: [], git: [], gitConfig: [] } }), /createGuard\.files\[0\] must be a file name/);
   });
 
+  it('writes the DNS stub and the capture listener as their own lines', () => {
+    const bridges = [
+      { kind: 'dns', port: 53, fd: 5 },
+      { kind: 'capture', port: 15001, fd: 3 },
+    ] as const;
+    assert.equal(text({ bridges: [...bridges], rlimits: [] }), 'fence-launch-plan 1\ndns 53 5\ncapture 15001 3\n');
+    assert.throws(() => encodeHelperPlan({ bridges: [{ kind: 'capture', port: 15001, fd: 2 }], rlimits: [] }), /bridges\[0\]\.fd must be a descriptor/);
+  });
+
   it('encodes an empty plan as the header alone', () => {
     assert.equal(text({ bridges: [], rlimits: [] }), 'fence-launch-plan 1\n');
   });

@@ -36,6 +36,11 @@ export interface PathEntry {
 export interface BwrapLayout {
   /** Create a network namespace (only loopback inside). */
   readonly netns: boolean;
+  /**
+   * bwrap runs inside a user + network namespace Fence made (`fence-launch --netns`), as its root:
+   * the command gets these ids back (`--uid`, `--gid`).
+   */
+  readonly ids?: { readonly uid: number; readonly gid: number };
   /** bwrap knows `--disable-userns` (0.8.0+): no nested user namespaces. */
   readonly disableUserns: boolean;
   readonly cwd: string;
@@ -255,6 +260,7 @@ export function buildBwrapArgs(input: BwrapInput): string[] {
     '--unshare-ipc',
     '--unshare-uts',
     ...(input.netns ? ['--unshare-net'] : []),
+    ...(input.ids ? ['--uid', String(input.ids.uid), '--gid', String(input.ids.gid)] : []),
     '--cap-drop',
     'ALL',
     ...(input.disableUserns ? ['--disable-userns'] : []),

@@ -8,10 +8,10 @@
  * limits are dropped, and a policy that needs the proxy bridges is refused. Whatever is weaker
  * than designed on this run (no network namespace, no helper) becomes one warning per layer.
  */
-import { closeSync, fstatSync } from 'node:fs';
+import { closeSync, fstatSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { addFd, errors, note, shellWord, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
-import { encodeHelperPlan, nativeMissing, type HelperSession } from '@fence/linux-helper';
+import { CAPTURE_PORT, DNS_STUB, encodeHelperPlan, nativeMissing, type HelperSession } from '@fence/linux-helper';
 import { BindFds, openExact } from './bind-fds.js';
 import { chooseCreateGuard, PLACEHOLDERS_SHOW } from './create-guard.js';
 import { bindPaths, buildBwrapArgs, sandboxVisibility, type BwrapLayout, type PathKind } from './bwrap-args.js';
@@ -53,6 +53,44 @@ function netnsWarning(plan: LaunchPlan, report: DetectionReport): string {
   // Abstract sockets live in the network namespace; Landlock v6 scopes them instead.
   const abstract = abi < 6 && (allowAllUnixSockets || allowUnixSockets.length > 0) ? '; host abstract Unix sockets are reachable' : '';
   return `no network namespace: UDP is not filtered (${tcp})${abstract}; run with CAP_NET_ADMIN (docker --cap-add=NET_ADMIN) or as root`;
+}
+
+/** The sandbox's resolver: the helper's DNS stub, the only DNS server there is inside. */
+const RESOLV_CONF = '/etc/resolv.conf';
+const STUB_RESOLV_CONF = `# Fence: the sandbox's DNS stub (allowed names only)\nnameserver ${DNS_STUB.address}\n`;
+
+/**
+ * Where the stub's resolv.conf goes: /etc/resolv.conf's real path (bwrap would follow a link
+ * there anyway), or why it cannot: bwrap cannot create a file where the sandbox shows no
+ * directory (a dangling link, a link into the host's /tmp or a denyRead directory, no file).
+ */
+function resolvConfTarget(input: BwrapLayout): { path: string } | { why: string } {
+  let path: string;
+  try {
+    path = realpathSync(RESOLV_CONF);
+  } catch (e) {
+    return { why: `${RESOLV_CONF} cannot be followed (${(e as NodeJS.ErrnoException).code ?? String(e)})` };
+  }
+  return sandboxVisibility(input, path) === 'hidden' ? { why: `${RESOLV_CONF} leads to ${path}, which the sandbox does not show` } : { path };
+}
+
+/**
+ * Whether the helper's DNS stub and capture listener run (the proxy layer asked for them): they
+ * need the network namespace fence-launch makes (`--netns`) and a place for the stub's
+ * resolv.conf. Without them, their bridges go; the proxies still serve what uses their variables.
+ */
+function chooseCapture(plan: LaunchPlan, session: HelperSession, netns: boolean, helper: boolean, input: BwrapLayout): string | undefined {
+  const asked = session.plan.bridges.some((b) => b.kind === 'capture');
+  const target = asked && netns && helper ? resolvConfTarget(input) : undefined;
+  if (target && 'path' in target) return target.path;
+  const { bridges } = session.plan;
+  // The DNS decider's socket has no other user; the capture bridge's is the HTTP proxy's, kept.
+  for (const b of bridges) if (b.kind === 'dns') plan.fds[b.fd - 3] = 'none';
+  bridges.splice(0, Infinity, ...bridges.filter((b) => b.kind !== 'capture' && b.kind !== 'dns'));
+  const off = 'programs that ignore the proxy variables reach nothing';
+  if (target) warn(plan, LAYER, `capture: off (${target.why}): ${off}`);
+  else if (asked && helper) note(plan, LAYER, `capture: off (no network namespace): ${off}`);
+  return undefined;
 }
 
 /** Without the helper nothing would close the bridges' host descriptors before the command. */
@@ -154,6 +192,8 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
     plan.hostTasks.push('the sweep for protected names at close');
   }
+  const resolvConf = chooseCapture(plan, session, facts.netns === true, helper !== undefined, gathered.input);
+  const capture = resolvConf !== undefined;
   const cgroupsFirst = limits.prepare(plan, session.plan, { helper: helper !== undefined, strict });
   const { inner, seccompFd } = helper
     ? { inner: [helper.path, '--plan-fd', String(addFd(plan, encodeHelperPlan(session.plan))), '--'], seccompFd: undefined }
@@ -165,6 +205,8 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const hideRuntime = runtime !== undefined && sandboxVisibility(gathered.input, runtime) !== 'hidden';
   const layout: BwrapLayout = {
     ...gathered.input,
+    // With the capture, fence-launch made the network namespace; bwrap runs in it as its root.
+    ...(capture && { netns: false, ids: { uid: process.getuid!(), gid: process.getgid!() } }),
     denyRead: [
       ...gathered.input.denyRead,
       ...(hideRuntime ? [{ path: runtime, kind: 'dir' as const }] : []),
@@ -175,11 +217,12 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     denyWrite: helper ? [...new Set([...gathered.input.denyWrite, helper.path])] : gathered.input.denyWrite,
     protect: { ...gathered.input.protect, missing: created },
     helper: helper?.path,
-    data: [...excludes.keys()],
+    data: [...excludes.keys(), ...(resolvConf !== undefined ? [resolvConf] : [])],
     tmpProject: tmpProjectRoot(gathered.input.cwd),
     devices: { host: plan.policy.devices.mode === 'host', ...expandDevices(devices) },
   };
-  const dataFds = new Map([...excludes].map(([path, content]) => [path, addFd(plan, new TextEncoder().encode(content))]));
+  const data = new Map([...excludes, ...(resolvConf !== undefined ? [[resolvConf, STUB_RESOLV_CONF] as const] : [])]);
+  const dataFds = new Map([...data].map(([path, content]) => [path, addFd(plan, new TextEncoder().encode(content))]));
   const input = { ...layout, bindFds: openBinds(plan, layout, gathered.kinds), seccompFd, dataFds };
   const args = buildBwrapArgs(input);
   const argsFd = addFd(plan, new TextEncoder().encode(`${args.join('\0')}\0`));
@@ -191,16 +234,18 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const gate = hold ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
   // The sandbox's init by pid: signals, the wall limit and the cgroups act on it, never on a name.
   const info = ['--info-fd', String(addFd(plan, 'report'))];
-  const outer = [bwrap, ...gate, ...info, '--args', String(argsFd), '--'];
+  // The capture's network namespace is made first, by the helper, which then execs bwrap (netns.c).
+  const netnsFirst = capture ? [helper!.path, '--netns', String(CAPTURE_PORT), '--'] : [];
+  const outer = [...netnsFirst, bwrap, ...gate, ...info, '--args', String(argsFd), '--'];
   plan.wrappers.push({ layer: LAYER, argv: [...outer, ...inner], ...(ttyInner && { ttyArgv: [...outer, ...ttyInner] }) });
   plan.terminal = helper?.terminal;
   plan.signal = forwardToCommand;
 
-  const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : [])];
+  const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : capture ? ['net (made by the helper, with the capture rule)'] : [])];
   note(plan, LAYER, `namespaces: ${ns.join(', ')}; capabilities dropped${input.disableUserns ? '; nested user namespaces disabled' : ''}`);
   note(plan, LAYER, `writable: ${[...input.allowWrite, '/tmp (private)'].join(', ')}`);
   note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s)${guard ? ', missing names refused by the creation guard' : ''}; denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
   note(plan, LAYER, devicesNote(plan.policy.devices.mode, devices));
   note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
-  note(plan, LAYER, [bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
+  note(plan, LAYER, [...netnsFirst, bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
 }

@@ -34,6 +34,12 @@ describe('buildBwrapArgs', () => {
     ]);
   });
 
+  it("inside the network namespace fence-launch made, gives the command the caller's ids and leaves the namespace alone", () => {
+    expect(buildBwrapArgs(input({ netns: false, ids: { uid: 65534, gid: 65534 } }))).toEqual([
+      ...HEAD, '--uid', '65534', '--gid', '65534', '--cap-drop', 'ALL', '--disable-userns', ...BASE, '--chdir', '/work/proj',
+    ]);
+  });
+
   it('protects .git and .bashrc in a writable workspace and pins .git against rename', () => {
     const args = buildBwrapArgs(
       input({

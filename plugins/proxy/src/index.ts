@@ -17,12 +17,16 @@ import {
   type LaunchPlan,
   type PluginHost,
 } from '@fence/core';
-import { addonWith, helperSession, nativeMissing } from '@fence/linux-helper';
+import { addonWith, CAPTURE_PORT, helperSession, nativeMissing } from '@fence/linux-helper';
 import { prepareLocalOutbound } from './local-outbound-plan.js';
+import { createDnsDecider } from './dns-decider.js';
 import { createHttpProxy } from './http-proxy.js';
 import { describeTarget, explained, type TunnelProxy } from './listener.js';
 import { inboundListener, pinListeningSocket } from './host-sockets.js';
 import {
+  captureBridges,
+  captureWanted,
+  DNS_SOCKET,
   HTTP_SOCKET,
   inboundBridge,
   inboundSocket,
@@ -41,6 +45,7 @@ import type { FdSender } from './tunnel.js';
 type ListenUnix = (path: string, backlog: number) => number;
 
 export * from './address-guard.js';
+export * from './dns-decider.js';
 export * from './filter.js';
 export * from './http-message.js';
 export * from './http-proxy.js';
@@ -90,6 +95,13 @@ async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProx
     const [h, s] = [pinListeningSocket(plan, services[0]!, join(dir, HTTP_SOCKET)), pinListeningSocket(plan, services[1]!, join(dir, SOCKS_SOCKET))];
     plan.services.push(h.service, s.service);
     helperSession(kernel).plan.bridges.push(...proxyBridges(network, h.fd, s.fd));
+    if (captureWanted(network)) {
+      const decider = createDnsDecider({ ...common, listen: { path: join(dir, DNS_SOCKET) } });
+      const d = pinListeningSocket(plan, explained(decider, (e) => errors.pluginFailed(LAYER, `start of ${decider.name}`, e)), join(dir, DNS_SOCKET));
+      plan.services.push(d.service);
+      helperSession(kernel).plan.bridges.push(...captureBridges(h.fd, d.fd));
+      note(plan, LAYER, `DNS stub on 127.0.0.53 in the sandbox: allowed names get a capture address (127.64.0.0/10, any port → CONNECT through the HTTP proxy)`);
+    }
   } else {
     plan.services.push(...services);
   }
@@ -107,6 +119,9 @@ async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProx
   const proxyPorts = [network.httpProxyPort, network.socksProxyPort];
   const clash = options.ports.find((p) => proxyPorts.includes(p));
   if (clash !== undefined) throw errors.flagInvalid('-p', `port ${clash} is the sandbox's proxy port (network.httpProxyPort/socksProxyPort); choose another port`);
+  if (captureWanted(network) && options.ports.includes(CAPTURE_PORT)) {
+    throw errors.flagInvalid('-p', `port ${CAPTURE_PORT} is the sandbox's capture listener (connections of programs that ignore the proxy variables); choose another port`);
+  }
   const addon = await addonWith<{ listenUnix: ListenUnix }>('listenUnix');
   if (!addon) throw nativeMissing('-p (a listening socket the sandbox cannot replace)');
   const listenUnix = addon.listenUnix.bind(addon);

@@ -3,12 +3,14 @@
  * the Unix socket names in the runtime directory, the helper's bridges and the environment.
  */
 import { decideDomain, type KernelOptions, type Policy } from '@fence/core';
-import type { Bridge } from '@fence/linux-helper';
+import { CAPTURE_PORT, DNS_STUB, type Bridge } from '@fence/linux-helper';
 import { BLOCKED_BODY, rawReply } from './http-message.js';
 import { encodeReply, METHOD_NO_AUTH, Reply, SOCKS_VERSION } from './socks-protocol.js';
 
 export const HTTP_SOCKET = 'http.sock';
 export const SOCKS_SOCKET = 'socks.sock';
+/** The host socket the in-sandbox DNS stub asks about each name (dns-decider.ts). */
+export const DNS_SOCKET = 'dns.sock';
 /** The host socket behind the sandbox's 127.0.0.1:port for network.allowLocalOutboundPorts. */
 export const localOutboundSocket = (port: number): string => `out-${port}.sock`;
 /** The socket the helper serves for `-p port` (inbound connections into the sandbox). */
@@ -56,6 +58,23 @@ export function proxyBridges(network: Policy['network'], httpFd: number, socksFd
   return [
     { kind: 'tcp-to-unix', port: network.httpProxyPort, fd: httpFd },
     { kind: 'tcp-to-unix', port: network.socksProxyPort, fd: socksFd },
+  ];
+}
+
+/**
+ * Whether programs that ignore the proxy variables are served too (the DNS stub and the captured
+ * connections, SPEC §3): only when some name can pass. With nothing allowed there is nothing to
+ * capture, and the sandbox keeps bwrap's own network namespace (no start-up cost).
+ */
+export function captureWanted(network: Policy['network']): boolean {
+  return network.allowedDomains.length > 0 || (network.defaultAction === 'proxy' && network.upstreamProxy !== undefined);
+}
+
+/** The DNS stub (asking the host socket `dnsFd`) and the capture listener (to the HTTP proxy's socket `httpFd`). */
+export function captureBridges(httpFd: number, dnsFd: number): Bridge[] {
+  return [
+    { kind: 'dns', port: DNS_STUB.port, fd: dnsFd },
+    { kind: 'capture', port: CAPTURE_PORT, fd: httpFd },
   ];
 }
 

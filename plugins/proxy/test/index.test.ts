@@ -59,10 +59,13 @@ describe('proxyPlugin', () => {
 
   it('fills services, bridges and environment, and its proxies report to the kernel stream', async () => {
     const { plan, kernel, dir, helper } = await prepare({ allowedDomains: ['github.com'], httpProxyPort: 3128, socksProxyPort: 1080 });
-    expect(plan.services.map((s) => s.name)).toEqual(['http-proxy', 'socks-proxy']);
+    expect(plan.services.map((s) => s.name)).toEqual(['http-proxy', 'socks-proxy', 'dns-decider']);
+    // The DNS stub asks the decider (fd 5); the capture listener goes to the HTTP proxy (fd 3).
     expect(helper.bridges).toEqual([
       { kind: 'tcp-to-unix', port: 3128, fd: 3 },
       { kind: 'tcp-to-unix', port: 1080, fd: 4 },
+      { kind: 'dns', port: 53, fd: 5 },
+      { kind: 'capture', port: 15001, fd: 3 },
     ]);
     expect(plan.env).toMatchObject({ HTTPS_PROXY: 'http://127.0.0.1:3128', all_proxy: 'socks5h://127.0.0.1:1080', FENCE_SANDBOX: '1' });
     await Promise.all(plan.services.map((s) => s.start()));
@@ -78,6 +81,17 @@ describe('proxyPlugin', () => {
     expect((await reply).toString()).toMatch(/^HTTP\/1\.1 403 /);
     expect(events).toMatchObject([{ source: 'http', action: 'block', detail: 'CONNECT 403 example.com https://example.com:443 (not in network.allowedDomains)' }]);
     expect(kernel.violations.blockedCounts().get('http')).toBe(1);
+    // The DNS decider: one answer per name, in order; a refusal is an event with its reason.
+    const d = connect({ path: join(dir, 'dns.sock') });
+    const answers = new Promise<string>((r) => d.once('data', (b) => r(b.toString())));
+    d.write('GITHUB.com\nexample.com\n');
+    const got = await answers;
+    expect(got === 'allow\ndeny\n' || got.startsWith('allow\n')).toBe(true);
+    d.destroy();
+    await expect.poll(() => events.filter((e) => e.source === 'dns').map((e) => [e.action, e.target, e.reason])).toEqual([
+      ['allow', 'github.com', 'allowed by network.allowedDomains'],
+      ['block', 'example.com', 'not in network.allowedDomains'],
+    ]);
     await Promise.all(plan.services.map((s) => s.stop()));
     expect(existsSync(join(dir, 'http.sock'))).toBe(false);
   });

@@ -31,6 +31,7 @@ const PTRACE_REQUESTS: Readonly<Record<number, string>> = {
   16: 'PTRACE_ATTACH', 17: 'PTRACE_DETACH', 0x4206: 'PTRACE_SEIZE',
 };
 const FAMILIES: Readonly<Record<number, string>> = { [AF_UNIX]: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6', 16: 'AF_NETLINK', 17: 'AF_PACKET', [AF_VSOCK]: 'AF_VSOCK' };
+const RLIMITS: readonly string[] = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'].map((r) => `RLIMIT_${r}`);
 const IOCTLS: Readonly<Record<number, string>> = { [TIOCSTI]: 'TIOCSTI', [TIOCLINUX]: 'TIOCLINUX' };
 const CLONE_NS: readonly (readonly [number, string])[] = [
   [0x00020000, 'CLONE_NEWNS'], [0x02000000, 'CLONE_NEWCGROUP'], [0x04000000, 'CLONE_NEWUTS'], [0x08000000, 'CLONE_NEWIPC'],
@@ -57,6 +58,7 @@ const DECODERS: Partial<Record<SyscallName, (a: readonly bigint[]) => string>> =
   bpf: (a) => `cmd ${int(a[0])}`,
   keyctl: (a) => `op ${int(a[0])}`,
   perf_event_open: (a) => `pid ${int(a[1])}, cpu ${int(a[2])}`,
+  prlimit64: (a) => `pid ${int(a[0])}, ${RLIMITS[int(a[1])] ?? int(a[1])}`,
 };
 
 const byArch = new Map(

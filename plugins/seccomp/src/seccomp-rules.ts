@@ -110,6 +110,13 @@ export function seccompRules(options: SeccompOptions): SeccompRule[] {
       }),
     ),
     {
+      syscall: 'prlimit64',
+      action: 'eperm',
+      unless: { arg: 0, equals: [0], names: 'pid 0 (the caller)' },
+      // Landlock's scope stops signals to them, not this: a descriptor limit of 3 ends the relay.
+      why: "another process's limits: Fence's relay (proxies, DNS stub, capture) and creation guard run inside as the command's user",
+    },
+    {
       syscall: 'clone3',
       action: 'enosys',
       // Its flags live in a struct in memory, which seccomp cannot read; ENOSYS makes libc use clone.

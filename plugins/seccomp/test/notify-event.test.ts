@@ -13,11 +13,13 @@ describe('describeCall', () => {
     expect(call('ptrace', [0x4206n, 77n], AUDIT_ARCH.aarch64)).toBe('ptrace(PTRACE_SEIZE, pid 77)');
   });
 
-  it('names the refused ioctl, socket family and namespace flags', () => {
+  it('names the refused ioctl, socket family, namespace flags and limit', () => {
     expect(call('ioctl', [0n, 0x5412n])).toBe('ioctl(fd 0, TIOCSTI)');
     expect(call('socket', [40n, 1n])).toBe('socket(AF_VSOCK)');
     expect(call('unshare', [0x10000000n | 0x20000000n])).toBe('unshare(CLONE_NEWUSER|CLONE_NEWPID)');
     expect(call('personality', [0x0040000n])).toBe('personality(0x40000)');
+    expect(call('prlimit64', [4n, 7n, 0n, 0n])).toBe('prlimit64(pid 4, RLIMIT_NOFILE)');
+    expect(call('prlimit64', [4n, 99n], AUDIT_ARCH.aarch64)).toBe('prlimit64(pid 4, 99)');
   });
 
   it('shows calls without decoder bare, and unknown numbers as numbers', () => {

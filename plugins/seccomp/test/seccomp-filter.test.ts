@@ -158,7 +158,7 @@ describe.each(SECCOMP_ARCHES)('buildSeccompProgram on %s', (arch) => {
     const d = describeSeccompProgram({ arch, allowUnixSockets: false });
     expect(d.instructions).toBe(buildSeccompProgram({ arch, allowUnixSockets: false }).length / 8);
     expect(d.lines[1]).toMatch(/^EPERM: ptrace, process_vm_readv, .*personality unless 0xffffffff \(query\) or PER_LINUX/);
-    expect(d.lines[1]).toContain('unshare(CLONE_NEWUSER), clone(CLONE_NEWUSER), ioctl(TIOCSTI, TIOCLINUX), socket(AF_VSOCK), socket(AF_UNIX)');
+    expect(d.lines[1]).toContain('unshare(CLONE_NEWUSER), clone(CLONE_NEWUSER), prlimit64 unless pid 0 (the caller), ioctl(TIOCSTI, TIOCLINUX), socket(AF_VSOCK), socket(AF_UNIX)');
     expect(d.lines[1]!.includes('iopl')).toBe(arch === 'x86_64');
     expect(d.lines[2]).toBe('ENOSYS: clone3 (libc falls back to clone)');
     expect(d.lines[4]).toBe('not logged: clone3, libc tries it first at every thread or process creation, then uses clone');

@@ -26,6 +26,7 @@ const SOCK_STREAM = 1;
 const PTRACE_ATTACH = 16;
 const CLONE_THREAD = 0x10000;
 const TCGETS = 0x5401;
+const RLIMIT_NOFILE = 7;
 
 /** [label, syscall, args]: each is called through ctypes syscall(); the result is 0 or errno. */
 type Probe = readonly [string, SyscallName, readonly bigint[]];
@@ -51,6 +52,9 @@ function probes(a: SeccompArch): Probe[] {
     ['ioctl(TCGETS)', 'ioctl', [0n, BigInt(TCGETS), 0n]],
     ['socket(AF_VSOCK)', 'socket', [BigInt(AF_VSOCK), BigInt(SOCK_STREAM), 0n]],
     ['socket(AF_UNIX)', 'socket', [BigInt(AF_UNIX), BigInt(SOCK_STREAM), 0n]],
+    // Only reads the limit: unfiltered, both succeed (pid 1, bwrap's init, is this user's).
+    ['prlimit64(pid 1)', 'prlimit64', [1n, BigInt(RLIMIT_NOFILE), 0n, 0n]],
+    ['prlimit64(self)', 'prlimit64', [0n, BigInt(RLIMIT_NOFILE), 0n, 0n]],
   ];
 }
 
@@ -121,7 +125,7 @@ async function probeResults(program: Uint8Array | undefined, asNobody: boolean):
   return JSON.parse(r.stdout) as Record<string, number>;
 }
 
-const ALLOWED = ['py socket(AF_INET)', 'py socketpair(AF_UNIX)', 'py fork', 'py thread', 'personality(query)', 'unshare(0)'];
+const ALLOWED = ['py socket(AF_INET)', 'py socketpair(AF_UNIX)', 'py fork', 'py thread', 'personality(query)', 'unshare(0)', 'prlimit64(self)'];
 
 // Each test starts bwrap and python: seconds on a loaded machine, not a hang.
 describe.skipIf(missing !== undefined)('buildSeccompProgram installed by bwrap --seccomp', { timeout: 30_000 }, () => {
@@ -129,15 +133,15 @@ describe.skipIf(missing !== undefined)('buildSeccompProgram installed by bwrap -
   const users: [string, boolean][] = isRoot ? [['root', false], ['uid 65534', true]] : [['this user', false]];
 
   describe.each(users)('as %s', (_who, asNobody) => {
-    it('refuses every listed syscall, io_uring, nested user namespaces, TIOCSTI, AF_VSOCK and AF_UNIX with EPERM', async () => {
+    it("refuses every listed syscall, io_uring, nested user namespaces, TIOCSTI, AF_VSOCK, AF_UNIX and another process's limits with EPERM", async () => {
       const results = await probeResults(program, asNobody);
-      const refused = probes(arch!).map(([label]) => label).filter((l) => !['personality(query)', 'unshare(0)', 'clone3', 'ioctl(TCGETS)'].includes(l));
+      const refused = probes(arch!).map(([label]) => label).filter((l) => !['personality(query)', 'unshare(0)', 'prlimit64(self)', 'clone3', 'ioctl(TCGETS)'].includes(l));
       for (const label of refused) expect([label, results[label]]).toEqual([label, EPERM]);
       expect(results['clone3']).toBe(ENOSYS);
       expect(results['ioctl(TCGETS)']).toBe(ENOTTY);
     });
 
-    it('keeps AF_INET sockets, socketpair, fork, threads and the personality query working', async () => {
+    it('keeps AF_INET sockets, socketpair, fork, threads, the personality query and its own limits working', async () => {
       const results = await probeResults(program, asNobody);
       for (const label of ALLOWED) expect([label, results[label]]).toEqual([label, 0]);
     });
@@ -145,7 +149,7 @@ describe.skipIf(missing !== undefined)('buildSeccompProgram installed by bwrap -
 
   it('gets its EPERMs from the filter: without it the same calls fail differently or succeed', async () => {
     const results = await probeResults(undefined, false);
-    for (const label of ['ptrace(ATTACH)', 'personality(1)', 'unshare(CLONE_NEWUSER)', 'clone(CLONE_NEWUSER)', 'ioctl(TIOCSTI)', 'socket(AF_UNIX)', 'clone3']) {
+    for (const label of ['ptrace(ATTACH)', 'personality(1)', 'unshare(CLONE_NEWUSER)', 'clone(CLONE_NEWUSER)', 'ioctl(TIOCSTI)', 'socket(AF_UNIX)', 'prlimit64(pid 1)', 'clone3']) {
       expect([label, results[label]]).not.toEqual([label, EPERM]);
     }
     expect(results['clone3']).not.toBe(ENOSYS);

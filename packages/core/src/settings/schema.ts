@@ -31,6 +31,9 @@ const pathPattern = z
 const port = z.number().int('must be a whole number').min(1, 'must be 1..65535').max(65535, 'must be 1..65535');
 const count = z.number().int('must be a whole number').min(0, 'must be 0 (no limit) or more');
 
+/** Where the capture rule sends the sandbox's connections to capture addresses (SPEC §3): taken on Linux, whatever the settings. */
+export const CAPTURE_PORT = 15001;
+
 export const NetworkSchema = z
   .strictObject({
     allowedDomains: z.array(domainPattern).default([]).describe('Domains the command may reach through the proxies.'),
@@ -67,6 +70,9 @@ export const NetworkSchema = z
     if (n.allowLocalOutboundPorts.length > 0 && !n.allowLocalOutbound) {
       issue('allowLocalOutboundPorts', 'needs "allowLocalOutbound": true (set it, or remove the ports)');
     }
+    const capture = `${CAPTURE_PORT} is the capture listener's port inside the sandbox on Linux (connections of programs that ignore the proxy variables); choose another port`;
+    for (const field of ['httpProxyPort', 'socksProxyPort'] as const) if (n[field] === CAPTURE_PORT) issue(field, capture);
+    if (n.allowLocalOutboundPorts.includes(CAPTURE_PORT)) issue('allowLocalOutboundPorts', capture);
     const clash = n.allowLocalOutboundPorts.find((p) => p === n.httpProxyPort || p === n.socksProxyPort);
     if (clash !== undefined) issue('allowLocalOutboundPorts', `${clash} is a proxy port inside the sandbox (httpProxyPort/socksProxyPort); choose other proxy ports`);
     if (n.defaultAction === 'proxy' && n.upstreamProxy === undefined) issue('defaultAction', '"proxy" needs network.upstreamProxy ("http://host:port"); set it, or use "deny"');

@@ -46,6 +46,16 @@ describe('network.allowLocalOutboundPorts', () => {
   });
 });
 
+describe('the capture listener port (15001 inside the sandbox on Linux)', () => {
+  // Taken by a proxy or local-outbound port, the helper's listener failed to bind and nothing ran
+  // ("fence-launch: bridge: listen on 127.0.0.1:15001: Address already in use").
+  it('is refused as a proxy port or a local-outbound port, naming the field', () => {
+    expect(message({ network: { httpProxyPort: 15001 } })).toContain("network.httpProxyPort: 15001 is the capture listener's port inside the sandbox");
+    expect(message({ network: { socksProxyPort: 15001 } })).toContain("network.socksProxyPort: 15001 is the capture listener's port inside the sandbox");
+    expect(message({ network: { allowLocalOutbound: true, allowLocalOutboundPorts: [15001] } })).toContain("network.allowLocalOutboundPorts: 15001 is the capture listener's port");
+  });
+});
+
 describe('network.defaultAction and network.upstreamProxy', () => {
   it('default to deny and no upstream', () => {
     const { network } = load({});
