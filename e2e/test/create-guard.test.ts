@@ -114,6 +114,40 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     expect(existsSync(join(ws.dir, 'd/.bashrc'))).toBe(false);
   });
 
+  it('ends the sandbox, without spinning, when the guard can serve no more (its descriptor limit lowered from outside)', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { filesystem: { allowWrite: ['.'] } });
+    // The command cannot lower the guard's limits (seccomp refuses prlimit on another pid); the host
+    // can. The guard's poll then fails with EINVAL: it must end the sandbox, not loop.
+    const marker = `guard-limit-${process.pid}-${Date.now()}`;
+    let lowered = false;
+    const run = fence(ws, ['-c', `touch started; sleep 1; : ${marker}; touch made; sleep 30; echo survived`], {
+      onSpawn: () => {
+        const poll = setInterval(() => {
+          if (!existsSync(join(ws.dir, 'started'))) return;
+          clearInterval(poll);
+          // The command's shell is the one whose parent is a fence-launch (the guard); fence's own
+          // Node process carries the marker in its arguments too.
+          const parentOf = (pid: string) => spawnSync('ps', ['-o', 'ppid=', pid], { encoding: 'utf8' }).stdout.trim();
+          const comm = (pid: string) => spawnSync('ps', ['-o', 'comm=', pid], { encoding: 'utf8' }).stdout.trim();
+          const shells = spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' }).stdout.trim().split('\n');
+          const guard = shells.map(parentOf).find((pid) => pid !== '' && comm(pid) === 'fence-launch');
+          // As the run's own user: any of its host processes may do this (the host's root was
+          // refused for uid 65534's sandbox here).
+          const [cmd, ...rest] = userArgv(user, ['prlimit', '--pid', guard ?? '0', '--nofile=1:1']);
+          const pl = guard === undefined ? undefined : spawnSync(cmd!, rest);
+          lowered = pl?.status === 0;
+        }, 20);
+      },
+      timeoutMs: 25_000,
+    });
+    const r = await run;
+    expect(lowered).toBe(true);
+    expect(r.stderr).toContain('fence-launch: guard: poll: Invalid argument; ending the sandbox');
+    expect(r.stdout).not.toContain('survived');
+    expect(r.status).toBe(125);
+  }, 30_000);
+
   it('keeps npm install of a local package and git clone of a local repository working', async () => {
     ws = workspace(user);
     const pkg = join(ws.dir, 'localpkg');

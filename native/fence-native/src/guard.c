@@ -649,7 +649,16 @@ static void run(const struct plan_guard *plan, const struct guard_supervisor *su
   struct pollfd fds[3] = {{.fd = g.listener, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = -1}};
   for (;;) {
     if (g.forward) fds[2].fd = guard_forward_fd(g.forward), fds[2].events = guard_forward_events(g.forward);
-    if (poll(fds, 3, -1) < 0) continue;
+    if (poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      /* Only a changed limit of the guard's own (EINVAL) or no memory gets here: it can serve no
+       * more, so the sandbox ends rather than leave the command waiting or spin. */
+      fprintf(stderr, "fence-launch: guard: poll: %s; ending the sandbox\n", strerror(errno));
+      (void)kill(child, SIGKILL);
+      int status = 0;
+      while (waitpid(child, &status, 0) < 0 && errno == EINTR) continue;
+      _exit(EXIT_SETUP);
+    }
     if (g.forward && fds[2].revents) guard_forward_ready(g.forward, g.listener, fds[2].revents);
     if (fds[1].revents & POLLIN) {
       struct signalfd_siginfo si;
