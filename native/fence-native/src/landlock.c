@@ -82,6 +82,29 @@ static int add_path_rule(int ruleset, const struct plan_path_rule *rule, struct 
   return rc == 0 ? 0 : fence_fail(e, err, "landlock_add_rule %s", rule->path);
 }
 
+/*
+ * The command's stdin, stdout and stderr, when they are regular files: reopened by name
+ * (`echo x >/dev/stderr`, `cat /dev/stdin`, through /proc/self/fd) they would be checked by path
+ * and refused, since a file the user redirected to is usually outside the sandbox's rules. The rule
+ * is on the file itself, for the access its descriptor already has, so it gives nothing new.
+ */
+static int add_stdio_rules(int ruleset, uint64_t handled, struct fence_err *e) {
+  for (int fd = 0; fd <= 2; fd++) {
+    struct stat st;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    int mode = flags & O_ACCMODE;
+    uint64_t access = 0;
+    if (mode == O_RDONLY || mode == O_RDWR) access |= 1ULL << 2;             /* READ_FILE */
+    if (mode == O_WRONLY || mode == O_RDWR) access |= (1ULL << 1) | (1ULL << 14); /* WRITE_FILE, TRUNCATE */
+    struct ll_path_beneath_attr attr = {.allowed_access = access & handled, .parent_fd = fd};
+    if (attr.allowed_access == 0) continue;
+    if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &attr, 0) != 0)
+      return fence_fail(e, errno, "landlock_add_rule for descriptor %d", fd);
+  }
+  return 0;
+}
+
 static int add_port_rule(int ruleset, const struct plan_port_rule *rule, struct fence_err *e) {
   struct ll_net_port_attr attr = {.allowed_access = rule->access, .port = rule->port};
   /* Adds the rule to the (not yet enforced) ruleset. */
@@ -104,6 +127,7 @@ int landlock_apply(const struct plan_landlock *ll, struct fence_err *e) {
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < ll->npaths; i++) rc = add_path_rule(ruleset, &ll->paths[i], e);
   for (size_t i = 0; rc == 0 && i < ll->nports; i++) rc = add_port_rule(ruleset, &ll->ports[i], e);
+  if (rc == 0) rc = add_stdio_rules(ruleset, ll->handled_fs, e);
   /* Enforces the ruleset on this thread and everything it executes; irreversible. */
   if (rc == 0 && syscall(__NR_landlock_restrict_self, ruleset, ll->restrict_flags) != 0)
     rc = fence_fail(e, errno, "landlock_restrict_self");

@@ -17,6 +17,7 @@
  * Usage: fence-launch [--plan-fd N] [--tty] -- command [args...]
  *        FENCE_LAUNCH_PLAN=<base64 plan> fence-launch -- command [args...]
  *        fence-launch --netns PORT -- bwrap [args...]   (netns.h: before bwrap, no plan)
+ * On the host, `fence-launch --fast SCRIPT -- ...` is the CLI's native fast path (fastpath.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 
 #include "bridge.h"
 #include "exec.h"
+#include "fastpath.h"
 #include "guard.h"
 #include "landlock.h"
 #include "netns.h"
@@ -142,6 +144,7 @@ static int netns_main(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--netns") == 0) return netns_main(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "--fast") == 0) return fastpath_main(argc, argv);
   struct fence_err e = {.errnum = 0};
   struct plan plan;
   struct exec_saved saved;

@@ -7,7 +7,7 @@ import { parseInvocation, type Invocation } from './args.js';
 import { HELP } from './help.js';
 import { VERSION } from './version.js';
 
-async function dispatch(inv: Invocation): Promise<number> {
+async function dispatch(inv: Invocation, argv: readonly string[]): Promise<number> {
   switch (inv.kind) {
     case 'help':
       process.stdout.write(HELP);
@@ -32,7 +32,7 @@ async function dispatch(inv: Invocation): Promise<number> {
     case 'import':
       return (await import('./commands/import.js')).importClaude(inv.save);
     case 'run':
-      return (await import('./commands/run.js')).runCommand(inv.flags, inv.command);
+      return (await import('./commands/run.js')).runCommand(inv.flags, inv.command, argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : undefined);
   }
 }
 
@@ -40,7 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const debug = argv.includes('-d') || argv.includes('--debug');
   const strict = argv.includes('--strict');
   try {
-    return await dispatch(parseInvocation(argv));
+    return await dispatch(parseInvocation(argv), argv);
   } catch (e) {
     if (isFenceError(e)) {
       process.stderr.write(`fence: ${e.message}\n`);

@@ -47,14 +47,30 @@ const fenceVariables = (env: NodeJS.ProcessEnv): [string, string | undefined][] 
     .filter(([k]) => k.startsWith('FENCE_'))
     .sort(([a], [b]) => (a < b ? -1 : 1));
 
+/** The user's detection cache file, when the cache directory is an absolute path. */
+function cacheFile(env: NodeJS.ProcessEnv): string | undefined {
+  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
+  return base.startsWith('/') ? join(base, 'fence', `detect-${process.getuid?.() ?? 0}.json`) : undefined;
+}
+
+/** When the stored detection results stop being used (ms since the epoch); undefined without any. */
+export function detectionExpiry(env: NodeJS.ProcessEnv): number | undefined {
+  const file = cacheFile(env);
+  try {
+    const written = file === undefined ? undefined : (JSON.parse(readFileSync(file, 'utf8')) as Partial<CacheFile>).written;
+    return typeof written === 'number' ? written + MAX_AGE_MS : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class DetectionCache {
   readonly #file: string | undefined;
   readonly #key: string;
   readonly #pathDirs: string[];
 
   constructor(env: NodeJS.ProcessEnv, extraKey: string) {
-    const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
-    this.#file = base.startsWith('/') ? join(base, 'fence', `detect-${process.getuid?.() ?? 0}.json`) : undefined;
+    this.#file = cacheFile(env);
     this.#pathDirs = (env.PATH ?? '').split(':').filter((d) => d.startsWith('/'));
     this.#key = JSON.stringify([bootTime(), process.getuid?.(), process.getgid?.(), env.PATH, fenceVariables(env), process.execPath, extraKey]);
   }

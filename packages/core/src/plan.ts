@@ -93,6 +93,12 @@ export type PlanFd = Uint8Array | 'start-gate' | 'report' | InheritedFd | 'none'
 export interface InheritedFd {
   /** Called at each spawn; the descriptor must stay open until the session closes. */
   readonly inherit: () => number;
+  /**
+   * Where the descriptor was opened (O_PATH|O_NOFOLLOW, proved to be that path), with what it was
+   * then: a launcher that replays the plan without this process opens and proves it again.
+   * Absent for a descriptor nothing else can reopen (a socket, a listener).
+   */
+  readonly opened?: { readonly path: string; readonly kind: 'dir' | 'file'; readonly dev: number; readonly ino: number };
 }
 
 /** A started wrapper, as the plan's signal strategy and the hooks see it. */
@@ -126,6 +132,13 @@ export interface LaunchPlan {
   readonly notes: PlanNote[];
   /** Degraded layers on this run, one entry per layer (see LayerWarning; add them with warn()). */
   readonly warnings: LayerWarning[];
+  /**
+   * What this session needs of Fence's own process around a command beyond spawning the wrappers
+   * (placeholders to remove, a sweep at close, a cgroup to enter, a supervisor to answer): one
+   * phrase each. A plan with none, no service and no descriptor only this process holds can be
+   * replayed by a launcher without Node (the CLI's plan cache).
+   */
+  readonly hostTasks: string[];
   /** Set with a wrapper's `ttyArgv`: how this process's terminal goes raw while the relay inside owns it. */
   terminal?: TerminalHost;
   /** Delivers a signal (see SignalStrategy); default: kill(wrapper pid). The sandbox plugin targets the command and its sandbox. */
@@ -148,6 +161,7 @@ export function createLaunchPlan(policy: Policy, runtime: { path(): string; read
     cleanup: [],
     notes: [],
     warnings: [],
+    hostTasks: [],
     runtimeDir: () => runtime.path(),
     createdRuntimeDir: () => (runtime.created ? runtime.path() : undefined),
   };

@@ -153,9 +153,10 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     return r ? [r.path] : [];
   });
   // What Fence loads at start-up stays read-only like denyWrite (policy.trusted: settings, plugins, itself).
-  // The walk cache too: a command that rewrote it could hide a protected name from the next run.
+  // Fence's per-user caches too (detection, walk, plan): a command that rewrote one could hide a
+  // protected name from the next run, or hand it a weaker plan.
   const fence = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
-  const trusted = [...fence, ...[cacheDir].flatMap((p) => resolveEntry(p) ?? [])];
+  const trusted = [...fence, ...[dirname(cacheDir)].flatMap((p) => resolveEntry(p) ?? [])];
   for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 

@@ -8,7 +8,7 @@
  * limits are dropped, and a policy that needs the proxy bridges is refused. Whatever is weaker
  * than designed on this run (no network namespace, no helper) becomes one warning per layer.
  */
-import { closeSync, realpathSync } from 'node:fs';
+import { closeSync, fstatSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { addFd, errors, note, shellWord, warn, type DetectionReport, type LaunchPlan, type Logger } from '@fence/core';
 import { CAPTURE_PORT, DNS_STUB, encodeHelperPlan, nativeMissing, type HelperSession } from '@fence/linux-helper';
@@ -129,7 +129,14 @@ function openBinds(plan: LaunchPlan, layout: BwrapLayout, gathered: ReadonlyMap<
   if (layout.helper) kinds.set(layout.helper, 'file');
   if (layout.tmpProject) kinds.set(layout.tmpProject, 'dir');
   const opened = fds.open(bindPaths(layout), kinds);
-  return new Map([...opened].map(([path, fd]) => [path, addFd(plan, { inherit: () => fd })]));
+  return new Map(
+    [...opened].map(([path, fd]) => {
+      // openExact proved it a directory or a regular file.
+      const st = fstatSync(fd);
+      const kind = st.isDirectory() ? ('dir' as const) : ('file' as const);
+      return [path, addFd(plan, { inherit: () => fd, opened: { path, kind, dev: st.dev, ino: st.ino } })];
+    }),
+  );
 }
 
 export interface PrepareOptions {
@@ -173,14 +180,20 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const placeholders = new Placeholders();
   plan.cleanup.push(() => placeholders.remove());
   const created = placeholders.create(guard ? gathered.denyWriteMissing : gathered.placeholders);
+  if (created.length > 0) plan.hostTasks.push('placeholders to remove at close');
   const excludes = placeholderExcludes(created);
   const links = new LinkGuard();
   links.record(gathered.links);
+  if (gathered.links.length > 0) plan.hostTasks.push('protected symlinks to put back at close');
   plan.cleanup.push(() => links.restore(logger));
   // Pushed after the placeholders' removal, so it runs before it (cleanup runs in reverse).
   const seen = new Set([...gathered.sweep.seen, ...created]);
   const swept = guard && new Set(guard.gitConfig);
-  if (swept?.size !== 0) plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
+  // Without a writable host directory the command can create nothing there to sweep.
+  if (swept?.size !== 0 && gathered.input.allowWrite.length > 0) {
+    plan.cleanup.push(() => sweep({ ...gathered.sweep, seen, names: swept }, logger));
+    plan.hostTasks.push('the sweep for protected names at close');
+  }
   const resolvConf = chooseCapture(plan, session, facts, helper !== undefined, gathered.input);
   const capture = resolvConf !== undefined;
   const cgroupsFirst = limits.prepare(plan, session.plan, { helper: helper !== undefined, strict });
@@ -219,6 +232,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   // namespaces exist (so the monitor can find them), the command waits for the gate's byte.
   if (helper !== undefined && session.plan.bridges.length > 0) session.hooks.bridgeHandoff.call();
   const hold = cgroupsFirst || session.hooks.holdStart.call() === true;
+  if (hold) plan.hostTasks.push('the start gate (a monitor or a cgroup first)');
   const gate = hold ? ['--block-fd', String(addFd(plan, 'start-gate'))] : [];
   // The sandbox's init by pid: signals, the wall limit and the cgroups act on it, never on a name.
   const info = ['--info-fd', String(addFd(plan, 'report'))];

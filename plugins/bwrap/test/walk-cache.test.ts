@@ -102,7 +102,8 @@ describe('gatherPaths with the walk cache', () => {
     expect(fromTree.input.protect.existing).toEqual(expect.arrayContaining([`${cwd}/deep/.bashrc`, `${cwd}/deep/x/.git/commondir`, `${cwd}/deep/x/.git/modules/sub/config`, `${cwd}/.vscode`]));
     expect(fromTree.input.denyRead.map((e) => e.path)).toEqual([`${cwd}/b/lib/key.pem`]);
     // A command that rewrote the cache could hide a protected name from the next run.
-    expect(fromTree.input.denyWrite).toContain(`${xdg}/fence/walk`);
+    // Fence's whole cache directory (detection, walk, plan caches).
+    expect(fromTree.input.denyWrite).toContain(`${xdg}/fence`);
     delete process.env.XDG_CACHE_HOME;
   }, 10_000);
 });

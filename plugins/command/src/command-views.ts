@@ -6,7 +6,7 @@
  */
 import { splitShellCommands } from './command-parse.js';
 
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish']);
+export const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish']);
 
 interface Wrapper {
   /** Options that take the next word as their value. */
@@ -18,7 +18,7 @@ interface Wrapper {
 }
 
 /** Programs that run the command given in their arguments. */
-const WRAPPERS: Record<string, Wrapper> = {
+export const WRAPPERS: Record<string, Wrapper> = {
   builtin: {},
   busybox: {},
   command: {},

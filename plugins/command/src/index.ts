@@ -90,6 +90,7 @@ export { commandRuleProblem, splitShellCommands } from './command-parse.js';
 export { checkCommand, commandDeniedError, findCommandDenial } from './command-policy.js';
 export { DEFAULT_DENIED_COMMANDS, denialRule, matchRule, type CommandDenial, type DenialField } from './command-rules.js';
 export { commandViews } from './command-views.js';
+export { commandTriggers, type CommandTriggers } from './command-triggers.js';
 export { execDenial, execViolation } from './exec-policy.js';
 export { aliasIndex, CRITICAL_COMMANDS, findDeniedExecutables, searchDirs, USUAL_DIRS, type AliasIndex, type DeniedExecutable } from './executables.js';
 export { ProgramIdentity } from './program-identity.js';

@@ -6,12 +6,14 @@ import { blockedSummary, formatViolation, summaryJson, unseenNotice, violationJs
 import { sandboxSummary } from '../render/features.js';
 import { TimeOrder } from '../render/time-order.js';
 import { sandboxFromFlags } from '../sandbox.js';
+import { buildRecorded } from '../plan-cache/build.js';
 
 /** What -m cannot show this user on this machine, from every layer's detection. */
 const unseenOf = (report: DetectionReport): string[] => [...report.values()].flatMap((a) => a.unseen ?? []);
 
-export async function runCommand(flags: Flags, command: readonly string[] | string): Promise<number> {
-  const sandbox = await sandboxFromFlags(flags);
+/** `flagWords`: fence's arguments before `--`, when the command came after one (a plan cache key). */
+export async function runCommand(flags: Flags, command: readonly string[] | string, flagWords?: readonly string[]): Promise<number> {
+  const sandbox = flagWords !== undefined && typeof command !== 'string' ? await buildRecorded(flags, flagWords) : await sandboxFromFlags(flags);
   // A raw terminal does not turn \n into \r\n: lines printed during the run carry their \r.
   const eol = isatty(2) ? '\r\n' : '\n';
   const write = (line: string) => process.stderr.write(`${line}${eol}`);

@@ -1,0 +1,179 @@
+/* Starts the sandbox of a checked plan cache entry as the CLI's runner would (core runner.ts):
+ * the plan's descriptors at 3, 4, … (bytes in a memfd, each bind path opened O_PATH|O_NOFOLLOW
+ * and proved again to be the recorded file, bwrap's --info-fd report on a pipe), the command's
+ * environment, the wrappers' argv; then forwards SIGINT, SIGTERM and SIGHUP the way the bwrap
+ * layer does (plugins/bwrap/src/signal.ts) and returns the exit status (128+N on signal N). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fastpath.h"
+
+extern char **environ;
+
+static int data_fd(const struct fast_fd *f) {
+  /* Side effect: an anonymous file holding the bytes, read from its start by bwrap or the helper. */
+  int fd = memfd_create("fence-plan", MFD_CLOEXEC);
+  if (fd < 0) return -1;
+  for (size_t at = 0; at < f->len;) {
+    ssize_t n = write(fd, f->bytes + at, f->len - at);
+    if (n <= 0) return close(fd), -1;
+    at += (size_t)n;
+  }
+  return lseek(fd, 0, SEEK_SET) == 0 ? fd : (close(fd), -1);
+}
+
+/* The bind path opened without following a symlink anywhere, proved to be the recorded file. */
+static int bind_fd(const struct fast_fd *f) {
+  int fd = open(f->bytes, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  char link[64], walked[4096];
+  if (fd < 0) return -1;
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, walked, sizeof walked - 1);
+  int same = fstat(fd, &st) == 0 && (unsigned long long)st.st_dev == f->dev && (unsigned long long)st.st_ino == f->ino &&
+             (f->dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) && n > 0 && (walked[n] = '\0', strcmp(walked, f->bytes) == 0);
+  return same ? fd : (close(fd), -1);
+}
+
+/* Opens every descriptor; `report` gets the read end of the report pipe (or -1). */
+static int open_fds(const struct fast_plan *plan, int *fds, int *report) {
+  *report = -1;
+  for (size_t i = 0; i < plan->nfds; i++) {
+    const struct fast_fd *f = &plan->fds[i];
+    int pipefd[2];
+    fds[i] = -1;
+    if (f->kind == FAST_FD_DATA) fds[i] = data_fd(f);
+    else if (f->kind == FAST_FD_BIND) fds[i] = bind_fd(f);
+    else if (f->kind == FAST_FD_REPORT) {
+      if (*report >= 0 || pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+      *report = pipefd[0];
+      fds[i] = pipefd[1];
+    }
+    if (f->kind != FAST_FD_NONE && fds[i] < 0) return -1;
+  }
+  return 0;
+}
+
+/* In the child: descriptors 3.. as planned, nothing else above stdio. */
+static int place_fds(const int *fds, size_t n) {
+  int high[n ? n : 1];
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] >= 0 && (high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, (int)(3 + n))) < 0) return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (fds[i] < 0) close((int)(3 + i));
+    else if (dup2(high[i], (int)(3 + i)) < 0) return -1;
+  }
+  /* Everything this process holds beyond the plan's descriptors stays out of the sandbox. */
+  if (syscall(SYS_close_range, 3 + n, ~0U, 0) != 0)
+    for (int fd = (int)(3 + n); fd < 65536; fd++) close(fd);
+  return 0;
+}
+
+/* The command's environment: the entry's, plus the volatile variables as they are now. */
+static char **command_env(const struct fast_plan *plan) {
+  size_t n = plan->nset, k = 0;
+  for (char **e = environ; *e; e++) n++;
+  char **env = calloc(n + 1, sizeof *env);
+  if (env == NULL) return NULL;
+  for (size_t i = 0; i < plan->nset; i++) env[k++] = (char *)plan->set[i];
+  for (char **e = environ; *e; e++) {
+    const char *eq = strchr(*e, '=');
+    size_t len = eq ? (size_t)(eq - *e) : 0;
+    int keep = eq && fast_is_volatile(*e, len) && strncmp(*e, "FENCE_", 6) != 0;
+    for (size_t i = 0; keep && i < plan->ndrop; i++) keep = !(strlen(plan->drop[i]) == len && strncmp(plan->drop[i], *e, len) == 0);
+    for (size_t i = 0; keep && i < plan->nset; i++) keep = strncmp(plan->set[i], *e, len + 1) != 0;
+    if (keep) env[k++] = *e;
+  }
+  return env;
+}
+
+static void child(const struct fast_plan *plan, const int *fds, char **env) {
+  sigset_t none;
+  sigemptyset(&none);
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (chdir(plan->chdir) != 0 || place_fds(fds, plan->nfds) != 0) _exit(125);
+  environ = env;
+  execvp(plan->argv[0], (char *const *)plan->argv);
+  fprintf(stderr, "fence: %s: %s\n", plan->argv[0], strerror(errno));
+  _exit(127);
+}
+
+/* The host pid of the sandboxed command (the init's first child), or 0. */
+static pid_t command_pid(const char *report) {
+  const char *at = report ? strstr(report, "\"child-pid\":") : NULL;
+  if (at == NULL) return 0;
+  long init = strtol(at + 12, NULL, 10);
+  char path[64], buf[64];
+  snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", init, init);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  return (pid_t)strtol(buf, NULL, 10);
+}
+
+static void forward(pid_t bwrap, const char *report, int sig) {
+  pid_t pid = command_pid(report);
+  if (pid <= 0) kill(bwrap, sig);
+  else if (sig != SIGINT || kill(-pid, sig) != 0) kill(pid, sig);
+}
+
+/* Waits for bwrap, reading its report and forwarding signals meanwhile. */
+static int supervise(pid_t pid, int report, int sigfd) {
+  char text[4096] = "";
+  size_t got = 0;
+  for (;;) {
+    struct pollfd p[2] = {{sigfd, POLLIN, 0}, {report, POLLIN, 0}};
+    if (poll(p, report >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) return 125;
+    if (report >= 0 && p[1].revents) {
+      ssize_t n = read(report, text + got, sizeof text - 1 - got);
+      if (n > 0) got += (size_t)n, text[got] = '\0';
+      else close(report), report = -1;
+    }
+    struct signalfd_siginfo si;
+    if (!(p[0].revents & POLLIN) || read(sigfd, &si, sizeof si) != sizeof si) continue;
+    if ((int)si.ssi_signo != SIGCHLD) {
+      forward(pid, text, (int)si.ssi_signo);
+      continue;
+    }
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+}
+
+int fast_run(const struct fast_plan *plan, const char **why) {
+  int fds[plan->nfds ? plan->nfds : 1], report;
+  char **env = command_env(plan);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);
+  if (env == NULL || open_fds(plan, fds, &report) != 0) return *why = "a bind path changed", -1;
+  if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) return *why = "sigprocmask", -1;
+  int sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (sigfd < 0) return sigprocmask(SIG_UNBLOCK, &mask, NULL), *why = "signalfd", -1;
+  const char *eol = isatty(2) ? "\r\n" : "\n";
+  for (size_t i = 0; i < plan->nsay; i++) dprintf(2, "%s%s", plan->say[i], eol);
+  pid_t pid = fork();
+  if (pid < 0) return sigprocmask(SIG_UNBLOCK, &mask, NULL), *why = "fork", -1;
+  if (pid == 0) child(plan, fds, env);
+  for (size_t i = 0; i < plan->nfds; i++)
+    if (fds[i] >= 0) close(fds[i]);
+  return supervise(pid, report, sigfd);
+}
