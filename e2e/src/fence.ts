@@ -2,7 +2,7 @@
  * Runs the real `fence` command (the installed bin) as root or as an unprivileged user
  * (uid/gid 65534 via setpriv), in a workspace that user owns.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -70,6 +70,20 @@ export function userArgv(user: User, argv: readonly string[]): string[] {
   return user === 'nobody'
     ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv]
     : [...argv];
+}
+
+/** Runs `git` on the host as the workspace's user, with its HOME and an identity: what the user does after a run. */
+export function hostGitResult(ws: Workspace, cwd: string, ...args: string[]): SpawnSyncReturns<string> {
+  const [cmd, ...rest] = userArgv(ws.user, ['git', ...args]);
+  const identity = { GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' };
+  return spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home, ...identity } });
+}
+
+/** `hostGitResult`'s output; a failing git throws with its stderr. */
+export function hostGit(ws: Workspace, cwd: string, ...args: string[]): string {
+  const r = hostGitResult(ws, cwd, ...args);
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
 }
 
 export interface FenceOptions {

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, userArgv, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
+import { fence, hostGit as gitAsUser, own, USERS, workspace, type Workspace, writeSettings } from '../src/fence.js';
 
 // A git directory is not always called `.git`: a bare repository (`git init --bare`, cargo's
 // `~/.cargo/git/db/*`, a mirror) or a `--separate-git-dir` is one by what it holds. A host git run
@@ -15,12 +14,7 @@ describe.each(USERS)('bare repositories (as %s)', (user) => {
     rmSync(target, { recursive: true, force: true });
   });
 
-  const hostGit = (cwd: string, ...args: string[]) => {
-    const [cmd, ...rest] = userArgv(user, ['git', ...args]);
-    const r = spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home } });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const hostGit = (cwd: string, ...args: string[]) => gitAsUser(ws, cwd, ...args);
   const setup = () => {
     ws = workspace(user);
     target = mkdtempSync('/var/tmp/fence-e2e-target-');

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, hasProgram, own, userArgv, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
+import { fence, hasProgram, hostGit as gitAsUser, own, userArgv, USERS, workspace, type Workspace, writeSettings } from '../src/fence.js';
 
 // The creation guard (SPEC §4.1 "No litter", "protected means protected as a name"): protected
 // names are refused when they would be created, anywhere, so the user's tree holds no placeholder.
@@ -13,12 +13,7 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
   let ws: Workspace;
   afterEach(() => ws.cleanup());
 
-  const hostGit = (cwd: string, ...args: string[]) => {
-    const [cmd, ...rest] = userArgv(user, ['git', ...args]);
-    const r = spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' } });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const hostGit = (cwd: string, ...args: string[]) => gitAsUser(ws, cwd, ...args);
   const mkdirOwned = (path: string) => {
     mkdirSync(path, { recursive: true });
     own(ws, path);

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, userArgv, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, hostGitResult, own, USERS, workspace, type Workspace } from '../src/fence.js';
 
 /** A Python expression: the xattr form of the minimal access ACL u::rwx,g::r-x,o::r-x (mode 755). */
 const ACL_755 = "struct.pack('<I', 2) + b''.join(struct.pack('<HHI', t, p, 0xffffffff) for t, p in ((1, 7), (4, 5), (32, 5)))";
@@ -19,10 +18,7 @@ describe.each(USERS)('truncate and chmod of git files (as %s)', (user) => {
     rmSync(target, { recursive: true, force: true });
   });
 
-  const hostGit = (cwd: string, ...args: string[]) => {
-    const [cmd, ...rest] = userArgv(user, ['git', ...args]);
-    return spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@b', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@b' } });
-  };
+  const hostGit = (cwd: string, ...args: string[]) => hostGitResult(ws, cwd, ...args);
 
   /** A repository whose pre-commit hook exists but is not executable (git skips it), and where its run would leave a mark. */
   const repo = () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, userArgv, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, hostGit as gitAsUser, own, USERS, workspace, type Workspace } from '../src/fence.js';
 
 // Hooks kept in the working tree through core.hooksPath (husky's `.husky/_`): a hook the command
 // writes there would run at the next host `git commit`.
@@ -14,12 +14,7 @@ describe.each(USERS)('core.hooksPath (as %s)', (user) => {
     rmSync(target, { recursive: true, force: true });
   });
 
-  const hostGit = (cwd: string, ...args: string[]) => {
-    const [cmd, ...rest] = userArgv(user, ['git', ...args]);
-    const r = spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home } });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const hostGit = (cwd: string, ...args: string[]) => gitAsUser(ws, cwd, ...args);
 
   /** A repository whose hooks live in `hooksPath` (set in the repository's config, or the user's with `global`). */
   const repo = (hooksPath: string, global = false) => {

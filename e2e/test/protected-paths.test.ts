@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, userArgv, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
+import { fence, hostGit as gitAsUser, own, USERS, workspace, type Workspace, writeSettings } from '../src/fence.js';
 
 // Mandatory write protection (SPEC §4.1), judged by what a host program does after the run.
 describe.each(USERS)('protected paths (as %s)', (user) => {
@@ -13,13 +13,7 @@ describe.each(USERS)('protected paths (as %s)', (user) => {
     rmSync(target, { recursive: true, force: true });
   });
 
-  /** Runs `git` on the host as the workspace's user, with its HOME (what the user does after the run). */
-  const hostGit = (cwd: string, ...args: string[]) => {
-    const [cmd, ...rest] = userArgv(user, ['git', ...args]);
-    const r = spawnSync(cmd!, rest, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: ws.home } });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const hostGit = (cwd: string, ...args: string[]) => gitAsUser(ws, cwd, ...args);
 
   /** A repository with a submodule-style git directory (`sub/.git` file → `.git/modules/sub`). */
   const repo = () => {
