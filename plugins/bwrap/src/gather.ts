@@ -5,7 +5,8 @@
  * Writable paths are taken as the policy names them (core refused those that lead through a
  * symlink), never re-resolved here: bind-fds.ts then proves each is still that very path.
  */
-import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
 import { isWithin, visibilityIn, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
@@ -148,7 +149,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   // Fence's per-user caches too (detection, walk, plan): a command that rewrote one could hide a
   // protected name from the next run, or hand it a weaker plan.
   const fence = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
-  const trusted = [...fence, ...[dirname(cacheDir)].flatMap((p) => resolveEntry(p) ?? [])];
+  const trusted = [...fence, ...fenceCacheDirs(home).flatMap((p) => resolveEntry(p) ?? [])];
   for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
@@ -235,6 +236,31 @@ function pinnedGitDirs(gitDirs: ReadonlySet<string>, kinds: Map<string, PathKind
 
 /** A missing top-level protected path gets a placeholder unless it is a git name that cannot have one. */
 const placeholderable = (path: string, allowGitConfig: boolean): boolean => !path.includes('/.git/') || gitPlaceholderNames(allowGitConfig).includes(basename(path));
+
+/**
+ * Every place a later run may take Fence's caches from: this run's ($XDG_CACHE_HOME, else
+ * $HOME/.cache) and the default ones ($HOME's and the password database's ~/.cache), since the
+ * next run may be started without this run's XDG_CACHE_HOME or HOME. A missing one is made
+ * (0700) so the sandbox can bind it read-only: one created by the command could hold a plan cache
+ * entry the next run's fast path would use (the entry names its own sandbox).
+ */
+function fenceCacheDirs(home: string): string[] {
+  let passwdHome: string | undefined;
+  try {
+    passwdHome = userInfo().homedir;
+  } catch {
+    passwdHome = undefined; // no password database entry: nothing defaults to it
+  }
+  const dirs = [dirname(walkCacheDir(home)), ...[home, passwdHome].flatMap((h) => (h?.startsWith('/') ? [`${h}/.cache/fence`] : []))];
+  for (const d of dirs) {
+    try {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    } catch {
+      // Not creatable by this user, so not by the command either.
+    }
+  }
+  return [...new Set(dirs)];
+}
 
 /** Per user, beside the detection cache. */
 const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;
