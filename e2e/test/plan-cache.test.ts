@@ -163,6 +163,14 @@ describe.each(USERS)('the plan cache and the native fast path (as %s)', (user) =
     expect(r.status).toBe(1);
   });
 
+  it('runs the command Node runs when a `--` follows the command (`fence echo -- hi` is `echo -- hi`)', async () => {
+    ws = workspace(user);
+    await warm(ws, ['echo', '--', 'hi']);
+    const r = await fence(ws, ['echo', '--', 'hi'], { env: EXPLAIN });
+    expect(fastLine(r)).not.toBe('fence: fast path: hit');
+    expect([r.stdout, r.status]).toEqual(['-- hi\n', 0]);
+  });
+
   it('never uses an entry that another user may write', async () => {
     ws = workspace(user);
     await warm(ws, ['--', 'true']);
