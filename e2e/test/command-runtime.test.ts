@@ -133,6 +133,38 @@ describe.runIf(hasProgram('git')).each(USERS)('command.runtimeExecPolicy "argv" 
     expect(r.stderr).toMatch(/Operation not permitted/);
   });
 
+  it('follows the file as the caller sees it: an absolute symlink into its private /tmp, /proc/self/fd/N of a memfd, /dev/fd/N', async () => {
+    ws = workspace(user);
+    repository(ws);
+    writeSettings(ws, { command: { deny: ['git push'], runtimeExecPolicy: 'argv' }, filesystem: { allowWrite: ['.'] } });
+    // The memfd holds a copy of git, run by its descriptor's /proc and /dev/fd names under another argv[0].
+    const memfd = (name: string, branch: string) =>
+      `python3 -c 'import os,shutil; fd=os.memfd_create("x", 0); shutil.copyfileobj(open(shutil.which("git"),"rb"), open(fd,"wb",closefd=False)); os.execv("${name}/%d" % fd, ["x","push","-q","origin","HEAD:${branch}"])'`;
+    const ways = [
+      // The copy is in the sandbox's own /tmp: Fence's /tmp has no /tmp/g.
+      'cp "$(command -v git)" /tmp/g && ln -sf /tmp/g ../x && bash -c \'exec -a x ../x push -q origin HEAD:d1\'',
+      ...(hasProgram('python3') ? [memfd('/proc/self/fd', 'd2'), memfd('/dev/fd', 'd3')] : []),
+    ];
+    script(ws, 'agent.sh', `${ways.map((line) => `( cd repo && ${line} ); echo "exit $?"`).join('\n')}\n`);
+    const r = await fence(ws, ['-m', '--', 'sh', './agent.sh'], { timeoutMs: 60_000 });
+    for (const branch of ['d1', 'd2', 'd3']) expect(pushed(ws, branch), `${branch}: ${r.stderr}`).toBe(false);
+    expect(r.stdout.trim().split('\n')).toEqual(ways.map(() => expect.stringMatching(/^exit [1-9]/)));
+    // Refused as git push, each of them (not for some other reason).
+    expect(r.stderr.match(/✗ exec git push .*command\.deny rule "git push"/g)?.length, r.stderr).toBe(ways.length);
+  });
+
+  it('refuses a file it cannot read while programs are denied, saying why', async () => {
+    ws = workspace(user);
+    repository(ws);
+    writeSettings(ws, { command: { deny: ['git push'], runtimeExecPolicy: 'argv' }, filesystem: { allowWrite: ['.'] } });
+    // Execute-only: the kernel runs it, the user cannot read it (root can: then it is git).
+    script(ws, 'agent.sh', 'cp "$(command -v git)" g && chmod 111 g && cd repo && ../g push -q origin HEAD:e1; echo "exit $?"\n');
+    const r = await fence(ws, ['-m', '--', 'sh', './agent.sh'], { timeoutMs: 60_000 });
+    expect(pushed(ws, 'e1'), r.stderr).toBe(false);
+    expect(r.stdout).toMatch(/^exit [1-9]/);
+    if (user === 'nobody') expect(r.stderr).toMatch(/command.runtimeExecPolicy "argv": the file it runs \(\.\.\/g\) cannot be identified/);
+  });
+
   it('refuses a denied program that is a script\'s #! interpreter (the kernel runs it, no execve shows it)', async () => {
     ws = workspace(user);
     writeSettings(ws, { command: { deny: ['echo'], runtimeExecPolicy: 'argv' } });

@@ -57,6 +57,8 @@ export interface ExecRequest {
   readonly path: string;
   /** The same file as this process can open it (through `/proc/<pid>/root`, `cwd` or `fd`). */
   readonly file: string;
+  /** Why `file` is not the file the caller would run (a lookup in its view failed: `EACCES`, `ELOOP`): it cannot be identified. */
+  readonly unresolved?: string;
   readonly argv: readonly string[];
   /** Host pid of the caller. */
   readonly pid: number;

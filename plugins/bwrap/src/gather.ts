@@ -13,6 +13,7 @@ import { isWithin, visibilityIn, type BwrapLayout, type PathEntry, type PathKind
 import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
 import { readIsolation } from './read-isolation.js';
+import { hooksPathDirs } from './git-hooks-path.js';
 import type { SweepPlan } from './sweep.js';
 import { emptyFinds, gitFinds, gitPlaceholderNames, lstatExists, protectedNamesAt, protectedPathVisitor, SETTINGS_FILES, userSettingsDir } from './mandatory-paths.js';
 
@@ -121,6 +122,13 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   }, { cache: new WalkCache(cacheDir, cacheKey), entered: (dir) => entered.add(dir) });
   const gitNames = gitFinds(finds, fs.allowGitConfig);
   for (const p of gitNames) finds.found.add(p);
+  // A hooks directory named by core.hooksPath is a repository's `hooks` kept elsewhere: denyWrite,
+  // so an existing one is read-only and a missing one cannot be made. A symlink is kept like a
+  // protected name that is one (its target read-only, the link put back: link-guard.ts).
+  for (const dir of hooksPathDirs(finds.gitDirs, home, process.env)) {
+    if (resolveEntry(dir)?.link === true) finds.found.add(dir);
+    else matches.get('denyWrite')!.push({ pattern: `core.hooksPath ${dir}`, path: dir });
+  }
   const guarded = new Set(createGuard ? gitNames.filter((p) => resolveEntry(p)?.link === false) : []);
   for (const g of globs) {
     if (!matches.get(g.field)!.some((m) => m.pattern === g.rule.written)) logger.debug('bwrap', `filesystem.${g.field}: "${g.rule.written}" matches nothing`);

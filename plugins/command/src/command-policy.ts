@@ -45,6 +45,7 @@ const FIXES: Readonly<Record<DenialField, string>> = {
   'ssh.deniedCommands': 'remove the rule from ssh.deniedCommands',
   'ssh.inheritDeny': 'set ssh.inheritDeny to false or lift the command rule',
   'ssh.allowedCommands': 'add the command to ssh.allowedCommands or set ssh.allowAllCommands',
+  'command.runtimeExecPolicy': 'make the file readable and run it by a path inside the sandbox',
 };
 
 /** COMMAND_DENIED for `d`: the command, the rule, and how to lift it. */

@@ -56,7 +56,8 @@ export type DenialField =
   | 'ssh.allowedHosts'
   | 'ssh.deniedCommands'
   | 'ssh.inheritDeny'
-  | 'ssh.allowedCommands';
+  | 'ssh.allowedCommands'
+  | 'command.runtimeExecPolicy';
 
 export interface CommandDenial {
   /** The command that matched, as words joined by spaces. */
@@ -89,6 +90,8 @@ export function denialRule(d: Pick<CommandDenial, 'rule' | 'field'>): string {
       return `ssh.allowedCommands: remote command "${d.rule}" is not listed`;
     case 'ssh.inheritDeny':
       return `ssh.inheritDeny: the remote command matches ${d.rule}`;
+    case 'command.runtimeExecPolicy':
+      return `command.runtimeExecPolicy "argv": ${d.rule}`;
     default:
       return `${d.field} rule "${d.rule}"`;
   }

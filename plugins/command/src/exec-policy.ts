@@ -15,7 +15,13 @@ const MAX_INTERPRETERS = 4;
 
 export function execDenial(req: ExecRequest, policy: Pick<Policy, 'command' | 'ssh'>, identity: ProgramIdentity, depth = 0): CommandDenial | undefined {
   const argv = req.argv.length > 0 ? req.argv : [req.path];
-  const names = new Set([baseName(argv[0]!), baseName(req.path), ...identity.programsOf(req.file)]);
+  const programs = req.unresolved === undefined ? identity.identify(req.file) : undefined;
+  // A file that cannot be read could be a copy of a denied program: refused while programs are denied.
+  if (programs === undefined && identity.denies) {
+    const why = req.unresolved ?? 'it cannot be read';
+    return { command: argv.join(' '), rule: `the file it runs (${req.path}) cannot be identified as the caller sees it (${why}); refused while command rules deny programs`, field: 'command.runtimeExecPolicy' };
+  }
+  const names = new Set([baseName(argv[0]!), baseName(req.path), ...(programs ?? [])]);
   for (const program of names) {
     const denial = findCommandDenial(argv, policy, program);
     if (denial) return denial;

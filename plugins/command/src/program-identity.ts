@@ -71,10 +71,21 @@ export class ProgramIdentity {
     return at < 0 ? [line] : [line.slice(0, at), line.slice(at).replace(/^[ \t]+/, '')];
   }
 
-  /** The denied programs `file` is (empty when none, or when it cannot be read). */
-  programsOf(file: string): string[] {
+  /** Whether any denied program was found on this machine (else no file can be one). */
+  get denies(): boolean {
+    return this.#known.length > 0;
+  }
+
+  /** The denied programs `file` is: empty when none or when nothing is there, undefined when it is there but cannot be read. */
+  identify(file: string): string[] | undefined {
+    let s;
     try {
-      const s = statSync(file);
+      s = statSync(file);
+    } catch {
+      // Not there, or not to be reached: the caller's exec fails the same (an unreachable file is `unresolved`).
+      return [];
+    }
+    try {
       if (!s.isFile()) return [];
       const id = `${s.dev}:${s.ino}`;
       const same = this.#known.filter((k) => k.id === id || k.size === s.size);
@@ -82,7 +93,7 @@ export class ProgramIdentity {
       const key = `${id}:${s.size}:${s.mtimeMs}`;
       return same.filter((k) => k.id === id || this.#digest(k.file, `${k.id}:${k.size}`) === this.#digest(file, key)).map((k) => k.program);
     } catch {
-      return [];
+      return undefined;
     }
   }
 }

@@ -71,7 +71,10 @@ export async function detectEbpf(): Promise<Availability> {
       ? { mark: '○', name: 'Audit', value: auditRefused === REASONS.auditOff ? 'off' : 'records not shown', consequence: `-m shows no Landlock denials: ${auditRefused}` }
       : { mark: '✓', name: 'Audit', value: 'on, records read as they are emitted (netlink read-log group)', consequence: "-m shows Landlock denials, by the sandbox's Landlock domains" },
   ];
-  const unseen = [...(refusal ? [`file, exec and connect denials: ${refusal}`] : []), ...(auditRefused ? [`Landlock denials: ${auditRefused}`] : [])];
+  // The creation guard's refusals are file denials too (EPERM from its seccomp answer): the eBPF
+  // monitor is what counts them, so without it the summary leaves them out.
+  const guard = "the creation guard's refusals in its count (its own `fence: refused to …` lines still show each)";
+  const unseen = [...(refusal ? [`file, exec and connect denials: ${refusal}`, guard] : []), ...(auditRefused ? [`Landlock denials: ${auditRefused}`] : [])];
   const facts = { audit: !auditRefused, ebpf: !refusal, capBpf: canLoadBpf(caps) };
   const base = { features, facts, unseen, volatile: true } as const;
   if (!refusal) return { status: 'available', summary: auditRefused ? 'ebpf' : 'audit+ebpf', ...base };
