@@ -6,9 +6,8 @@
  * symlink), never re-resolved here: bind-fds.ts then proves each is still that very path.
  */
 import { existsSync, lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
+import { fenceCacheDirs, ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
 import { isWithin, visibilityIn, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
@@ -157,7 +156,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   // Fence's per-user caches too (detection, walk, plan): a command that rewrote one could hide a
   // protected name from the next run, or hand it a weaker plan.
   const fence = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
-  const trusted = [...fence, ...fenceCacheDirs(home).flatMap((p) => resolveEntry(p) ?? [])];
+  const trusted = [...fence, ...fenceCaches(home).flatMap((p) => resolveEntry(p) ?? [])];
   for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
@@ -246,20 +245,12 @@ function pinnedGitDirs(gitDirs: ReadonlySet<string>, kinds: Map<string, PathKind
 const placeholderable = (path: string, allowGitConfig: boolean): boolean => !path.includes('/.git/') || gitPlaceholderNames(allowGitConfig).includes(basename(path));
 
 /**
- * Every place a later run may take Fence's caches from: this run's ($XDG_CACHE_HOME, else
- * $HOME/.cache) and the default ones ($HOME's and the password database's ~/.cache), since the
- * next run may be started without this run's XDG_CACHE_HOME or HOME. A missing one is made
- * (0700) so the sandbox can bind it read-only: one created by the command could hold a plan cache
- * entry the next run's fast path would use (the entry names its own sandbox).
+ * Fence's cache directories (core's fenceCacheDirs: this run's and the default ones), each made
+ * (0700) when missing so the sandbox can bind it read-only: one the command created could hold a
+ * plan cache entry that a later run's fast path would use (an entry names its own sandbox).
  */
-function fenceCacheDirs(home: string): string[] {
-  let passwdHome: string | undefined;
-  try {
-    passwdHome = userInfo().homedir;
-  } catch {
-    passwdHome = undefined; // no password database entry: nothing defaults to it
-  }
-  const dirs = [dirname(walkCacheDir(home)), ...[home, passwdHome].flatMap((h) => (h?.startsWith('/') ? [`${h}/.cache/fence`] : []))];
+function fenceCaches(home: string): string[] {
+  const dirs = [...new Set([dirname(walkCacheDir(home)), ...fenceCacheDirs(process.env)])];
   for (const d of dirs) {
     try {
       mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -267,7 +258,7 @@ function fenceCacheDirs(home: string): string[] {
       // Not creatable by this user, so not by the command either.
     }
   }
-  return [...new Set(dirs)];
+  return dirs;
 }
 
 /** Per user, beside the detection cache. */
