@@ -121,7 +121,7 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     // can. The guard's poll then fails with EINVAL: it must end the sandbox, not loop.
     const marker = `guard-limit-${process.pid}-${Date.now()}`;
     let lowered = false;
-    const run = fence(ws, ['-c', `touch started; sleep 1; : ${marker}; touch made; sleep 30; echo survived`], {
+    const run = fence(ws, ['-c', `touch started; while [ ! -e go ]; do sleep 0.05; done; : ${marker}; touch made; sleep 30; echo survived`], {
       onSpawn: () => {
         const poll = setInterval(() => {
           if (!existsSync(join(ws.dir, 'started'))) return;
@@ -131,12 +131,14 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
           const parentOf = (pid: string) => spawnSync('ps', ['-o', 'ppid=', pid], { encoding: 'utf8' }).stdout.trim();
           const comm = (pid: string) => spawnSync('ps', ['-o', 'comm=', pid], { encoding: 'utf8' }).stdout.trim();
           const shells = spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' }).stdout.trim().split('\n');
-          const guard = shells.map(parentOf).find((pid) => pid !== '' && comm(pid) === 'fence-launch');
+          const shell = shells.find((pid) => pid !== '' && comm(pid) !== 'fence-launch' && comm(parentOf(pid)) === 'fence-launch');
+          const guard = shell === undefined ? undefined : parentOf(shell);
           // As the run's own user: any of its host processes may do this (the host's root was
           // refused for uid 65534's sandbox here).
           const [cmd, ...rest] = userArgv(user, ['prlimit', '--pid', guard ?? '0', '--nofile=1:1']);
           const pl = guard === undefined ? undefined : spawnSync(cmd!, rest);
           lowered = pl?.status === 0;
+          writeFileSync(join(ws.dir, 'go'), '');
         }, 20);
       },
       timeoutMs: 25_000,
