@@ -5,7 +5,7 @@
  * path `fence: fast path: hit` or why it handed the run to Node, the CLI why it stored no plan.
  * A plan is stored only when its inputs are 2 s old (the racy rule), so each test waits once.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -163,6 +163,14 @@ describe.each(USERS)('the plan cache and the native fast path (as %s)', (user) =
     expect(r.status).toBe(1);
   });
 
+  it('runs the command Node runs when a `--` follows the command (`fence echo -- hi` is `echo -- hi`)', async () => {
+    ws = workspace(user);
+    await warm(ws, ['echo', '--', 'hi']);
+    const r = await fence(ws, ['echo', '--', 'hi'], { env: EXPLAIN });
+    expect(fastLine(r)).not.toBe('fence: fast path: hit');
+    expect([r.stdout, r.status]).toEqual(['-- hi\n', 0]);
+  });
+
   it('never uses an entry that another user may write', async () => {
     ws = workspace(user);
     await warm(ws, ['--', 'true']);
@@ -179,6 +187,37 @@ describe.each(USERS)('the plan cache and the native fast path (as %s)', (user) =
     const r = await fence(ws, ['--', 'python3', '-c', `open(${JSON.stringify(planted)}, "w").write("x")`], { env: NODE });
     expect(r.stderr).toMatch(/Read-only file system/);
     expect(r.status).not.toBe(0);
+  });
+
+  it('keeps the default cache location read-only under another XDG_CACHE_HOME: no entry planted there starts the next run', async () => {
+    ws = workspace(user);
+    writeSettings(ws, { filesystem: { allowWrite: [ws.home] } });
+    const xdg = join(dirname(ws.home), 'xdg');
+    mkdirSync(xdg);
+    own(ws, xdg);
+    // A forged entry for the next `fence -- …` here without XDG_CACHE_HOME: no inputs, `env` as its
+    // only wrapper (the command would run outside any sandbox). The key is cwd and flags alone.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8' };
+    const words = ['FENCE-PLAN', '1', 'user', '@UID', '@GID', 'cwd', ws.dir, 'flags', '0', 'expires', '9999999999'];
+    for (const [k, v] of Object.entries(env)) words.push('env', k, v);
+    words.push('chdir', ws.dir, 'argv', '1', 'env', 'end');
+    const plant = [
+      'import os',
+      `words = ${JSON.stringify(words)}`,
+      'words = [str(os.getuid()) if w == "@UID" else str(os.getgid()) if w == "@GID" else w for w in words]',
+      `d = ${JSON.stringify(join(ws.home, '.cache/fence/plan'))}`,
+      'os.makedirs(d, mode=0o700, exist_ok=True); os.chmod(d, 0o700)',
+      // The entry's name: FNV-1a (64 bits) of the working directory and the flags (entry.ts).
+      `h = 0xcbf29ce484222325\nfor b in (${JSON.stringify(ws.dir)} + "\\0").encode(): h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff`,
+      'p = os.path.join(d, "%016x.plan" % h)',
+      'open(p, "wb").write(b"".join(w.encode() + b"\\0" for w in words)); os.chmod(p, 0o600)',
+    ].join('\n');
+    const r = await fence(ws, ['--', 'python3', '-c', plant], { env: { ...NODE, XDG_CACHE_HOME: xdg } });
+    expect(r.stderr).toMatch(/Read-only file system/);
+    const escaped = join(ws.dir, 'escaped');
+    const next = await fence(ws, ['--', 'touch', escaped], { env: EXPLAIN });
+    expect(fastLine(next)).not.toBe('fence: fast path: hit');
+    expect(existsSync(escaped)).toBe(false);
   });
 });
 

@@ -31,8 +31,13 @@ async function dispatch(inv: Invocation, argv: readonly string[]): Promise<numbe
       return (await import('./commands/hooks.js')).hooksCommand(inv.action, inv.agents, inv.flags, inv.project);
     case 'import':
       return (await import('./commands/import.js')).importClaude(inv.save);
-    case 'run':
-      return (await import('./commands/run.js')).runCommand(inv.flags, inv.command, argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : undefined);
+    case 'run': {
+      // The words before the first `--` key a plan only when that `--` ended Fence's flags, as
+      // fence-launch --fast reads it: in `fence echo -- hi` the command is `echo -- hi`, not `hi`.
+      const cut = argv.indexOf('--');
+      const terminated = cut >= 0 && typeof inv.command !== 'string' && inv.command.length === argv.length - cut - 1;
+      return (await import('./commands/run.js')).runCommand(inv.flags, inv.command, terminated ? argv.slice(0, cut) : undefined);
+    }
   }
 }
 

@@ -8,7 +8,7 @@
  * by others: another user cannot weaken this user's sandbox.
  */
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, uptime } from 'node:os';
+import { homedir, uptime, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Availability } from './availability.js';
@@ -46,6 +46,22 @@ const fenceVariables = (env: NodeJS.ProcessEnv): [string, string | undefined][] 
   Object.entries(env)
     .filter(([k]) => k.startsWith('FENCE_'))
     .sort(([a], [b]) => (a < b ? -1 : 1));
+
+/**
+ * Every place Fence's per-user caches (detection, walk, plan) may be: this environment's
+ * ($XDG_CACHE_HOME, else $HOME/.cache) first, then the defaults of $HOME and of the password
+ * database, since a later run may lack this one's XDG_CACHE_HOME or HOME. Absolute paths only.
+ */
+export function fenceCacheDirs(env: NodeJS.ProcessEnv): string[] {
+  let passwdHome: string | undefined;
+  try {
+    passwdHome = userInfo().homedir;
+  } catch {
+    passwdHome = undefined; // no password database entry: nothing defaults to it
+  }
+  const bases = [env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), ...[env.HOME, passwdHome].map((h) => (h ? join(h, '.cache') : ''))];
+  return [...new Set(bases.filter((b) => b.startsWith('/')).map((b) => join(b, 'fence')))];
+}
 
 /** The user's detection cache file, when the cache directory is an absolute path. */
 function cacheFile(env: NodeJS.ProcessEnv): string | undefined {

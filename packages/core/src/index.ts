@@ -15,7 +15,7 @@ export * from './violations.js';
 export * from './environment.js';
 export * from './protected-names.js';
 export { processProbe } from './probe.js';
-export { detectionExpiry } from './detection-cache.js';
+export { detectionExpiry, fenceCacheDirs } from './detection-cache.js';
 export { spawnCommand, startWatchdog, FORWARDED_SIGNALS, type SpawnedCommand, type SpawnRequest, type Watchdog } from './runner.js';
 export { COMMAND_POLICY_CAPABILITY, explicitCommandRules, sshPolicyActive } from './command-layer.js';
 export { isWithin, ruleCovers, ruleMatches, type FilesystemModel, type PathField, type PathGlob, type PathRule, type Reached, type RuleField } from './filesystem/model.js';

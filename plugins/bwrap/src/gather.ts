@@ -5,9 +5,9 @@
  * Writable paths are taken as the policy names them (core refused those that lead through a
  * symlink), never re-resolved here: bind-fds.ts then proves each is still that very path.
  */
-import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
+import { fenceCacheDirs, ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
 import { isWithin, visibilityIn, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { walkTrees } from './glob-expand.js';
 import { WalkCache } from './walk-cache.js';
@@ -156,7 +156,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   // Fence's per-user caches too (detection, walk, plan): a command that rewrote one could hide a
   // protected name from the next run, or hand it a weaker plan.
   const fence = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
-  const trusted = [...fence, ...[dirname(cacheDir)].flatMap((p) => resolveEntry(p) ?? [])];
+  const trusted = [...fence, ...fenceCaches(home).flatMap((p) => resolveEntry(p) ?? [])];
   for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
@@ -243,6 +243,23 @@ function pinnedGitDirs(gitDirs: ReadonlySet<string>, kinds: Map<string, PathKind
 
 /** A missing top-level protected path gets a placeholder unless it is a git name that cannot have one. */
 const placeholderable = (path: string, allowGitConfig: boolean): boolean => !path.includes('/.git/') || gitPlaceholderNames(allowGitConfig).includes(basename(path));
+
+/**
+ * Fence's cache directories (core's fenceCacheDirs: this run's and the default ones), each made
+ * (0700) when missing so the sandbox can bind it read-only: one the command created could hold a
+ * plan cache entry that a later run's fast path would use (an entry names its own sandbox).
+ */
+function fenceCaches(home: string): string[] {
+  const dirs = [...new Set([dirname(walkCacheDir(home)), ...fenceCacheDirs(process.env)])];
+  for (const d of dirs) {
+    try {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    } catch {
+      // Not creatable by this user, so not by the command either.
+    }
+  }
+  return dirs;
+}
 
 /** Per user, beside the detection cache. */
 const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;

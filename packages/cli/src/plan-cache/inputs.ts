@@ -75,16 +75,16 @@ class Resolver {
 
 /**
  * The recorded paths' inputs, or a reason why a plan built from them must not be stored. Files
- * under `derived` (Fence's own caches) are left out: each is a function of inputs recorded
- * themselves (the walk cache of the directories' stamps, the detection cache of its key and
+ * under `derived` (Fence's cache directories, core's fenceCacheDirs) are left out: each is a
+ * function of inputs recorded themselves (the walk cache of the directories' stamps, the detection cache of its key and
  * dependencies, which it stats, and of its age, which the entry's expiry carries).
  */
-export function pathInputs(touched: Touched, builtAtNs: bigint, derived: string): Input[] | string {
+export function pathInputs(touched: Touched, builtAtNs: bigint, derived: readonly string[]): Input[] | string {
   const resolver = new Resolver();
   for (const [path, use] of touched) {
-    if (OWN.test(path) || path.startsWith(`${derived}/`)) continue;
-    // The caches' directory itself changes as they are written; the sandbox binds it by identity.
-    if (path === derived) {
+    if (OWN.test(path) || derived.some((d) => path.startsWith(`${d}/`))) continue;
+    // The caches' directories change as they are written; the sandbox binds them by identity.
+    if (derived.includes(path)) {
       resolver.walk(path, use, 0, true);
       continue;
     }

@@ -13,7 +13,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { commandEnvironment, detectionExpiry, type LaunchPlan, type Sandbox } from '@fence/core';
+import { commandEnvironment, detectionExpiry, fenceCacheDirs, type LaunchPlan, type Sandbox } from '@fence/core';
 import { forwardToCommand } from '@fence/plugin-bwrap';
 import { commandTriggers } from '@fence/plugin-command';
 import type { Flags } from '../args.js';
@@ -82,7 +82,7 @@ export function storePlan(req: StoreRequest): string | undefined {
   if (!dir) return 'no absolute cache directory';
   // A reboot may bring another kernel: the detection cache is keyed on the boot too.
   const touched = new Map(req.touched).set(BOOT_ID, 'read');
-  const inputs = pathInputs(touched, req.builtAtNs, dirname(dir));
+  const inputs = pathInputs(touched, req.builtAtNs, [dirname(dir), ...fenceCacheDirs(env)]);
   if (typeof inputs === 'string') return inputs;
   const expires = detectionExpiry(env);
   if (expires === undefined) return 'no stored detection';

@@ -43,7 +43,7 @@ describe('pathInputs', () => {
     const file = join(dir, 'a/b/f');
     mkdirSync(join(dir, 'a/b'), { recursive: true });
     writeFileSync(file, 'x');
-    const inputs = byPath(pathInputs(new Map([[file, 'read'], [join(dir, 'a/none/x'), 'follow']]), later, '/nonexistent'));
+    const inputs = byPath(pathInputs(new Map([[file, 'read'], [join(dir, 'a/none/x'), 'follow']]), later, ['/nonexistent']));
     expect(inputs.get(join(dir, 'a'))?.type).toBe('entry');
     expect(inputs.get(file)).toMatchObject({ type: 'full', st: { size: 1n } });
     expect(inputs.get(join(dir, 'a/none'))).toEqual({ type: 'absent', path: join(dir, 'a/none'), errno: 2 });
@@ -54,7 +54,7 @@ describe('pathInputs', () => {
     mkdirSync(join(dir, 'real'));
     writeFileSync(join(dir, 'real/f'), 'x');
     symlinkSync('real', join(dir, 'link'));
-    const inputs = byPath(pathInputs(new Map([[join(dir, 'link/f'), 'follow']]), later, '/nonexistent'));
+    const inputs = byPath(pathInputs(new Map([[join(dir, 'link/f'), 'follow']]), later, ['/nonexistent']));
     expect(inputs.get(join(dir, 'link'))?.type).toBe('entry');
     expect(inputs.get(join(dir, 'real/f'))?.type).toBe('full');
   });
@@ -64,7 +64,7 @@ describe('pathInputs', () => {
     mkdirSync(cache);
     writeFileSync(join(cache, 'walk.json'), '{}');
     const inputs = byPath(
-      pathInputs(new Map([['/proc/sys/kernel/random/boot_id', 'read'], ['/proc/self/fd/3', 'nofollow'], [join(cache, 'walk.json'), 'read'], [cache, 'follow']]), later, cache),
+      pathInputs(new Map([['/proc/sys/kernel/random/boot_id', 'read'], ['/proc/self/fd/3', 'nofollow'], [join(cache, 'walk.json'), 'read'], [cache, 'follow']]), later, [cache]),
     );
     expect(inputs.get('/proc/sys/kernel/random/boot_id')).toMatchObject({ type: 'content' });
     expect([...inputs.keys()].some((p) => p.startsWith('/proc/self'))).toBe(false);
@@ -74,7 +74,7 @@ describe('pathInputs', () => {
 
   it('refuses a plan whose input changed less than 2 s before it was built', () => {
     writeFileSync(join(dir, 'new'), 'x');
-    expect(pathInputs(new Map([[join(dir, 'new'), 'read']]), BigInt(Date.now()) * 1_000_000n, '/nonexistent')).toBe(`${join(dir, 'new')} changed less than 2 s ago`);
+    expect(pathInputs(new Map([[join(dir, 'new'), 'read']]), BigInt(Date.now()) * 1_000_000n, ['/nonexistent'])).toBe(`${join(dir, 'new')} changed less than 2 s ago`);
   });
 });
 
