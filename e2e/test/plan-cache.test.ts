@@ -68,6 +68,14 @@ describe.each(USERS)('the plan cache and the native fast path (as %s)', (user) =
     }
   });
 
+  it('runs, keeping no plan, where the home cannot hold a cache (HOME not a directory)', async () => {
+    ws = workspace(user);
+    const r = await fence(ws, ['--', 'sh', '-c', 'echo ran'], { env: { ...EXPLAIN, HOME: '/dev/null' } });
+    expect(r.stdout).toBe('ran\n');
+    expect(r.stderr).toMatch(/plan cache: not stored: cannot make \/dev\/null\/\.cache\/fence\/plan/);
+    expect(r.status).toBe(0);
+  });
+
   it('builds the same launch again when nothing changed (the Node path is deterministic)', async () => {
     ws = workspace(user);
     await warm(ws, ['--', 'true']);

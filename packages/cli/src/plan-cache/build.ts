@@ -36,8 +36,14 @@ export async function buildRecorded(flags: Flags, flagWords: readonly string[]):
     explain(obstacle ?? '');
     return sandboxFromFlags(flags);
   }
-  // Made before the session, so the sandbox finds it and keeps it read-only.
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Made before the session, so the sandbox finds it and keeps it read-only. A home this user
+  // cannot write (a service account, HOME=/) only means no plan is kept.
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    explain(`cannot make ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+    return sandboxFromFlags(flags);
+  }
   const said: string[] = [];
   const builtAtNs = BigInt(Date.now()) * 1_000_000n;
   const { result: sandbox, touched } = await recordPaths(() => sandboxFromFlags(flags, keepingLogger(said)));
