@@ -3,7 +3,7 @@
  * (uid/gid 65534 via setpriv), in a workspace that user owns.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +84,15 @@ export function hostGit(ws: Workspace, cwd: string, ...args: string[]): string {
   const r = hostGitResult(ws, cwd, ...args);
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** Calls `then` once `path` exists (polled every 20 ms): a host-side step while a sandboxed command waits. */
+export function whenExists(path: string, then: () => void): void {
+  const poll = setInterval(() => {
+    if (!existsSync(path)) return;
+    clearInterval(poll);
+    then();
+  }, 20);
 }
 
 export interface FenceOptions {

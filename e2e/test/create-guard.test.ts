@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, hasProgram, hostGit as gitAsUser, own, userArgv, USERS, workspace, type Workspace, writeSettings } from '../src/fence.js';
+import { fence, hasProgram, hostGit as gitAsUser, own, userArgv, USERS, workspace, type Workspace, writeSettings, whenExists } from '../src/fence.js';
 
 // The creation guard (SPEC §4.1 "No litter", "protected means protected as a name"): protected
 // names are refused when they would be created, anywhere, so the user's tree holds no placeholder.
@@ -26,12 +26,10 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     const started = join(ws.dir, '.git/e2e-started');
     const run = fence(ws, ['-t', 'workspace-write', '-c', 'touch .git/e2e-started; while [ ! -e .git/e2e-go ]; do sleep 0.05; done; echo ran'], {
       onSpawn: () => {
-        const poll = setInterval(() => {
-          if (!existsSync(started)) return;
-          clearInterval(poll);
+        whenExists(started, () => {
           during = hostGit(ws.dir, 'status', '--porcelain', '--ignored');
           writeFileSync(join(ws.dir, '.git/e2e-go'), '');
-        }, 20);
+        });
       },
     });
     const r = await run;
@@ -118,9 +116,7 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     let lowered = false;
     const run = fence(ws, ['-c', `touch started; while [ ! -e go ]; do sleep 0.05; done; : ${marker}; touch made; sleep 30; echo survived`], {
       onSpawn: () => {
-        const poll = setInterval(() => {
-          if (!existsSync(join(ws.dir, 'started'))) return;
-          clearInterval(poll);
+        whenExists(join(ws.dir, 'started'), () => {
           // The command's shell is the one whose parent is a fence-launch (the guard); fence's own
           // Node process carries the marker in its arguments too.
           const parentOf = (pid: string) => spawnSync('ps', ['-o', 'ppid=', pid], { encoding: 'utf8' }).stdout.trim();
@@ -130,11 +126,12 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
           const guard = shell === undefined ? undefined : parentOf(shell);
           // As the run's own user: any of its host processes may do this (the host's root was
           // refused for uid 65534's sandbox here).
-          const [cmd, ...rest] = userArgv(user, ['prlimit', '--pid', guard ?? '0', '--nofile=1:1']);
-          const pl = guard === undefined ? undefined : spawnSync(cmd!, rest);
-          lowered = pl?.status === 0;
+          if (guard !== undefined) {
+            const [cmd, ...rest] = userArgv(user, ['prlimit', '--pid', guard, '--nofile=1:1']);
+            lowered = spawnSync(cmd!, rest).status === 0;
+          }
           writeFileSync(join(ws.dir, 'go'), '');
-        }, 20);
+        });
       },
       timeoutMs: 25_000,
     });
@@ -200,12 +197,10 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     const started = join(ws.dir, '.git/e2e-started');
     const r = await fence(ws, [...args, '--', 'sh', './agent.sh'], {
       onSpawn: () => {
-        const poll = setInterval(() => {
-          if (!existsSync(started)) return;
-          clearInterval(poll);
+        whenExists(started, () => {
           during = hostGit(ws.dir, 'status', '--porcelain', '--ignored');
           writeFileSync(join(ws.dir, '.git/e2e-go'), '');
-        }, 20);
+        });
       },
     });
     return { ...r, before, during };
