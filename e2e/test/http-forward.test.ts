@@ -103,6 +103,26 @@ describe.runIf(hasProgram('curl') && hasProgram('python3')).each(USERS)('plain H
     expect(a.seen[0]!.connection).toBeUndefined();
   });
 
+  it('answers A, B, A sent in one write in order: B refused once (-m), each A sent upstream once', async () => {
+    setup();
+    const py = String.raw`
+import os, re, socket
+s = socket.create_connection(("127.0.0.1", int(os.environ["HTTP_PROXY"].rsplit(":", 1)[1])), timeout=10)
+s.sendall(b"GET ${A()}/one HTTP/1.1\r\nHost: x\r\n\r\nGET ${B()}/secret HTTP/1.1\r\nHost: x\r\n\r\nGET ${A()}/two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d: break
+    got += d
+print(b" ".join(re.findall(rb"HTTP/1\.1 \d+|GET /\w+ body=\d+", got)).decode())
+`;
+    const r = await fence(ws, ['-m', '--', 'python3', '-c', py]);
+    expect(r.stdout).toBe('HTTP/1.1 200 GET /one body=0 HTTP/1.1 403 HTTP/1.1 200 GET /two body=0\n');
+    expect(r.stderr.match(/✗ GET 403 127\.0\.0\.1/g)).toHaveLength(1);
+    expect(a.seen.map((s) => s.url)).toEqual(['/one', '/two']);
+    expect(otherConnections).toBe(0);
+  });
+
   it('serves a HEAD, then gives the next request for another host back to the proxy', async () => {
     setup();
     const r = await fence(ws, ['--', 'python3', '-c', RAW_CLIENT, `HEAD ${A()}/h`, `GET ${B()}/x`, `GET ${A()}/g`]);

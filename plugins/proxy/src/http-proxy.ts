@@ -175,7 +175,15 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
    * bridge (see grant in tunnel.ts). Returns the upstream socket it connected when the handoff did
    * not happen (the caller relays the request over it), or undefined when it did or answered itself.
    */
-  async function grantToBridge(req: IncomingMessage, res: ServerResponse, d: FilterDecision & { allowed: true }, authority: string, hostHeader: string, send: FdSender): Promise<Socket | undefined> {
+  async function grantToBridge(
+    req: IncomingMessage,
+    res: ServerResponse,
+    d: FilterDecision & { allowed: true },
+    authority: string,
+    hostHeader: string,
+    send: FdSender,
+    granted: () => void,
+  ): Promise<Socket | undefined> {
     const method = req.method ?? 'GET';
     const url = req.url ?? '';
     let upstream: Socket;
@@ -190,11 +198,13 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     sockets.add(upstream);
     if (res.destroyed) return void upstream.destroy();
     if (!grant(req.socket, upstream, authority, hostHeader, send)) return upstream;
+    granted();
     report({ action: 'allow', host: d.host, port: d.port, reason: d.reason, detail: `${method} bridge ${d.host} ${url} (later requests for ${authority} on this connection too)` });
     return undefined;
   }
 
-  async function forward(req: IncomingMessage, res: ServerResponse, first: boolean): Promise<void> {
+  /** `settleFirst`: given for a connection's first request, told whether it was granted to the bridge. */
+  async function forward(req: IncomingMessage, res: ServerResponse, settleFirst?: (granted: boolean) => void): Promise<void> {
     const method = req.method ?? 'GET';
     const url = req.url ?? '';
     const target = parseForwardTarget(url);
@@ -211,8 +221,10 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     }
     if (res.destroyed) return;
     // The first request of a connection (the bridge's offset 0) can be granted to the bridge.
-    const authority = first && handoff && !d.upstream && !options.reportEveryRequest && grantableRequest(req) ? grantableAuthority(url, target.hostHeader) : undefined;
-    const connectedForGrant = handoff && authority !== undefined ? await grantToBridge(req, res, d, authority, target.hostHeader, handoff) : undefined;
+    const grantable = settleFirst && handoff && !d.upstream && !options.reportEveryRequest && grantableRequest(req);
+    const authority = grantable ? grantableAuthority(url, target.hostHeader) : undefined;
+    const connectedForGrant =
+      settleFirst && handoff && authority !== undefined ? await grantToBridge(req, res, d, authority, target.hostHeader, handoff, () => settleFirst(true)) : undefined;
     if (authority !== undefined && connectedForGrant === undefined) return;
     let connected = false;
     let handed = false;
@@ -283,14 +295,22 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   });
   // Sockets with a response under way: a parse error there must not write a second reply into it.
   const answering = new WeakSet<Socket>();
-  // Sockets that brought a request before.
-  const served = new WeakSet<Socket>();
+  // Whether a connection's first request was granted to the bridge: the bridge then answers the
+  // requests behind it (or gives them back on a new connection), so they are not this proxy's to
+  // decide or relay (no request is decided twice, nor sent upstream twice).
+  const grantedAway = new WeakMap<Socket, Promise<boolean>>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     answering.add(req.socket);
     res.once('close', () => answering.delete(req.socket));
-    const first = !served.has(req.socket);
-    served.add(req.socket);
-    forward(req, res, first).catch(() => res.destroy());
+    const first = grantedAway.get(req.socket);
+    if (first === undefined) {
+      let settle: (granted: boolean) => void = () => undefined;
+      grantedAway.set(req.socket, new Promise<boolean>((r) => (settle = r)));
+      return void forward(req, res, settle)
+        .catch(() => res.destroy())
+        .finally(() => settle(false));
+    }
+    first.then((granted) => (granted ? undefined : forward(req, res))).catch(() => res.destroy());
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
