@@ -396,9 +396,9 @@ static void conn_read(struct conn *c, int i) {
   if (n > 0 && i == 0 && c->fd[1] < 0) return; /* a refusal: nothing to forward to */
   if (n > 0) h->len = (size_t)n, h->off = 0;
   else if (n == 0) h->eof = true;
+  else if (errno != EAGAIN && errno != EINTR) c->dead = true;
   if (i == 1 && c->fw != NULL && n > 0) httpfwd_response(&c->fw->t, h->buf, (size_t)n);
   if (i == 1 && c->fw != NULL && n == 0) httpfwd_response_eof(&c->fw->t);
-  else if (errno != EAGAIN && errno != EINTR) c->dead = true;
   if (n > 0) conn_flush(c, i);
 }
 
