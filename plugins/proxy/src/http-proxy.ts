@@ -221,10 +221,10 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     }
     if (res.destroyed) return;
     // The first request of a connection (the bridge's offset 0) can be granted to the bridge.
-    const grantable = settleFirst && handoff && !d.upstream && !options.reportEveryRequest && grantableRequest(req);
-    const authority = grantable ? grantableAuthority(url, target.hostHeader) : undefined;
+    const send = settleFirst && !d.upstream && !options.reportEveryRequest && grantableRequest(req) ? handoff : undefined;
+    const authority = send ? grantableAuthority(url, target.hostHeader) : undefined;
     const connectedForGrant =
-      settleFirst && handoff && authority !== undefined ? await grantToBridge(req, res, d, authority, target.hostHeader, handoff, () => settleFirst(true)) : undefined;
+      send && settleFirst && authority !== undefined ? await grantToBridge(req, res, d, authority, target.hostHeader, send, () => settleFirst(true)) : undefined;
     if (authority !== undefined && connectedForGrant === undefined) return;
     let connected = false;
     let handed = false;
