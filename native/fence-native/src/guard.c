@@ -678,26 +678,47 @@ static void run(const struct plan_guard *plan, const struct guard_supervisor *su
   }
 }
 
-int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, struct fence_err *e) {
+/* The command's process, until exec_command's exec (or exit). */
+struct child_start {
+  guard_child_fn fn;
+  void *arg;
+  int sock, guard_end, tty;
+  sigset_t mask;
+};
+
+/* Not inlined: after vfork, the child must not write into guard_fork's frame, which the guard
+ * goes on with once the child has exec'd. */
+__attribute__((noinline, noreturn)) static void child_start(const struct child_start *c) {
+  (void)close(c->guard_end);
+  if (!c->tty) (void)setpgid(0, 0);
+  (void)sigprocmask(SIG_SETMASK, &c->mask, NULL);
+  c->fn(c->arg, c->sock);
+  _exit(EXIT_SETUP); /* fn does not return */
+}
+
+int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, guard_child_fn fn, void *arg, struct fence_err *e) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return fence_fail(e, errno, "guard: socketpair");
-  sigset_t set, old;
+  /* The command cannot ptrace the guard or open its descriptors through /proc. Set before the
+   * fork, so the guard is never dumpable once the command runs (its execve makes the command's
+   * own image dumpable again). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return fence_fail(e, errno, "guard: prctl(PR_SET_DUMPABLE)");
+  struct child_start start = {.fn = fn, .arg = arg, .sock = sv[1], .guard_end = sv[0], .tty = tty};
+  sigset_t set;
   sigemptyset(&set);
   for (size_t i = 0; i < sizeof SIGNALS / sizeof *SIGNALS; i++) sigaddset(&set, SIGNALS[i]);
   /* Blocked before the fork, so the guard reads from its signalfd every signal sent from now. */
-  if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return fence_fail(e, errno, "guard: sigprocmask");
-  pid_t child = fork();
+  if (sigprocmask(SIG_BLOCK, &set, &start.mask) != 0) return fence_fail(e, errno, "guard: sigprocmask");
+  /* Without a supervisor nothing the child does before its exec waits for the guard, so the child
+   * borrows this address space (vfork: this process sleeps until the exec) instead of copying it,
+   * which costs milliseconds on a virtual machine. With one, its execve goes to the supervisor
+   * through the guard (runtimeExecPolicy "argv"): the guard must run meanwhile, so it forks. The
+   * child runs below this frame and never returns into it. */
+  pid_t child = sup ? fork() : vfork();
+  if (child == 0) child_start(&start);
   if (child < 0) return fence_fail(e, errno, "guard: fork");
-  if (child == 0) {
-    (void)close(sv[0]);
-    if (!tty) (void)setpgid(0, 0);
-    (void)sigprocmask(SIG_SETMASK, &old, NULL);
-    return sv[1];
-  }
   (void)close(sv[1]);
   if (!tty) (void)setpgid(child, child);
-  /* The command cannot ptrace the guard or open its descriptors through /proc. */
-  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   run(g, sup, sv[0], child, tty);
   _exit(EXIT_SETUP);
 }

@@ -66,13 +66,19 @@ struct plan_guard {
   size_t nnames;
 };
 
-/* Forks. Returns, in the child (the command's process), a socket for guard_install; the parent
- * becomes the guard and never returns: it serves notifications, forwards Fence's signals to the
- * child and exits with its status. Call after Landlock, before any seccomp filter. With `tty` the
- * child keeps its process group (it becomes a session leader later); else it gets its own. With
- * `sup` (Fence's seccomp supervisor: -m, runtimeExecPolicy "argv") the guard also serves the
- * supervisor's program (guard-forward.h). */
-int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, struct fence_err *e);
+/* What the command's process runs after the fork: guard_install(sock, ...), the other filters and
+ * the exec. It must not return, and must not wait for the guard before its exec unless there is a
+ * supervisor (without one the guard sleeps until that exec: vfork). */
+typedef void (*guard_child_fn)(void *arg, int sock);
+
+/* Forks. The child (the command's process) runs fn(arg, sock), `sock` being the socket for
+ * guard_install; the parent becomes the guard and never returns: it serves notifications,
+ * forwards Fence's signals to the child and exits with its status. Returns -1 only when it could
+ * not fork. Call after Landlock, before any seccomp filter. With `tty` the child keeps its
+ * process group (it becomes a session leader later); else it gets its own. With `sup` (Fence's
+ * seccomp supervisor: -m, runtimeExecPolicy "argv") the guard also serves the supervisor's
+ * program (guard-forward.h). */
+int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, guard_child_fn fn, void *arg, struct fence_err *e);
 /* In the child: installs the creation filter (with `sup`, the supervisor's program in front of
  * it, as one filter) with a listener and sends it to the guard. Must be the only filter with a
  * listener (the kernel allows one per process). */
