@@ -375,6 +375,11 @@ static void relay_detach(const int *keep, size_t n) {
   /* Own session: terminal signals (Ctrl-C) go to the command, not to the relay. */
   (void)setsid();
   (void)signal(SIGPIPE, SIG_IGN);
+  /* Started by the guard (guard.h), it would keep the signals the guard reads from a signalfd
+   * blocked: SIGTERM must end it. */
+  sigset_t none;
+  (void)sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 /* Whether an earlier bridge has the same host descriptor (the capture bridge shares the HTTP proxy's). */
@@ -405,6 +410,12 @@ static int fork_relay(void) {
     if (errno != EINTR) return -1;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return errno = EAGAIN, -1;
   return 1;
+}
+
+int bridge_refuse_only(const struct plan_bridge *bridges, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (bridges[i].kind != BRIDGE_REFUSE) return 0;
+  return n > 0;
 }
 
 int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {

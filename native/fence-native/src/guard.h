@@ -54,6 +54,8 @@
 #include "err.h"
 #include "guard-forward.h"
 
+struct plan_bridge; /* plan.h, which includes this file */
+
 enum guard_kind { GUARD_FILE, GUARD_DIR, GUARD_GIT, GUARD_GIT_CONFIG };
 
 struct plan_guard_name {
@@ -64,6 +66,14 @@ struct plan_guard_name {
 struct plan_guard {
   struct plan_guard_name *names;
   size_t nnames;
+};
+
+/* Bridge listeners whose relay the guard starts when one first has a client (bridge_start, from the
+ * guard: refusals only, see bridge_refuse_only); n == 0: none. */
+struct guard_bridges {
+  const struct plan_bridge *bridges;
+  size_t n;
+  int *fds;
 };
 
 /* What the command's process runs after the fork: guard_install(sock, ...), the other filters and
@@ -77,8 +87,9 @@ typedef void (*guard_child_fn)(void *arg, int sock);
  * not fork. Call after Landlock, before any seccomp filter. With `tty` the child keeps its
  * process group (it becomes a session leader later); else it gets its own. With `sup` (Fence's
  * seccomp supervisor: -m, runtimeExecPolicy "argv") the guard also serves the supervisor's
- * program (guard-forward.h). */
-int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, guard_child_fn fn, void *arg, struct fence_err *e);
+ * program (guard-forward.h). The command's process closes the `later` listeners with every
+ * descriptor >= 3 before its exec. */
+int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, const struct guard_bridges *later, int tty, guard_child_fn fn, void *arg, struct fence_err *e);
 /* In the child: installs the creation filter (with `sup`, the supervisor's program in front of
  * it, as one filter) with a listener and sends it to the guard. Must be the only filter with a
  * listener (the kernel allows one per process). */

@@ -1,6 +1,7 @@
 /* fence-launch: the first program inside the sandbox. It reads a helper plan, then:
  *   1. binds every bridge listener and starts the relay process (before any restriction, so the
- *      relay may create Unix sockets the seccomp filter later forbids);
+ *      relay may create Unix sockets the seccomp filter later forbids; a relay that only refuses
+ *      needs none of that, and the guard starts it when a client first connects);
  *   2. applies the resource limits;
  *   3. sets no_new_privs (required by Landlock and seccomp for an unprivileged caller);
  *   4. applies Landlock, then (with a `guard` plan) forks: this process becomes the creation guard
@@ -92,14 +93,19 @@ static int parse_args(int argc, char **argv, int *plan_fd, int *tty) {
   return i + 1;
 }
 
-static void start_bridges(const struct plan *plan, struct fence_err *e) {
-  if (plan->nbridges) {
-    int *fds = calloc(plan->nbridges, sizeof *fds);
-    if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
-    if (bridge_listen(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
-    if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
-    free(fds);
-  }
+/* Binds every bridge's listener and starts their relay; returns the listeners instead, their
+ * relay not started, when the guard may start it later (bridge_refuse_only). */
+static int *start_bridges(const struct plan *plan, struct fence_err *e) {
+  if (plan->nbridges == 0) return NULL;
+  int *fds = calloc(plan->nbridges, sizeof *fds);
+  if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
+  if (bridge_listen(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
+  /* A fork at every start for a relay that only answers clients of a proxy the sandbox does not
+   * have: the guard, a process anyway, starts it when a client first connects. */
+  if (plan->guard.nnames && bridge_refuse_only(plan->bridges, plan->nbridges)) return fds;
+  if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
+  free(fds);
+  return NULL;
 }
 
 /* The command's process, from after Landlock to its exec. */
@@ -183,7 +189,7 @@ int main(int argc, char **argv) {
 
   char *text = read_plan(plan_fd, &len, &e);
   if (text == NULL || plan_decode(text, len, &plan, &e) != 0) die(&e);
-  start_bridges(&plan, &e);
+  int *deferred = start_bridges(&plan, &e);
   /* Returns in the command's process only; this one relays the terminal until the command exits. */
   if (tty && (pty_open(&pty, &e) != 0 || pty_fork(&pty, &e) != 0)) die(&e);
   restrict_self(&plan, &e);
@@ -193,7 +199,8 @@ int main(int argc, char **argv) {
   if (plan.guard.nnames) {
     const struct plan_filter *notify = &plan.seccomp_notify;
     struct guard_supervisor sup = {.insns = notify->insns, .len = notify->len, .socket = plan.notify_socket};
-    guard_fork(&plan.guard, notify->insns ? &sup : NULL, tty, exec_command, &l, &e);
+    struct guard_bridges later = {.bridges = plan.bridges, .n = deferred ? plan.nbridges : 0, .fds = deferred};
+    guard_fork(&plan.guard, notify->insns ? &sup : NULL, &later, tty, exec_command, &l, &e);
     die(&e);
   }
   exec_command(&l, -1);

@@ -286,4 +286,34 @@ c.sendall(b"inside got " + got); c.close()`;
     // No child, and only stdio (plus ls's own directory descriptor): the host socket's descriptor stays with the relay.
     assert.equal(r.stdout, '0\n1\n2\n3\n');
   });
+  for (const asNobody of [false, true]) {
+    it(`behind the creation guard, a refusal-only relay answers every client and the command holds no listener (${asNobody ? 'uid 65534' : 'root'})`, async (t) => {
+      const port = await freePort();
+      const dir = openDir(t, 'refuse-guard');
+      fs.chmodSync(dir, 0o777);
+      const plan = {
+        bridges: [{ kind: 'refuse', port, reply: Buffer.from('HTTP/1.1 403 Forbidden\r\n\r\nno domain') }],
+        rlimits: [],
+        createGuard: { files: ['.bashrc'], dirs: [], git: [], gitConfig: [] },
+      };
+      const client = `
+import os, socket
+for i in range(2):
+    s = socket.create_connection(("127.0.0.1", ${port}))
+    s.sendall(b"GET http://example.com/ HTTP/1.1\\r\\n\\r\\n")
+    got = b""
+    while chunk := s.recv(4096):
+        got += chunk
+    s.close()
+    print(got.decode().split("\\r\\n\\r\\n")[1])
+print(sorted(os.listdir("/proc/self/fd")))
+try:
+    open(".bashrc", "w")
+except PermissionError:
+    print("guarded")`;
+      const r = await launch(plan, ['sh', '-c', `cd ${dir} && exec ${python} -c '${client}'`], { asNobody });
+      assert.equal(r.stdout, "no domain\nno domain\n['0', '1', '2', '3']\nguarded\n", r.stderr);
+      assert.equal(r.code, 0);
+    });
+  }
 });
