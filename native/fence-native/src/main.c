@@ -127,6 +127,10 @@ _Noreturn static void exec_command(void *arg, int guard_sock) {
   const struct plan_filter *logged = &plan->seccomp, *quiet = &plan->seccomp_quiet, *notify = &plan->seccomp_notify;
   struct guard_supervisor sup = {.insns = notify->insns, .len = notify->len, .socket = plan->notify_socket};
   if (guard_sock >= 0) {
+    /* The guard shares this process's Landlock domain (guard.h), and with it the scope that keeps
+     * the command's signals from Fence's processes: a domain of the command's own puts the guard,
+     * and the relay it may start, outside that scope as the earlier processes are. */
+    if (plan->landlock && landlock_scope_apply(plan->landlock, &e) != 0) die(&e);
     /* The guard holds the supervisor's socket now. */
     if (notify->insns) (void)close(plan->notify_socket);
     if (guard_install(guard_sock, notify->insns ? &sup : NULL, &e) != 0) die(&e);
