@@ -4,7 +4,9 @@
  * fence-launch forks after Landlock (one domain for both) and before seccomp. The parent becomes
  * the guard: an ancestor of every sandboxed process (Yama's ptrace_scope 1 lets only an ancestor
  * read a process's memory), non-dumpable, restricted like the command by that same Landlock
- * domain and mounts, so it can do nothing the command could not. The child installs a filter that
+ * domain and mounts, so it can do nothing the command could not. The command then nests a
+ * domain of its own (scopes only: main.c), so its signals cannot reach the guard, while the guard,
+ * in the outer domain, may still read and signal it. The child installs a filter that
  * sends every creation syscall (open/openat/creat that create or write, mkdir, mknod, symlink,
  * link, rename; openat2 answers ENOSYS so callers fall back to openat), truncate, the chmods
  * that set an exec, others' write or setuid/setgid/sticky bit, and every setxattr to the guard with
