@@ -15,7 +15,13 @@ struct fast_fd {
   enum fast_fd_kind kind;
   const char *bytes; /* data: the bytes; bind: the path */
   size_t len;
-  int dir;
+  int dir, sock; /* bind: a directory, a socket (else a regular file) */
+  unsigned long long dev, ino;
+};
+
+/* A shared host service's socket the run connects to and holds until it ends (entry.ts `lease`). */
+struct fast_lease {
+  const char *path;
   unsigned long long dev, ino;
 };
 
@@ -32,6 +38,8 @@ struct fast_plan {
   size_t nset;
   const char **drop; /* volatile names the policy removes */
   size_t ndrop;
+  struct fast_lease *leases;
+  size_t nleases;
 };
 
 /* The variables left out of the key (entry.ts VOLATILE), passed as they are now. */
