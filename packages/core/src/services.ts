@@ -61,6 +61,8 @@ export interface ProxyServiceOptions {
   readonly command: readonly string[];
   /** What identifies Fence's build: a service of another build is another service. */
   readonly build: string;
+  /** How long a service no run holds a lease on lives (default 60 s). */
+  readonly idleMs?: number;
 }
 
 /**

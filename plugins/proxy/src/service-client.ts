@@ -157,7 +157,7 @@ export async function leaseProxyService(options: ProxyServiceOptions, network: P
       if (!st.isFile() || st.uid !== uid) return `${prefix}.lock is not this user's file`;
       // Held by a service (alive, starting or stopping) or its starter: wait for it.
       if (!tryLock(lockFd)) await sleep(20);
-      else await startService(options, { prefix, rules: network, idleMs: SERVICE_IDLE_MS }, lockFd);
+      else await startService(options, { prefix, rules: network, idleMs: options.idleMs ?? SERVICE_IDLE_MS }, lockFd);
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     } finally {
@@ -166,7 +166,10 @@ export async function leaseProxyService(options: ProxyServiceOptions, network: P
   }
   const held = lease;
   const pinned = [pinSocket(paths.http), pinSocket(paths.socks), captureWanted(network) ? pinSocket(paths.dns) : undefined];
+  let released = false;
   const release = () => {
+    if (released) return;
+    released = true;
     held.socket.destroy();
     for (const p of pinned) if (p) closeSync(p.fd);
   };

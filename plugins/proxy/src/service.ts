@@ -66,16 +66,19 @@ export async function serveProxies(): Promise<number> {
   if (addon) for (const p of proxies.slice(0, 2)) (p as TunnelProxy).enableHandoff(addon.sendFd.bind(addon));
 
   const { createServer } = process.getBuiltinModule('node:net');
-  let leases = 0;
   let idle: NodeJS.Timeout | undefined;
   let stopping = false;
   let done: (status: number) => void = () => undefined;
   const finished = new Promise<number>((resolve) => (done = resolve));
+  const held = new Set<Socket>();
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    // The lease socket first: from now on no run counts on this service.
-    await new Promise<void>((resolve) => lease.close(() => resolve()));
+    // The lease socket first: from now on no run counts on this service (on SIGTERM, not even
+    // those that hold a lease: their proxies refuse connections from now on).
+    const closed = new Promise<void>((resolve) => lease.close(() => resolve()));
+    for (const s of held) s.destroy();
+    await closed;
     await Promise.all(proxies.map((p) => p.stop()));
     done(0);
   };
@@ -85,11 +88,12 @@ export async function serveProxies(): Promise<number> {
   };
   const lease: Server = createServer((socket: Socket) => {
     if (stopping) return socket.destroy();
-    leases++;
+    held.add(socket);
     clearTimeout(idle);
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
-      if (--leases === 0 && !stopping) armIdle();
+      held.delete(socket);
+      if (held.size === 0 && !stopping) armIdle();
     });
     socket.resume();
     socket.write('ok\n');
