@@ -180,7 +180,7 @@ static int supervise(pid_t pid, int report, int sigfd) {
   }
 }
 
-int fast_run(const struct fast_plan *plan, const char **why) {
+int fast_run(const struct fast_plan *plan, int explain, const char **why) {
   int fds[plan->nfds ? plan->nfds : 1], report;
   char **env = command_env(plan);
   sigset_t mask;
@@ -196,6 +196,7 @@ int fast_run(const struct fast_plan *plan, const char **why) {
   int sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
   if (sigfd < 0) return sigprocmask(SIG_UNBLOCK, &mask, NULL), *why = "signalfd", -1;
   const char *eol = isatty(2) ? "\r\n" : "\n";
+  if (explain) dprintf(2, "fence: fast path: hit\n");
   for (size_t i = 0; i < plan->nsay; i++) dprintf(2, "%s%s", plan->say[i], eol);
   pid_t pid = fork();
   if (pid < 0) return sigprocmask(SIG_UNBLOCK, &mask, NULL), *why = "fork", -1;

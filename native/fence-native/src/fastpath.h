@@ -51,8 +51,9 @@ int fast_is_volatile(const char *name, size_t len);
 int fast_check(char *buf, size_t len, char **flags, int nflags, char **cmd, struct fast_plan *plan, const char **why);
 
 /* Starts the sandbox and waits for it; returns the exit status as fence reports it, or -1 (and
- * `why`) when nothing was started (the caller hands over then). */
-int fast_run(const struct fast_plan *plan, const char **why);
+ * `why`) when nothing was started (the caller hands over then). `explain`: say "hit" on stderr
+ * once everything it needs is in hand. */
+int fast_run(const struct fast_plan *plan, int explain, const char **why);
 
 int fastpath_main(int argc, char **argv);
 
