@@ -5,11 +5,11 @@
  * Node, which starts another; another policy gets another service; no sandbox sees, reaches or
  * changes a service.
  */
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fence, hasProgram, own, USERS, workspace, type Result, type Workspace } from '../src/fence.js';
+import { fence, hasProgram, own, proxyServicePids, USERS, workspace, type Result, type Workspace } from '../src/fence.js';
 import { EXPLAIN, fastLine, HIT, NODE, userStderr, warm } from '../src/plan-cache.js';
 import { httpServer } from '../src/servers.js';
 
@@ -20,15 +20,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const serviceDir = (ws: Workspace): string => join(ws.home, '.cache/fence/proxy');
-/** The pid each live service wrote in its lock file. */
-function servicePids(ws: Workspace): number[] {
-  const dir = serviceDir(ws);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.lock'))
-    .map((f) => Number(readFileSync(join(dir, f), 'utf8')))
-    .filter((pid) => pid > 0 && existsSync(`/proc/${pid}`));
-}
+const servicePids = (ws: Workspace): number[] => proxyServicePids(ws.home);
 
 /** The settings file for `-s` (allowing the local server's name), owned by the workspace's user. */
 function settings(ws: Workspace, allowedDomains: string[], extra: object = {}): string {
@@ -42,10 +34,7 @@ const DATE = /^Date: .*\r\n/m;
 
 describe.runIf(hasProgram('curl')).each(USERS)('the shared proxy service (as %s)', (user) => {
   let ws: Workspace;
-  afterEach(() => {
-    for (const pid of servicePids(ws)) process.kill(pid, 'SIGTERM');
-    ws.cleanup();
-  });
+  afterEach(() => ws.cleanup());
 
   it('serves the second run from the plan cache without Node, and the command sees what the Node path gives it', async () => {
     ws = workspace(user);

@@ -105,6 +105,8 @@ export async function serveProxies(): Promise<number> {
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
   armIdle();
+  // The starter stops reading once it is told: nothing else goes there.
+  process.stdout.on('error', () => undefined);
   process.stdout.end('ready\n');
   return finished;
 }
