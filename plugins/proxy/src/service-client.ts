@@ -151,8 +151,9 @@ export async function leaseProxyService(options: ProxyServiceOptions, network: P
   let lease: Awaited<ReturnType<typeof takeLease>>;
   while ((lease = await takeLease(paths.lease)) === undefined) {
     if (Date.now() > deadline) return 'the proxy service did not answer';
-    const lockFd = openSync(`${prefix}.lock`, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    let lockFd: number | undefined;
     try {
+      lockFd = openSync(`${prefix}.lock`, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
       const st = fstatSync(lockFd);
       if (!st.isFile() || st.uid !== uid) return `${prefix}.lock is not this user's file`;
       // Held by a service (alive, starting or stopping) or its starter: wait for it.
@@ -161,7 +162,7 @@ export async function leaseProxyService(options: ProxyServiceOptions, network: P
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     } finally {
-      closeSync(lockFd);
+      if (lockFd !== undefined) closeSync(lockFd);
     }
   }
   const held = lease;
