@@ -31,8 +31,9 @@ export function withoutBuildTools(scratch: string): string[] {
       return [];
     }
   });
-  // Bound over the link's target too: on Debian `cc` -> /etc/alternatives/cc -> /usr/bin/gcc.
-  const script = `for t in "$@"; do [ "$t" = -- ] && break; mount --bind ${empty} "$(readlink -f "$t")"; shift; done; shift; exec "$@"`;
+  // Bound over the link's target too: on Debian `cc` -> /etc/alternatives/cc -> /usr/bin/gcc. A
+  // dangling link runs nothing (rustc's `rust-clang` -> clang-14 without clang) and has nothing to cover.
+  const script = `for t in "$@"; do [ "$t" = -- ] && break; if [ -e "$t" ]; then mount --bind ${empty} "$(readlink -f "$t")"; fi; shift; done; shift; exec "$@"`;
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-ec', script, 'hide', ...tools, '--'];
 }
 

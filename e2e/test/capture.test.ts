@@ -4,8 +4,9 @@
  * as `CONNECT name:port`. The names are real DNS names for the host side (a DNS server of the test,
  * bound as the host's resolver for this run only); inside, only the stub answers.
  */
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -26,12 +27,16 @@ let dns: Awaited<ReturnType<typeof dnsServer>>;
 let one: Awaited<ReturnType<typeof httpServer>>;
 let two: Awaited<ReturnType<typeof httpServer>>;
 let tls: Awaited<ReturnType<typeof httpsServer>>;
+let goClient: string | undefined;
+let rustClient: string | undefined;
 beforeAll(async () => {
   if (!ROOT) return;
   dir = mkdtempSync(join(tmpdir(), 'fence-e2e-capture-'));
   dns = await dnsServer(dir, NAMES);
   [one, two, tls] = [await httpServer(), await httpServer(), await httpsServer()];
-});
+  if (hasProgram('go')) goClient = buildClient('get-go', GO_GET, (src, out) => ['sh', '-c', 'cp "$0" "$0.go" && go build -o "$1" "$0.go"', src, out]);
+  if (hasProgram('rustc')) rustClient = buildClient('get-rs', RUST_GET, (src, out) => ['rustc', '-O', '-o', out, src]);
+}, 120_000);
 afterAll(() => {
   if (!ROOT) return;
   dns.close();
@@ -40,6 +45,51 @@ afterAll(() => {
   tls.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Programs with resolvers and clients of their own: Go's pure-Go resolver (it reads resolv.conf and
+ * speaks DNS itself) with net/http, and Rust's std TcpStream (getaddrinfo). Built on the host. */
+const GO_GET = `package main
+
+import (
+\t"fmt"
+\t"io"
+\t"net/http"
+\t"os"
+)
+
+func main() {
+\tr, err := http.Get(os.Args[1])
+\tif err != nil {
+\t\tfmt.Fprintln(os.Stderr, err)
+\t\tos.Exit(1)
+\t}
+\tdefer r.Body.Close()
+\tio.Copy(os.Stdout, r.Body)
+}
+`;
+const RUST_GET = `use std::io::{Read, Write};
+use std::net::TcpStream;
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let mut s = TcpStream::connect((a[1].as_str(), a[2].parse::<u16>().unwrap())).unwrap_or_else(|e| { eprintln!("{}", e); std::process::exit(1) });
+    write!(s, "GET / HTTP/1.0\\r\\nHost: {}:{}\\r\\n\\r\\n", a[1], a[2]).unwrap();
+    let mut b = String::new();
+    s.read_to_string(&mut b).unwrap();
+    print!("{}", b.split("\\r\\n\\r\\n").nth(1).unwrap_or(""));
+}
+`;
+
+/** Builds `source` with `build(src, out)` in `dir`; returns the program's path, or undefined (and says why). */
+function buildClient(name: string, source: string, build: (src: string, out: string) => readonly string[]): string | undefined {
+  const src = join(dir, `${name}-src`);
+  const out = join(dir, name);
+  writeFileSync(src, source);
+  const [cmd, ...args] = build(src, out);
+  const r = spawnSync(cmd!, args, { encoding: 'utf8', env: { ...process.env, GOCACHE: join(dir, 'gocache'), CGO_ENABLED: '0' } });
+  if (r.status === 0) return out;
+  console.warn(`e2e capture: the ${name} client could not be built, its test fails: ${r.stderr}`);
+  return undefined;
+}
 
 describe.runIf(ROOT && hasProgram('curl') && hasProgram('unshare')).each(USERS)('captured connections (as %s)', (user) => {
   let ws: Workspace;
@@ -81,6 +131,33 @@ describe.runIf(ROOT && hasProgram('curl') && hasProgram('unshare')).each(USERS)(
     const r = await run(['-c', `${NO_PROXY_ENV} python3 -c '${py}'`]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`hello from b.capture.test:${one.port}\n`);
+  });
+
+  /** Copies a host-built client into the workspace (the sandbox's /tmp is its own). */
+  const inWorkspace = (program: string | undefined): string => {
+    expect(program, 'the client was built (see the warning above)').toBeDefined();
+    const to = join(ws.dir, program!.split('/').pop()!);
+    copyFileSync(program!, to);
+    chmodSync(to, 0o755);
+    return to;
+  };
+
+  it.runIf(hasProgram('go'))('a Go program (pure-Go resolver, net/http) reaches an allowed name with the proxy variables unset', async () => {
+    ws = workspace(user);
+    writeSettings(ws, ALLOWED);
+    const get = inWorkspace(goClient);
+    const r = await run(['-c', `${NO_PROXY_ENV} GODEBUG=netdns=go ${get} http://a.capture.test:${one.port}/`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`hello from a.capture.test:${one.port}\n`);
+  });
+
+  it.runIf(hasProgram('rustc'))("a Rust program (std's TcpStream) reaches an allowed name with the proxy variables unset", async () => {
+    ws = workspace(user);
+    writeSettings(ws, ALLOWED);
+    const get = inWorkspace(rustClient);
+    const r = await run(['-c', `${NO_PROXY_ENV} ${get} b.capture.test ${two.port}`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`hello from b.capture.test:${two.port}\n`);
   });
 
   it('the command cannot remove the capture rule nor take loopback down: the network namespace is not its to administer', async () => {

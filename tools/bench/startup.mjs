@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fmt, ratio, timeAsync, timeCommand } from './timing.mjs';
+import { fmt, ratio, stats, timeAsync, timeCommand } from './timing.mjs';
 
 // The installed command (a shell launcher that starts Node from the CLI's startup snapshot).
 const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence');
@@ -38,6 +38,21 @@ function warmPlanCache(dir, flags = [], env = process.env) {
   spawnSync(FENCE, argv, { cwd: dir, env: { ...env, FENCE_FAST_PATH: '0' } });
   const r = spawnSync(FENCE, argv, { cwd: dir, env: { ...env, FENCE_FAST_PATH: 'explain' }, encoding: 'utf8' });
   return r.stderr.trim();
+}
+
+/**
+ * How long a client waits for the default policy's refusal (issue 12: immediate, not a DNS retry):
+ * curl's own time from start to the 403, inside `fence -- …`, for plain HTTP and a CONNECT tunnel.
+ */
+function refusalTime(cwd) {
+  const curlMs = (url) => {
+    const r = spawnSync(FENCE, ['--', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code} %{http_connect} %{time_total}', url], { cwd, encoding: 'utf8' });
+    const [code, connect, seconds] = r.stdout.trim().split(' ');
+    if (code !== '403' && connect !== '403') throw new Error(`refusal bench: expected a 403 for ${url}, got ${r.stdout}${r.stderr}`);
+    return Number(seconds) * 1000;
+  };
+  const median = (url) => stats(Array.from({ length: 11 }, () => curlMs(url))).median;
+  return `default policy, curl until the 403: http ${median('http://example.com/').toFixed(1)} ms, https (CONNECT) ${median('https://example.com/').toFixed(1)} ms (goal ≤ 100 ms)`;
 }
 
 export async function startupBench() {
@@ -81,6 +96,8 @@ export async function startupBench() {
     console.log(`without NODE_EXTRA_CA_CERTS: node -e 0 ${fmt(nodePlain)}; fence -- true (two domains) ${fmt(netPlain)}`);
     console.log(`ratio cold fence (two domains) / node -e 0, both without NODE_EXTRA_CA_CERTS  ${ratio(netPlain, nodePlain)}   (target ≤ 1.5×)`);
   }
+
+  console.log(refusalTime(dir));
 
   const { createSandbox } = await import('@fence/cli');
   const helperCost = await helperBench(createSandbox, dir, bwrap);
