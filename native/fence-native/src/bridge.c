@@ -13,8 +13,19 @@
  * for the reply) would die with the Unix connection. So the bridge counts what it wrote there (T)
  * and keeps the last BRIDGE_BUF bytes of it; on handoff it writes bytes [N, T) to the new upstream
  * before anything else from the client. When N > T, or more than it kept is missing, it closes the
- * connection: a stream is never corrupted. */
+ * connection: a stream is never corrupted.
+ *
+ * HTTP forward grant (tcp-to-unix only): for an allowed absolute-URI request, the proxy may instead
+ * pass the upstream socket it connected with a grant trailer: the authority it decided, the Host
+ * value it would send, their lengths (uint16 each, little-endian), N (the offset in this Unix
+ * connection where the request starts), then marker 1. The bridge then forwards that request and
+ * the following ones itself through bridge-http.h (bytes [N, T) come from the ring) while they name
+ * the same authority; responses go back as they come. The first request that names another (or
+ * that it cannot forward plainly) is given back: once every forwarded request is answered, the
+ * upstream socket is closed and the request goes, from its first byte, to a new connection to the
+ * proxy, handled as a new client's (decided again; a refusal, a new grant, a tunnel handoff). */
 #include "bridge.h"
+#include "bridge-http.h"
 #include "capture.h"
 #include "dnsstub.h"
 #include "fdpass.h"
@@ -56,8 +67,18 @@ struct half { /* bytes read from fd[i], waiting to be written to fd[1 - i] */
   char buf[BRIDGE_BUF];
 };
 
+/* HTTP forward mode: dir[0] holds client bytes not yet transformed (a request head always from
+ * dir[0].buf + off); `out` the transformed bytes not yet written upstream. */
+struct fwd {
+  struct httpfwd t;
+  size_t out_len, out_off;
+  char out[BRIDGE_BUF];
+};
+
 struct conn {
   int fd[2]; /* [0] accepted client, [1] upstream */
+  const struct plan_bridge *b;
+  struct fwd *fw; /* HTTP forward mode (see above), else NULL */
   bool connecting, dead;
   bool handoff; /* fd[1] is a host proxy that may still hand over its upstream socket */
   bool capture_wait; /* a captured connection: the proxy's reply to our CONNECT is not the client's */
@@ -75,6 +96,8 @@ static bool to_host(enum bridge_kind k) { return k == BRIDGE_TCP_TO_UNIX || k ==
 
 #define HANDOFF_TRAILER 9 /* N (uint64, little-endian), then the marker */
 #define HANDOFF_MARKER 0
+#define GRANT_TRAILER 13 /* authority and host lengths (uint16 each), N, then the marker */
+#define GRANT_MARKER 1
 
 /* The address a connection is made to: the host socket through its descriptor (the path names
  * this process's descriptor, resolved by the kernel to the socket Fence opened), or 127.0.0.1. */
@@ -118,6 +141,7 @@ int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct 
 }
 
 static void conn_flush(struct conn *c, int i);
+static void fwd_pump(struct conn *c);
 
 static void conn_accept(int listener, const struct plan_bridge *b, struct conn ***conns, size_t *nconns) {
   for (;;) {
@@ -151,6 +175,7 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
     (void)setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* best effort: only latency depends on it */
     /* Fields set one by one: a compound literal would copy the buffers through the stack. */
     c->fd[0] = client, c->fd[1] = up;
+    c->b = b;
     c->connecting = rc != 0;
     c->handoff = to_host(b->kind);
     c->kept = kept;
@@ -190,6 +215,7 @@ static void conn_flush(struct conn *c, int i) {
     h->off += (size_t)head;
     c->capture_wait = false;
   }
+  if (i == 0 && c->fw != NULL) return fwd_pump(c);
   if (i == 0 && c->handoff && c->unix_gone) return;
   while (i == 0 && c->replay > 0) {
     size_t at = (size_t)((c->sent - c->replay) % BRIDGE_BUF);
@@ -219,18 +245,116 @@ static void conn_flush(struct conn *c, int i) {
   h->len = h->off = 0;
 }
 
+/* Transforms the client's bytes in dir[0] and writes them upstream, until either side would block.
+ * A request the grant does not cover stays at dir[0].buf + off, and nothing more is read. */
+static void fwd_pump(struct conn *c) {
+  struct fwd *w = c->fw;
+  struct half *h = &c->dir[0];
+  for (;;) {
+    while (w->out_off < w->out_len) {
+      ssize_t n = send(c->fd[1], w->out + w->out_off, w->out_len - w->out_off, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN) c->dead = true;
+      if (n < 0) return;
+      w->out_off += (size_t)n;
+    }
+    w->out_len = w->out_off = 0;
+    size_t made = 0;
+    h->off += httpfwd_request(&w->t, h->buf + h->off, h->len - h->off, w->out, sizeof w->out, &made);
+    w->out_len = made;
+    if (w->t.req == HTTPFWD_REQ_BAD) return (void)(c->dead = true);
+    if (made == 0) break;
+  }
+  /* At the client's EOF, an unfinished head can never be forwarded. */
+  bool unfinished = h->eof && w->t.req == HTTPFWD_REQ_HEAD && w->t.pending < HTTPFWD_PENDING_MAX;
+  if (h->off == h->len || unfinished) h->off = h->len = 0;
+  /* What is left (a head not whole yet) moves to the front: room behind it for the rest. */
+  if (h->off > 0 && w->t.req != HTTPFWD_REQ_OTHER) memmove(h->buf, h->buf + h->off, h->len - h->off);
+  if (h->off > 0 && w->t.req != HTTPFWD_REQ_OTHER) h->len -= h->off, h->off = 0;
+}
+
+/* Gives the request at dir[0].buf + off back to the proxy: a new Unix connection that starts with
+ * it, exactly as a new client's would (see the top of this file). */
+static void fwd_give_back(struct conn *c) {
+  union addr a;
+  socklen_t len = make_addr(&a, c->b);
+  /* Lost: the responses could not be followed, so an answer may still be under way. */
+  int up = c->fw->t.lost ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int rc = up < 0 ? -1 : connect(up, &a.sa, len);
+  bool pending = rc != 0 && up >= 0 && errno == EINPROGRESS;
+  if (c->kept == NULL) c->kept = malloc(BRIDGE_BUF);
+  if ((rc != 0 && !pending) || c->kept == NULL) {
+    if (up >= 0) (void)close(up);
+    c->dead = true; /* the client sees the connection closed before its request was answered */
+    return;
+  }
+  (void)close(c->fd[1]);
+  c->fd[1] = up;
+  free(c->fw);
+  c->fw = NULL;
+  c->connecting = pending;
+  c->handoff = true;
+  c->sent = 0;
+  c->dir[1].len = c->dir[1].off = 0, c->dir[1].eof = c->dir[1].shut = false;
+}
+
+/* After a poll round in HTTP forward mode: forwards what answers made room for, and gives a request
+ * back once every forwarded one is answered and their bytes are with the client. */
+static void fwd_step(struct conn *c) {
+  struct fwd *w = c->fw;
+  fwd_pump(c);
+  if (c->dead || w->t.req != HTTPFWD_REQ_OTHER) return;
+  if (c->dir[1].shut) return (void)(c->dead = true); /* the upstream closed: nothing will answer it */
+  bool answered = w->out_len == 0 && w->t.pending == 0 && c->dir[1].off == c->dir[1].len;
+  if (answered) fwd_give_back(c);
+}
+
+/* Copies ring bytes [from, to) of the stream written to the Unix side into dst. */
+static void ring_copy(const struct conn *c, uint64_t from, uint64_t to, char *dst) {
+  while (from < to) {
+    size_t at = (size_t)(from % BRIDGE_BUF), run = BRIDGE_BUF - at < to - from ? BRIDGE_BUF - at : (size_t)(to - from);
+    memcpy(dst, c->kept + at, run);
+    dst += run, from += run;
+  }
+}
+
+/* A grant: dir[0] becomes the client's bytes from N on (the ring's, then those not yet sent). */
+static struct fwd *fwd_start(struct conn *c, const char *trailer_end, uint64_t used) {
+  const unsigned char *t = (const unsigned char *)trailer_end - GRANT_TRAILER;
+  size_t alen = (size_t)t[0] | (size_t)t[1] << 8, hlen = (size_t)t[2] | (size_t)t[3] << 8;
+  struct half *in = &c->dir[0];
+  size_t missed = (size_t)(c->sent - used), waiting = in->len - in->off;
+  struct fwd *w = missed + waiting <= sizeof in->buf ? malloc(sizeof *w) : NULL;
+  if (w == NULL) return NULL;
+  const char *authority = trailer_end - GRANT_TRAILER - hlen - alen;
+  if (!httpfwd_init(&w->t, authority, alen, authority + alen, hlen)) return free(w), NULL;
+  w->out_len = w->out_off = 0;
+  memmove(in->buf + missed, in->buf + in->off, waiting);
+  ring_copy(c, used, c->sent, in->buf);
+  in->off = 0, in->len = missed + waiting;
+  return w;
+}
+
 /* Replaces the Unix connection with the passed socket; `n` bytes were read, the last ones the
- * trailer. */
+ * trailer (a tunnel's or a grant's). */
 static void conn_take(struct conn *c, int passed, ssize_t n) {
   struct half *h = &c->dir[1];
   int fl = fcntl(passed, F_GETFL);
   uint64_t used = 0; /* N: what the proxy read of the T bytes sent to it */
+  bool grant = n >= GRANT_TRAILER && (size_t)n < sizeof h->buf && h->buf[n - 1] == GRANT_MARKER;
+  size_t trailer = HANDOFF_TRAILER;
+  if (grant) {
+    const unsigned char *t = (const unsigned char *)h->buf + n - GRANT_TRAILER;
+    trailer = GRANT_TRAILER + ((size_t)t[0] | (size_t)t[1] << 8) + ((size_t)t[2] | (size_t)t[3] << 8);
+  }
   /* A full read may have cut the handoff message before its trailer: fail rather than corrupt. */
-  bool ok = n >= HANDOFF_TRAILER && (size_t)n < sizeof h->buf && h->buf[n - 1] == HANDOFF_MARKER;
+  bool ok = (size_t)n >= trailer && (size_t)n < sizeof h->buf && (grant || h->buf[n - 1] == HANDOFF_MARKER);
   for (int k = 0; ok && k < 8; k++) used |= (uint64_t)(unsigned char)h->buf[n - HANDOFF_TRAILER + k] << (8 * k);
   /* The proxy read more than was sent, or the bytes it missed are no longer all kept. */
   ok = ok && used <= c->sent && c->sent - used <= BRIDGE_BUF;
-  if (!ok || fl < 0 || fcntl(passed, F_SETFL, fl | O_NONBLOCK) != 0) {
+  struct fwd *w = ok && grant ? fwd_start(c, h->buf + n, used) : NULL;
+  if (!ok || (grant && w == NULL) || fl < 0 || fcntl(passed, F_SETFL, fl | O_NONBLOCK) != 0) {
+    free(w);
     (void)close(passed);
     c->dead = true;
     return;
@@ -239,17 +363,30 @@ static void conn_take(struct conn *c, int passed, ssize_t n) {
   c->fd[1] = passed;
   c->handoff = false;
   c->unix_gone = false;
-  c->replay = (size_t)(c->sent - used);
-  h->len = (size_t)n - HANDOFF_TRAILER, h->off = 0;
+  c->replay = grant ? 0 : (size_t)(c->sent - used);
+  c->fw = w;
+  h->len = (size_t)n - trailer, h->off = 0;
   /* The client's FIN went to the proxy: conn_step passes it to the new upstream after the replay. */
   c->dir[0].shut = false;
   conn_flush(c, 0);
   if (!c->dead) conn_flush(c, 1);
 }
 
+/* Reads client bytes behind those not yet transformed (HTTP forward mode). */
+static void fwd_read(struct conn *c) {
+  struct half *h = &c->dir[0];
+  ssize_t n = recv(c->fd[0], h->buf + h->len, sizeof h->buf - h->len, 0);
+  if (n < 0 && errno != EAGAIN && errno != EINTR) c->dead = true;
+  if (n < 0) return;
+  if (n == 0) h->eof = true;
+  h->len += (size_t)n;
+  fwd_pump(c);
+}
+
 static void conn_read(struct conn *c, int i) {
   struct half *h = &c->dir[i];
   int passed = -1;
+  if (i == 0 && c->fw != NULL) return fwd_read(c);
   ssize_t n = i == 1 && c->handoff ? fdpass_recv(c->fd[i], h->buf, sizeof h->buf, &passed)
                                    : recv(c->fd[i], h->buf, sizeof h->buf, 0);
   if (passed >= 0) {
@@ -260,12 +397,25 @@ static void conn_read(struct conn *c, int i) {
   if (n > 0) h->len = (size_t)n, h->off = 0;
   else if (n == 0) h->eof = true;
   else if (errno != EAGAIN && errno != EINTR) c->dead = true;
+  if (i == 1 && c->fw != NULL && n > 0) httpfwd_response(&c->fw->t, h->buf, (size_t)n);
+  if (i == 1 && c->fw != NULL && n == 0) httpfwd_response_eof(&c->fw->t);
   if (n > 0) conn_flush(c, i);
+}
+
+static short fwd_events(const struct conn *c, int i) {
+  const struct half *in = &c->dir[0], *back = &c->dir[1];
+  short ev = 0;
+  if (i == 0 && !in->eof && c->fw->t.req < HTTPFWD_REQ_OTHER && in->len < sizeof in->buf) ev |= POLLIN;
+  if (i == 0 && back->off < back->len) ev |= POLLOUT;
+  if (i == 1 && !back->eof && back->len == 0) ev |= POLLIN;
+  if (i == 1 && c->fw->out_off < c->fw->out_len) ev |= POLLOUT;
+  return ev;
 }
 
 static short conn_events(const struct conn *c, int i) {
   if (c->connecting) return i == 1 ? POLLOUT : 0;
   if (c->fd[i] < 0) return 0;
+  if (c->fw != NULL) return fwd_events(c, i);
   short ev = 0;
   if (!c->dir[i].eof && c->dir[i].len == 0) ev |= POLLIN;
   bool parked = i == 1 && c->handoff && c->unix_gone;
@@ -289,13 +439,15 @@ static bool conn_step(struct conn *c, const struct pollfd *p) {
   }
   for (int i = 0; i < 2 && !c->dead; i++) {
     struct half *h = &c->dir[i];
-    if (h->eof && h->len == 0 && !h->shut && (i == 1 || c->replay == 0)) {
+    bool flushed = i == 1 || (c->replay == 0 && (c->fw == NULL || c->fw->out_len == 0));
+    if (h->eof && h->len == 0 && !h->shut && flushed) {
       /* Passes the half-close on: the peer of fd[1 - i] reads EOF, the other direction stays open. */
       bool gone = (i == 0 && c->handoff && c->unix_gone) || c->fd[1 - i] < 0;
       if (!gone && shutdown(c->fd[1 - i], SHUT_WR) != 0) c->dead = true;
       h->shut = true;
     }
   }
+  if (c->fw != NULL && !c->dead) fwd_step(c);
   /* The proxy ended without a handoff (a refusal): nothing will take the client's bytes. */
   bool abandoned = c->handoff && c->unix_gone && c->dir[1].shut;
   return c->dead || abandoned || (c->dir[0].shut && c->dir[1].shut);
@@ -305,6 +457,7 @@ static void conn_close(struct conn *c) {
   (void)close(c->fd[0]); /* nothing left to flush: errors change nothing */
   (void)close(c->fd[1]);
   free(c->kept);
+  free(c->fw);
   free(c);
 }
 

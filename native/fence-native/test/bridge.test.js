@@ -58,6 +58,74 @@ function fakeProxy(t, args) {
 }
 
 describe('fence-launch bridges', { skip }, () => {
+  it('tcp-to-unix under an HTTP grant: forwards the granted authority\'s requests, gives another back to the proxy from its start', async (t) => {
+    const addon = require('..').addon();
+    if (!addon) return t.skip('the addon is not built (npm run build)');
+    // The allowed server: records each request's line and Host.
+    const seen = [];
+    const upstream = await listen(
+      http.createServer((req, res) => {
+        seen.push(`${req.method} ${req.url} ${req.headers.host}`);
+        res.end(`hi ${req.url}\n`);
+      }),
+      { port: 0, host: '127.0.0.1' },
+    );
+    t.after(() => upstream.close());
+    const authority = `localhost:${upstream.address().port}`;
+    const grant = (host) => {
+      const tail = Buffer.alloc(13);
+      tail.writeUInt16LE(authority.length, 0);
+      tail.writeUInt16LE(host.length, 2);
+      tail[12] = 1; // N = 0: the request starts the connection
+      return Buffer.concat([Buffer.from(authority), Buffer.from(host), tail]);
+    };
+    // The proxy: grants a connection whose first request is for `authority`; answers any other 403.
+    const given = [];
+    const sock = path.join(openDir(t, 'bridge'), 'proxy.sock');
+    const proxy = await listen(
+      net.createServer((client) => {
+        let got = Buffer.alloc(0);
+        let decided = false;
+        client.on('data', (d) => {
+          got = Buffer.concat([got, d]);
+          if (decided || got.indexOf('\r\n\r\n') < 0) return;
+          decided = true;
+          client.pause();
+          const line = got.subarray(0, got.indexOf('\r\n')).toString();
+          if (line.includes(`http://${authority}/`)) {
+            const up = net.createConnection(upstream.address().port, '127.0.0.1', () => {
+              addon.sendFd(client._handle.fd, up._handle.fd, grant(authority));
+              client.destroy();
+              up.destroy();
+            });
+            return;
+          }
+          given.push(got.toString());
+          client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 7\r\nConnection: close\r\n\r\nrefused');
+        });
+      }),
+      sock,
+    );
+    t.after(() => proxy.close());
+    const port = await freePort();
+    // Three requests in one write: the second comes from the ring the bridge replays from N = 0.
+    const client = `
+import re, socket
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.sendall(b"GET http://${authority}/1 HTTP/1.1\\r\\nHost: x\\r\\nProxy-Connection: keep-alive\\r\\n\\r\\n"
+          b"POST http://${authority.toUpperCase()}/2 HTTP/1.1\\r\\nContent-Length: 3\\r\\n\\r\\nabc"
+          b"GET http://127.0.0.1:1/3 HTTP/1.1\\r\\nHost: y\\r\\n\\r\\n")
+got = b""
+while chunk := s.recv(65536):
+    got += chunk
+print(" ".join(re.findall(r"HTTP/1\\.1 \\d+|hi /\\d|refused", got.decode())))`;
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [] };
+    const r = await launch(plan, [python, '-c', client], { pass: [openSocketPath(sock)] });
+    assert.equal(r.stdout, 'HTTP/1.1 200 hi /1 HTTP/1.1 200 hi /2 HTTP/1.1 403 refused\n', r.stderr);
+    assert.deepEqual(seen, [`GET /1 ${authority}`, `POST /2 ${authority}`]);
+    assert.deepEqual(given, ['GET http://127.0.0.1:1/3 HTTP/1.1\r\nHost: y\r\n\r\n']);
+  });
+
   it('tcp-to-unix: a client on 127.0.0.1:port reaches a host Unix socket server', async (t) => {
     if (!hasCommand('curl')) return t.skip('curl is not installed');
     const sock = path.join(openDir(t, 'bridge'), 'http.sock');

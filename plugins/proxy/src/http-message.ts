@@ -69,6 +69,20 @@ export function parseForwardTarget(target: string): ForwardTarget | undefined {
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, hostHeader: url.host, path: `${url.pathname}${url.search}` };
 }
 
+/** Longest authority and Host value a grant carries (bridge-http.h HTTPFWD_NAME_MAX). */
+const GRANT_NAME_MAX = 255;
+
+/**
+ * The raw authority of an absolute-URI target the bridge forwards on its own (bridge-http.c accepts
+ * exactly this shape: a plain authority, then nothing or a path or query of visible ASCII without
+ * `#` or `\`), or undefined: such a request stays with this proxy.
+ */
+export function grantableAuthority(target: string, hostHeader: string): string | undefined {
+  const m = /^http:\/\/([A-Za-z0-9._~:[\]-]+)(?:[/?][\x21\x22\x24-\x5b\x5d-\x7e]*)?$/i.exec(target);
+  if (!m || m[1]!.length > GRANT_NAME_MAX || hostHeader.length > GRANT_NAME_MAX || !/^[\x21-\x7e]+$/.test(hostHeader)) return undefined;
+  return m[1];
+}
+
 const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   403: 'Forbidden',

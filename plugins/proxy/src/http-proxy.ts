@@ -6,7 +6,17 @@
 import type { IncomingMessage, RequestOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { filterTarget, isPolicyBlock, systemResolver, type FilterDecision, type Resolver } from './filter.js';
-import { BLOCKED_BODY, GUARD_BODY, closingResponseHead, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply, reasonHeader } from './http-message.js';
+import {
+  BLOCKED_BODY,
+  GUARD_BODY,
+  closingResponseHead,
+  endToEndHeaders,
+  grantableAuthority,
+  parseAuthority,
+  parseForwardTarget,
+  rawReply,
+  reasonHeader,
+} from './http-message.js';
 import { SocketSet, trackedService, type TunnelProxy } from './listener.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
@@ -16,13 +26,18 @@ import {
   type Decision,
   type ProxyOptions,
 } from './options.js';
-import { closeAfter, describeError, handOff, splice, type FdSender } from './tunnel.js';
+import { closeAfter, connectUpstream, describeError, grant, handOff, splice, type FdSender } from './tunnel.js';
 import { createUpstreamPool } from './upstream-pool.js';
 import { connectToUpstream, openTunnel, through, unreachable } from './upstream.js';
 
 export interface HttpProxyOptions extends ProxyOptions {
   /** Time allowed for a request's headers to arrive (default 30 s); then 408 and close. */
   readonly headersTimeoutMs?: number;
+  /**
+   * Every allowed request is reported with its status (-d shows them): this proxy then relays each
+   * one itself, granting none to the bridge (which reports nothing).
+   */
+  readonly reportEveryRequest?: boolean;
 }
 
 /** Request headers beyond this size get 431 and a close. */
@@ -47,6 +62,20 @@ const longBody = (method: string, incoming: IncomingMessage): boolean =>
   method !== 'HEAD' && incoming.headers['transfer-encoding'] === undefined && Number(incoming.headers['content-length']) >= HANDOFF_MIN_BODY;
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A grant's request is re-sent by the bridge from its first byte, out of the last 256 KiB it sent
+ * (bridge.c BRIDGE_BUF): so only a request with a short body (or none) that arrived with little
+ * behind it, and no `Expect` (this server may already have answered `100 Continue`).
+ */
+const GRANT_MAX_BODY = 64 * 1024;
+const GRANT_MAX_READ = 128 * 1024;
+const grantableRequest = (req: IncomingMessage): boolean =>
+  (req.httpVersion === '1.1' || req.httpVersion === '1.0') &&
+  req.headers['transfer-encoding'] === undefined &&
+  req.headers.expect === undefined &&
+  Number(req.headers['content-length'] ?? 0) <= GRANT_MAX_BODY &&
+  req.socket.bytesRead <= GRANT_MAX_READ;
 
 /**
  * Hands a forwarded response to the bridge at the other end of `client`: the response head (with
@@ -141,7 +170,41 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
     splice(client, upstream, idleTimeout);
   }
 
-  async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Hands an allowed request, and its connection's later requests for the same authority, to the
+   * bridge (see grant in tunnel.ts). Returns the upstream socket it connected when the handoff did
+   * not happen (the caller relays the request over it), or undefined when it did or answered itself.
+   */
+  async function grantToBridge(
+    req: IncomingMessage,
+    res: ServerResponse,
+    d: FilterDecision & { allowed: true },
+    authority: string,
+    hostHeader: string,
+    send: FdSender,
+    granted: () => void,
+  ): Promise<Socket | undefined> {
+    const method = req.method ?? 'GET';
+    const url = req.url ?? '';
+    let upstream: Socket;
+    try {
+      upstream = await connectUpstream(d.addresses, d.port, connectTimeout);
+    } catch (e) {
+      decided(method, url, d, 502, unreachable(d, e), true);
+      req.resume();
+      respond(res, 502, `fence: cannot connect to ${formatTarget(d.host, d.port)}: ${describeError(e)}\n`);
+      return undefined;
+    }
+    sockets.add(upstream);
+    if (res.destroyed) return void upstream.destroy();
+    if (!grant(req.socket, upstream, authority, hostHeader, send)) return upstream;
+    granted();
+    report({ action: 'allow', host: d.host, port: d.port, reason: d.reason, detail: `${method} bridge ${d.host} ${url} (later requests for ${authority} on this connection too)` });
+    return undefined;
+  }
+
+  /** `settleFirst`: given for a connection's first request, told whether it was granted to the bridge. */
+  async function forward(req: IncomingMessage, res: ServerResponse, settleFirst?: (granted: boolean) => void): Promise<void> {
     const method = req.method ?? 'GET';
     const url = req.url ?? '';
     const target = parseForwardTarget(url);
@@ -157,6 +220,12 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
       return respond(res, statusOf(d), bodyOf(d));
     }
     if (res.destroyed) return;
+    // The first request of a connection (the bridge's offset 0) can be granted to the bridge.
+    const send = settleFirst && !d.upstream && !options.reportEveryRequest && grantableRequest(req) ? handoff : undefined;
+    const authority = send ? grantableAuthority(url, target.hostHeader) : undefined;
+    const connectedForGrant =
+      send && settleFirst && authority !== undefined ? await grantToBridge(req, res, d, authority, target.hostHeader, send, () => settleFirst(true)) : undefined;
+    if (authority !== undefined && connectedForGrant === undefined) return;
     let connected = false;
     let handed = false;
     // Forwarded (defaultAction "proxy"): to the upstream proxy itself, which gets the absolute URI
@@ -173,7 +242,7 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
       sockets.add(viaUpstream);
       if (res.destroyed) return void viaUpstream.destroy();
     }
-    const direct = viaUpstream;
+    const direct = viaUpstream ?? connectedForGrant;
     const auth = d.upstream?.authorization ? ['Proxy-Authorization', d.upstream.authorization] : [];
     const outgoing = request({
       ...(direct ? { createConnection: () => direct } : { agent: pool.agent, ...pool.target(d.host, d.port, d.addresses) }),
@@ -226,10 +295,22 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   });
   // Sockets with a response under way: a parse error there must not write a second reply into it.
   const answering = new WeakSet<Socket>();
+  // Whether a connection's first request was granted to the bridge: the bridge then answers the
+  // requests behind it (or gives them back on a new connection), so they are not this proxy's to
+  // decide or relay (no request is decided twice, nor sent upstream twice).
+  const grantedAway = new WeakMap<Socket, Promise<boolean>>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     answering.add(req.socket);
     res.once('close', () => answering.delete(req.socket));
-    forward(req, res).catch(() => res.destroy());
+    const first = grantedAway.get(req.socket);
+    if (first === undefined) {
+      let settle: (granted: boolean) => void = () => undefined;
+      grantedAway.set(req.socket, new Promise<boolean>((r) => (settle = r)));
+      return void forward(req, res, settle)
+        .catch(() => res.destroy())
+        .finally(() => settle(false));
+    }
+    first.then((granted) => (granted ? undefined : forward(req, res))).catch(() => res.destroy());
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;

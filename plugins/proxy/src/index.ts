@@ -93,6 +93,8 @@ async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProx
   const dir = linux ? plan.runtimeDir() : '';
   const http = createHttpProxy({
     ...common,
+    // -d shows every allowed request with its status: the proxy then relays them all itself.
+    reportEveryRequest: options.debug,
     listen: linux ? { path: join(dir, HTTP_SOCKET) } : { host: '127.0.0.1', port: network.httpProxyPort },
   });
   const socks = createSocksProxy({

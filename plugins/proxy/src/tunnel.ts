@@ -126,6 +126,42 @@ export function handOff(client: Socket, upstream: Socket, reply: Uint8Array, sen
   return true;
 }
 
+/**
+ * Ends a grant message (bridge.c): the decided authority and the Host value to send, their lengths
+ * (uint16, little-endian), N = 0 (the request starts the Unix connection), then the marker 1.
+ */
+function grantTrailer(authority: string, host: string): Buffer {
+  const a = Buffer.from(authority, 'latin1');
+  const h = Buffer.from(host, 'latin1');
+  const t = Buffer.alloc(13);
+  t.writeUInt16LE(a.length, 0);
+  t.writeUInt16LE(h.length, 2);
+  t[12] = 1; // N (bytes 4–11) stays 0
+  return Buffer.concat([a, h, t]);
+}
+
+/**
+ * Grants the bridge at the other end of `client` the plain-HTTP requests for `authority`: it gets
+ * the upstream socket connected for the request this proxy decided, which is the first on `client`,
+ * and forwards that request (re-sent from its start: N = 0) and every later one for the same
+ * authority itself; any other it gives back on a new connection (bridge.c). Both Node sockets are
+ * closed. Returns false, with nothing sent, when this proxy has written to the client or read from
+ * the upstream, or the send fails (e.g. the client has unread input); the caller relays instead.
+ */
+export function grant(client: Socket, upstream: Socket, authority: string, host: string, send: FdSender): boolean {
+  const clientFd = fdOf(client);
+  const upstreamFd = fdOf(upstream);
+  if (clientFd < 0 || upstreamFd < 0 || client.bytesWritten > 0 || client.writableLength > 0 || upstream.bytesRead > 0) return false;
+  try {
+    send(clientFd, upstreamFd, grantTrailer(authority, host));
+  } catch {
+    return false;
+  }
+  client.destroy();
+  upstream.destroy();
+  return true;
+}
+
 /** Writes a last reply, then closes (a stream socket keeps what was written for its reader). */
 export function closeAfter(socket: Socket, reply: string | Uint8Array): void {
   if (socket.destroyed || !socket.writable) {

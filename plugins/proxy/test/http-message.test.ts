@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCKED_BODY, closingResponseHead, endToEndHeaders, parseAuthority, parseForwardTarget, rawReply, reasonHeader } from '../src/http-message.js';
+import { BLOCKED_BODY, closingResponseHead, endToEndHeaders, grantableAuthority, parseAuthority, parseForwardTarget, rawReply, reasonHeader } from '../src/http-message.js';
 
 describe('endToEndHeaders', () => {
   it('drops hop-by-hop headers and those named by Connection, keeping order and case', () => {
@@ -36,6 +36,21 @@ describe('parseForwardTarget', () => {
     for (const bad of ['/path', 'https://example.com/', 'ftp://x/', 'http://u:p@x/', 'http:///x', '*']) {
       expect(parseForwardTarget(bad), bad).toBeUndefined();
     }
+  });
+});
+
+describe('grantableAuthority', () => {
+  it('gives the raw authority of a target the bridge forwards on its own', () => {
+    expect(grantableAuthority('http://Example.com:8080/a?b=c', 'example.com:8080')).toBe('Example.com:8080');
+    expect(grantableAuthority('http://[::1]:80', '[::1]')).toBe('[::1]:80');
+    expect(grantableAuthority('HTTP://example.com?q', 'example.com')).toBe('example.com');
+  });
+
+  it('keeps with the proxy what the bridge would not forward plainly', () => {
+    for (const target of ['http://u@example.com/', 'http://example.com\\@evil/', 'http://example.com/#f', 'http://example.com/a b', 'http://exämple.com/', 'http://example.com%2e/']) {
+      expect(grantableAuthority(target, 'example.com'), target).toBeUndefined();
+    }
+    expect(grantableAuthority(`http://${'a'.repeat(256)}/`, 'a')).toBeUndefined();
   });
 });
 

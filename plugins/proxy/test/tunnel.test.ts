@@ -7,7 +7,7 @@ import { createHttpProxy } from '../src/http-proxy.js';
 import type { TunnelProxy } from '../src/listener.js';
 import { createSocksProxy } from '../src/socks-proxy.js';
 import type { FdSender } from '../src/tunnel.js';
-import { collect, connectUnix, echoServer, fdsSettle, fdCount, readUntil, startTestProxy, tempDir, type TcpServer } from './support.js';
+import { collect, connectUnix, echoServer, fdsSettle, fdCount, listenTcp, readUntil, startTestProxy, tempDir, type TcpServer } from './support.js';
 
 const native = createRequire(import.meta.url)('@fence/native') as { addon(): { sendFd?: FdSender } | undefined };
 const sendFd = native.addon()?.sendFd;
@@ -174,5 +174,65 @@ describe.skipIf(!sendFd)('handOff', () => {
     expect(r.message.subarray(12)).toEqual(trailer(3 + request.length)); // N: the greeting and the request
     expect(r.echoed).toBe('through the passed socket');
     expect(events).toMatchObject([{ action: 'allow', detail: `CONNECT localhost:${echo.port} ALLOWED` }]);
+  });
+});
+
+describe.skipIf(!sendFd)('grant (plain HTTP to the bridge)', () => {
+  const send = sendFd as FdSender;
+  const get = (extra = ''): Buffer => Buffer.from(`GET http://LocalHost:${echo.port}/x?y HTTP/1.1\r\nHost: x\r\n${extra}\r\n`);
+
+  /** The end of a grant message: authority, Host value, their lengths (uint16 LE), N = 0, the marker 1. */
+  function grantTrailer(authority: string, host: string): Buffer {
+    const t = Buffer.alloc(13);
+    t.writeUInt16LE(authority.length, 0);
+    t.writeUInt16LE(host.length, 2);
+    t[12] = 1;
+    return Buffer.concat([Buffer.from(authority), Buffer.from(host), t]);
+  }
+
+  it('passes the upstream socket of an allowed first request with its raw authority, the Host value, N = 0 and marker 1', async () => {
+    const start = fdCount();
+    const { path, proxy: p, events } = await proxy(createHttpProxy, send);
+    const r = await bridge(path, get());
+    expect(r).toEqual({ message: grantTrailer(`LocalHost:${echo.port}`, `localhost:${echo.port}`), fds: 1, echoed: 'through the passed socket' });
+    expect(events).toMatchObject([{ action: 'allow', detail: expect.stringMatching(/^GET bridge localhost http:\/\/LocalHost:\d+\/x\?y /) }]);
+    expect(p.openSockets).toBe(0);
+    await p.stop();
+    expect(await fdsSettle(start)).toBe(start);
+  });
+
+  it('relays itself what the bridge would not re-send or frame: a chunked body, Expect, a long body', async () => {
+    for (const extra of ['Transfer-Encoding: chunked\r\n', 'Expect: 100-continue\r\nContent-Length: 1\r\n', 'Content-Length: 70000\r\n']) {
+      const { path, calls } = await proxy(createHttpProxy, send);
+      const s = await connectUnix(path);
+      s.on('error', () => undefined);
+      s.write(get(extra));
+      await new Promise((r) => setTimeout(r, 100));
+      s.destroy();
+      expect(calls, extra).toEqual([]);
+    }
+  });
+
+  it('grants nothing when every request is to be reported (-d)', async () => {
+    // Answers with the request line it got.
+    const server = await listenTcp((c) =>
+      c.once('data', (d: Buffer) => {
+        const line = d.toString().split('\r\n')[0]!;
+        c.end(`HTTP/1.1 200 OK\r\nContent-Length: ${line.length}\r\nConnection: close\r\n\r\n${line}`);
+      }),
+    );
+    const calls: number[] = [];
+    const started = await startTestProxy(createHttpProxy, dir.path, local, { reportEveryRequest: true });
+    const p = started.proxy as TunnelProxy;
+    proxies.push(p);
+    p.enableHandoff((u, f, data) => (calls.push(data.length), send(u, f, data)));
+    const s = await connectUnix(started.path);
+    s.write(Buffer.from(`GET http://localhost:${server.port}/x?y HTTP/1.1\r\nHost: x\r\n\r\n`));
+    // The proxy relayed it itself, in origin form.
+    expect((await readUntil(s, (b) => b.includes('GET /x?y HTTP/1.1'))).toString()).toMatch(/^HTTP\/1\.1 200 /);
+    s.destroy();
+    await server.close();
+    expect(calls).toEqual([]);
+    expect(started.events).toMatchObject([{ action: 'allow', detail: expect.stringMatching(/^GET 200 localhost /) }]);
   });
 });
