@@ -63,6 +63,8 @@ export interface ProxyServiceOptions {
   readonly build: string;
   /** How long a service no run holds a lease on lives (default 60 s). */
   readonly idleMs?: number;
+  /** Told why a run could not use the service (it then starts its own proxies). */
+  readonly unavailable?: (why: string) => void;
 }
 
 /**

@@ -163,6 +163,7 @@ async function leaseService(kernel: PluginHost, plan: LaunchPlan, service: Proxy
   const leased = addon ? await leaseProxyService(service, network, addon.tryLock.bind(addon)) : 'the @fence/native addon is not built';
   if (typeof leased === 'string') {
     logger.debug(LAYER, `proxy service not used: ${leased}; this run starts its own proxies`);
+    service.unavailable?.(leased);
     return false;
   }
   plan.cleanup.push(() => leased.release());
