@@ -117,6 +117,37 @@ describe.each(USERS)('creation guard (as %s)', (user) => {
     }
   });
 
+  it('the command cannot signal the guard through a descriptor either (F_SETOWN, then F_SETSIG SIGKILL on SIGIO)', async (ctx) => {
+    const { addon } = (await import('@fence/native')) as typeof import('@fence/native');
+    if ((addon()?.landlockAbiVersion() ?? 0) < 6) return ctx.skip(true, 'no Landlock signal scope (ABI 6) on this kernel: the command can signal the guard (security.md, Known limits)');
+    if (!hasProgram('python3')) return ctx.skip(true, 'no python3 to make the fcntl calls');
+    ws = workspace(user);
+    writeSettings(ws, { filesystem: { allowWrite: ['.'] } });
+    // The kernel sends the signal for the descriptor's owner, with the credentials it had at
+    // F_SETOWN: Landlock checks that owner's domain as it does kill().
+    const program = [
+      'import fcntl, os, socket, time',
+      'guard = os.getppid()',
+      'a, b = socket.socketpair()',
+      'fcntl.fcntl(a, fcntl.F_SETOWN, guard)',
+      'fcntl.fcntl(a, 10, 9)  # F_SETSIG: SIGKILL instead of SIGIO',
+      'fcntl.fcntl(a, fcntl.F_SETFL, fcntl.fcntl(a, fcntl.F_GETFL) | os.O_ASYNC)',
+      'b.send(b"x")',
+      'time.sleep(0.5)',
+      'os.mkdir("d")',
+      'try:',
+      '    open("d/.bashrc", "w")',
+      '    print("after=0")',
+      'except OSError as e:',
+      '    print("after=%d" % e.errno)',
+    ].join('\n');
+    const r = await fence(ws, ['--', 'python3', '-c', program]);
+    // EPERM (1) from the guard, still there; killed, the call would fail with ENOSYS (38).
+    expect(r.stdout).toBe('after=1\n');
+    expect(r.stderr).toMatch(/refused to create .*d\/\.bashrc/);
+    expect(existsSync(join(ws.dir, 'd/.bashrc'))).toBe(false);
+  });
+
   it('ends the sandbox, without spinning, when the guard can serve no more (its descriptor limit lowered from outside)', async () => {
     ws = workspace(user);
     writeSettings(ws, { filesystem: { allowWrite: ['.'] } });
