@@ -242,6 +242,24 @@ const get = (p) => new Promise((ok, ko) => http.get({ host, port, agent, path: '
     expect(n.stdout).toBe('GET /a body=0\nGET /b body=0\n');
   });
 
+  it('answers a granted request and then the malformed one pipelined behind it (400), though the proxy\'s parser met it first', async () => {
+    setup();
+    const py = String.raw`
+import os, re, socket
+s = socket.create_connection(("127.0.0.1", int(os.environ["HTTP_PROXY"].rsplit(":", 1)[1])), timeout=10)
+s.sendall(b"GET ${A()}/first HTTP/1.1\r\nHost: x\r\n\r\nPOST ${A()}/bad HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+got = b""
+while True:
+    d = s.recv(65536)
+    if not d: break
+    got += d
+print(b" ".join(re.findall(rb"HTTP/1\.1 \d+|GET /\w+ body=\d+|HPE_\w+", got)).decode())
+`;
+    const r = await fence(ws, ['--', 'python3', '-c', py]);
+    expect(r.stdout).toBe('HTTP/1.1 200 GET /first body=0 HTTP/1.1 400 HPE_INVALID_CONTENT_LENGTH HPE_INVALID_CONTENT_LENGTH\n');
+    expect(a.seen.map((s) => s.url)).toEqual(['/first']);
+  });
+
   it.runIf(ROOT)('decides a CONNECT pipelined behind a granted request once: the bridge gives it back after the answer, one refusal under -m', async () => {
     setup();
     writeSettings(ws, { network: { allowedDomains: ['localhost', 'slow.test'], allowLocalOutbound: true } });
