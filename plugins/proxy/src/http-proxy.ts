@@ -318,7 +318,12 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || answering.has(socket)) return void socket.destroy();
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return void socket.destroy();
+    // Met while a request is answered: no second reply goes into its stream. When that request is
+    // granted, the bridge gives these bytes back after its answer (and they get their status then);
+    // until the grant is settled the socket stays, as the bridge needs it passed.
+    const first = grantedAway.get(socket);
+    if (answering.has(socket)) return void (first ?? Promise.resolve(false)).finally(() => socket.destroy());
     closeAfter(socket, rawReply(status, `fence: ${err.code ?? 'bad request'}\n`));
   });
   // Assigned, not spread: openSockets is a getter.
