@@ -3,7 +3,7 @@
  * (uid/gid 65534 via setpriv), in a workspace that user owns.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +50,24 @@ export function workspace(user: User): Workspace {
     chmodSync(root, 0o755);
     for (const d of [dir, home]) chownSync(d, NOBODY, NOBODY);
   }
-  return { user, dir, home, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  const cleanup = () => {
+    for (const pid of proxyServicePids(home)) process.kill(pid, 'SIGTERM');
+    rmSync(root, { recursive: true, force: true });
+  };
+  return { user, dir, home, cleanup };
+}
+
+/**
+ * The live shared proxy services of a home (each names its pid in its lock file, in Fence's cache
+ * directory): a workspace's services end with it instead of idling for a minute.
+ */
+export function proxyServicePids(home: string): number[] {
+  const dir = join(home, '.cache/fence/proxy');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.lock'))
+    .map((f) => Number(readFileSync(join(dir, f), 'utf8')))
+    .filter((pid) => pid > 0 && existsSync(`/proc/${pid}`));
 }
 
 /** Writes `fence.json` in the workspace (owned by its user), so `fence` discovers it. */

@@ -9,24 +9,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FENCE_BIN, fence, own, writeSettings, USERS, workspace, type Result, type Workspace } from '../src/fence.js';
-
-const EXPLAIN = { FENCE_FAST_PATH: 'explain' };
-const NODE = { FENCE_FAST_PATH: '0' };
-const HIT = 'fence: fast path: hit\n';
-
-/** The fast path's own line, if any. */
-const fastLine = (r: Result): string | undefined => /^fence: fast path: .*$/m.exec(r.stderr)?.[0];
-/** stderr without the explanations. */
-const userStderr = (r: Result): string => r.stderr.replace(/^fence: (fast path|plan cache): .*\n/gm, '');
-
-/** Runs `args` until its plan is stored: once to fill the caches, then again once its inputs are 2 s old. */
-async function warm(ws: Workspace, args: readonly string[], env: Record<string, string> = {}): Promise<void> {
-  await fence(ws, args, { env: { ...NODE, ...env } });
-  await sleep(2100);
-  const r = await fence(ws, args, { env: { ...NODE, ...env, FENCE_FAST_PATH: 'explained' } });
-  expect(r.stderr).not.toMatch(/plan cache: not stored/);
-}
+import { FENCE_BIN, fence, own, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
+import { EXPLAIN, fastLine, HIT, NODE, userStderr, warm } from '../src/plan-cache.js';
 
 /** A bwrap that cannot create a network namespace (as warnings.test.ts): the run warns. */
 function bwrapWithoutNetns(ws: Workspace): Record<string, string> {

@@ -31,6 +31,12 @@ export interface NativeAddon {
    */
   sendFd(unixFd: number, passFd: number, data: Uint8Array): void;
   /**
+   * flock(fd, LOCK_EX | LOCK_NB): true when the open file now holds the lock, false when another
+   * open file does. The lock goes with the open file: a child that inherits `fd` holds it until it
+   * exits or closes it. Throws an Error with `errno` on other failures.
+   */
+  tryLock(fd: number): boolean;
+  /**
    * Puts the terminal `fd` in raw mode (cfmakeraw: no echo, no line editing, no signal keys, no
    * output processing) and returns its previous mode, opaque, for ttyRestore. Throws an Error
    * with `code` and `errno` (ENOTTY: not a terminal).

@@ -27,14 +27,16 @@ async function helperBench(createSandbox, dir, bwrap) {
 }
 
 /**
- * Fills the plan cache for `fence -- true` in `dir` and says whether the fast path takes it: a
- * plan is stored once its inputs are 2 s old (the racy rule of packages/cli/src/plan-cache).
+ * Fills the plan cache for `fence <flags> -- true` in `dir` and says whether the fast path takes
+ * it: a plan is stored once its inputs are 2 s old (the racy rule of packages/cli/src/plan-cache).
+ * With allowed domains the first run also starts the shared proxy service, which later runs reuse.
  */
-function warmPlanCache(dir) {
-  spawnSync(FENCE, ['--', 'true'], { cwd: dir, env: { ...process.env, FENCE_FAST_PATH: '0' } });
+function warmPlanCache(dir, flags = [], env = process.env) {
+  const argv = [...flags, '--', 'true'];
+  spawnSync(FENCE, argv, { cwd: dir, env: { ...env, FENCE_FAST_PATH: '0' } });
   spawnSync('sleep', ['2.1']);
-  spawnSync(FENCE, ['--', 'true'], { cwd: dir, env: { ...process.env, FENCE_FAST_PATH: '0' } });
-  const r = spawnSync(FENCE, ['--', 'true'], { cwd: dir, env: { ...process.env, FENCE_FAST_PATH: 'explain' }, encoding: 'utf8' });
+  spawnSync(FENCE, argv, { cwd: dir, env: { ...env, FENCE_FAST_PATH: '0' } });
+  const r = spawnSync(FENCE, argv, { cwd: dir, env: { ...env, FENCE_FAST_PATH: 'explain' }, encoding: 'utf8' });
   return r.stderr.trim();
 }
 
@@ -64,6 +66,7 @@ export async function startupBench() {
   const fast = warmPlanCache(dir);
   const cold = timeCommand([FENCE, '--', 'true'], { cwd: dir });
   const coldNode = timeCommand([FENCE, '--', 'true'], { cwd: dir, env: { ...process.env, FENCE_FAST_PATH: '0' } });
+  const fastNet = warmPlanCache(dir, ['-s', twoDomains]);
   const coldNet = timeCommand([FENCE, '-s', twoDomains, '--', 'true'], { cwd: dir });
   const version = timeCommand([FENCE, '--version']);
   // An agent hook pays this before each shell command: settings and the command policy, no sandbox.
@@ -76,7 +79,7 @@ export async function startupBench() {
   console.log(`bare bwrap … true (floor)          ${fmt(bwrap)}`);
   console.log(`fence -- true (default policy)     ${fmt(cold)}   (${fast})`);
   console.log(`the same through Node (no fast path) ${fmt(coldNode)}`);
-  console.log(`fence -- true (two domains)        ${fmt(coldNet)}`);
+  console.log(`fence -- true (two domains)        ${fmt(coldNet)}   (${fastNet}; the proxies of the shared service)`);
   console.log(`fence --version                    ${fmt(version)}`);
   console.log(`fence --claude-pre-tool-use -t code ${fmt(hook)}`);
   console.log(`ratio cold fence / node -e 0       ${ratio(cold, nodeE)}   (two domains: ${ratio(coldNet, nodeE)}; target ≤ 1.4×)`);
@@ -88,6 +91,7 @@ export async function startupBench() {
     // node -e 0 pays: the ratio on equal footing is the one a machine without the variable sees.
     const { NODE_EXTRA_CA_CERTS: _, ...plain } = process.env;
     const nodePlain = timeCommand([node, '-e', '0'], { env: plain });
+    warmPlanCache(dir, ['-s', twoDomains], plain);
     const netPlain = timeCommand([FENCE, '-s', twoDomains, '--', 'true'], { env: plain, cwd: dir });
     console.log(`without NODE_EXTRA_CA_CERTS: node -e 0 ${fmt(nodePlain)}; fence -- true (two domains) ${fmt(netPlain)}`);
     console.log(`ratio cold fence (two domains) / node -e 0, both without NODE_EXTRA_CA_CERTS  ${ratio(netPlain, nodePlain)}   (target ≤ 1.5×)`);

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sys/file.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -178,6 +179,18 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   throw e;
 }
 
+// flock(fd, LOCK_EX | LOCK_NB): true when this open file now holds the lock, false when another does.
+// The lock goes with the open file (a child that inherits the descriptor holds it until it exits).
+Napi::Value TryLock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "tryLock(fd: number)");
+  if (flock(info[0].As<Napi::Number>().Int32Value(), LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  Napi::Error e = Napi::Error::New(env, std::string("flock: ") + std::strerror(errno));
+  e.Set("errno", Napi::Number::New(env, errno));
+  throw e;
+}
+
 Napi::Value ThrowTerminal(Napi::Env env, const char* call, int err) {
   Napi::Error e = Napi::Error::New(env, std::string(call) + ": " + std::strerror(err));
   e.Set("code", Napi::String::New(env, err == ENOTTY ? "ENOTTY" : err == EBADF ? "EBADF" : "E" + std::to_string(err)));
@@ -250,6 +263,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("tryLock", Napi::Function::New(env, TryLock, "tryLock"));
   exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw, "ttyMakeRaw"));
   exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore, "ttyRestore"));
   exports.Set("auditOpen", Napi::Function::New(env, AuditOpen, "auditOpen"));

@@ -36,6 +36,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -527,6 +528,11 @@ static void relay_detach(const int *keep, size_t n) {
   /* Own session: terminal signals (Ctrl-C) go to the command, not to the relay. */
   (void)setsid();
   (void)signal(SIGPIPE, SIG_IGN);
+  /* Started by the guard (guard.h), it would keep the signals the guard reads from a signalfd
+   * blocked: SIGTERM must end it. */
+  sigset_t none;
+  (void)sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 /* Whether an earlier bridge has the same host descriptor (the capture bridge shares the HTTP proxy's). */
@@ -536,6 +542,35 @@ static bool fd_seen(const struct plan_bridge *bridges, size_t i) {
   return false;
 }
 
+/* Forks the relay so that it is not this process's child (the command's, after the exec): as its
+ * sibling (CLONE_PARENT: one fork, nothing to wait for), or, where this process is a PID
+ * namespace's init and so can have no sibling, through an intermediate child that exits at once.
+ * Returns 0 in the relay, 1 here, -1 (errno set) when it could not fork. */
+static int fork_relay(void) {
+  /* The raw call, as fork() has no flags: the relay never uses the thread state glibc's fork()
+   * would refresh (it neither raises signals at itself nor starts threads). */
+  long sibling = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0L, NULL, NULL, 0L);
+  if (sibling >= 0 || errno != EINVAL) return sibling < 0 ? -1 : sibling > 0;
+  pid_t mid = fork();
+  if (mid < 0) return -1;
+  if (mid == 0) {
+    pid_t relay_pid = fork();
+    if (relay_pid != 0) _exit(relay_pid < 0 ? 1 : 0);
+    return 0;
+  }
+  int status;
+  while (waitpid(mid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return errno = EAGAIN, -1;
+  return 1;
+}
+
+int bridge_refuse_only(const struct plan_bridge *bridges, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (bridges[i].kind != BRIDGE_REFUSE) return 0;
+  return n > 0;
+}
+
 int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
   /* A pidfd for this process: it stays valid across execve, so the relay sees the command exit. */
   int owner = (int)syscall(SYS_pidfd_open, getpid(), 0);
@@ -543,12 +578,9 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
   /* Non-dumpable before the fork, so the relay is never inspectable, not even for an instant; the
    * command's execve makes the launcher's image dumpable again. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return fence_fail(e, errno, "bridge: prctl(PR_SET_DUMPABLE)");
-  pid_t mid = fork();
-  if (mid < 0) return fence_fail(e, errno, "bridge: fork");
-  if (mid == 0) {
-    /* The intermediate child exits at once, so the relay is not a child of the command. */
-    pid_t relay_pid = fork();
-    if (relay_pid != 0) _exit(relay_pid < 0 ? 1 : 0);
+  int forked = fork_relay();
+  if (forked < 0) return fence_fail(e, errno, "bridge: fork");
+  if (forked == 0) {
     /* Kept: the listeners, the pidfd and the host sockets' descriptors (see plan.h). */
     int *keep = malloc((2 * n + 1) * sizeof *keep);
     if (keep == NULL) _exit(1);
@@ -562,10 +594,6 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
     relay(bridges, n, fds, owner);
     _exit(0);
   }
-  int status;
-  while (waitpid(mid, &status, 0) < 0)
-    if (errno != EINTR) return fence_fail(e, errno, "bridge: waitpid");
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return fence_fail(e, EAGAIN, "bridge: fork");
   /* The command must not inherit a way to the host sockets. */
   for (size_t i = 0; i < n; i++) {
     if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener");

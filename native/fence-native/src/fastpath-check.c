@@ -184,6 +184,7 @@ static int add_fd(struct reader *r, struct fast_plan *plan) {
     fd->kind = FAST_FD_BIND;
     if ((fd->bytes = word(r)) == NULL || (dir = word(r)) == NULL || number(r, &fd->dev) || number(r, &fd->ino)) return -1;
     fd->dir = strcmp(dir, "dir") == 0;
+    fd->sock = strcmp(dir, "socket") == 0;
     return 0;
   }
   fd->kind = strcmp(kind, "report") == 0 ? FAST_FD_REPORT : FAST_FD_NONE;
@@ -223,6 +224,13 @@ static int plan_record(struct reader *r, const char *tag, struct fast_plan *plan
     return 0;
   }
   if (strcmp(tag, "fd") == 0) return add_fd(r, plan);
+  if (strcmp(tag, "lease") == 0) {
+    struct fast_lease *grown = push(plan->leases, &plan->nleases, sizeof *grown);
+    if (grown == NULL) return -1;
+    plan->leases = grown;
+    struct fast_lease *l = &grown[plan->nleases - 1];
+    return (l->path = word(r)) == NULL || number(r, &l->dev) || number(r, &l->ino) ? -1 : 0;
+  }
   return 2;
 }
 
@@ -243,7 +251,7 @@ int fast_check(char *buf, size_t len, char **flags, int nflags, char **cmd, stru
   const char *tag = word(&r), *format = word(&r);
   size_t envs = 0;
   memset(plan, 0, sizeof *plan);
-  if (tag == NULL || format == NULL || strcmp(tag, "FENCE-PLAN") != 0 || strcmp(format, "1") != 0) return *why = "another entry format", -1;
+  if (tag == NULL || format == NULL || strcmp(tag, "FENCE-PLAN") != 0 || strcmp(format, "2") != 0) return *why = "another entry format", -1;
   *why = "a malformed entry";
   while ((tag = word(&r)) != NULL && strcmp(tag, "end") != 0) {
     int rc = run_record(&r, tag, flags, nflags, cmd, &envs, why);

@@ -1,4 +1,5 @@
-/* Starts the sandbox of a checked plan cache entry as the CLI's runner would (core runner.ts):
+/* Starts the sandbox of a checked plan cache entry as the CLI's runner would (core runner.ts),
+ * after taking a lease on each shared service it uses (the proxy service: connected, held open):
  * the plan's descriptors at 3, 4, … (bytes in a memfd, each bind path opened O_PATH|O_NOFOLLOW
  * and proved again to be the recorded file, bwrap's --info-fd report on a pipe), the command's
  * environment, the wrappers' argv; then forwards SIGINT, SIGTERM and SIGHUP the way the bwrap
@@ -13,7 +14,9 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,17 +36,39 @@ static int data_fd(const struct fast_fd *f) {
   return lseek(fd, 0, SEEK_SET) == 0 ? fd : (close(fd), -1);
 }
 
-/* The bind path opened without following a symlink anywhere, proved to be the recorded file. */
-static int bind_fd(const struct fast_fd *f) {
-  int fd = open(f->bytes, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+/* `path` opened O_PATH without following a symlink anywhere, proved to be the recorded object
+ * (device, inode, type; a service's socket also of this user), or -1. */
+static int open_proved(const char *path, unsigned long long dev, unsigned long long ino, mode_t type) {
+  int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
   char link[64], walked[4096];
   if (fd < 0) return -1;
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t n = readlink(link, walked, sizeof walked - 1);
-  int same = fstat(fd, &st) == 0 && (unsigned long long)st.st_dev == f->dev && (unsigned long long)st.st_ino == f->ino &&
-             (f->dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) && n > 0 && (walked[n] = '\0', strcmp(walked, f->bytes) == 0);
+  int same = fstat(fd, &st) == 0 && (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino &&
+             (st.st_mode & S_IFMT) == type && (type != S_IFSOCK || st.st_uid == getuid()) && n > 0 &&
+             (walked[n] = '\0', strcmp(walked, path) == 0);
   return same ? fd : (close(fd), -1);
+}
+
+static int bind_fd(const struct fast_fd *f) {
+  return open_proved(f->bytes, f->dev, f->ino, f->dir ? S_IFDIR : f->sock ? S_IFSOCK : S_IFREG);
+}
+
+/* Connects to a lease socket (proved as recorded) and waits for the service's "ok": the service
+ * is up, and stays up while this process holds the connection (until it exits). -1 when not. */
+static int take_lease(const struct fast_lease *l) {
+  int path = open_proved(l->path, l->dev, l->ino, S_IFSOCK);
+  if (path < 0) return -1;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d", path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  char ok[4];
+  struct pollfd p = {s, POLLIN, 0};
+  int up = s >= 0 && connect(s, (struct sockaddr *)&addr, sizeof addr) == 0 && poll(&p, 1, 2000) == 1 && read(s, ok, 3) == 3 && memcmp(ok, "ok\n", 3) == 0;
+  close(path);
+  if (!up && s >= 0) close(s);
+  return up ? s : -1;
 }
 
 /* Opens every descriptor; `report` gets the read end of the report pipe (or -1). */
@@ -155,7 +180,7 @@ static int supervise(pid_t pid, int report, int sigfd) {
   }
 }
 
-int fast_run(const struct fast_plan *plan, const char **why) {
+int fast_run(const struct fast_plan *plan, int explain, const char **why) {
   int fds[plan->nfds ? plan->nfds : 1], report;
   char **env = command_env(plan);
   sigset_t mask;
@@ -164,11 +189,14 @@ int fast_run(const struct fast_plan *plan, const char **why) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGHUP);
   sigaddset(&mask, SIGCHLD);
+  for (size_t i = 0; i < plan->nleases; i++)
+    if (take_lease(&plan->leases[i]) < 0) return *why = "the proxy service is not running", -1;
   if (env == NULL || open_fds(plan, fds, &report) != 0) return *why = "a bind path changed", -1;
   if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) return *why = "sigprocmask", -1;
   int sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
   if (sigfd < 0) return sigprocmask(SIG_UNBLOCK, &mask, NULL), *why = "signalfd", -1;
   const char *eol = isatty(2) ? "\r\n" : "\n";
+  if (explain) dprintf(2, "fence: fast path: hit\n");
   for (size_t i = 0; i < plan->nsay; i++) dprintf(2, "%s%s", plan->say[i], eol);
   pid_t pid = fork();
   if (pid < 0) return sigprocmask(SIG_UNBLOCK, &mask, NULL), *why = "fork", -1;

@@ -100,7 +100,6 @@ int fastpath_main(int argc, char **argv) {
   char *buf = read_entry(path, dir_end, &len, &why);
   struct fast_plan plan;
   if (buf == NULL || fast_check(buf, len, fence_args, sep, &fence_args[sep + 1], &plan, &why) != 0) return hand_over(sh_argv, why);
-  if (explaining()) fputs("fence: fast path: hit\n", stderr);
-  int status = fast_run(&plan, &why);
+  int status = fast_run(&plan, explaining(), &why);
   return status < 0 ? hand_over(sh_argv, why) : status;
 }

@@ -15,7 +15,13 @@ struct fast_fd {
   enum fast_fd_kind kind;
   const char *bytes; /* data: the bytes; bind: the path */
   size_t len;
-  int dir;
+  int dir, sock; /* bind: a directory, a socket (else a regular file) */
+  unsigned long long dev, ino;
+};
+
+/* A shared host service's socket the run connects to and holds until it ends (entry.ts `lease`). */
+struct fast_lease {
+  const char *path;
   unsigned long long dev, ino;
 };
 
@@ -32,6 +38,8 @@ struct fast_plan {
   size_t nset;
   const char **drop; /* volatile names the policy removes */
   size_t ndrop;
+  struct fast_lease *leases;
+  size_t nleases;
 };
 
 /* The variables left out of the key (entry.ts VOLATILE), passed as they are now. */
@@ -43,8 +51,9 @@ int fast_is_volatile(const char *name, size_t len);
 int fast_check(char *buf, size_t len, char **flags, int nflags, char **cmd, struct fast_plan *plan, const char **why);
 
 /* Starts the sandbox and waits for it; returns the exit status as fence reports it, or -1 (and
- * `why`) when nothing was started (the caller hands over then). */
-int fast_run(const struct fast_plan *plan, const char **why);
+ * `why`) when nothing was started (the caller hands over then). `explain`: say "hit" on stderr
+ * once everything it needs is in hand. */
+int fast_run(const struct fast_plan *plan, int explain, const char **why);
 
 int fastpath_main(int argc, char **argv);
 

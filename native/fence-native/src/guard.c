@@ -21,6 +21,7 @@
 #include <linux/limits.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "fdpass.h"
 #include "guard-filter.h"
 #include "guard-forward.h"
@@ -617,7 +618,18 @@ static void sort_fds(int *fds, size_t n) {
     }
 }
 
-static void run(const struct plan_guard *plan, const struct guard_supervisor *sup, int sock, pid_t child, int tty) {
+/* Starts the relay of the `later` bridges (a client is waiting) and stops polling them. Without
+ * it their clients would wait forever: they are refused at once instead, and the reason shown. */
+static void start_later(const struct guard_bridges *later, struct pollfd *fds) {
+  struct fence_err e = {.errnum = 0};
+  if (bridge_start(later->bridges, later->n, later->fds, &e) != 0) {
+    fprintf(stderr, "fence-launch: guard: cannot start the bridges' relay (%s: %s); their clients are refused\n", e.what, strerror(e.errnum));
+    for (size_t i = 0; i < later->n; i++) (void)close(later->fds[i]);
+  }
+  for (size_t i = 0; i < later->n; i++) fds[i].fd = -1;
+}
+
+static void run(const struct plan_guard *plan, const struct guard_supervisor *sup, const struct guard_bridges *later, int sock, pid_t child, int tty) {
   struct guard g = {.rules = {.plan = plan}, .listener = -1};
   sigset_t set;
   sigemptyset(&set);
@@ -638,18 +650,37 @@ static void run(const struct plan_guard *plan, const struct guard_supervisor *su
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) continue;
     _exit(got == 0 ? exit_code(status) : EXIT_SETUP);
   }
-  int keep[3] = {sfd, g.listener, g.forward ? guard_forward_fd(g.forward) : -1};
-  sort_fds(keep, 3);
-  close_others(keep, 3);
+  size_t nkeep = 3 + later->n;
+  int *keep = malloc(nkeep * sizeof *keep);
+  if (keep == NULL) {
+    fprintf(stderr, "fence-launch: guard: %s; ending the sandbox\n", strerror(ENOMEM));
+    (void)kill(child, SIGKILL);
+    _exit(EXIT_SETUP);
+  }
+  keep[0] = sfd, keep[1] = g.listener, keep[2] = g.forward ? guard_forward_fd(g.forward) : -1;
+  for (size_t i = 0; i < later->n; i++) keep[3 + i] = later->fds[i];
+  sort_fds(keep, nkeep);
+  close_others(keep, nkeep);
+  free(keep);
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) (void)dup2(null, 0), (void)dup2(null, 1), (void)close(null);
   /* Everything the guard creates gets exactly the mode the target asked for, less its umask. */
   umask(0);
 
-  struct pollfd fds[3] = {{.fd = g.listener, .events = POLLIN}, {.fd = sfd, .events = POLLIN}, {.fd = -1}};
+  /* The listener, the signals, the supervisor's channel, then the `later` bridges' listeners. */
+  struct pollfd *fds = calloc(3 + later->n, sizeof *fds);
+  if (fds == NULL) {
+    fprintf(stderr, "fence-launch: guard: %s; ending the sandbox\n", strerror(ENOMEM));
+    (void)kill(child, SIGKILL);
+    _exit(EXIT_SETUP);
+  }
+  fds[0] = (struct pollfd){.fd = g.listener, .events = POLLIN};
+  fds[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+  fds[2].fd = -1;
+  for (size_t i = 0; i < later->n; i++) fds[3 + i] = (struct pollfd){.fd = later->fds[i], .events = POLLIN};
   for (;;) {
     if (g.forward) fds[2].fd = guard_forward_fd(g.forward), fds[2].events = guard_forward_events(g.forward);
-    if (poll(fds, 3, -1) < 0) {
+    if (poll(fds, 3 + later->n, -1) < 0) {
       if (errno == EINTR) continue;
       /* Only a changed limit of the guard's own (EINVAL) or no memory gets here: it can serve no
        * more, so the sandbox ends rather than leave the command waiting or spin. */
@@ -673,32 +704,58 @@ static void run(const struct plan_guard *plan, const struct guard_supervisor *su
         (void)kill((int)si.ssi_signo == SIGINT && !tty ? -child : child, (int)si.ssi_signo);
       }
     }
+    for (size_t i = 0; i < later->n; i++)
+      if (fds[3 + i].revents) {
+        start_later(later, &fds[3]);
+        break;
+      }
     if (fds[0].revents & POLLIN) serve_one(&g);
     else if (fds[0].revents & (POLLHUP | POLLERR)) fds[0].fd = -1; /* no process has the filter any more */
   }
 }
 
-int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, struct fence_err *e) {
+/* The command's process, until exec_command's exec (or exit). */
+struct child_start {
+  guard_child_fn fn;
+  void *arg;
+  int sock, guard_end, tty;
+  sigset_t mask;
+};
+
+/* Not inlined: after vfork, the child must not write into guard_fork's frame, which the guard
+ * goes on with once the child has exec'd. */
+__attribute__((noinline, noreturn)) static void child_start(const struct child_start *c) {
+  (void)close(c->guard_end);
+  if (!c->tty) (void)setpgid(0, 0);
+  (void)sigprocmask(SIG_SETMASK, &c->mask, NULL);
+  c->fn(c->arg, c->sock);
+  _exit(EXIT_SETUP); /* fn does not return */
+}
+
+int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, const struct guard_bridges *later, int tty, guard_child_fn fn, void *arg, struct fence_err *e) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return fence_fail(e, errno, "guard: socketpair");
-  sigset_t set, old;
+  /* The command cannot ptrace the guard or open its descriptors through /proc. Set before the
+   * fork, so the guard is never dumpable once the command runs (its execve makes the command's
+   * own image dumpable again). */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return fence_fail(e, errno, "guard: prctl(PR_SET_DUMPABLE)");
+  struct child_start start = {.fn = fn, .arg = arg, .sock = sv[1], .guard_end = sv[0], .tty = tty};
+  sigset_t set;
   sigemptyset(&set);
   for (size_t i = 0; i < sizeof SIGNALS / sizeof *SIGNALS; i++) sigaddset(&set, SIGNALS[i]);
   /* Blocked before the fork, so the guard reads from its signalfd every signal sent from now. */
-  if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return fence_fail(e, errno, "guard: sigprocmask");
-  pid_t child = fork();
+  if (sigprocmask(SIG_BLOCK, &set, &start.mask) != 0) return fence_fail(e, errno, "guard: sigprocmask");
+  /* Without a supervisor nothing the child does before its exec waits for the guard, so the child
+   * borrows this address space (vfork: this process sleeps until the exec) instead of copying it,
+   * which costs milliseconds on a virtual machine. With one, its execve goes to the supervisor
+   * through the guard (runtimeExecPolicy "argv"): the guard must run meanwhile, so it forks. The
+   * child runs below this frame and never returns into it. */
+  pid_t child = sup ? fork() : vfork();
+  if (child == 0) child_start(&start);
   if (child < 0) return fence_fail(e, errno, "guard: fork");
-  if (child == 0) {
-    (void)close(sv[0]);
-    if (!tty) (void)setpgid(0, 0);
-    (void)sigprocmask(SIG_SETMASK, &old, NULL);
-    return sv[1];
-  }
   (void)close(sv[1]);
   if (!tty) (void)setpgid(child, child);
-  /* The command cannot ptrace the guard or open its descriptors through /proc. */
-  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  run(g, sup, sv[0], child, tty);
+  run(g, sup, later, sv[0], child, tty);
   _exit(EXIT_SETUP);
 }
 

@@ -4,7 +4,9 @@
  * fence-launch forks after Landlock (one domain for both) and before seccomp. The parent becomes
  * the guard: an ancestor of every sandboxed process (Yama's ptrace_scope 1 lets only an ancestor
  * read a process's memory), non-dumpable, restricted like the command by that same Landlock
- * domain and mounts, so it can do nothing the command could not. The child installs a filter that
+ * domain and mounts, so it can do nothing the command could not. The command then nests a
+ * domain of its own (scopes only: main.c), so its signals cannot reach the guard, while the guard,
+ * in the outer domain, may still read and signal it. The child installs a filter that
  * sends every creation syscall (open/openat/creat that create or write, mkdir, mknod, symlink,
  * link, rename; openat2 answers ENOSYS so callers fall back to openat), truncate, the chmods
  * that set an exec, others' write or setuid/setgid/sticky bit, and every setxattr to the guard with
@@ -54,6 +56,8 @@
 #include "err.h"
 #include "guard-forward.h"
 
+struct plan_bridge; /* plan.h, which includes this file */
+
 enum guard_kind { GUARD_FILE, GUARD_DIR, GUARD_GIT, GUARD_GIT_CONFIG };
 
 struct plan_guard_name {
@@ -66,13 +70,28 @@ struct plan_guard {
   size_t nnames;
 };
 
-/* Forks. Returns, in the child (the command's process), a socket for guard_install; the parent
- * becomes the guard and never returns: it serves notifications, forwards Fence's signals to the
- * child and exits with its status. Call after Landlock, before any seccomp filter. With `tty` the
- * child keeps its process group (it becomes a session leader later); else it gets its own. With
- * `sup` (Fence's seccomp supervisor: -m, runtimeExecPolicy "argv") the guard also serves the
- * supervisor's program (guard-forward.h). */
-int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, int tty, struct fence_err *e);
+/* Bridge listeners whose relay the guard starts when one first has a client (bridge_start, from the
+ * guard: refusals only, see bridge_refuse_only); n == 0: none. */
+struct guard_bridges {
+  const struct plan_bridge *bridges;
+  size_t n;
+  int *fds;
+};
+
+/* What the command's process runs after the fork: guard_install(sock, ...), the other filters and
+ * the exec. It must not return, and must not wait for the guard before its exec unless there is a
+ * supervisor (without one the guard sleeps until that exec: vfork). */
+typedef void (*guard_child_fn)(void *arg, int sock);
+
+/* Forks. The child (the command's process) runs fn(arg, sock), `sock` being the socket for
+ * guard_install; the parent becomes the guard and never returns: it serves notifications,
+ * forwards Fence's signals to the child and exits with its status. Returns -1 only when it could
+ * not fork. Call after Landlock, before any seccomp filter. With `tty` the child keeps its
+ * process group (it becomes a session leader later); else it gets its own. With `sup` (Fence's
+ * seccomp supervisor: -m, runtimeExecPolicy "argv") the guard also serves the supervisor's
+ * program (guard-forward.h). The command's process closes the `later` listeners with every
+ * descriptor >= 3 before its exec. */
+int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, const struct guard_bridges *later, int tty, guard_child_fn fn, void *arg, struct fence_err *e);
 /* In the child: installs the creation filter (with `sup`, the supervisor's program in front of
  * it, as one filter) with a listener and sends it to the guard. Must be the only filter with a
  * listener (the kernel allows one per process). */

@@ -134,3 +134,16 @@ int landlock_apply(const struct plan_landlock *ll, struct fence_err *e) {
   if (close(ruleset) != 0 && rc == 0) rc = fence_fail(e, errno, "landlock: close ruleset");
   return rc;
 }
+
+int landlock_scope_apply(const struct plan_landlock *ll, struct fence_err *e) {
+  struct ll_ruleset_attr attr = {.scoped = ll->scoped};
+  if (ll->scoped == 0) return 0;
+  if (ll->abi < 6) return fence_fail(e, EINVAL, "landlock: ABI %d ruleset with net/scope rights", ll->abi);
+  int ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, attr_size(ll->abi), 0);
+  if (ruleset < 0) return fence_fail(e, errno, "landlock_create_ruleset (scopes, ABI %d)", ll->abi);
+  int rc = 0;
+  /* Irreversible, like the outer domain. */
+  if (syscall(__NR_landlock_restrict_self, ruleset, ll->restrict_flags) != 0) rc = fence_fail(e, errno, "landlock_restrict_self (scopes)");
+  if (close(ruleset) != 0 && rc == 0) rc = fence_fail(e, errno, "landlock: close ruleset");
+  return rc;
+}

@@ -1,6 +1,7 @@
 /* fence-launch: the first program inside the sandbox. It reads a helper plan, then:
  *   1. binds every bridge listener and starts the relay process (before any restriction, so the
- *      relay may create Unix sockets the seccomp filter later forbids);
+ *      relay may create Unix sockets the seccomp filter later forbids; a relay that only refuses
+ *      needs none of that, and the guard starts it when a client first connects);
  *   2. applies the resource limits;
  *   3. sets no_new_privs (required by Landlock and seccomp for an unprivileged caller);
  *   4. applies Landlock, then (with a `guard` plan) forks: this process becomes the creation guard
@@ -10,6 +11,7 @@
  *      the notify one, whose listener goes to Fence) then the quiet one (last: they may forbid
  *      the calls the steps above make);
  *   6. closes every descriptor >= 3, resets signal state, and execs the command.
+ * Steps 5 and 6 are exec_command, which the guard's child runs (guard_fork).
  * Any failure before the exec ends with status 125: the command never runs half-protected.
  * With --tty (pty.c), a pseudo-terminal is allocated after step 1 and the process forks: the child
  * takes steps 2-6 and, after step 5, the terminal; this process relays and exits with its status.
@@ -43,7 +45,7 @@
 #define EXIT_NOT_FOUND 127
 #define PLAN_ENV "FENCE_LAUNCH_PLAN"
 
-static void die(const struct fence_err *e) {
+_Noreturn static void die(const struct fence_err *e) {
   if (e->errnum) fprintf(stderr, "fence-launch: %s: %s\n", e->what, strerror(e->errnum));
   else fprintf(stderr, "fence-launch: %s\n", e->what);
   exit(EXIT_SETUP);
@@ -91,43 +93,81 @@ static int parse_args(int argc, char **argv, int *plan_fd, int *tty) {
   return i + 1;
 }
 
-static void start_bridges(const struct plan *plan, struct fence_err *e) {
-  if (plan->nbridges) {
-    int *fds = calloc(plan->nbridges, sizeof *fds);
-    if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
-    if (bridge_listen(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
-    if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
-    free(fds);
-  }
+/* Binds every bridge's listener and starts their relay; returns the listeners instead, their
+ * relay not started, when the guard may start it later (bridge_refuse_only). */
+static int *start_bridges(const struct plan *plan, struct fence_err *e) {
+  if (plan->nbridges == 0) return NULL;
+  int *fds = calloc(plan->nbridges, sizeof *fds);
+  if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
+  if (bridge_listen(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
+  /* A fork at every start for a relay that only answers clients of a proxy the sandbox does not
+   * have: the guard, a process anyway, starts it when a client first connects. */
+  if (plan->guard.nnames && bridge_refuse_only(plan->bridges, plan->nbridges)) return fds;
+  if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
+  free(fds);
+  return NULL;
 }
 
-static void restrict_self(const struct plan *plan, int tty, struct fence_err *e) {
-  if (rlimit_apply(plan->rlimits, plan->nrlimits, e) != 0) die(e);
-  /* No setuid/setgid/file-capability gains for this process and everything it executes. */
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_NO_NEW_PRIVS)"), die(e);
-  if (plan->landlock && landlock_apply(plan->landlock, e) != 0) die(e);
-  /* After Landlock (the guard shares the command's domain), before the other filters. Returns in
-   * the command's process only; this one becomes the guard. */
+/* The command's process, from after Landlock to its exec. */
+struct launch {
+  const struct plan *plan;
+  char **cmd;
+  int tty;
+  struct pty *pty;
+};
+
+/* Installs the seccomp filters (with a guard, first its own, sent through `guard_sock`; else -1),
+ * takes the terminal and execs the command. Never returns: with a guard it may run while the
+ * guard waits for its exec (guard.h), so it ends with _exit, never by returning. */
+_Noreturn static void exec_command(void *arg, int guard_sock) {
+  const struct launch *l = arg;
+  const struct plan *plan = l->plan;
+  struct fence_err e = {.errnum = 0};
+  struct exec_saved saved;
   const struct plan_filter *logged = &plan->seccomp, *quiet = &plan->seccomp_quiet, *notify = &plan->seccomp_notify;
   struct guard_supervisor sup = {.insns = notify->insns, .len = notify->len, .socket = plan->notify_socket};
-  if (plan->guard.nnames) {
-    int sock = guard_fork(&plan->guard, notify->insns ? &sup : NULL, tty, e);
-    if (sock < 0) die(e);
+  if (guard_sock >= 0) {
+    /* The guard shares this process's Landlock domain (guard.h), and with it the scope that keeps
+     * the command's signals from Fence's processes: a domain of the command's own puts the guard,
+     * and the relay it may start, outside that scope as the earlier processes are. */
+    if (plan->landlock && landlock_scope_apply(plan->landlock, &e) != 0) die(&e);
     /* The guard holds the supervisor's socket now. */
     if (notify->insns) (void)close(plan->notify_socket);
-    if (guard_install(sock, notify->insns ? &sup : NULL, e) != 0) die(e);
+    if (guard_install(guard_sock, notify->insns ? &sup : NULL, &e) != 0) die(&e);
   }
   /* The notify program replaces the logged one: stacked, the logged filter's EPERM would win. */
   if (notify->insns) {
     /* The supervisor may read this process's own execve of the command from /proc/<pid>/mem
-     * (runtimeExecPolicy "argv"), which bridge_start's non-dumpable state refuses to a Fence
-     * that is not root. The relays were forked before; nothing else runs in the sandbox yet,
-     * and the execve below would make the image dumpable anyway. */
-    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_DUMPABLE)"), die(e);
+     * (runtimeExecPolicy "argv"), which the non-dumpable state of bridge_start and guard_fork
+     * refuses to a Fence that is not root. The relays and the guard have an address space of
+     * their own; nothing else runs in the sandbox yet, and the execve below would make the image
+     * dumpable anyway. */
+    if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) fence_fail(&e, errno, "prctl(PR_SET_DUMPABLE)"), die(&e);
     /* With the guard, its filter carries the notify program (guard-forward.h). */
-    if (!plan->guard.nnames && notify_install(notify->insns, notify->len, plan->notify_socket, e) != 0) die(e);
-  } else if (logged->insns && seccomp_install(logged->insns, logged->len, 1, e) != 0) die(e);
-  if (quiet->insns && seccomp_install(quiet->insns, quiet->len, 0, e) != 0) die(e);
+    if (guard_sock < 0 && notify_install(notify->insns, notify->len, plan->notify_socket, &e) != 0) die(&e);
+  } else if (logged->insns && seccomp_install(logged->insns, logged->len, 1, &e) != 0) die(&e);
+  if (quiet->insns && seccomp_install(quiet->insns, quiet->len, 0, &e) != 0) die(&e);
+  if (l->tty && pty_attach(l->pty, &e) != 0) die(&e);
+
+  /* Only stdio reaches the command (bwrap's and the host's descriptors stay behind). */
+  int rc = fds_close_from(3);
+  if (rc == 0) rc = exec_prepare(&saved);
+  if (rc != 0) fence_fail(&e, -rc, "prepare exec"), die(&e);
+  /* Replaces this process with the command; the restrictions above stay. */
+  execvp(l->cmd[0], l->cmd);
+  if (errno == ENOENT) {
+    fprintf(stderr, "fence-launch: %s: command not found\n", l->cmd[0]);
+    _exit(EXIT_NOT_FOUND);
+  }
+  fprintf(stderr, "fence-launch: %s: %s\n", l->cmd[0], strerror(errno));
+  _exit(EXIT_CANNOT_EXEC);
+}
+
+static void restrict_self(const struct plan *plan, struct fence_err *e) {
+  if (rlimit_apply(plan->rlimits, plan->nrlimits, e) != 0) die(e);
+  /* No setuid/setgid/file-capability gains for this process and everything it executes. */
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fence_fail(e, errno, "prctl(PR_SET_NO_NEW_PRIVS)"), die(e);
+  if (plan->landlock && landlock_apply(plan->landlock, e) != 0) die(e);
 }
 
 /* --netns PORT -- program...: the sandbox's network namespace, then exec (bwrap). */
@@ -147,29 +187,25 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--fast") == 0) return fastpath_main(argc, argv);
   struct fence_err e = {.errnum = 0};
   struct plan plan;
-  struct exec_saved saved;
   struct pty pty;
   size_t len = 0;
   int plan_fd, tty, cmd = parse_args(argc, argv, &plan_fd, &tty);
 
   char *text = read_plan(plan_fd, &len, &e);
   if (text == NULL || plan_decode(text, len, &plan, &e) != 0) die(&e);
-  start_bridges(&plan, &e);
+  int *deferred = start_bridges(&plan, &e);
   /* Returns in the command's process only; this one relays the terminal until the command exits. */
   if (tty && (pty_open(&pty, &e) != 0 || pty_fork(&pty, &e) != 0)) die(&e);
-  restrict_self(&plan, tty, &e);
-  if (tty && pty_attach(&pty, &e) != 0) die(&e);
-
-  /* Only stdio reaches the command (bwrap's and the host's descriptors stay behind). */
-  int rc = fds_close_from(3);
-  if (rc == 0) rc = exec_prepare(&saved);
-  if (rc != 0) fence_fail(&e, -rc, "prepare exec"), die(&e);
-  /* Replaces this process with the command; the restrictions above stay. */
-  execvp(argv[cmd], &argv[cmd]);
-  if (errno == ENOENT) {
-    fprintf(stderr, "fence-launch: %s: command not found\n", argv[cmd]);
-    return EXIT_NOT_FOUND;
+  restrict_self(&plan, &e);
+  struct launch l = {.plan = &plan, .cmd = &argv[cmd], .tty = tty, .pty = &pty};
+  /* After Landlock (the guard shares the command's domain), before the other filters: the command's
+   * process goes on in exec_command; this one becomes the guard. */
+  if (plan.guard.nnames) {
+    const struct plan_filter *notify = &plan.seccomp_notify;
+    struct guard_supervisor sup = {.insns = notify->insns, .len = notify->len, .socket = plan.notify_socket};
+    struct guard_bridges later = {.bridges = plan.bridges, .n = deferred ? plan.nbridges : 0, .fds = deferred};
+    guard_fork(&plan.guard, notify->insns ? &sup : NULL, &later, tty, exec_command, &l, &e);
+    die(&e);
   }
-  fprintf(stderr, "fence-launch: %s: %s\n", argv[cmd], strerror(errno));
-  return EXIT_CANNOT_EXEC;
+  exec_command(&l, -1);
 }

@@ -6,7 +6,7 @@ const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const { describe, it } = require('node:test');
-const { freePort, hasCommand, helper, launch, openDir, openSocketPath, python } = require('./helpers.js');
+const { READ_EXEC, abi, freePort, fsRights, hasCommand, helper, launch, openDir, openSocketPath, python } = require('./helpers.js');
 
 const skip = !helper && 'fence-launch is not built (npm run build)';
 
@@ -354,4 +354,78 @@ c.sendall(b"inside got " + got); c.close()`;
     // No child, and only stdio (plus ls's own directory descriptor): the host socket's descriptor stays with the relay.
     assert.equal(r.stdout, '0\n1\n2\n3\n');
   });
+  for (const asNobody of [false, true]) {
+    it(`behind the creation guard, a refusal-only relay answers every client and the command holds no listener (${asNobody ? 'uid 65534' : 'root'})`, async (t) => {
+      const port = await freePort();
+      const dir = openDir(t, 'refuse-guard');
+      fs.chmodSync(dir, 0o777);
+      const plan = {
+        bridges: [{ kind: 'refuse', port, reply: Buffer.from('HTTP/1.1 403 Forbidden\r\n\r\nno domain') }],
+        rlimits: [],
+        createGuard: { files: ['.bashrc'], dirs: [], git: [], gitConfig: [] },
+      };
+      const client = `
+import os, socket
+for i in range(2):
+    s = socket.create_connection(("127.0.0.1", ${port}))
+    s.sendall(b"GET http://example.com/ HTTP/1.1\\r\\n\\r\\n")
+    got = b""
+    while chunk := s.recv(4096):
+        got += chunk
+    s.close()
+    print(got.decode().split("\\r\\n\\r\\n")[1])
+print(sorted(os.listdir("/proc/self/fd")))
+try:
+    open(".bashrc", "w")
+except PermissionError:
+    print("guarded")`;
+      const r = await launch(plan, ['sh', '-c', `cd ${dir} && exec ${python} -c '${client}'`], { asNobody });
+      assert.equal(r.stdout, "no domain\nno domain\n['0', '1', '2', '3']\nguarded\n", r.stderr);
+      assert.equal(r.code, 0);
+    });
+  }
+  for (const asNobody of [false, true]) {
+    it(`the command cannot signal the creation guard nor the refusal relay it started: Landlock scope (${asNobody ? 'uid 65534' : 'root'})`, async (t) => {
+      if (abi < 6) return t.skip(`needs Landlock ABI 6 for the signal scope (kernel has ${abi})`);
+      const port = await freePort();
+      const plan = {
+        bridges: [{ kind: 'refuse', port, reply: Buffer.from('HTTP/1.1 403 Forbidden\r\n\r\nno domain') }],
+        rlimits: [],
+        createGuard: { files: ['.bashrc'], dirs: [], git: [], gitConfig: [] },
+        landlock: { abi: 6, handledAccessFs: fsRights(6), handledAccessNet: 0, scoped: 3, restrictFlags: 0, paths: [{ access: READ_EXEC, path: '/' }], ports: [] },
+      };
+      // SIGKILL to the guard (the parent) and to the relay (the guard's sibling, started by the
+      // first connection; earlier tests' relays may be there too); then the refusal must still be
+      // answered.
+      const attack = `
+import os, signal, socket
+def refusal():
+    s = socket.create_connection(("127.0.0.1", ${port}))
+    s.sendall(b"GET http://example.com/ HTTP/1.1\\r\\n\\r\\n")
+    got = b""
+    while chunk := s.recv(4096):
+        got += chunk
+    s.close()
+    return got.decode().split("\\r\\n\\r\\n")[1]
+def ppid(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+print(refusal())
+guard = os.getppid()
+relays = [p for p in (int(d) for d in os.listdir("/proc") if d.isdigit()) if p != guard and os.path.exists("/proc/%d" % p) and open("/proc/%d/comm" % p).read() == "fence-launch\\n" and ppid(p) == ppid(guard)]
+for name, pids in (("guard", [guard]), ("relay", relays)):
+    outcomes = set()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            outcomes.add("killed")
+        except PermissionError:
+            outcomes.add("EPERM")
+    print(name, *sorted(outcomes))
+print(refusal())`;
+      const r = await launch(plan, [python, '-c', attack], { asNobody });
+      assert.equal(r.stdout, 'no domain\nguard EPERM\nrelay EPERM\nno domain\n', r.stderr);
+      assert.equal(r.code, 0);
+    });
+  }
 });

@@ -5,6 +5,7 @@
 import { isFenceError } from '@fence/core';
 import { parseInvocation, type Invocation } from './args.js';
 import { HELP } from './help.js';
+import { PROXY_SERVICE_ARG } from './plan-cache/proxy-service.js';
 import { VERSION } from './version.js';
 
 async function dispatch(inv: Invocation, argv: readonly string[]): Promise<number> {
@@ -42,6 +43,8 @@ async function dispatch(inv: Invocation, argv: readonly string[]): Promise<numbe
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // The per-user proxy service a run started (plugins/proxy/src/service.ts), not a user's command.
+  if (argv.length === 1 && argv[0] === PROXY_SERVICE_ARG) process.exit(await (await import('@fence/plugin-proxy')).serveProxies());
   const debug = argv.includes('-d') || argv.includes('--debug');
   const strict = argv.includes('--strict');
   try {

@@ -1,6 +1,6 @@
 /** Builds a sandbox session from CLI flags: built-in layers for this platform plus --plugin ones. */
 import { basename, dirname, resolve } from 'node:path';
-import { createSandbox, type Logger, type Sandbox } from '@fence/core';
+import { createSandbox, type Logger, type ProxyServiceOptions, type Sandbox } from '@fence/core';
 import type { Flags } from './args.js';
 import { cliLogger } from './logger.js';
 import { builtInPlugins } from './plugins.js';
@@ -14,7 +14,8 @@ function ownInstallation(): string[] {
   return [basename(dirname(root)) === '@fence' ? dirname(root) : root];
 }
 
-export async function sandboxFromFlags(flags: Flags, logger: Logger | undefined = cliLogger(flags)): Promise<Sandbox> {
+/** `proxyService`: reach the proxies through the shared service (runs the plan cache may replay). */
+export async function sandboxFromFlags(flags: Flags, logger: Logger | undefined = cliLogger(flags), proxyService?: ProxyServiceOptions): Promise<Sandbox> {
   return createSandbox({
     plugins: await builtInPlugins(),
     pluginNames: flags.plugins,
@@ -26,6 +27,7 @@ export async function sandboxFromFlags(flags: Flags, logger: Logger | undefined 
     monitor: flags.monitor,
     strict: flags.strict,
     ports: flags.ports,
+    ...(proxyService && { proxyService }),
     logger,
   });
 }

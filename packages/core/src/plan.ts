@@ -96,9 +96,18 @@ export interface InheritedFd {
   /**
    * Where the descriptor was opened (O_PATH|O_NOFOLLOW, proved to be that path), with what it was
    * then: a launcher that replays the plan without this process opens and proves it again.
-   * Absent for a descriptor nothing else can reopen (a socket, a listener).
+   * A `socket` is a shared service's listening socket, reached through the descriptor.
+   * Absent for a descriptor nothing else can reopen (a socket only this process holds, a listener).
    */
-  readonly opened?: { readonly path: string; readonly kind: 'dir' | 'file'; readonly dev: number; readonly ino: number };
+  readonly opened?: OpenedPath;
+}
+
+/** A path as it was opened (O_PATH|O_NOFOLLOW) and proved: its kind, device and inode. */
+export interface OpenedPath {
+  readonly path: string;
+  readonly kind: 'dir' | 'file' | 'socket';
+  readonly dev: number;
+  readonly ino: number;
 }
 
 /** A started wrapper, as the plan's signal strategy and the hooks see it. */
@@ -139,6 +148,12 @@ export interface LaunchPlan {
    * replayed by a launcher without Node (the CLI's plan cache).
    */
   readonly hostTasks: string[];
+  /**
+   * Sockets of shared host services (the proxy service) this run holds a connection to from
+   * before the start to the end, so they stay up meanwhile: a launcher that replays the plan
+   * connects to each (proved to be the recorded socket) and holds it too, or does not replay.
+   */
+  readonly leases: OpenedPath[];
   /** Set with a wrapper's `ttyArgv`: how this process's terminal goes raw while the relay inside owns it. */
   terminal?: TerminalHost;
   /** Delivers a signal (see SignalStrategy); default: kill(wrapper pid). The sandbox plugin targets the command and its sandbox. */
@@ -162,6 +177,7 @@ export function createLaunchPlan(policy: Policy, runtime: { path(): string; read
     notes: [],
     warnings: [],
     hostTasks: [],
+    leases: [],
     runtimeDir: () => runtime.path(),
     createdRuntimeDir: () => (runtime.created ? runtime.path() : undefined),
   };

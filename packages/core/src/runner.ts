@@ -90,8 +90,14 @@ export function spawnCommand(req: SpawnRequest): SpawnedCommand {
     },
     reported,
   };
-  const deliver = (signal: NodeJS.Signals) => {
+  const deliver = (signal: NodeJS.Signals): void => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    // The strategy finds the command through the report: a signal that comes before Node has read
+    // it (a busy machine runs the signal handler first) waits for it, or it would reach the wrapper.
+    if (req.signal && report === undefined && reports.length > 0) {
+      void reported.then(() => deliver(signal));
+      return;
+    }
     try {
       if (req.signal) req.signal(wrapper, signal);
       else child.kill(signal);

@@ -46,6 +46,25 @@ export interface KernelOptions {
   readonly strict: boolean;
   /** -p: ports of the sandbox exposed on the host's 127.0.0.1. */
   readonly ports: readonly number[];
+  /** Set by a launcher whose runs may be replayed without Node (the CLI's plan cache): see ProxyServiceOptions. */
+  readonly proxyService?: ProxyServiceOptions;
+}
+
+/**
+ * A per-user proxy service that outlives one run, so a later run with the same network policy
+ * reaches the proxies without starting them (plugins/proxy/src/service*.ts).
+ */
+export interface ProxyServiceOptions {
+  /** The user's service directory (0700, this user's, never visible inside a sandbox). */
+  readonly root: string;
+  /** Starts the service: this program with these arguments (it reads its request on stdin). */
+  readonly command: readonly string[];
+  /** What identifies Fence's build: a service of another build is another service. */
+  readonly build: string;
+  /** How long a service no run holds a lease on lives (default 60 s). */
+  readonly idleMs?: number;
+  /** Told why a run could not use the service (it then starts its own proxies). */
+  readonly unavailable?: (why: string) => void;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { FencePlugin } from './plugin.js';
 import type { Policy, PolicySource } from './policy.js';
 import { spawnCommand, type SpawnedCommand, type SpawnRequest } from './runner.js';
 import { RuntimeDir } from './runtime-dir.js';
-import type { Logger } from './services.js';
+import type { Logger, ProxyServiceOptions } from './services.js';
 import { loadPlugins } from './plugin-loader.js';
 import { overrideNetwork, type NetworkOverride } from './network-override.js';
 import { loadPolicy } from './settings/load.js';
@@ -42,6 +42,8 @@ export interface SandboxOptions {
   readonly strict?: boolean;
   /** Sandbox ports to expose on the host's 127.0.0.1. */
   readonly ports?: readonly number[];
+  /** Reach the proxies through a shared per-user service instead of starting them (KernelOptions.proxyService). */
+  readonly proxyService?: ProxyServiceOptions;
   readonly logger?: Logger;
   /** Environment the commands inherit (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
@@ -263,6 +265,7 @@ async function startSession(options: SandboxOptions, resolved: Policy, sources: 
       monitor: options.monitor ?? false,
       strict: options.strict ?? false,
       ports: options.ports ?? [],
+      ...(options.proxyService && { proxyService: options.proxyService }),
     },
   });
   const report = await kernel.activate(policy);

@@ -22,6 +22,27 @@ describe('spawnCommand', () => {
     expect(await spawned.exited).toBe(0);
   });
 
+  it('holds a signal sent before the report was read until it is, so the strategy can find the command', async () => {
+    const seen: (string | undefined)[] = [];
+    const spawned = spawnCommand({
+      // The report comes after the signal is asked for: a busy Node runs the handler first.
+      argv: ['sh', '-c', 'head -c1 <&4 >/dev/null; printf "{\\"child-pid\\": 42}" >&3; exec 3>&-; sleep 0.2'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      cwd: '/',
+      fds: ['report', 'start-gate'],
+      stdio: ['ignore', 'ignore', 'ignore'],
+      signal: (wrapper) => seen.push(wrapper.report),
+      forwardSignals: false,
+    });
+    spawned.kill('SIGTERM');
+    expect(seen).toEqual([]);
+    spawned.release();
+    await spawned.wrapper.reported;
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual(['{"child-pid": 42}']);
+    expect(await spawned.exited).toBe(0);
+  });
+
   it('has an empty report when the plan has no report descriptor', async () => {
     const spawned = spawnCommand({ argv: ['true'], env: {}, cwd: '/', fds: [], stdio: ['ignore', 'ignore', 'ignore'], forwardSignals: false });
     expect(spawned.wrapper.report).toBe('');

@@ -6,7 +6,7 @@
  * symlink), never re-resolved here: bind-fds.ts then proves each is still that very path.
  */
 import { existsSync, lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fenceCacheDirs, ruleMatches, type Logger, type PathRule, type Policy } from '@fence/core';
 import { isWithin, visibilityIn, type BwrapLayout, type PathEntry, type PathKind } from './bwrap-args.js';
 import { walkTrees } from './glob-expand.js';
@@ -38,6 +38,8 @@ export interface GatheredPaths {
   readonly links: readonly string[];
   /** What the close-time search for newly created protected names needs (sweep.ts), placeholders not yet in `seen`. */
   readonly sweep: SweepPlan;
+  /** The shared proxy services' directories (existing, resolved): never visible inside. */
+  readonly serviceDirs: readonly string[];
 }
 
 interface Resolved extends PathEntry {
@@ -156,7 +158,9 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
   // Fence's per-user caches too (detection, walk, plan): a command that rewrote one could hide a
   // protected name from the next run, or hand it a weaker plan.
   const fence = policy.trusted.flatMap((p) => resolveEntry(p) ?? []);
-  const trusted = [...fence, ...fenceCaches(home).flatMap((p) => resolveEntry(p) ?? [])];
+  const caches = fenceCaches(home);
+  const trusted = [...fence, ...caches.flatMap((p) => resolveEntry(p) ?? [])];
+  const serviceDirs = caches.flatMap((d) => resolveEntry(join(d, PROXY_SERVICES)) ?? []).filter((r) => r.kind === 'dir').map((r) => r.path);
   for (const r of trusted) kinds.set(r.path, r.kind);
   const denyWrite = [...new Set([...resolved('denyWrite').map((e) => e.r.path), ...trusted.map((r) => r.path)])];
 
@@ -228,7 +232,7 @@ export function gatherPaths(policy: Policy, logger: Logger, machine: Pick<BwrapL
     seen: new Set(finds.found),
     writable: (p) => visibility(p) === 'writable',
   };
-  return { input, kinds, placeholders, denyWriteMissing, denyWriteNames: [...new Set(denyWriteNames)], links, sweep };
+  return { input, kinds, placeholders, denyWriteMissing, denyWriteNames: [...new Set(denyWriteNames)], links, sweep, serviceDirs };
 }
 
 /** The git directories as they are (a `.git` symlink is not one), recorded as directories for the bind. */
@@ -247,19 +251,24 @@ const placeholderable = (path: string, allowGitConfig: boolean): boolean => !pat
 /**
  * Fence's cache directories (core's fenceCacheDirs: this run's and the default ones), each made
  * (0700) when missing so the sandbox can bind it read-only: one the command created could hold a
- * plan cache entry that a later run's fast path would use (an entry names its own sandbox).
+ * plan cache entry that a later run's fast path would use (an entry names its own sandbox). Each
+ * one's `proxy` directory (the shared proxy services' sockets, KernelOptions.proxyService) is
+ * made too, so the sandbox can hide it.
  */
 function fenceCaches(home: string): string[] {
   const dirs = [...new Set([dirname(walkCacheDir(home)), ...fenceCacheDirs(process.env)])];
   for (const d of dirs) {
     try {
-      mkdirSync(d, { recursive: true, mode: 0o700 });
+      mkdirSync(join(d, PROXY_SERVICES), { recursive: true, mode: 0o700 });
     } catch {
       // Not creatable by this user, so not by the command either.
     }
   }
   return dirs;
 }
+
+/** The proxy services' directory in each Fence cache directory (the CLI's proxyService.root). */
+export const PROXY_SERVICES = 'proxy';
 
 /** Per user, beside the detection cache. */
 const walkCacheDir = (home: string): string => `${process.env.XDG_CACHE_HOME || `${home}/.cache`}/fence/walk`;

@@ -41,7 +41,7 @@ export { bindPaths, buildBwrapArgs, planMounts, sandboxVisibility, isWithin, typ
 export { expandDevices, resolveDevices, type PassedDevices } from './devices.js';
 export { SETTINGS_NOTES } from './settings-notes.js';
 export { detectBwrap, probeBwrap, bwrapInstallHint, BWRAP_INSTALL, type BwrapFacts, type Prober } from './detect.js';
-export { gatherPaths, type GatheredPaths } from './gather.js';
+export { gatherPaths, PROXY_SERVICES, type GatheredPaths } from './gather.js';
 export { walkTrees, outermost, type WalkVisitor } from './glob-expand.js';
 export { PROTECTED_FILES, PROTECTED_DIRS, gitProtectedNames, protectedNamesAt } from './mandatory-paths.js';
 export { commandPid, forwardToCommand, killSandbox, sandboxInit } from './signal.js';

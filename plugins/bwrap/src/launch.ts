@@ -205,6 +205,8 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   // The runtime directory holds Fence's sockets: never visible, even under a writable path.
   const runtime = plan.createdRuntimeDir();
   const hideRuntime = runtime !== undefined && sandboxVisibility(gathered.input, runtime) !== 'hidden';
+  // The shared proxy services' sockets (every policy's) likewise, wherever the run looks.
+  const services = gathered.serviceDirs.filter((d) => sandboxVisibility(gathered.input, d) !== 'hidden');
   const layout: BwrapLayout = {
     ...gathered.input,
     // With the capture, fence-launch made the network namespace; bwrap runs in it as its root.
@@ -212,6 +214,7 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
     denyRead: [
       ...gathered.input.denyRead,
       ...(hideRuntime ? [{ path: runtime, kind: 'dir' as const }] : []),
+      ...services.map((path) => ({ path, kind: 'dir' as const })),
       // The command policy's runtime denials: /dev/null over the file, which no exec can run.
       ...plan.exec.unexecutable.map((path) => ({ path, kind: 'file' as const })),
     ],

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import {
+  addFd,
   definePlugin,
   errors,
   note,
@@ -16,6 +17,7 @@ import {
   Tokens,
   type LaunchPlan,
   type PluginHost,
+  type ProxyServiceOptions,
 } from '@fence/core';
 import { addonWith, CAPTURE_PORT, helperSession, nativeMissing } from '@fence/linux-helper';
 import { prepareLocalOutbound } from './local-outbound-plan.js';
@@ -38,6 +40,7 @@ import {
   SOCKS_SOCKET,
 } from './network-plan.js';
 import { createPortForward } from './port-forward.js';
+import { leaseProxyService, type ServiceSocket } from './service-client.js';
 import { createSocksProxy } from './socks-proxy.js';
 import type { FdSender } from './tunnel.js';
 
@@ -54,6 +57,8 @@ export { describeTarget, type ListenTarget, type ProxyServer, type TunnelProxy }
 export * from './network-plan.js';
 export { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, formatTarget, type ProxyOptions, type ViolationSink } from './options.js';
 export * from './port-forward.js';
+export { serveProxies } from './service.js';
+export { SERVICE_IDLE_MS, serviceKey } from './service-client.js';
 export * from './socks-protocol.js';
 export * from './socks-proxy.js';
 export { connectToUpstream, openTunnel } from './upstream.js';
@@ -78,6 +83,10 @@ async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProx
     helperSession(kernel).plan.bridges.push(...refusalBridges(network));
     note(plan, LAYER, 'no allowed domains (and no -m, -d or -p): proxies not started; the helper refuses every request on the proxy ports');
     return [];
+  }
+  if (linux && options.proxyService !== undefined) {
+    const leased = await leaseService(kernel, plan, options.proxyService);
+    if (leased) return [];
   }
   const clock = kernel.resolve(Tokens.Clock);
   const common = { rules: network, violations: kernel.resolve(Tokens.Violations), now: () => clock.now() };
@@ -139,6 +148,38 @@ async function prepare(kernel: PluginHost, plan: LaunchPlan): Promise<TunnelProx
     helperSession(kernel).plan.bridges.push(inboundBridge(port, inbound.fd));
   }
   return [http, socks];
+}
+
+/**
+ * The proxies of the per-user service for this policy (service-client.ts), when the launcher asked
+ * for it and it can be used: its sockets pinned as this run's own would be, recorded (path,
+ * device, inode) for a launcher that replays the plan, and leased for the run. False when the run
+ * must start its own proxies (no addon, a service directory that is not this user's alone).
+ */
+async function leaseService(kernel: PluginHost, plan: LaunchPlan, service: ProxyServiceOptions): Promise<boolean> {
+  const network = plan.policy.network;
+  const logger = kernel.resolve(Tokens.Logger);
+  const addon = await addonWith<{ tryLock: (fd: number) => boolean }>('tryLock');
+  const leased = addon ? await leaseProxyService(service, network, addon.tryLock.bind(addon)) : 'the @fence/native addon is not built';
+  if (typeof leased === 'string') {
+    logger.debug(LAYER, `proxy service not used: ${leased}; this run starts its own proxies`);
+    service.unavailable?.(leased);
+    return false;
+  }
+  plan.cleanup.push(() => leased.release());
+  plan.leases.push(leased.lease);
+  const pinned = (s: ServiceSocket) => addFd(plan, { inherit: () => s.fd, opened: { path: s.path, kind: 'socket', dev: s.dev, ino: s.ino } });
+  const [h, s] = [pinned(leased.http), pinned(leased.socks)];
+  const bridges = helperSession(kernel).plan.bridges;
+  bridges.push(...proxyBridges(network, h, s));
+  if (leased.dns) {
+    bridges.push(...captureBridges(h, pinned(leased.dns)));
+    note(plan, LAYER, `DNS stub on 127.0.0.53 in the sandbox: allowed names get a capture address (127.64.0.0/10, any port → CONNECT through the HTTP proxy)`);
+  }
+  Object.assign(plan.env, proxyEnvironment(network));
+  note(plan, LAYER, `HTTP and SOCKS5 proxies of the shared proxy service ${leased.http.path} and ${leased.socks.path} (127.0.0.1:${network.httpProxyPort} and :${network.socksProxyPort} in the sandbox)`);
+  note(plan, LAYER, `allowed: ${network.allowedDomains.join(', ') || '(none)'}; denied: ${network.deniedDomains.join(', ') || '(none)'}`);
+  return true;
 }
 
 /** After prepare: hands tunnels to the bridges when the sandbox plugin said they take them. */

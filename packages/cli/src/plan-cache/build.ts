@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { Logger, Sandbox } from '@fence/core';
 import type { Flags } from '../args.js';
 import { sandboxFromFlags } from '../sandbox.js';
+import { proxyService } from './proxy-service.js';
 import { recordPaths } from './recorder.js';
 import { fastPathObstacle, flagObstacle, planCacheDir, storePlan } from './store.js';
 
@@ -46,7 +47,9 @@ export async function buildRecorded(flags: Flags, flagWords: readonly string[]):
   }
   const said: string[] = [];
   const builtAtNs = BigInt(Date.now()) * 1_000_000n;
-  const { result: sandbox, touched } = await recordPaths(() => sandboxFromFlags(flags, keepingLogger(said)));
+  // The proxies, when this run needs them, are the shared service's: the plan pins its sockets.
+  const service = { ...proxyService(dir), unavailable: (why: string) => explain(`the proxy service could not be used: ${why}`) };
+  const { result: sandbox, touched } = await recordPaths(() => sandboxFromFlags(flags, keepingLogger(said), service));
   // Fence's build: its bundle (argv[1], beside the startup snapshot) and Node.
   for (const file of [process.argv[1], process.execPath]) if (file) touched.set(resolve(file), 'read');
   const why = fastPathObstacle(sandbox) ?? storePlan({ sandbox, flagWords, touched, builtAtNs, said });

@@ -20,18 +20,22 @@
  *   chdir <dir>                            where the wrappers start
  *   argv <n> <word>...                     the wrappers; the command follows
  *   fd data <len> <bytes>                  descriptors 3, 4, …: bytes to read,
- *   fd bind <path> <dir|file> <dev> <ino>     a path opened O_PATH|O_NOFOLLOW and proved,
+ *   fd bind <path> <dir|file|socket> <dev> <ino>  a path opened O_PATH|O_NOFOLLOW and proved
+ *                                             (a socket: a shared service's, of this user),
  *   fd report                                 bwrap's --info-fd (the launcher reads it),
  *   fd none                                   nothing
+ *   lease <path> <dev> <ino>               a shared service's socket (proved likewise) to connect
+ *                                          to and hold for the run; no "ok" from it is a miss
  *   entry <path> <dev> <ino> <mode>        inputs (inputs.ts)
  *   full <path> <dev> <ino> <mode> <uid> <gid> <size> <mtime ns> <ctime ns>
  *   absent <path> <errno>
  *   content <path> <len> <bytes>
  *   end
  */
+import type { OpenedPath } from '@fence/core';
 import type { Input } from './inputs.js';
 
-export const FORMAT = '1';
+export const FORMAT = '2';
 
 /**
  * Variables a shell changes between two commands in the same place, which no layer reads: left
@@ -42,7 +46,7 @@ export const VOLATILE: readonly string[] = ['_', 'OLDPWD', 'PWD', 'SHLVL', 'FENC
 
 export type EntryFd =
   | { readonly kind: 'data'; readonly bytes: Uint8Array }
-  | { readonly kind: 'bind'; readonly path: string; readonly dir: boolean; readonly dev: number; readonly ino: number }
+  | { readonly kind: 'bind'; readonly path: string; readonly type: 'dir' | 'file' | 'socket'; readonly dev: number; readonly ino: number }
   | { readonly kind: 'report' }
   | { readonly kind: 'none' };
 
@@ -61,6 +65,7 @@ export interface Entry {
   readonly chdir: string;
   readonly argv: readonly string[];
   readonly fds: readonly EntryFd[];
+  readonly leases: readonly OpenedPath[];
   readonly inputs: readonly Input[];
 }
 
@@ -96,9 +101,10 @@ export function encodeEntry(e: Entry): Buffer {
     if (fd.kind === 'data') {
       record('fd', 'data');
       bytes(fd.bytes);
-    } else if (fd.kind === 'bind') record('fd', 'bind', fd.path, fd.dir ? 'dir' : 'file', fd.dev, fd.ino);
+    } else if (fd.kind === 'bind') record('fd', 'bind', fd.path, fd.type, fd.dev, fd.ino);
     else record('fd', fd.kind);
   }
+  for (const l of e.leases) record('lease', l.path, l.dev, l.ino);
   for (const i of e.inputs) {
     if (i.type === 'entry') record('entry', i.path, i.dev, i.ino, i.mode);
     else if (i.type === 'full') record('full', i.path, i.st.dev, i.st.ino, i.st.mode, i.st.uid, i.st.gid, i.st.size, i.st.mtimeNs, i.st.ctimeNs);

@@ -58,7 +58,7 @@ function entryFds(plan: LaunchPlan): EntryFd[] {
   return plan.fds.map((fd): EntryFd => {
     if (fd instanceof Uint8Array) return { kind: 'data', bytes: fd };
     if (fd === 'report') return { kind: 'report' };
-    if (typeof fd === 'object' && fd.opened) return { kind: 'bind', path: fd.opened.path, dir: fd.opened.kind === 'dir', dev: fd.opened.dev, ino: fd.opened.ino };
+    if (typeof fd === 'object' && fd.opened) return { kind: 'bind', path: fd.opened.path, type: fd.opened.kind, dev: fd.opened.dev, ino: fd.opened.ino };
     return { kind: 'none' };
   });
 }
@@ -106,6 +106,7 @@ export function storePlan(req: StoreRequest): string | undefined {
     chdir: sandbox.policy.cwd,
     argv: sandbox.plan.wrappers[0]!.argv,
     fds: entryFds(sandbox.plan),
+    leases: sandbox.plan.leases,
     inputs,
   };
   try {

@@ -93,14 +93,17 @@ describe('the entry', () => {
     say: ['fence: warning: x'],
     chdir: '/w',
     argv: ['bwrap', '--'],
-    fds: [{ kind: 'data', bytes: new Uint8Array([0, 1, 0]) }, { kind: 'report' }],
+    fds: [{ kind: 'data', bytes: new Uint8Array([0, 1, 0]) }, { kind: 'report' }, { kind: 'bind', path: '/s/h.sock', type: 'socket', dev: 5, ino: 6 }],
+    leases: [{ path: '/s/l.sock', kind: 'socket', dev: 5, ino: 7 }],
     inputs: [{ type: 'absent', path: '/x', errno: 2 }],
   };
 
   it('is NUL-separated words, with data as a length and raw bytes', () => {
     const text = encodeEntry(entry);
-    expect(text.subarray(0, 22).toString()).toBe('FENCE-PLAN\x001\x00user\x001\x002\x00');
+    expect(text.subarray(0, 22).toString()).toBe('FENCE-PLAN\x002\x00user\x001\x002\x00');
     expect(text.includes(Buffer.from('fd\x00data\x003\x00\x00\x01\x00\x00fd\x00report\x00'))).toBe(true);
+    // A shared service's socket, and the lease on it the fast path takes before it starts anything.
+    expect(text.includes(Buffer.from('fd\x00bind\x00/s/h.sock\x00socket\x005\x006\x00lease\x00/s/l.sock\x005\x007\x00'))).toBe(true);
     expect(text.toString('latin1').endsWith('absent\x00/x\x002\x00end\x00')).toBe(true);
   });
 
