@@ -102,6 +102,8 @@ export async function serveProxies(): Promise<number> {
     for (const s of held) s.destroy();
     await closed;
     await Promise.all(proxies.map((p) => p.stop()));
+    // The pid is soon another process's: no one may stop this service by it any more.
+    ftruncateSync(LOCK_FD);
     done(0);
   };
   const armIdle = () => {
