@@ -242,7 +242,9 @@ describe.each(USERS)('e2e behaviours through the fast path and through Node (as 
   it('forwards SIGTERM to the command as Node does', async () => {
     ws = workspace(user);
     await warm(ws, ['--', 'true']);
-    const script = 'import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: (print("term", flush=True), sys.exit(7)))\nprint("ready", flush=True)\ntime.sleep(30)';
+    // os.write, not print: a SIGTERM that comes while print is still flushing "ready" made the
+    // handler's print a reentrant call (RuntimeError, exit 1).
+    const script = 'import os, signal, time\nsignal.signal(signal.SIGTERM, lambda *a: (os.write(1, b"term\\n"), os._exit(7)))\nos.write(1, b"ready\\n")\ntime.sleep(30)';
     for (const env of [EXPLAIN, NODE]) {
       const r = await fence(ws, ['--', 'python3', '-c', script], {
         env,

@@ -290,15 +290,19 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   server.timeout = idleTimeout;
   // A client that half-closes after its request (`printf 'GET …' | socat -t3 -`) still gets the answer.
   (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    tunnel(req, client, head).catch(() => client.destroy());
-  });
   // Sockets with a response under way: a parse error there must not write a second reply into it.
   const answering = new WeakSet<Socket>();
   // Whether a connection's first request was granted to the bridge: the bridge then answers the
   // requests behind it (or gives them back on a new connection), so they are not this proxy's to
   // decide or relay (no request is decided twice, nor sent upstream twice).
   const grantedAway = new WeakMap<Socket, Promise<boolean>>();
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    // A CONNECT pipelined behind a request the parser already passed on: when that request is
+    // granted, the bridge gives this CONNECT back after its answer, and it is decided there.
+    const first = grantedAway.get(client);
+    const open = (): Promise<void> => tunnel(req, client, head);
+    (first ? first.then((granted) => (granted ? undefined : open())) : open()).catch(() => client.destroy());
+  });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     answering.add(req.socket);
     res.once('close', () => answering.delete(req.socket));
@@ -314,7 +318,12 @@ export function createHttpProxy(options: HttpProxyOptions): TunnelProxy {
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || answering.has(socket)) return void socket.destroy();
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return void socket.destroy();
+    // Met while a request is answered: no second reply goes into its stream. When that request is
+    // granted, the bridge gives these bytes back after its answer (and they get their status then);
+    // until the grant is settled the socket stays, as the bridge needs it passed.
+    const first = grantedAway.get(socket);
+    if (answering.has(socket)) return void (first ?? Promise.resolve(false)).finally(() => socket.destroy());
     closeAfter(socket, rawReply(status, `fence: ${err.code ?? 'bad request'}\n`));
   });
   // Assigned, not spread: openSockets is a getter.
