@@ -5,7 +5,7 @@
  * Node, which starts another; another policy gets another service; no sandbox sees, reaches or
  * changes a service.
  */
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,15 @@ describe.runIf(hasProgram('curl')).each(USERS)('the shared proxy service (as %s)
     const r = spawnSync(cmd!, args, { cwd: ws.dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', FENCE_FAST_PATH: '0' } });
     expect(servicePids(ws)).toHaveLength(1);
     expect(r.stdout).toBe('free\n');
+  });
+
+  it('keeps none of its starter\'s environment: not the caller\'s secrets, nor its NODE_OPTIONS, which a later run with another environment would get', async () => {
+    ws = workspace(user);
+    const s = settings(ws, ['localhost']);
+    await fence(ws, ['-s', s, '--', 'true'], { env: { ...NODE, FENCE_E2E_SECRET: 'hunter2', NODE_OPTIONS: '--no-deprecation' } });
+    const [pid] = servicePids(ws);
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(environ.filter((v) => v.startsWith('FENCE_E2E_SECRET=') || v.startsWith('NODE_OPTIONS='))).toEqual([]);
   });
 
   it('uses no service directory another user could enter: the run starts its own proxies and stores no plan', async () => {
