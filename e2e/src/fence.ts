@@ -67,7 +67,16 @@ export function proxyServicePids(home: string): number[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.lock'))
     .map((f) => Number(readFileSync(join(dir, f), 'utf8')))
-    .filter((pid) => pid > 0 && existsSync(`/proc/${pid}`));
+    // A SIGKILLed service leaves its pid behind: only a process that is a service is one.
+    .filter((pid) => pid > 0 && isProxyService(pid));
+}
+
+function isProxyService(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--internal-proxy-service');
+  } catch {
+    return false;
+  }
 }
 
 /** Writes `fence.json` in the workspace (owned by its user), so `fence` discovers it. */

@@ -5,11 +5,12 @@
  * Node, which starts another; another policy gets another service; no sandbox sees, reaches or
  * changes a service.
  */
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fence, hasProgram, own, proxyServicePids, USERS, workspace, type Result, type Workspace } from '../src/fence.js';
+import { spawnSync } from 'node:child_process';
+import { fence, FENCE_BIN, hasProgram, own, proxyServicePids, userArgv, USERS, workspace, type Result, type Workspace } from '../src/fence.js';
 import { EXPLAIN, fastLine, HIT, NODE, userStderr, warm } from '../src/plan-cache.js';
 import { httpServer } from '../src/servers.js';
 
@@ -122,6 +123,29 @@ describe.runIf(hasProgram('curl')).each(USERS)('the shared proxy service (as %s)
     expect(readdirSync(dir).filter((f) => f.startsWith('planted') || f === 'x.lock')).toEqual([]);
     const again = await fence(ws, ['-s', s, '--', 'curl', '-sS', '--noproxy', '', `http://localhost:${server.port}/`], { env: NODE });
     expect(again.stdout).toBe(`hello from localhost:${server.port}\n`);
+  });
+
+  it('keeps none of its starter\'s descriptors: a lock the caller held on fd 20 is free once the run is over', () => {
+    ws = workspace(user);
+    const s = settings(ws, ['localhost']);
+    const lock = join(ws.dir, 'job.lock');
+    writeFileSync(lock, '');
+    own(ws, lock);
+    // The usual shell idiom: the lock is held on a descriptor the shell's children inherit.
+    const script = '( flock 20; "$0" -s "$1" -- true ) 20>"$2"; flock -n "$2" echo free || echo "still locked"';
+    const [cmd, ...args] = userArgv(user, ['bash', '-c', script, FENCE_BIN, s, lock]);
+    const r = spawnSync(cmd!, args, { cwd: ws.dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', FENCE_FAST_PATH: '0' } });
+    expect(servicePids(ws)).toHaveLength(1);
+    expect(r.stdout).toBe('free\n');
+  });
+
+  it('keeps none of its starter\'s environment: not the caller\'s secrets, nor its NODE_OPTIONS, which a later run with another environment would get', async () => {
+    ws = workspace(user);
+    const s = settings(ws, ['localhost']);
+    await fence(ws, ['-s', s, '--', 'true'], { env: { ...NODE, FENCE_E2E_SECRET: 'hunter2', NODE_OPTIONS: '--no-deprecation' } });
+    const [pid] = servicePids(ws);
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(environ.filter((v) => v.startsWith('FENCE_E2E_SECRET=') || v.startsWith('NODE_OPTIONS='))).toEqual([]);
   });
 
   it('uses no service directory another user could enter: the run starts its own proxies and stores no plan', async () => {

@@ -103,7 +103,9 @@ async function takeLease(path: string): Promise<{ socket: Socket; opened: Opened
 /** Starts the service while this process holds its lock (`lockFd`); resolves once it is ready. */
 async function startService(options: ProxyServiceOptions, request: ServiceRequest, lockFd: number): Promise<void> {
   const [program, ...args] = options.command;
-  const child = spawn(program!, args, { detached: true, cwd: '/', stdio: ['pipe', 'pipe', 'ignore', lockFd] });
+  // No environment: the service serves later runs with other ones (their NODE_OPTIONS, their
+  // secrets), and nothing in the key would tell them apart; the proxies read none.
+  const child = spawn(program!, args, { detached: true, cwd: '/', env: {}, stdio: ['pipe', 'pipe', 'ignore', lockFd] });
   child.stdin!.end(JSON.stringify(request));
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);

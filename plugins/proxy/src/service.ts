@@ -12,7 +12,7 @@
  * `-lease.sock`: every connection to the lease socket is a run using the service, answered "ok";
  * the service exits once no run held a lease for `idleMs`, and on SIGTERM, removing its sockets.
  */
-import { ftruncateSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { Policy } from '@fence/core';
 import { addonWith } from '@fence/linux-helper';
@@ -42,6 +42,27 @@ export const serviceSockets = (prefix: string) => ({
 /** The service's lock descriptor (inherited from the starter). */
 const LOCK_FD = 3;
 
+/** O_CLOEXEC in /proc/self/fdinfo's octal `flags`. */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * Closes what the starter's own caller left open without close-on-exec (a shell's `20>lock` held
+ * by `flock`, a pipe a harness reads to its end): this process outlives the run by a minute and
+ * must not hold them. Node's own descriptors, the standard ones and the lock are close-on-exec.
+ */
+function closeInherited(): void {
+  for (const name of readdirSync('/proc/self/fdinfo')) {
+    const fd = Number(name);
+    if (fd <= LOCK_FD) continue;
+    try {
+      const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${name}`, 'utf8'));
+      if (flags && (parseInt(flags[1]!, 8) & O_CLOEXEC) === 0) closeSync(fd);
+    } catch {
+      // Gone meanwhile (the directory's own descriptor).
+    }
+  }
+}
+
 async function readRequest(): Promise<ServiceRequest> {
   let text = '';
   for await (const chunk of process.stdin) text += String(chunk);
@@ -50,6 +71,7 @@ async function readRequest(): Promise<ServiceRequest> {
 
 /** Runs the service until it is idle or told to stop. Resolves when it stopped. */
 export async function serveProxies(): Promise<number> {
+  closeInherited();
   const req = await readRequest();
   const paths = serviceSockets(req.prefix);
   // Whoever held the lock before is gone: what its sockets left is stale.
@@ -80,6 +102,8 @@ export async function serveProxies(): Promise<number> {
     for (const s of held) s.destroy();
     await closed;
     await Promise.all(proxies.map((p) => p.stop()));
+    // The pid is soon another process's: no one may stop this service by it any more.
+    ftruncateSync(LOCK_FD);
     done(0);
   };
   const armIdle = () => {

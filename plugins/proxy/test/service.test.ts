@@ -97,6 +97,8 @@ describe.runIf(native !== undefined)('the proxy service', { timeout: 30_000 }, (
     first.release();
     expect(await gone(pid!)).toBe(true);
     expect(readdirSync(opts.root).filter((f) => f.endsWith('.sock'))).toEqual([]);
+    // Its lock file names no pid any more (one a later process may get).
+    expect(pids(opts.root)).toEqual([]);
     const second = await lease(opts, network(['localhost']));
     const [next] = pids(opts.root);
     expect(next).not.toBe(pid);
@@ -104,6 +106,7 @@ describe.runIf(native !== undefined)('the proxy service', { timeout: 30_000 }, (
     expect(await gone(next!)).toBe(true);
     second.release();
     expect(readdirSync(opts.root).filter((f) => f.endsWith('.sock'))).toEqual([]);
+    expect(pids(opts.root)).toEqual([]);
   });
 
   it('restarts a killed service (stale sockets of a SIGKILLed one are replaced, not used)', async () => {
