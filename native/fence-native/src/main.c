@@ -48,7 +48,9 @@
 _Noreturn static void die(const struct fence_err *e) {
   if (e->errnum) fprintf(stderr, "fence-launch: %s: %s\n", e->what, strerror(e->errnum));
   else fprintf(stderr, "fence-launch: %s\n", e->what);
-  exit(EXIT_SETUP);
+  /* _exit: exec_command may run in the guard's vfork child, which must not run exit handlers or
+   * flush stdio in the guard's memory (stderr is unbuffered; nothing goes to stdout). */
+  _exit(EXIT_SETUP);
 }
 
 static void usage(void) {
