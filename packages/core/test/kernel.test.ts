@@ -157,7 +157,7 @@ const weakened = definePlugin({
 const NO_COMMAND_RULES = { command: { useDefaults: false } };
 
 describe('warnings for degraded layers', () => {
-  const collecting = (lines: string[]): Logger => ({ debugEnabled: false, debug: () => undefined, warn: (m) => void lines.push(m) });
+  const collecting = (lines: string[]): Logger => ({ debugEnabled: false, debug: () => undefined, warn: (m) => void lines.push(m), notice: () => undefined });
 
   it('gives the library and the logger one line per degraded layer', async () => {
     const lines: string[] = [];

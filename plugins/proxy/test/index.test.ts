@@ -2,7 +2,7 @@ import { existsSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { isFenceError, Kernel, SettingsSchema, type KernelOptions, type LaunchPlan, type Policy, type Violation, createLaunchPlan } from '@fence/core';
+import { isFenceError, Kernel, SettingsSchema, type KernelOptions, type LaunchPlan, type Policy, type Violation, createLaunchPlan, resolveFilesystem } from '@fence/core';
 import { helperSession } from '@fence/linux-helper';
 import { afterEach, describe, expect, it } from 'vitest';
 import defaultExport, { proxyPlugin } from '../src/index.js';
@@ -21,7 +21,7 @@ async function prepare(network: object, options: Partial<KernelOptions> = {}) {
   const dir = tempDir();
   dirs.push(dir);
   const { $schema: _s, extends: _e, ...settings } = SettingsSchema.parse({ network });
-  const policy: Policy = { ...settings, cwd: dir.path, home: dir.path };
+  const policy: Policy = { ...settings, paths: resolveFilesystem(settings.filesystem, dir.path, dir.path), cwd: dir.path, home: dir.path, trusted: [] };
   const kernel = new Kernel({
     plugins: [proxyPlugin],
     options: { platform: 'linux', debug: false, monitor: false, strict: false, ports: [], ...options },

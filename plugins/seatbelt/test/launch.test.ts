@@ -15,7 +15,7 @@ function plan(): LaunchPlan {
   const link = `${dir}-link`;
   symlinkSync(dir, link);
   dirs.push(dir, link);
-  return { policy: testPolicy(), wrappers: [], env: {}, fds: [], exec: { unexecutable: [] }, services: [], cleanup: [], notes: [], warnings: [], hostTasks: [], runtimeDir: () => link, createdRuntimeDir: () => link };
+  return { policy: testPolicy(), wrappers: [], env: {}, fds: [], exec: { unexecutable: [] }, services: [], leases: [], cleanup: [], notes: [], warnings: [], hostTasks: [], runtimeDir: () => link, createdRuntimeDir: () => link };
 }
 
 describe('seatbeltPlugin', () => {
