@@ -79,6 +79,9 @@ fn main() {
 }
 `;
 
+for (const [program, pkg] of [['go', 'golang-go'], ['rustc', 'rustc']] as const)
+  if (!hasProgram(program)) console.warn(`e2e capture: the ${program} client test is SKIPPED: no ${program} on this machine (Debian: apt-get install ${pkg})`);
+
 /** Builds `source` with `build(src, out)` in `dir`; returns the program's path, or undefined (and says why). */
 function buildClient(name: string, source: string, build: (src: string, out: string) => readonly string[]): string | undefined {
   const src = join(dir, `${name}-src`);
