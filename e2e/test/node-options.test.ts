@@ -5,10 +5,11 @@
  * command gets it as set. The command's exit status passes through, 14 (Node's code for a
  * refused snapshot) included, on the Node path and on the native fast path.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fence, own, USERS, workspace, type Workspace } from '../src/fence.js';
+import { fence, own, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
 import { EXPLAIN, HIT, NODE, warm } from '../src/plan-cache.js';
 
 /** Prints ok and what the command sees, then exits 3. */
@@ -21,6 +22,32 @@ function preload(ws: Workspace): string {
   own(ws, file);
   return file;
 }
+
+/** A port of 127.0.0.1 free a moment ago. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * From inside the sandbox, through an allowed host port: asks the Node inspector there for its
+ * target and has it write `file` (the inspector's command line API has require). Prints what it got.
+ */
+const inspectorAttack = (port: number, file: string) => `
+const http = require('http');
+http.get('http://127.0.0.1:${port}/json/list', (res) => {
+  let body = '';
+  res.on('data', (d) => (body += d)).on('end', () => {
+    const ws = new WebSocket(JSON.parse(body)[0].webSocketDebuggerUrl);
+    const expression = ${JSON.stringify(`require('fs').writeFileSync(${JSON.stringify(file)}, 'escaped')`)};
+    ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, includeCommandLineAPI: true } }));
+    ws.onmessage = (m) => { console.log('inspector answered', m.data); ws.close(); };
+  });
+}).on('error', (e) => console.log('no inspector:', e.code));
+`;
 
 describe.each(USERS)('NODE_OPTIONS (as %s)', (user) => {
   let ws: Workspace;
@@ -53,6 +80,26 @@ describe.each(USERS)('NODE_OPTIONS (as %s)', (user) => {
     const r = await fence(ws, ['--', 'node', '-e', 'console.log(process.env.NODE_OPTIONS)'], { env: { ...NODE, NODE_OPTIONS: options } });
     expect(r.stdout).toBe(`${options}\n`);
     expect(r.stderr).toBe('preload ran in node -e\n');
+    expect(r.status).toBe(0);
+  });
+
+  it('gives the command NODE_EXTRA_CA_CERTS as well, the other variable set aside, and none of the copies', async () => {
+    ws = workspace(user);
+    const env = { ...NODE, NODE_OPTIONS: '--no-warnings', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' };
+    const r = await fence(ws, ['--', 'sh', '-c', 'env | grep -E "^(FENCE_)?NODE_(OPTIONS|EXTRA_CA_CERTS)=" | sort'], { env });
+    expect(r.stdout).toBe('NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\nNODE_OPTIONS=--no-warnings\n');
+    expect(r.status).toBe(0);
+  });
+
+  it("opens no debugger on Fence's own process that the sandbox could reach (--inspect on an allowed host port)", async () => {
+    ws = workspace(user);
+    const port = await freePort();
+    writeSettings(ws, { network: { allowLocalOutbound: true, allowLocalOutboundPorts: [port] } });
+    const escaped = join(ws.home, 'escaped');
+    const attack = ['--', 'env', '-u', 'NODE_OPTIONS', 'node', '--experimental-websocket', '--no-warnings', '-e', inspectorAttack(port, escaped)];
+    const r = await fence(ws, attack, { env: { ...NODE, NODE_OPTIONS: `--inspect=127.0.0.1:${port}` } });
+    expect(existsSync(escaped)).toBe(false);
+    expect(r.stdout).toMatch(/^no inspector: ECONN(REFUSED|RESET)\n$/);
     expect(r.status).toBe(0);
   });
 
