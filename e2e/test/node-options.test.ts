@@ -124,6 +124,12 @@ describe.each(USERS)('NODE_OPTIONS (as %s)', (user) => {
       const hit = await fence(ws, ['--', './show.sh', status], { env: { ...EXPLAIN, ...options } });
       expect([hit.stdout, hit.stderr, hit.status]).toEqual(['--max-old-space-size=100\n', HIT, Number(status)]);
     }
+    // A FENCE_NODE_OPTIONS of the caller's is the launcher's name, replaced there: neither path uses it.
+    const stray = { FENCE_NODE_OPTIONS: '--stack-size=1' };
+    const hit = await fence(ws, ['--', './show.sh', '3'], { env: { ...EXPLAIN, ...options, ...stray } });
+    expect([hit.stdout, hit.stderr, hit.status]).toEqual(['--max-old-space-size=100\n', HIT, 3]);
+    const node = await fence(ws, ['--', './show.sh', '3'], { env: { ...NODE, ...stray } });
+    expect([node.stdout, node.status]).toEqual(['\n', 3]);
     // Another value is another environment: the run goes to Node, which gives the command that one.
     const other = await fence(ws, ['--', './show.sh', '3'], { env: { ...EXPLAIN, NODE_OPTIONS: '--expose-gc' } });
     expect([other.stdout, other.status]).toEqual(['--expose-gc\n', 3]);
