@@ -15,7 +15,7 @@
 
 extern char **environ;
 
-const char *const fast_volatile[] = {"_", "OLDPWD", "PWD", "SHLVL", "FENCE_FAST_PATH", "FENCE_NODE_EXTRA_CA_CERTS", NULL};
+const char *const fast_volatile[] = {"_", "OLDPWD", "PWD", "SHLVL", "FENCE_FAST_PATH", "FENCE_NODE_EXTRA_CA_CERTS", "FENCE_NODE_OPTIONS", NULL};
 
 int fast_is_volatile(const char *name, size_t len) {
   for (const char *const *v = fast_volatile; *v; v++)

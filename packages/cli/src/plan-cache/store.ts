@@ -86,7 +86,7 @@ export function storePlan(req: StoreRequest): string | undefined {
   if (typeof inputs === 'string') return inputs;
   const expires = detectionExpiry(env);
   if (expires === undefined) return 'no stored detection';
-  const keyed = (k: string) => !VOLATILE.includes(k) && k !== 'FENCE_NODE_EXTRA_CA_CERTS';
+  const keyed = (k: string) => !VOLATILE.includes(k);
   const callerEnv = new Map(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && keyed(e[0])));
   const commandEnv = commandEnvironment(Object.fromEntries(callerEnv), sandbox.plan.env, sandbox.policy.environment);
   const dropped = VOLATILE.filter((k) => !(k in commandEnvironment({ [k]: 'x' }, sandbox.plan.env, sandbox.policy.environment)));
