@@ -92,10 +92,11 @@ export function own(ws: Workspace, path: string): void {
   if (ws.user === 'nobody') chownSync(path, NOBODY, NOBODY);
 }
 
-export function userArgv(user: User, argv: readonly string[]): string[] {
-  return user === 'nobody'
-    ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv]
-    : [...argv];
+/** `argv` as `user`, with these supplementary groups (none by default for uid 65534, root's own for root). */
+export function userArgv(user: User, argv: readonly string[], groups?: readonly number[]): string[] {
+  const setGroups = groups ? [`--groups=${groups.join(',')}`] : [];
+  if (user === 'nobody') return ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, ...(groups ? setGroups : ['--clear-groups']), ...argv];
+  return groups ? ['setpriv', ...setGroups, ...argv] : [...argv];
 }
 
 /** Runs `git` on the host as the workspace's user, with its HOME and an identity: what the user does after a run. */
@@ -138,6 +139,8 @@ export interface FenceOptions {
   readonly resolvConfLink?: string;
   /** Called with the spawned process (e.g. to send signals). */
   readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
+  /** Runs `fence` in these supplementary groups (setpriv --groups). */
+  readonly groups?: readonly number[];
 }
 
 /** An overlay on /etc whose upper layer holds only resolv.conf -> $0, on a tmpfs of this namespace. */
@@ -147,7 +150,7 @@ const LINK_RESOLV_CONF = [
 ].join(' && ');
 
 export function fence(ws: Workspace, args: readonly string[], opts: FenceOptions = {}): Promise<Result> {
-  const argv = userArgv(ws.user, [FENCE_BIN, ...args]);
+  const argv = userArgv(ws.user, [FENCE_BIN, ...args], opts.groups);
   const [cmd, ...rest] = opts.resolvConf
     ? ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', opts.resolvConf, ...argv]
     : opts.resolvConfLink

@@ -254,6 +254,24 @@ describe.each(USERS)('e2e behaviours through the fast path and through Node (as 
     }
   });
 
+  // The fast path finds whether the sandbox's init takes the signal in /proc/<init>/status, after a
+  // Groups line as long as the user's supplementary groups make it (hundreds in many directories):
+  // read as the first 2 KiB, the signal went to bwrap, which ended the sandbox (143).
+  it('forwards SIGTERM to the command as Node does for a user in hundreds of groups', async () => {
+    ws = workspace(user);
+    await warm(ws, ['--', 'true']);
+    const groups = Array.from({ length: 300 }, (_, i) => 1_000_000 + i);
+    const script = 'import os, signal, time\nsignal.signal(signal.SIGTERM, lambda *a: (os.write(1, b"term\\n"), os._exit(7)))\nos.write(1, b"ready\\n")\ntime.sleep(30)';
+    for (const env of [EXPLAIN, NODE]) {
+      const r = await fence(ws, ['--', 'python3', '-c', script], {
+        env,
+        groups,
+        onSpawn: (child) => child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && child.kill('SIGTERM')),
+      });
+      expect({ stdout: r.stdout, status: r.status, fast: fastLine(r) }).toEqual({ stdout: 'ready\nterm\n', status: 7, fast: env === EXPLAIN ? 'fence: fast path: hit' : undefined });
+    }
+  });
+
   it('replays the warnings of a degraded layer and of the settings on every run', async () => {
     ws = workspace(user);
     writeSettings(ws, { filesystem: { allowWrite: ['./not-there'] } });

@@ -143,7 +143,7 @@ static long report_init(const char *report) {
 
 /* Reads a small /proc file of `pid` into `buf`; its length, or -1. */
 static ssize_t read_proc(long pid, const char *file, char *buf, size_t size) {
-  char path[64];
+  char path[96]; /* "/proc/" pid "/task/" tid "/children", every number as long as a long */
   snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
@@ -161,11 +161,24 @@ static pid_t command_pid(long init) {
 }
 
 /* Whether `pid` holds `sig` blocked (SigBlk): the helper as init reads those from its signalfd,
- * and an init is not even sent a signal it has no handler for. */
+ * and an init is not even sent a signal it has no handler for. Read line by line: the Groups line
+ * before it is as long as the user's supplementary groups make it (kilobytes for hundreds). */
 static int blocks(long pid, int sig) {
-  char buf[2048];
-  const char *at = read_proc(pid, "status", buf, sizeof buf) > 0 ? strstr(buf, "\nSigBlk:\t") : NULL;
-  return at && (strtoull(at + 9, NULL, 16) >> (sig - 1) & 1);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/status", pid);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) return 0;
+  char *line = NULL;
+  size_t cap = 0;
+  int held = 0;
+  while (getline(&line, &cap, f) > 0)
+    if (strncmp(line, "SigBlk:\t", 8) == 0) {
+      held = strtoull(line + 8, NULL, 16) >> (sig - 1) & 1;
+      break;
+    }
+  free(line);
+  fclose(f);
+  return held;
 }
 
 /* As plugins/bwrap/src/signal.ts does: to the helper as init once it takes the signal, else to
