@@ -4,6 +4,7 @@
  * the CLI tests cover uid 65534.
  */
 import { annotateStderr, createSandbox, FenceError, type Sandbox, type Violation } from '@fence/cli';
+import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasProgram } from '../src/fence.js';
 import { httpServer } from '../src/servers.js';
@@ -69,6 +70,25 @@ describe('the library', () => {
     } finally {
       server.close();
     }
+  });
+
+  // kill() waits for bwrap's report, then, the sandbox not taking signals yet, signals bwrap: at
+  // that moment its child has not yet set --die-with-parent, so bwrap alone died and the sandbox
+  // ran on, an orphan, with the command (10 of 10 sandboxes here).
+  it('ends the whole sandbox when a command is killed at once (start-up), leaving no process behind', async () => {
+    sandbox = await createSandbox();
+    const seconds = 90_000 + process.pid; // names this test's sleepers
+
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      const spawned = sandbox.spawn(['python3', '-c', `import time; time.sleep(${seconds})`], { stdio: ['ignore', 'ignore', 'ignore'] });
+      spawned.kill('SIGTERM');
+      statuses.push(await spawned.exited);
+    }
+    expect(statuses).toEqual([143, 143, 143, 143, 143]);
+    // A sandbox's processes die with it at once (SIGKILL); a moment for the kernel to reap them.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(spawnSync('pgrep', ['-f', `sleep.${seconds}.`]).stdout.toString()).toBe('');
   });
 
   it('throws typed errors with a code', async () => {

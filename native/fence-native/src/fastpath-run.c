@@ -181,16 +181,38 @@ static int blocks(long pid, int sig) {
   return held;
 }
 
+/* Whether `init` is (still) in the PID namespace bwrap's report names: its pid was not reused. */
+static int in_sandbox(long init, const char *report) {
+  const char *at = strstr(report, "\"pid-namespace\":");
+  char path[64], link[64], want[64];
+  snprintf(path, sizeof path, "/proc/%ld/ns/pid", init);
+  ssize_t n = at ? readlink(path, link, sizeof link - 1) : -1;
+  if (n < 0) return 0;
+  link[n] = '\0';
+  snprintf(want, sizeof want, "pid:[%lu]", strtoul(at + 16, NULL, 10));
+  return strcmp(link, want) == 0;
+}
+
+/* Before the sandbox takes the signal (its start-up), to bwrap, which it ends, and SIGKILL to the
+ * init while it is the sandbox's: --die-with-parent takes it only once it has set that, so bwrap
+ * killed just after its report left the sandbox running (signal.ts toBwrap). The signals forwarded
+ * here (SIGINT, SIGTERM, SIGHUP) all end bwrap. */
+static void to_bwrap(pid_t bwrap, const char *report, long init, int sig) {
+  kill(bwrap, sig);
+  if (init > 0 && in_sandbox(init, report)) kill((pid_t)init, SIGKILL);
+}
+
 /* As plugins/bwrap/src/signal.ts does: to the helper as init once it takes the signal, else to
  * the command (its group for SIGINT); before either exists, to bwrap (which ends the sandbox). */
 static void forward(pid_t bwrap, const char *report, int sig, int init_is_helper) {
   long init = report_init(report);
   if (init_is_helper) {
-    kill(init > 0 && blocks(init, sig) ? (pid_t)init : bwrap, sig);
+    if (init > 0 && blocks(init, sig)) kill((pid_t)init, sig);
+    else to_bwrap(bwrap, report, init, sig);
     return;
   }
   pid_t pid = init > 0 ? command_pid(init) : 0;
-  if (pid <= 0) kill(bwrap, sig);
+  if (pid <= 0) to_bwrap(bwrap, report, init, sig);
   else if (sig != SIGINT || kill(-pid, sig) != 0) kill(pid, sig);
 }
 

@@ -6,9 +6,9 @@
  * every process of the namespace. SIGINT goes to the command's process group, as a terminal's
  * Ctrl-C would (bwrap's --new-session made the command a session and group leader); other signals
  * go to the process. Until the command exists (a signal during start-up), bwrap itself receives
- * the signal (killing it kills the init too: --die-with-parent).
+ * the signal, and the init is killed with it (toBwrap).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { SignalStrategy, WrapperProcess } from '@fence/core';
 
@@ -30,6 +30,31 @@ export function commandPid(initPid: number): number | undefined {
   return Number.isInteger(child) && child > 0 ? child : undefined;
 }
 
+/** Signals whose default action does not end a process: bwrap outlives them. */
+const NOT_ENDING: ReadonlySet<NodeJS.Signals> = new Set(['SIGCHLD', 'SIGCONT', 'SIGURG', 'SIGWINCH', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU']);
+
+/** Whether `pid` is (still) in the PID namespace bwrap's report names: its pid was not reused. */
+function inSandbox(pid: number, report: string | undefined): boolean {
+  const ns = /"pid-namespace":\s*(\d+)/.exec(report ?? '')?.[1];
+  try {
+    return ns !== undefined && readlinkSync(`/proc/${pid}/ns/pid`) === `pid:[${ns}]`;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A signal before the sandbox takes it (its start-up) goes to bwrap, which it ends. The init goes
+ * with bwrap by --die-with-parent only once it has set that: bwrap killed just after its report
+ * (where a signal held until the report lands) left the sandbox running on as an orphan, its
+ * command included. So the init, while it is the sandbox's, is killed too.
+ */
+function toBwrap(wrapper: WrapperProcess, signal: NodeJS.Signals): void {
+  process.kill(wrapper.pid, signal);
+  const init = sandboxInit(wrapper.report);
+  if (!NOT_ENDING.has(signal) && init !== undefined && inSandbox(init, wrapper.report)) process.kill(init, 'SIGKILL');
+}
+
 /** Ends every process of the sandbox at once. */
 export function killSandbox(wrapper: WrapperProcess): void {
   try {
@@ -43,10 +68,7 @@ export const forwardToCommand: SignalStrategy = (wrapper, signal) => {
   if (signal === 'SIGKILL') return killSandbox(wrapper);
   const init = sandboxInit(wrapper.report);
   const pid = init === undefined ? undefined : commandPid(init);
-  if (pid === undefined) {
-    process.kill(wrapper.pid, signal);
-    return;
-  }
+  if (pid === undefined) return toBwrap(wrapper, signal);
   if (signal === 'SIGINT') {
     try {
       process.kill(-pid, signal);
@@ -80,7 +102,8 @@ export const forwardToInit: SignalStrategy = (wrapper, signal) => {
   if (signal === 'SIGKILL') return killSandbox(wrapper);
   const init = sandboxInit(wrapper.report);
   try {
-    process.kill(init !== undefined && blocks(init, signal) ? init : wrapper.pid, signal);
+    if (init !== undefined && blocks(init, signal)) process.kill(init, signal);
+    else toBwrap(wrapper, signal);
   } catch {
     /* already gone */
   }
