@@ -141,6 +141,8 @@ export interface FenceOptions {
    * namespace of its own, as container volumes and devcontainers make them. Needs root.
    */
   readonly secondMount?: { readonly from: string; readonly at: string };
+  /** Runs `fence` in a pid namespace of its own, with its own /proc, as in a container. Needs root. */
+  readonly pidNamespace?: boolean;
   /** Called with the spawned process (e.g. to send signals). */
   readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
 }
@@ -159,7 +161,9 @@ export function fence(ws: Workspace, args: readonly string[], opts: FenceOptions
       ? ['unshare', '--mount', 'sh', '-c', LINK_RESOLV_CONF, opts.resolvConfLink, ...argv]
       : opts.secondMount
         ? ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"', opts.secondMount.from, opts.secondMount.at, ...argv]
-        : argv;
+        : opts.pidNamespace
+          ? ['unshare', '--pid', '--fork', '--mount-proc', ...argv]
+          : argv;
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', ...opts.env };
   const child = spawn(cmd!, rest, { cwd: opts.cwd ?? ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   opts.onSpawn?.(child);

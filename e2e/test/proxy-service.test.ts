@@ -163,6 +163,17 @@ describe.runIf(hasProgram('curl')).each(USERS)('the shared proxy service (as %s)
     expect(again.stdout).toBe(`hello from localhost:${server.port}\n`);
   });
 
+  it('gives a run in another pid namespace (a container sharing the home) no lease: it says why and starts its own proxies at once', async () => {
+    ws = workspace(user);
+    const s = settings(ws, ['localhost']);
+    await fence(ws, ['-s', s, '--', 'true'], { env: NODE });
+    const url = `http://localhost:${server.port}/`;
+    const r = await fence(ws, ['-s', s, '--', 'curl', '-sS', '--noproxy', '', url], { env: { FENCE_FAST_PATH: 'explained' }, pidNamespace: true });
+    expect(r.stdout).toBe(`hello from localhost:${server.port}\n`);
+    expect(r.stderr).toMatch(/^fence: plan cache: not stored: the proxy service could not be used: the proxy service refused this process: its process is in another pid namespace than the service/m);
+    expect(servicePids(ws)).toHaveLength(1);
+  });
+
   it('keeps none of its starter\'s descriptors: a lock the caller held on fd 20 is free once the run is over', () => {
     ws = workspace(user);
     const s = settings(ws, ['localhost']);

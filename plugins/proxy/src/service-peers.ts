@@ -121,7 +121,7 @@ export function servicePeers(readPeer: PeerReader, uid: number = process.getuid!
     lease(socket) {
       const verdict = withPeer(socket, (pid) => {
         const entry = inThisPidNamespace(pid) ? procEntry(pid) : undefined;
-        return entry ? { key: keyOf(pid, entry) } : 'a lease is taken by a run on the host, not from inside a sandbox';
+        return entry ? { key: keyOf(pid, entry) } : 'its process is in another pid namespace than the service (a sandbox, a container)';
       });
       if (typeof verdict === 'string') return verdict;
       holders.set(verdict.key, (holders.get(verdict.key) ?? 0) + 1);

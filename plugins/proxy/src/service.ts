@@ -13,7 +13,7 @@
  * only a run's processes are served (service-peers.ts: a lease is taken on the host, every other
  * connection comes from a process under a lease's holder); the service exits once no run held a lease for `idleMs`, and on SIGTERM, removing its sockets.
  */
-import { closeSync, ftruncateSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, readdirSync, readFileSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { Policy } from '@fence/core';
 import { addonWith } from '@fence/linux-helper';
@@ -77,6 +77,8 @@ export async function serveProxies(): Promise<number> {
   const addon = await addonWith<{ sendFd: FdSender; peerCredentials: PeerReader }>('sendFd', 'peerCredentials');
   // Without it the service cannot tell its runs' processes from others (service-peers.ts).
   if (!addon) throw new Error('the proxy service needs the @fence/native addon (peerCredentials, sendFd): build it');
+  // Peers' pids are this pid namespace's; /proc must show that one to follow them.
+  if (readlinkSync('/proc/self') !== String(process.pid)) throw new Error('/proc is not of the proxy service\'s pid namespace: mount the namespace\'s own procfs');
   const peers = servicePeers(addon.peerCredentials.bind(addon));
   const req = await readRequest();
   const paths = serviceSockets(req.prefix);

@@ -132,7 +132,7 @@ describe.runIf(native)('who the proxy service serves', { timeout: 20_000 }, () =
 
   it.runIf(canUnshare)('gives no lease to a process in another pid namespace (a sandbox), nor serves its children', async () => {
     expect(await peer('pidns', 'hold', leasePath, 'ask', proxyPath)).toEqual([
-      'refused: a lease is taken by a run on the host, not from inside a sandbox',
+      'refused: its process is in another pid namespace than the service (a sandbox, a container)',
       NOT_A_RUN,
     ]);
   });
