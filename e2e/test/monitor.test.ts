@@ -93,7 +93,7 @@ describe.each(USERS)('fence -m as %s', (user: User) => {
       expect(await features()).toMatch(/✓ Audit: on, records read as they are emitted .* -m shows Landlock denials/);
       const on = await run();
       expect(on.stderr).not.toMatch(/-m does not show Landlock/);
-      expect(on.stderr).toMatch(/\[fence:landlock\] \d\d:\d\d:\d\d ✗ pid \d+ \(bwrap\): scope\.signal denied by Landlock \(sh, pid=\d+\)/);
+      expect(on.stderr).toMatch(/\[fence:landlock\] \d\d:\d\d:\d\d ✗ pid \d+ \(fence-launch\): scope\.signal denied by Landlock \(sh, pid=\d+\)/);
       expect(on.stderr).toMatch(/fence: blocked 1 action \(landlock 1\)/);
     } finally {
       setAudit(was !== 0);
@@ -166,7 +166,7 @@ describe.runIf(root)('fence -m on a noisy host', () => {
       expect(events).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ source: 'ebpf', target: '/etc/fence-e2e-monitor' }),
-          expect.objectContaining({ source: 'landlock', target: expect.stringMatching(/^pid \d+ \(bwrap\)$/), process: 'bash' }),
+          expect.objectContaining({ source: 'landlock', target: expect.stringMatching(/^pid \d+ \(fence-launch\)$/), process: 'bash' }),
         ]),
       );
     } finally {

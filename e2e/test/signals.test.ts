@@ -1,7 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
+
+/** Whether the process `pid` (fence) has a bwrap child yet. */
+const startedBwrap = (pid: number): boolean => {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean);
+    return children.some((c) => readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'bwrap');
+  } catch {
+    return false;
+  }
+};
 
 const until = async (what: () => boolean, ms = 5000) => {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (what()) return true;
@@ -29,6 +39,39 @@ describe.each(USERS)('signals and cleanup through the fence command (as %s)', (u
     });
     expect(r.stdout).toBe('ready\ngot-term\n');
     expect(r.status).toBe(3);
+  });
+
+  it('ends the run with 143 on a SIGTERM that arrives while the sandbox starts, whenever it comes', async () => {
+    ws = workspace(user);
+    // The helper is the sandbox's init, which the kernel does not even send a signal it has not
+    // blocked for its signalfd: before that, bwrap must get it. A SIGTERM lost in between would
+    // leave sleep running until the timeout. Sent as soon as fence has started bwrap, and a few
+    // milliseconds later, to land in the sandbox's start.
+    for (const delayMs of [0, 1, 2, 4, 8, 16, 32]) {
+      const r = await fence(ws, ['--', 'sleep', '60'], {
+        timeoutMs: 15_000,
+        onSpawn: (child) => {
+          const watch = setInterval(() => {
+            if (!startedBwrap(child.pid!)) return;
+            clearInterval(watch);
+            setTimeout(() => child.kill('SIGTERM'), delayMs);
+          }, 1);
+          child.on('exit', () => clearInterval(watch));
+        },
+      });
+      // When fence is still starting, it may end by the signal itself, as any program.
+      const ended = r.status === 143 || (r.status === null && r.signal === 'SIGTERM') ? 'by SIGTERM' : `${r.status} ${r.signal}`;
+      expect({ delayMs, ended }).toEqual({ delayMs, ended: 'by SIGTERM' });
+    }
+  });
+
+  it('reaps the processes orphaned inside: no zombie is left while the command runs', async () => {
+    ws = workspace(user);
+    // The orphaned sleep is re-parented to the sandbox's init, the helper, which must reap it.
+    const r = await fence(ws, ['--', 'sh', '-c', '(sleep 0.2 &); sleep 1; ps -eo stat=,comm='], {});
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('ps');
+    expect(r.stdout.split('\n').filter((l) => l.trim().startsWith('Z'))).toEqual([]);
   });
 
   it('leaves no process, socket or temp directory behind when fence is killed with SIGKILL', async () => {

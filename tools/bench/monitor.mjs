@@ -1,35 +1,14 @@
 // -m: what watching costs (attach + detach) against the same run unwatched, cold (`fence -m --
 // true` against `fence -- true`) and warm (a library session's run()), and how many events of a
 // 1 ms command are lost per source (goal 0).
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fmt, stats, timeAsync } from './timing.mjs';
+import { fmt, medianDifference, runCommand, timeAsync, timeInterleaved } from './timing.mjs';
 
 const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence');
 const RUNS = 50;
 const quiet = { stdio: ['ignore', 'ignore', 'ignore'] };
-
-/**
- * Times two commands in alternation, so a busy machine slows both alike; the overhead is the
- * median of the per-pair differences.
- */
-function paired(a, b, { runs = 20, warmup = 3 } = {}) {
-  const once = (argv) => {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(argv[0], argv.slice(1), { stdio: 'ignore' });
-    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
-    return Number(process.hrtime.bigint() - t0) / 1e6;
-  };
-  const ta = [];
-  const tb = [];
-  for (let i = 0; i < warmup + runs; i++) {
-    const [x, y] = [once(a), once(b)];
-    if (i >= warmup) ta.push(x), tb.push(y);
-  }
-  return { a: stats(ta), b: stats(tb), diff: stats(tb.map((y, i) => y - ta[i])) };
-}
 
 /** Blocked events per source over RUNS runs of argv in one monitored session. */
 async function countEvents(createSandbox, dir, argv) {
@@ -43,11 +22,12 @@ async function countEvents(createSandbox, dir, argv) {
 
 export async function monitorBench() {
   const dir = mkdtempSync(join(tmpdir(), 'fence-bench-'));
-  const cold = paired([FENCE, '--', 'true'], [FENCE, '-m', '--', 'true']);
+  // In alternation, so a busy machine slows both alike; the overhead is the median of the per-pair differences.
+  const [plain, watched] = await timeInterleaved([() => runCommand([FENCE, '--', 'true']), () => runCommand([FENCE, '-m', '--', 'true'])]);
   console.log('## Monitor (-m)');
-  console.log(`fence -- true                      ${fmt(cold.a)}`);
-  console.log(`fence -m -- true                   ${fmt(cold.b)}`);
-  console.log(`-m overhead, cold (start + stop)   ${fmt(cold.diff)}   (median of paired runs; goal ≤ 300 ms)`);
+  console.log(`fence -- true                      ${fmt(plain)}`);
+  console.log(`fence -m -- true                   ${fmt(watched)}`);
+  console.log(`-m overhead, cold (start + stop)   ${medianDifference(watched, plain).toFixed(1)} ms   (median of paired runs; goal ≤ 300 ms)`);
 
   const { createSandbox } = await import('@fence/cli');
   const warm = {};

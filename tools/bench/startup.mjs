@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fmt, ratio, stats, timeAsync, timeCommand } from './timing.mjs';
+import { fmt, medianDifference, ratio, runCommand, stats, timeCommand, timeInterleaved } from './timing.mjs';
 
 // The installed command (a shell launcher that starts Node from the CLI's startup snapshot).
 const FENCE = resolve(import.meta.dirname, '../../packages/cli/bin/fence');
@@ -13,8 +13,12 @@ export const BARE_BWRAP = ['bwrap', '--new-session', '--die-with-parent', '--uns
 const spawnDone = (argv) =>
   new Promise((res, rej) => spawn(argv[0], argv.slice(1), { stdio: 'ignore' }).on('exit', (c) => (c === 0 ? res() : rej(new Error(`${argv[0]} exited ${c}`)))).on('error', rej));
 
-/** The in-sandbox helper (Landlock + seccomp + exec) against bare bwrap: the kernel layers' start-up cost. */
-async function helperBench(createSandbox, dir, bwrap) {
+/**
+ * The in-sandbox helper (Landlock, seccomp, the creation guard, exec) against bare bwrap: the
+ * kernel layers' start-up cost, as Fence runs it (the helper as the sandbox's init, in place of
+ * bwrap's own: launch.ts). Interleaved with bare bwrap, the median of the per-round differences.
+ */
+async function helperBench(createSandbox, dir) {
   const [native, { encodeHelperPlan, helperSession }] = await Promise.all([import('@fence/native'), import('@fence/linux-helper')]);
   const helper = native.helperPath();
   if (!helper) return 'helper: not built (skipped)';
@@ -22,8 +26,10 @@ async function helperBench(createSandbox, dir, bwrap) {
   const plan = Buffer.from(encodeHelperPlan(helperSession(sandbox.kernel).plan)).toString('base64');
   await sandbox.close();
   // The helper is bound back over the private /tmp: a checkout under /tmp would otherwise vanish.
-  const withHelper = timeCommand([...BARE_BWRAP.slice(0, -1), '--ro-bind', helper, helper, helper, '--', 'true'], { env: { ...process.env, FENCE_LAUNCH_PLAN: plan } });
-  return `bwrap + fence-launch (Landlock, seccomp) ${fmt(withHelper)}; helper cost ${(withHelper.median - bwrap.median).toFixed(1)} ms (target ≤ 2 ms)`;
+  const withHelper = [...BARE_BWRAP.slice(0, -1), '--as-pid-1', '--ro-bind', helper, helper, helper, '--', 'true'];
+  const env = { ...process.env, FENCE_LAUNCH_PLAN: plan };
+  const [bare, fenced] = await timeInterleaved([() => runCommand(BARE_BWRAP), () => runCommand(withHelper, { env })], { runs: 40 });
+  return `bwrap + fence-launch (Landlock, seccomp, guard; as init) ${fmt(fenced)}, bare bwrap alternately ${fmt(bare)}; helper cost ${medianDifference(fenced, bare).toFixed(1)} ms (median of 40 paired differences; target ≤ 2 ms)`;
 }
 
 /**
@@ -100,18 +106,19 @@ export async function startupBench() {
   console.log(refusalTime(dir));
 
   const { createSandbox } = await import('@fence/cli');
-  const helperCost = await helperBench(createSandbox, dir, bwrap);
-  if (helperCost) console.log(helperCost);
-  const warmBwrap = await timeAsync(() => spawnDone(BARE_BWRAP));
-  for (const [label, settings] of [
+  console.log(await helperBench(createSandbox, dir));
+  // Both sessions and bare bwrap in rounds, one command of each per round (timeInterleaved).
+  const policies = [
     ['default policy', {}],
     ['two domains', { network: { allowedDomains: ['example.com', '*.example.org'] } }],
-  ]) {
-    const sandbox = await createSandbox({ cwd: dir, settings });
-    const warm = await timeAsync(() => sandbox.run(['true'], { stdio: ['ignore', 'ignore', 'ignore'] }));
-    await sandbox.close();
-    console.log(`warm session.run(['true']) (${label})`.padEnd(45) + fmt(warm));
-    console.log(`ratio warm / bare bwrap from Node (${label})  ${ratio(warm, warmBwrap)}   (target ≤ 1.5×)`);
+  ];
+  const sandboxes = await Promise.all(policies.map(([, settings]) => createSandbox({ cwd: dir, settings })));
+  const quiet = { stdio: ['ignore', 'ignore', 'ignore'] };
+  const [warmBwrap, ...warm] = await timeInterleaved([() => spawnDone(BARE_BWRAP), ...sandboxes.map((s) => () => s.run(['true'], quiet))], { runs: 30 });
+  await Promise.all(sandboxes.map((s) => s.close()));
+  for (const [i, [label]] of policies.entries()) {
+    console.log(`warm session.run(['true']) (${label})`.padEnd(45) + fmt(warm[i]));
+    console.log(`ratio warm / bare bwrap from Node (${label})  ${ratio(warm[i], warmBwrap)}   (target ≤ 1.5×)`);
   }
-  console.log(`${'bare bwrap spawned from Node'.padEnd(45)}${fmt(warmBwrap)}`);
+  console.log(`${'bare bwrap spawned from Node, alternately'.padEnd(45)}${fmt(warmBwrap)}`);
 }

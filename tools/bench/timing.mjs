@@ -32,8 +32,7 @@ export function timeCommand(argv, { runs = 20, warmup = 3, env, cwd } = {}) {
   const samples = [];
   for (let i = 0; i < warmup + runs; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(argv[0], argv.slice(1), { stdio: 'ignore', env: env ?? process.env, cwd });
-    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
+    runCommand(argv, { env, cwd });
     if (i >= warmup) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return stats(samples);
@@ -48,6 +47,30 @@ export async function timeAsync(fn, { runs = 20, warmup = 3 } = {}) {
     if (i >= warmup) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return stats(samples);
+}
+
+/**
+ * Times several functions in rounds, one run of each per round, so that a machine's load, which
+ * drifts over seconds, weighs on all of them alike: stats per function (ms), each with its samples.
+ */
+export async function timeInterleaved(fns, { runs = 20, warmup = 3 } = {}) {
+  const samples = fns.map(() => []);
+  for (let i = 0; i < warmup + runs; i++)
+    for (const [k, fn] of fns.entries()) {
+      const t0 = process.hrtime.bigint();
+      await fn();
+      if (i >= warmup) samples[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  return samples.map((s) => ({ ...stats(s), samples: s }));
+}
+
+/** The median of the per-round differences a − b of two interleaved series (ms). */
+export const medianDifference = (a, b) => stats(a.samples.map((x, i) => x - b.samples[i])).median;
+
+/** Runs a shell-free command to its end; throws on a non-zero exit. */
+export function runCommand(argv, { env, cwd } = {}) {
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: 'ignore', env: env ?? process.env, cwd });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
 }
 
 export const fmt = (s) => `${s.median.toFixed(1)} ms (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)}, n=${s.runs})`;

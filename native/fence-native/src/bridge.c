@@ -48,7 +48,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define BRIDGE_BACKLOG 128
@@ -542,27 +541,20 @@ static bool fd_seen(const struct plan_bridge *bridges, size_t i) {
   return false;
 }
 
-/* Forks the relay so that it is not this process's child (the command's, after the exec): as its
- * sibling (CLONE_PARENT: one fork, nothing to wait for), or, where this process is a PID
- * namespace's init and so can have no sibling, through an intermediate child that exits at once.
- * Returns 0 in the relay, 1 here, -1 (errno set) when it could not fork. */
+/* Forks the relay so that it is not the command's child: as this process's sibling (CLONE_PARENT:
+ * one fork, nothing to wait for) where this process may become the command; as its child where
+ * this process is the sandbox's init (bwrap --as-pid-1), which stays the command's parent (the
+ * guard or the terminal's relay: main.c) and reaps it. Returns 0 in the relay, 1 here, -1 (errno
+ * set) when it could not fork. */
 static int fork_relay(void) {
+  if (getpid() == 1) {
+    pid_t relay_pid = fork();
+    return relay_pid < 0 ? -1 : relay_pid > 0;
+  }
   /* The raw call, as fork() has no flags: the relay never uses the thread state glibc's fork()
    * would refresh (it neither raises signals at itself nor starts threads). */
   long sibling = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0L, NULL, NULL, 0L);
-  if (sibling >= 0 || errno != EINVAL) return sibling < 0 ? -1 : sibling > 0;
-  pid_t mid = fork();
-  if (mid < 0) return -1;
-  if (mid == 0) {
-    pid_t relay_pid = fork();
-    if (relay_pid != 0) _exit(relay_pid < 0 ? 1 : 0);
-    return 0;
-  }
-  int status;
-  while (waitpid(mid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return errno = EAGAIN, -1;
-  return 1;
+  return sibling < 0 ? -1 : sibling > 0;
 }
 
 int bridge_refuse_only(const struct plan_bridge *bridges, size_t n) {

@@ -15,7 +15,7 @@
 
 extern char **environ;
 
-const char *const fast_volatile[] = {"_", "OLDPWD", "PWD", "SHLVL", "FENCE_FAST_PATH", "FENCE_NODE_EXTRA_CA_CERTS", NULL};
+const char *const fast_volatile[] = {"_", "OLDPWD", "PWD", "SHLVL", "FENCE_FAST_PATH", "FENCE_NODE_EXTRA_CA_CERTS", "FENCE_NODE_OPTIONS", NULL};
 
 int fast_is_volatile(const char *name, size_t len) {
   for (const char *const *v = fast_volatile; *v; v++)
@@ -219,8 +219,10 @@ static int plan_record(struct reader *r, const char *tag, struct fast_plan *plan
     if (number(r, &n) || n == 0 || n > 4096 || plan->argv) return -1;
     plan->argv = calloc(n + 1, sizeof *plan->argv);
     if (plan->argv == NULL) return -1;
-    for (plan->nargv = 0; plan->nargv < n; plan->nargv++)
+    for (plan->nargv = 0; plan->nargv < n; plan->nargv++) {
       if ((plan->argv[plan->nargv] = word(r)) == NULL) return -1;
+      if (strcmp(plan->argv[plan->nargv], "--as-pid-1") == 0) plan->init_is_helper = 1;
+    }
     return 0;
   }
   if (strcmp(tag, "fd") == 0) return add_fd(r, plan);

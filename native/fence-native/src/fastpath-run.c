@@ -135,30 +135,54 @@ static void child(const struct fast_plan *plan, const int *fds, char **env) {
   _exit(127);
 }
 
-/* The host pid of the sandboxed command (the init's first child), or 0. */
-static pid_t command_pid(const char *report) {
+/* The host pid of the sandbox's init, from bwrap's report, or 0. */
+static long report_init(const char *report) {
   const char *at = report ? strstr(report, "\"child-pid\":") : NULL;
-  if (at == NULL) return 0;
-  long init = strtol(at + 12, NULL, 10);
-  char path[64], buf[64];
-  snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", init, init);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  return (pid_t)strtol(buf, NULL, 10);
+  return at ? strtol(at + 12, NULL, 10) : 0;
 }
 
-static void forward(pid_t bwrap, const char *report, int sig) {
-  pid_t pid = command_pid(report);
+/* Reads a small /proc file of `pid` into `buf`; its length, or -1. */
+static ssize_t read_proc(long pid, const char *file, char *buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n >= 0) buf[n] = '\0';
+  return n;
+}
+
+/* The host pid of the sandboxed command (the init's first child), or 0. */
+static pid_t command_pid(long init) {
+  char path[64], buf[64];
+  snprintf(path, sizeof path, "task/%ld/children", init);
+  return read_proc(init, path, buf, sizeof buf) > 0 ? (pid_t)strtol(buf, NULL, 10) : 0;
+}
+
+/* Whether `pid` holds `sig` blocked (SigBlk): the helper as init reads those from its signalfd,
+ * and an init is not even sent a signal it has no handler for. */
+static int blocks(long pid, int sig) {
+  char buf[2048];
+  const char *at = read_proc(pid, "status", buf, sizeof buf) > 0 ? strstr(buf, "\nSigBlk:\t") : NULL;
+  return at && (strtoull(at + 9, NULL, 16) >> (sig - 1) & 1);
+}
+
+/* As plugins/bwrap/src/signal.ts does: to the helper as init once it takes the signal, else to
+ * the command (its group for SIGINT); before either exists, to bwrap (which ends the sandbox). */
+static void forward(pid_t bwrap, const char *report, int sig, int init_is_helper) {
+  long init = report_init(report);
+  if (init_is_helper) {
+    kill(init > 0 && blocks(init, sig) ? (pid_t)init : bwrap, sig);
+    return;
+  }
+  pid_t pid = init > 0 ? command_pid(init) : 0;
   if (pid <= 0) kill(bwrap, sig);
   else if (sig != SIGINT || kill(-pid, sig) != 0) kill(pid, sig);
 }
 
 /* Waits for bwrap, reading its report and forwarding signals meanwhile. */
-static int supervise(pid_t pid, int report, int sigfd) {
+static int supervise(pid_t pid, int report, int sigfd, int init_is_helper) {
   char text[4096] = "";
   size_t got = 0;
   for (;;) {
@@ -172,7 +196,7 @@ static int supervise(pid_t pid, int report, int sigfd) {
     struct signalfd_siginfo si;
     if (!(p[0].revents & POLLIN) || read(sigfd, &si, sizeof si) != sizeof si) continue;
     if ((int)si.ssi_signo != SIGCHLD) {
-      forward(pid, text, (int)si.ssi_signo);
+      forward(pid, text, (int)si.ssi_signo, init_is_helper);
       continue;
     }
     int status;
@@ -203,5 +227,5 @@ int fast_run(const struct fast_plan *plan, int explain, const char **why) {
   if (pid == 0) child(plan, fds, env);
   for (size_t i = 0; i < plan->nfds; i++)
     if (fds[i] >= 0) close(fds[i]);
-  return supervise(pid, report, sigfd);
+  return supervise(pid, report, sigfd, plan->init_is_helper);
 }

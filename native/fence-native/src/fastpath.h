@@ -32,6 +32,7 @@ struct fast_plan {
   const char *chdir;
   const char **argv; /* the wrappers' argv, then the command's, NULL-terminated */
   size_t nargv;
+  int init_is_helper; /* bwrap --as-pid-1: the helper is the sandbox's init (signal.ts forwardToInit) */
   struct fast_fd *fds;
   size_t nfds;
   const char **set; /* "name=value" for the command, NULL-terminated */

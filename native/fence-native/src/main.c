@@ -15,6 +15,9 @@
  * Any failure before the exec ends with status 125: the command never runs half-protected.
  * With --tty (pty.c), a pseudo-terminal is allocated after step 1 and the process forks: the child
  * takes steps 2-6 and, after step 5, the terminal; this process relays and exits with its status.
+ * With the guard, bwrap runs this process as the PID namespace's init (--as-pid-1) rather than
+ * forking an init of its own first: the guard (or the terminal's relay) is the parent that stays,
+ * reaps every orphan and forwards the signals Fence sends it.
  *
  * Usage: fence-launch [--plan-fd N] [--tty] -- command [args...]
  *        FENCE_LAUNCH_PLAN=<base64 plan> fence-launch -- command [args...]
@@ -195,6 +198,9 @@ int main(int argc, char **argv) {
 
   char *text = read_plan(plan_fd, &len, &e);
   if (text == NULL || plan_decode(text, len, &plan, &e) != 0) die(&e);
+  /* As the sandbox's init (bwrap --as-pid-1, chosen with the guard), this process must stay the
+   * command's parent, reaping and forwarding signals: an init command would ignore them. */
+  if (getpid() == 1 && !plan.guard.nnames && !tty) fence_fail(&e, 0, "the sandbox's init (bwrap --as-pid-1) needs a guard plan or --tty"), die(&e);
   int *deferred = start_bridges(&plan, &e);
   /* Returns in the command's process only; this one relays the terminal until the command exits. */
   if (tty && (pty_open(&pty, &e) != 0 || pty_fork(&pty, &e) != 0)) die(&e);

@@ -132,11 +132,16 @@ static void relay_signal(struct relay *r) {
   struct signalfd_siginfo si;
   while (read(r->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
     if (si.ssi_signo == SIGCHLD) {
-      /* Reaps the command (stops are not reported: no WUNTRACED). */
-      if (!r->exited && waitpid(r->child, &r->status, WNOHANG) == r->child) {
-        r->exited = true;
-        r->deadline = now_ms() + DRAIN_MAX_MS;
-      }
+      /* Reaps the command (stops are not reported: no WUNTRACED), and as the sandbox's init every
+       * orphan re-parented here. */
+      int status;
+      pid_t w;
+      while ((w = waitpid(-1, &status, WNOHANG)) > 0)
+        if (w == r->child && !r->exited) {
+          r->status = status;
+          r->exited = true;
+          r->deadline = now_ms() + DRAIN_MAX_MS;
+        }
     } else if (si.ssi_signo == SIGWINCH) {
       copy_winsize(r->p->outer_in, r->p->master);
     } else if (!r->exited) {

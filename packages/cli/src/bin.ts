@@ -8,10 +8,17 @@ import { parseInvocation } from './args.js';
 import { main } from './main.js';
 import { builtInPlugins } from './plugins.js';
 
+/** The caller's variables bin/fence passes as FENCE_<name>, for the command only. */
+const SET_ASIDE = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];
+
 const run = (argv: readonly string[]) => {
-  // bin/fence keeps Node from loading NODE_EXTRA_CA_CERTS; the command still gets it.
-  const extraCa = process.env.FENCE_NODE_EXTRA_CA_CERTS;
-  if (extraCa !== undefined) process.env.NODE_EXTRA_CA_CERTS = extraCa;
+  // bin/fence keeps these from Fence's own Node; the command gets them as the caller set them,
+  // and nothing of Fence (the plan cache's key, the detection cache's) sees the copies.
+  for (const name of SET_ASIDE) {
+    const value = process.env[`FENCE_${name}`];
+    if (value !== undefined) process.env[name] = value;
+    delete process.env[`FENCE_${name}`];
+  }
   return main(argv).then((status) => {
     process.exitCode = status;
   });

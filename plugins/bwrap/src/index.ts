@@ -44,7 +44,7 @@ export { detectBwrap, probeBwrap, bwrapInstallHint, BWRAP_INSTALL, type BwrapFac
 export { gatherPaths, PROXY_SERVICES, type GatheredPaths } from './gather.js';
 export { walkTrees, outermost, type WalkVisitor } from './glob-expand.js';
 export { PROTECTED_FILES, PROTECTED_DIRS, gitProtectedNames, protectedNamesAt } from './mandatory-paths.js';
-export { commandPid, forwardToCommand, killSandbox, sandboxInit } from './signal.js';
+export { commandPid, forwardToCommand, forwardToInit, killSandbox, sandboxInit } from './signal.js';
 export { prepareBwrap, LAYER, type PrepareOptions } from './launch.js';
 export { cgroupBases, planLimits, limitReached, degradedWarning, type CgroupBase, type LimitsPlan, type LimitChoice, type Mechanism } from './cgroup-plan.js';
 export { usableCgroupBases } from './cgroup.js';

@@ -23,7 +23,7 @@ import { sweep } from './sweep.js';
 import type { SandboxLimits } from './limits.js';
 import { nativeHelper } from './native.js';
 import { Placeholders } from './placeholders.js';
-import { forwardToCommand } from './signal.js';
+import { forwardToCommand, forwardToInit } from './signal.js';
 import { tmpProjectRoot } from './tmp-project.js';
 
 export const LAYER = 'bwrap';
@@ -241,10 +241,14 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   const info = ['--info-fd', String(addFd(plan, 'report'))];
   // The capture's network namespace is made first, by the helper, which then execs bwrap (netns.c).
   const netnsFirst = capture ? [helper!.path, '--netns', String(CAPTURE_PORT), '--'] : [];
-  const outer = [...netnsFirst, bwrap, ...gate, ...info, '--args', String(argsFd), '--'];
+  // The guard stays the command's parent (main.c): bwrap runs the helper as the namespace's init
+  // instead of forking an init of its own before it, one process less per run. On the command
+  // line, not in the args: the fast path forwards signals by it too (fastpath-run.c).
+  const asInit = helper !== undefined && guard !== undefined ? ['--as-pid-1'] : [];
+  const outer = [...netnsFirst, bwrap, ...asInit, ...gate, ...info, '--args', String(argsFd), '--'];
   plan.wrappers.push({ layer: LAYER, argv: [...outer, ...inner], ...(ttyInner && { ttyArgv: [...outer, ...ttyInner] }) });
   plan.terminal = helper?.terminal;
-  plan.signal = forwardToCommand;
+  plan.signal = asInit.length > 0 ? forwardToInit : forwardToCommand;
 
   const ns = ['user', 'pid', 'ipc', 'uts', ...(input.netns ? ['net'] : capture ? ['net (made by the helper, with the capture rule)'] : [])];
   note(plan, LAYER, `namespaces: ${ns.join(', ')}; capabilities dropped${input.disableUserns ? '; nested user namespaces disabled' : ''}`);
@@ -252,5 +256,5 @@ export async function prepareBwrap(plan: LaunchPlan, report: DetectionReport, { 
   note(plan, LAYER, `protected: ${input.protect.existing.length} existing, ${created.length} placeholder(s)${guard ? ', missing names refused by the creation guard' : ''}; denyRead: ${input.denyRead.length}; denyWrite: ${input.denyWrite.length}`);
   note(plan, LAYER, devicesNote(plan.policy.devices.mode, devices));
   note(plan, LAYER, helper ? `helper: ${helper.path}` : 'helper: none (fallback)');
-  note(plan, LAYER, [...netnsFirst, bwrap, ...args, '--', ...inner].map(shellWord).join(' '));
+  note(plan, LAYER, [...netnsFirst, bwrap, ...asInit, ...args, '--', ...inner].map(shellWord).join(' '));
 }

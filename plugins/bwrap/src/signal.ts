@@ -1,14 +1,15 @@
 /**
  * Signal delivery into the sandbox, by pid and by position, never by name (a command may call
  * itself anything, `bwrap` included). bwrap's --info-fd report names the sandbox's init (pid 1 of
- * its PID namespace); the command is the init's first child (the init forks it before anything
- * else; orphans adopted later come after it). SIGKILL goes to the init, and the kernel then kills
+ * its PID namespace). Without the helper as that init (forwardToInit), the command is the init's
+ * first child (the init forks it before anything else; orphans adopted later come after it). SIGKILL goes to the init, and the kernel then kills
  * every process of the namespace. SIGINT goes to the command's process group, as a terminal's
  * Ctrl-C would (bwrap's --new-session made the command a session and group leader); other signals
  * go to the process. Until the command exists (a signal during start-up), bwrap itself receives
  * the signal (killing it kills the init too: --die-with-parent).
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { SignalStrategy, WrapperProcess } from '@fence/core';
 
 /** The host pid of the sandbox's init, from bwrap's --info-fd report (`"child-pid": N`). */
@@ -55,4 +56,32 @@ export const forwardToCommand: SignalStrategy = (wrapper, signal) => {
     }
   }
   process.kill(pid, signal);
+};
+
+/** Whether `pid` holds `signal` blocked (the SigBlk mask of /proc/<pid>/status). */
+function blocks(pid: number, signal: NodeJS.Signals): boolean {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return false;
+  }
+  const mask = /\nSigBlk:\s*([0-9a-f]+)/.exec(status)?.[1];
+  return mask !== undefined && ((BigInt(`0x${mask}`) >> BigInt(constants.signals[signal] - 1)) & 1n) === 1n;
+}
+
+/**
+ * With the helper as the sandbox's init (bwrap --as-pid-1, the creation guard's layout): the
+ * helper forwards to the command (SIGINT to its group) and reaps. A namespace's init is not even
+ * sent a signal it has no handler for, so until the helper holds the signal blocked for its
+ * signalfd (its start-up), bwrap receives it, as before the command exists.
+ */
+export const forwardToInit: SignalStrategy = (wrapper, signal) => {
+  if (signal === 'SIGKILL') return killSandbox(wrapper);
+  const init = sandboxInit(wrapper.report);
+  try {
+    process.kill(init !== undefined && blocks(init, signal) ? init : wrapper.pid, signal);
+  } catch {
+    /* already gone */
+  }
 };

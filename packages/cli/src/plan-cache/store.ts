@@ -14,7 +14,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { commandEnvironment, detectionExpiry, fenceCacheDirs, type LaunchPlan, type Sandbox } from '@fence/core';
-import { forwardToCommand } from '@fence/plugin-bwrap';
+import { forwardToCommand, forwardToInit } from '@fence/plugin-bwrap';
 import { commandTriggers } from '@fence/plugin-command';
 import type { Flags } from '../args.js';
 import { encodeEntry, entryName, VOLATILE, type Entry, type EntryFd } from './entry.js';
@@ -48,7 +48,7 @@ export function fastPathObstacle(sandbox: Sandbox): string | undefined {
   if (plan.createdRuntimeDir() !== undefined) return 'a runtime directory';
   if (plan.exec.supervisor !== undefined) return plan.exec.supervisor;
   if (policy.limits.wallSeconds > 0) return 'limits.wallSeconds';
-  if (plan.wrappers.length !== 1 || plan.signal !== forwardToCommand) return 'not one bwrap wrapper';
+  if (plan.wrappers.length !== 1 || (plan.signal !== forwardToCommand && plan.signal !== forwardToInit)) return 'not one bwrap wrapper';
   const held = plan.fds.find((fd) => fd === 'start-gate' || (typeof fd === 'object' && 'inherit' in fd && fd.opened === undefined));
   if (held !== undefined) return 'a descriptor only Fence holds';
   return undefined;
@@ -86,7 +86,7 @@ export function storePlan(req: StoreRequest): string | undefined {
   if (typeof inputs === 'string') return inputs;
   const expires = detectionExpiry(env);
   if (expires === undefined) return 'no stored detection';
-  const keyed = (k: string) => !VOLATILE.includes(k) && k !== 'FENCE_NODE_EXTRA_CA_CERTS';
+  const keyed = (k: string) => !VOLATILE.includes(k);
   const callerEnv = new Map(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && keyed(e[0])));
   const commandEnv = commandEnvironment(Object.fromEntries(callerEnv), sandbox.plan.env, sandbox.policy.environment);
   const dropped = VOLATILE.filter((k) => !(k in commandEnvironment({ [k]: 'x' }, sandbox.plan.env, sandbox.policy.environment)));
