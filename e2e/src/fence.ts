@@ -137,6 +137,13 @@ export interface FenceOptions {
    * the same mount namespace, as systemd-resolved's or resolvconf's link). Needs root.
    */
   readonly resolvConfLink?: string;
+  /**
+   * A second mount for this run: `from` bound at `at` (an existing directory), in a mount
+   * namespace of its own, as container volumes and devcontainers make them. Needs root.
+   */
+  readonly secondMount?: { readonly from: string; readonly at: string };
+  /** Runs `fence` in a pid namespace of its own, with its own /proc, as in a container. Needs root. */
+  readonly pidNamespace?: boolean;
   /** Called with the spawned process (e.g. to send signals). */
   readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
   /** Runs `fence` in these supplementary groups (setpriv --groups). */
@@ -155,7 +162,11 @@ export function fence(ws: Workspace, args: readonly string[], opts: FenceOptions
     ? ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', opts.resolvConf, ...argv]
     : opts.resolvConfLink
       ? ['unshare', '--mount', 'sh', '-c', LINK_RESOLV_CONF, opts.resolvConfLink, ...argv]
-      : argv;
+      : opts.secondMount
+        ? ['unshare', '--mount', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"', opts.secondMount.from, opts.secondMount.at, ...argv]
+        : opts.pidNamespace
+          ? ['unshare', '--pid', '--fork', '--mount-proc', ...argv]
+          : argv;
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.home, LANG: 'C.UTF-8', ...opts.env };
   const child = spawn(cmd!, rest, { cwd: opts.cwd ?? ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   opts.onSpawn?.(child);

@@ -8,8 +8,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { freePort } from './ports.js';
 
 const REGISTRY_DIR = resolve(import.meta.dirname, '../registry');
 const VERDACCIO = join(REGISTRY_DIR, 'node_modules/verdaccio/bin/verdaccio');
@@ -27,16 +27,6 @@ export function installVerdaccio(): string | undefined {
   if (existsSync(VERDACCIO)) return undefined;
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: REGISTRY_DIR, encoding: 'utf8' });
   return r.status === 0 ? undefined : `npm ci in e2e/registry failed (is the npm registry reachable?): ${r.stderr.split('\n').slice(-5).join(' ')}`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 function config(dir: string, uplink: string): string {

@@ -1,8 +1,9 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, own, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
+import { freePort } from '../src/ports.js';
 
 const CHECK_TIMEOUT = { timeoutMs: 90_000 };
 const slow = { timeout: 120_000 };
@@ -32,15 +33,6 @@ async function relaySwapReachesHost(ws: Workspace): Promise<boolean> {
   server.close();
   rmSync(dir, { recursive: true, force: true });
   return reached;
-}
-
-/** A port nothing listens on right now, on the host's 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 describe.each(USERS)('fence check (as %s)', (user) => {

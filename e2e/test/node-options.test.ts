@@ -6,10 +6,10 @@
  * refused snapshot) included, on the Node path and on the native fast path.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, own, USERS, workspace, writeSettings, type Workspace } from '../src/fence.js';
+import { freePort } from '../src/ports.js';
 import { EXPLAIN, HIT, NODE, warm } from '../src/plan-cache.js';
 
 /** Prints ok and what the command sees, then exits 3. */
@@ -21,15 +21,6 @@ function preload(ws: Workspace): string {
   writeFileSync(file, 'console.error(`preload ran in ${process.argv.slice(1).join(" ") || "node -e"}`);\n');
   own(ws, file);
   return file;
-}
-
-/** A port of 127.0.0.1 free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /**

@@ -5,7 +5,7 @@
  * Node, which starts another; another policy gets another service; no sandbox sees, reaches or
  * changes a service.
  */
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,55 @@ describe.runIf(hasProgram('curl')).each(USERS)('the shared proxy service (as %s)
     expect(readdirSync(dir).filter((f) => f.startsWith('planted') || f === 'x.lock')).toEqual([]);
     const again = await fence(ws, ['-s', s, '--', 'curl', '-sS', '--noproxy', '', `http://localhost:${server.port}/`], { env: NODE });
     expect(again.stdout).toBe(`hello from localhost:${server.port}\n`);
+  });
+
+  it('serves only its own runs: a sandbox of a policy allowing nothing, reaching another policy\'s sockets through a second mount of the home, gets nothing from any of them', async () => {
+    ws = workspace(user);
+    const url = `http://localhost:${server.port}/`;
+    const a = settings(ws, ['localhost']);
+    writeFileSync(a, JSON.stringify({ network: { allowedDomains: ['localhost'], allowLocalOutbound: true }, filesystem: { allowWrite: [ws.dir] } }));
+    // A run of policy A holds its lease while the attack runs, then uses its proxies.
+    const held = fence(ws, ['-s', a, '--', 'sh', '-c', `touch started; while [ ! -e done ]; do sleep 0.1; done; curl -sS --noproxy '' ${url}`], { env: NODE });
+    while (!existsSync(join(ws.dir, 'started'))) await sleep(50);
+    const b = join(ws.dir, 'attacker.json');
+    writeFileSync(b, JSON.stringify({ network: { allowedDomains: [], allowAllUnixSockets: true } }));
+    own(ws, b);
+    const alias = join(ws.dir, 'alias');
+    mkdirSync(alias);
+    own(ws, alias);
+    // Through the second mount it takes a lease of A (held while it asks), then asks every socket.
+    const attack = [
+      'import os, socket, sys',
+      'd = sys.argv[1]',
+      'ask = {"lease": b"", "http": b"GET ' + url + ' HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n", "socks": b"\\x05\\x01\\x00", "dns": b"localhost\\n"}',
+      'held = []',
+      'for kind in ["lease", "http", "socks", "dns"]:',
+      '  name = next(n for n in os.listdir(d) if n.endswith("-" + kind + ".sock"))',
+      '  s = socket.socket(socket.AF_UNIX); s.settimeout(5); held.append(s)',
+      '  try:',
+      '    s.connect(os.path.join(d, name)); s.sendall(ask[kind]) if ask[kind] else None; got = s.recv(200)',
+      '  except ConnectionError: got = b""',
+      '  except socket.timeout: got = b"no answer"',
+      '  print(kind + ": " + (got.decode("latin1").splitlines() or ["closed"])[0])',
+    ].join('\n');
+    const r = await fence(ws, ['-s', b, '--', 'python3', '-c', attack, join(alias, '.cache/fence/proxy')], { env: NODE, secondMount: { from: ws.home, at: alias } });
+    expect(r.stdout).toMatch(/^lease: fence: refused: /);
+    expect(r.stdout.split('\n').slice(1).join('\n')).toBe('http: closed\nsocks: closed\ndns: closed\n');
+    writeFileSync(join(ws.dir, 'done'), '');
+    expect((await held).stdout).toBe(`hello from localhost:${server.port}\n`);
+    const again = await fence(ws, ['-s', a, '--', 'curl', '-sS', '--noproxy', '', url], { env: NODE });
+    expect(again.stdout).toBe(`hello from localhost:${server.port}\n`);
+  });
+
+  it('gives a run in another pid namespace (a container sharing the home) no lease: it says why and starts its own proxies at once', async () => {
+    ws = workspace(user);
+    const s = settings(ws, ['localhost']);
+    await fence(ws, ['-s', s, '--', 'true'], { env: NODE });
+    const url = `http://localhost:${server.port}/`;
+    const r = await fence(ws, ['-s', s, '--', 'curl', '-sS', '--noproxy', '', url], { env: { FENCE_FAST_PATH: 'explained' }, pidNamespace: true });
+    expect(r.stdout).toBe(`hello from localhost:${server.port}\n`);
+    expect(r.stderr).toMatch(/^fence: plan cache: not stored: the proxy service could not be used: the proxy service refused this process: its process is in another pid namespace than the service/m);
+    expect(servicePids(ws)).toHaveLength(1);
   });
 
   it('keeps none of its starter\'s descriptors: a lock the caller held on fd 20 is free once the run is over', () => {

@@ -55,6 +55,14 @@ describe.each(USERS)('the install templates against the registries this machine 
     expect(r.stdout).toContain('X-Fence-Reason: Connection blocked by network allowlist: not in network.allowedDomains (this policy allows no domain)\r\n');
   });
 
+  it('the default policy ends its refusal with EOF at once, also for a client that only reads', async () => {
+    ws = workspace(user);
+    // Connects to each proxy port, sends nothing and reads to EOF (5 s at most).
+    const read = 'import socket, sys\nfor port in (3128, 1080):\n  s = socket.create_connection(("127.0.0.1", port)); s.settimeout(5); got = b""\n  try:\n    while (chunk := s.recv(4096)): got += chunk\n    print(port, "eof", len(got))\n  except socket.timeout:\n    print(port, "no eof", len(got))';
+    const r = await fence(ws, ['--', 'python3', '-c', read]);
+    expect(r.stdout).toMatch(/^3128 eof \d+\n1080 eof 12\n$/);
+  });
+
   it('the default policy refuses SOCKS5 at once: connection not allowed by ruleset', async () => {
     ws = workspace(user);
     const r = await fence(ws, ['-c', 'curl -sS --proxy "$ALL_PROXY" http://example.com/']);

@@ -31,6 +31,12 @@ export interface NativeAddon {
    */
   sendFd(unixFd: number, passFd: number, data: Uint8Array): void;
   /**
+   * The process that connected the Unix socket `fd` (SO_PEERCRED): its pid in this process's pid
+   * namespace (0 when not visible here), its uid, and a pidfd of that very process (SO_PEERPIDFD,
+   * close-on-exec; -1 before Linux 6.5), which the caller closes. Throws an Error with `errno`.
+   */
+  peerCredentials(fd: number): { pid: number; uid: number; pidfd: number };
+  /**
    * flock(fd, LOCK_EX | LOCK_NB): true when the open file now holds the lock, false when another
    * open file does. The lock goes with the open file: a child that inherits `fd` holds it until it
    * exits or closes it. Throws an Error with `errno` on other failures.

@@ -1,5 +1,6 @@
 // fence_native.node: Landlock and seccomp probes for `detect`, execve for the CLI's last step,
-// sendFd for the proxies' tunnel handoff to the in-sandbox bridge, and raw mode for the terminal.
+// sendFd for the proxies' tunnel handoff to the in-sandbox bridge, peerCredentials for the proxy
+// service's check of who connects, and raw mode for the terminal.
 // The logic lives in the C files shared with fence-launch; this file only converts values.
 #include <napi.h>
 
@@ -179,6 +180,32 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   throw e;
 }
 
+// Who connected the Unix socket `fd`: { pid, uid, pidfd } (pidfd -1 before Linux 6.5; the caller closes it).
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "peerCredentials(fd: number)");
+#ifdef __linux__
+  struct unix_peer peer;
+  int rc = unix_peer(info[0].As<Napi::Number>().Int32Value(), &peer);
+#else
+  int rc = -ENOSYS;
+#endif
+  if (rc != 0) {
+    Napi::Error e = Napi::Error::New(env, std::string("peerCredentials: ") + std::strerror(-rc));
+    e.Set("errno", Napi::Number::New(env, -rc));
+    throw e;
+  }
+#ifdef __linux__
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pid", peer.pid);
+  o.Set("uid", peer.uid);
+  o.Set("pidfd", peer.pidfd);
+  return o;
+#else
+  return env.Undefined();
+#endif
+}
+
 // flock(fd, LOCK_EX | LOCK_NB): true when this open file now holds the lock, false when another does.
 // The lock goes with the open file (a child that inherits the descriptor holds it until it exits).
 Napi::Value TryLock(const Napi::CallbackInfo& info) {
@@ -263,6 +290,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
   exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
   exports.Set("tryLock", Napi::Function::New(env, TryLock, "tryLock"));
   exports.Set("ttyMakeRaw", Napi::Function::New(env, TtyMakeRaw, "ttyMakeRaw"));
   exports.Set("ttyRestore", Napi::Function::New(env, TtyRestore, "ttyRestore"));

@@ -141,6 +141,7 @@ int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct 
 }
 
 static void conn_flush(struct conn *c, int i);
+static void conn_half_close(struct conn *c);
 static void fwd_pump(struct conn *c);
 
 static void conn_accept(int listener, const struct plan_bridge *b, struct conn ***conns, size_t *nconns) {
@@ -190,6 +191,8 @@ static void conn_accept(int listener, const struct plan_bridge *b, struct conn *
       c->dir[1].len = b->reply_len;
       c->dir[1].eof = true;
       conn_flush(c, 1);
+      /* EOF now, if the answer went out whole: a client that only reads must not wait for it. */
+      conn_half_close(c);
     }
   }
 }
@@ -423,6 +426,20 @@ static short conn_events(const struct conn *c, int i) {
   return ev;
 }
 
+/* Passes each finished direction's half-close on: the peer of fd[1 - i] reads EOF, the other
+ * direction stays open. */
+static void conn_half_close(struct conn *c) {
+  for (int i = 0; i < 2 && !c->dead; i++) {
+    struct half *h = &c->dir[i];
+    bool flushed = i == 1 || (c->replay == 0 && (c->fw == NULL || c->fw->out_len == 0));
+    if (h->eof && h->len == 0 && !h->shut && flushed) {
+      bool gone = (i == 0 && c->handoff && c->unix_gone) || c->fd[1 - i] < 0;
+      if (!gone && shutdown(c->fd[1 - i], SHUT_WR) != 0) c->dead = true;
+      h->shut = true;
+    }
+  }
+}
+
 /* Handles poll results for one connection; returns true when it is finished. */
 static bool conn_step(struct conn *c, const struct pollfd *p) {
   if (c->connecting) {
@@ -437,16 +454,7 @@ static bool conn_step(struct conn *c, const struct pollfd *p) {
     if ((p[i].events & POLLIN) && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) conn_read(c, i);
     if ((p[i].events & POLLOUT) && (p[i].revents & (POLLOUT | POLLHUP | POLLERR))) conn_flush(c, 1 - i);
   }
-  for (int i = 0; i < 2 && !c->dead; i++) {
-    struct half *h = &c->dir[i];
-    bool flushed = i == 1 || (c->replay == 0 && (c->fw == NULL || c->fw->out_len == 0));
-    if (h->eof && h->len == 0 && !h->shut && flushed) {
-      /* Passes the half-close on: the peer of fd[1 - i] reads EOF, the other direction stays open. */
-      bool gone = (i == 0 && c->handoff && c->unix_gone) || c->fd[1 - i] < 0;
-      if (!gone && shutdown(c->fd[1 - i], SHUT_WR) != 0) c->dead = true;
-      h->shut = true;
-    }
-  }
+  conn_half_close(c);
   if (c->fw != NULL && !c->dead) fwd_step(c);
   /* The proxy ended without a handoff (a refusal): nothing will take the client's bytes. */
   bool abandoned = c->handoff && c->unix_gone && c->dir[1].shut;

@@ -20,3 +20,23 @@ int unix_listen(const char *path, int backlog) {
   }
   return fd;
 }
+
+/* Linux 6.5's option; the build's headers may predate it. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+int unix_peer(int fd, struct unix_peer *out) {
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -errno;
+  out->pid = cred.pid;
+  out->uid = (int)cred.uid;
+  len = sizeof out->pidfd;
+  /* Side effect: a new descriptor, which the caller closes. */
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &out->pidfd, &len) != 0) {
+    if (errno != ENOPROTOOPT) return -errno;
+    out->pidfd = -1;
+  }
+  return 0;
+}

@@ -6,8 +6,14 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import type { HostService } from '@fence/core';
 import type { FdSender } from './tunnel.js';
 
-/** Where a server listens: a Unix socket path (Linux, bridged into the sandbox) or a TCP address. */
-export type ListenTarget = { readonly path: string } | { readonly host: string; readonly port: number };
+/**
+ * Where a server listens: a Unix socket path (Linux, bridged into the sandbox) or a TCP address.
+ * `refusal` (the proxy service's, service-peers.ts) says why a connection's peer is not served:
+ * such a connection is closed before anything is read from it.
+ */
+export type ListenTarget =
+  | { readonly path: string; readonly refusal?: (socket: Socket) => string | undefined }
+  | { readonly host: string; readonly port: number };
 
 export const describeTarget = (t: ListenTarget): string => ('path' in t ? t.path : `${t.host}:${t.port}`);
 
@@ -43,6 +49,9 @@ export class SocketSet {
 }
 
 export function trackedService(name: string, server: Server, target: ListenTarget, sockets: SocketSet): ProxyServer {
+  const refusal = 'path' in target ? target.refusal : undefined;
+  // Before the server's own listener, which then sees a closed socket and reads nothing.
+  if (refusal) server.prependListener('connection', (s: Socket) => void (refusal(s) !== undefined && s.destroy()));
   server.on('connection', (s: Socket) => sockets.add(s));
   let listening = false;
   return {

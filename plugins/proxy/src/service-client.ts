@@ -65,30 +65,34 @@ function pinSocket(path: string): ServiceSocket | undefined {
   return { fd, path, kind: 'socket', dev: st.dev, ino: st.ino };
 }
 
-/** Connects to the lease socket and waits for the service's "ok"; the connection is the lease. */
-async function takeLease(path: string): Promise<{ socket: Socket; opened: OpenedPath } | undefined> {
+/**
+ * Connects to the lease socket and waits for the service's "ok"; the connection is the lease.
+ * Undefined when no service answers; the service's reason when it refuses this process.
+ */
+async function takeLease(path: string): Promise<{ socket: Socket; opened: OpenedPath } | string | undefined> {
   const pinned = pinSocket(path);
   if (!pinned) return undefined;
   const { createConnection } = process.getBuiltinModule('node:net');
   try {
     const socket = createConnection({ path: throughDescriptor(pinned.fd) });
-    const ok = await new Promise<boolean>((resolve) => {
+    const answer = await new Promise<string>((resolve) => {
       let got = '';
-      const end = (answer: boolean) => {
+      const end = () => {
         clearTimeout(timer);
-        resolve(answer);
+        resolve(got);
       };
-      const timer = setTimeout(() => end(false), 2000);
-      socket.on('error', () => end(false));
-      socket.on('close', () => end(false));
+      const timer = setTimeout(end, 2000);
+      socket.on('error', end);
+      socket.on('close', end);
       socket.on('data', (d: Buffer) => {
         got += d.toString('latin1');
-        if (got.length >= 3) end(got.startsWith('ok\n'));
+        if (got.includes('\n')) end();
       });
     });
-    if (!ok) {
+    if (answer !== 'ok\n') {
       socket.destroy();
-      return undefined;
+      const refused = /^fence: refused: (.*)\n/.exec(answer);
+      return refused ? `the proxy service refused this process: ${refused[1]}` : undefined;
     }
     socket.removeAllListeners('data');
     socket.on('error', () => undefined);
@@ -167,6 +171,7 @@ export async function leaseProxyService(options: ProxyServiceOptions, network: P
       if (lockFd !== undefined) closeSync(lockFd);
     }
   }
+  if (typeof lease === 'string') return lease;
   const held = lease;
   const pinned = [pinSocket(paths.http), pinSocket(paths.socks), captureWanted(network) ? pinSocket(paths.dns) : undefined];
   let released = false;

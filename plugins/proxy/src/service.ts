@@ -10,9 +10,10 @@
  * until it exits (so no second service of this policy starts, nor one while this one stops), and
  * its request on stdin. Its sockets are `<prefix>-http.sock`, `-socks.sock`, `-dns.sock` and
  * `-lease.sock`: every connection to the lease socket is a run using the service, answered "ok";
- * the service exits once no run held a lease for `idleMs`, and on SIGTERM, removing its sockets.
+ * only a run's processes are served (service-peers.ts: a lease is taken on the host, every other
+ * connection comes from a process under a lease's holder); the service exits once no run held a lease for `idleMs`, and on SIGTERM, removing its sockets.
  */
-import { closeSync, ftruncateSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, readdirSync, readFileSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { Policy } from '@fence/core';
 import { addonWith } from '@fence/linux-helper';
@@ -21,6 +22,7 @@ import { createHttpProxy } from './http-proxy.js';
 import type { ProxyServer, TunnelProxy } from './listener.js';
 import { captureWanted } from './network-plan.js';
 import { createSocksProxy } from './socks-proxy.js';
+import { servicePeers, type PeerReader } from './service-peers.js';
 import type { FdSender } from './tunnel.js';
 
 /** What the starter sends on stdin (one JSON document). */
@@ -72,6 +74,12 @@ async function readRequest(): Promise<ServiceRequest> {
 /** Runs the service until it is idle or told to stop. Resolves when it stopped. */
 export async function serveProxies(): Promise<number> {
   closeInherited();
+  const addon = await addonWith<{ sendFd: FdSender; peerCredentials: PeerReader }>('sendFd', 'peerCredentials');
+  // Without it the service cannot tell its runs' processes from others (service-peers.ts).
+  if (!addon) throw new Error('the proxy service needs the @fence/native addon (peerCredentials, sendFd): build it');
+  // Peers' pids are this pid namespace's; /proc must show that one to follow them.
+  if (readlinkSync('/proc/self') !== String(process.pid)) throw new Error('/proc is not of the proxy service\'s pid namespace: mount the namespace\'s own procfs');
+  const peers = servicePeers(addon.peerCredentials.bind(addon));
   const req = await readRequest();
   const paths = serviceSockets(req.prefix);
   // Whoever held the lock before is gone: what its sockets left is stale.
@@ -80,12 +88,12 @@ export async function serveProxies(): Promise<number> {
   ftruncateSync(LOCK_FD);
   writeSync(LOCK_FD, `${process.pid}\n`, 0);
   const common = { rules: req.rules };
-  const proxies: ProxyServer[] = [createHttpProxy({ ...common, listen: { path: paths.http } }), createSocksProxy({ ...common, listen: { path: paths.socks } })];
-  if (captureWanted(req.rules)) proxies.push(createDnsDecider({ ...common, listen: { path: paths.dns } }));
+  const listen = (path: string) => ({ path, refusal: (s: Socket) => peers.refusal(s) });
+  const proxies: ProxyServer[] = [createHttpProxy({ ...common, listen: listen(paths.http) }), createSocksProxy({ ...common, listen: listen(paths.socks) })];
+  if (captureWanted(req.rules)) proxies.push(createDnsDecider({ ...common, listen: listen(paths.dns) }));
   for (const p of proxies) await p.start();
   // The bridges are fence-launch's (the only way the service is used): tunnels go to them.
-  const addon = await addonWith<{ sendFd: FdSender }>('sendFd');
-  if (addon) for (const p of proxies.slice(0, 2)) (p as TunnelProxy).enableHandoff(addon.sendFd.bind(addon));
+  for (const p of proxies.slice(0, 2)) (p as TunnelProxy).enableHandoff(addon.sendFd.bind(addon));
 
   const { createServer } = process.getBuiltinModule('node:net');
   let idle: NodeJS.Timeout | undefined;
@@ -112,9 +120,12 @@ export async function serveProxies(): Promise<number> {
   };
   const lease: Server = createServer((socket: Socket) => {
     if (stopping) return socket.destroy();
+    socket.on('error', () => socket.destroy());
+    const refused = peers.lease(socket);
+    // The one socket whose answer is a line: it says why (the proxies' sockets are closed unread).
+    if (refused !== undefined) return void socket.end(`fence: refused: ${refused}\n`, () => socket.destroy());
     held.add(socket);
     clearTimeout(idle);
-    socket.on('error', () => socket.destroy());
     socket.once('close', () => {
       held.delete(socket);
       if (held.size === 0 && !stopping) armIdle();

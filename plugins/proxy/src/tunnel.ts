@@ -99,7 +99,8 @@ function handoffTrailer(bytesRead: number): Buffer {
   return t;
 }
 
-const fdOf = (s: Socket): number => (s as Socket & { _handle?: { fd?: number } | null })._handle?.fd ?? -1;
+/** The descriptor of a Node socket (-1 once it is closed). */
+export const fdOf = (s: Socket): number => (s as Socket & { _handle?: { fd?: number } | null })._handle?.fd ?? -1;
 
 /**
  * Hands a decided, connected tunnel to the bridge at the other end of `client` (fence-launch's):
