@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fence, writeSettings, USERS, workspace, type Workspace } from '../src/fence.js';
+import { EXPLAIN, NODE, warm } from '../src/plan-cache.js';
 
 /** Whether the process `pid` (fence) has a bwrap child yet. */
 const startedBwrap = (pid: number): boolean => {
@@ -41,29 +42,37 @@ describe.each(USERS)('signals and cleanup through the fence command (as %s)', (u
     expect(r.status).toBe(3);
   });
 
-  it('ends the run with 143 on a SIGTERM that arrives while the sandbox starts, whenever it comes', async () => {
+  it('ends the run with 143 on a SIGTERM that arrives while the sandbox starts, whenever it comes, leaving nothing behind', async () => {
     ws = workspace(user);
+    await warm(ws, ['--', 'true']);
     // The helper is the sandbox's init, which the kernel does not even send a signal it has not
-    // blocked for its signalfd: before that, bwrap must get it. A SIGTERM lost in between would
-    // leave sleep running until the timeout. Sent as soon as fence has started bwrap, and a few
-    // milliseconds later, to land in the sandbox's start.
-    for (const delayMs of [0, 1, 2, 4, 8, 16, 32]) {
-      const r = await fence(ws, ['--', 'sleep', '60'], {
-        timeoutMs: 15_000,
-        onSpawn: (child) => {
-          const watch = setInterval(() => {
-            if (!startedBwrap(child.pid!)) return;
-            clearInterval(watch);
-            setTimeout(() => child.kill('SIGTERM'), delayMs);
-          }, 1);
-          child.on('exit', () => clearInterval(watch));
-        },
-      });
-      // When fence is still starting, it may end by the signal itself, as any program.
-      const ended = r.status === 143 || (r.status === null && r.signal === 'SIGTERM') ? 'by SIGTERM' : `${r.status} ${r.signal}`;
-      expect({ delayMs, ended }).toEqual({ delayMs, ended: 'by SIGTERM' });
-    }
-  });
+    // blocked for its signalfd: before that, bwrap must get it, and the sandbox end with it. A
+    // SIGTERM lost in between would leave sleep running until the timeout; one given to bwrap
+    // before its report was read left its child waiting forever. Sent as soon as fence has started
+    // bwrap, and a few milliseconds later, to land in the sandbox's start; on both paths.
+    let k = 0;
+    for (const env of [EXPLAIN, NODE])
+      for (const delayMs of [0, 1, 2, 4, 8, 16, 32]) {
+        // A sleep no other test runs: its length is the marker pgrep looks for afterwards.
+        const sleep = `sleep ${(user === 'root' ? 70_000 : 80_000) + k++}`;
+        const r = await fence(ws, ['--', ...sleep.split(' ')], {
+          env,
+          timeoutMs: 15_000,
+          onSpawn: (child) => {
+            const watch = setInterval(() => {
+              if (!startedBwrap(child.pid!)) return;
+              clearInterval(watch);
+              setTimeout(() => child.kill('SIGTERM'), delayMs);
+            }, 1);
+            child.on('exit', () => clearInterval(watch));
+          },
+        });
+        // When fence is still starting, it may end by the signal itself, as any program.
+        const ended = r.status === 143 || (r.status === null && r.signal === 'SIGTERM') ? 'by SIGTERM' : `${r.status} ${r.signal}`;
+        const left = (await until(() => spawnSync('pgrep', ['-fx', sleep]).status === 1)) ? 'nothing' : 'a process';
+        expect({ path: env.FENCE_FAST_PATH, delayMs, ended, left }).toEqual({ path: env.FENCE_FAST_PATH, delayMs, ended: 'by SIGTERM', left: 'nothing' });
+      }
+  }, 120_000);
 
   it('reaps the processes orphaned inside: no zombie is left while the command runs', async () => {
     ws = workspace(user);

@@ -216,10 +216,13 @@ static void forward(pid_t bwrap, const char *report, int sig, int init_is_helper
   else if (sig != SIGINT || kill(-pid, sig) != 0) kill(pid, sig);
 }
 
-/* Waits for bwrap, reading its report and forwarding signals meanwhile. */
+/* Waits for bwrap, reading its report and forwarding signals meanwhile. A signal is held until
+ * the report is read, as runner.ts holds it: bwrap killed before then leaves its child waiting
+ * for it forever, with nothing that knows its pid. */
 static int supervise(pid_t pid, int report, int sigfd, int init_is_helper) {
   char text[4096] = "";
   size_t got = 0;
+  unsigned long held = 0; /* a bit per signal number (SIGINT, SIGTERM, SIGHUP) */
   for (;;) {
     struct pollfd p[2] = {{sigfd, POLLIN, 0}, {report, POLLIN, 0}};
     if (poll(p, report >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) return 125;
@@ -227,11 +230,14 @@ static int supervise(pid_t pid, int report, int sigfd, int init_is_helper) {
       ssize_t n = read(report, text + got, sizeof text - 1 - got);
       if (n > 0) got += (size_t)n, text[got] = '\0';
       else close(report), report = -1;
+      for (int sig = 1; report < 0 && held; sig++)
+        if (held & 1UL << sig) held &= ~(1UL << sig), forward(pid, text, sig, init_is_helper);
     }
     struct signalfd_siginfo si;
     if (!(p[0].revents & POLLIN) || read(sigfd, &si, sizeof si) != sizeof si) continue;
     if ((int)si.ssi_signo != SIGCHLD) {
-      forward(pid, text, (int)si.ssi_signo, init_is_helper);
+      if (report >= 0) held |= 1UL << si.ssi_signo;
+      else forward(pid, text, (int)si.ssi_signo, init_is_helper);
       continue;
     }
     int status;
