@@ -64,10 +64,27 @@ export function spawnCommand(req: SpawnRequest): SpawnedCommand {
   const restore = req.terminal ? rawUntilRestored(req.terminal) : () => undefined;
   const passed = (fd: PlanFd) => (fd === 'none' ? 'ignore' : typeof fd === 'object' && 'inherit' in fd ? fd.inherit() : 'pipe');
   const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit']), ...req.fds.map(passed)];
+  // Listening before the spawn: a signal in between would end this process by its default action
+  // and leave bwrap to die of SIGPIPE on its report, its child waiting for it forever. Handlers run
+  // from the event loop, so never before `child` is set.
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  const forwarded = [
+    ...(req.forwardSignals ? FORWARDED_SIGNALS.filter((s) => !req.terminal || s !== 'SIGINT') : []),
+    ...(req.terminal ? (['SIGWINCH'] as const) : []),
+  ];
+  for (const s of forwarded) {
+    const h = () => deliver(s);
+    handlers.set(s, h);
+    process.on(s, h);
+  }
+  const stopForwarding = () => {
+    for (const [s, h] of handlers) process.off(s, h);
+  };
   let child: ChildProcess;
   try {
     child = spawn(file!, args, { env: req.env, cwd: req.cwd, stdio });
   } catch (e) {
+    stopForwarding();
     restore(); // a synchronous refusal (bad argument, descriptor): no 'error' event follows
     throw e;
   }
@@ -105,24 +122,14 @@ export function spawnCommand(req: SpawnRequest): SpawnedCommand {
       /* already gone */
     }
   };
-  const handlers = new Map<NodeJS.Signals, () => void>();
-  const forwarded = [
-    ...(req.forwardSignals ? FORWARDED_SIGNALS.filter((s) => !req.terminal || s !== 'SIGINT') : []),
-    ...(req.terminal ? (['SIGWINCH'] as const) : []),
-  ];
-  for (const s of forwarded) {
-    const h = () => deliver(s);
-    handlers.set(s, h);
-    process.on(s, h);
-  }
   const exited = new Promise<number>((resolve, reject) => {
     child.once('error', (e) => {
-      for (const [s, h] of handlers) process.off(s, h);
+      stopForwarding();
       restore();
       reject(e);
     });
     child.once('exit', (code, signal) => {
-      for (const [s, h] of handlers) process.off(s, h);
+      stopForwarding();
       restore();
       resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
     });
