@@ -42,8 +42,13 @@ interface ProcEntry {
   readonly start: string;
 }
 
-/** A process tree deeper than this is no run's (the walk stops, refusing). */
-const MAX_DEPTH = 4096;
+/**
+ * How far up from a peer the walk looks for a holder. A run's peers are its bridges, a few
+ * generations below its holder (bwrap, the sandbox's init); a sandbox that reaches another
+ * policy's sockets could otherwise make that service read /proc thousands of times per refused
+ * connection, synchronously, with a deep chain of its own processes.
+ */
+const MAX_DEPTH = 32;
 
 /** The parent and start time of `pid` in this process's pid namespace, or undefined once it is gone. */
 export function procEntry(pid: number): ProcEntry | undefined {

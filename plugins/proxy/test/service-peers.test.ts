@@ -19,7 +19,7 @@ const native = await addonWith<{ peerCredentials: PeerReader }>('peerCredentials
  * its answer, runs `STEP…` in a child. `release LEASE STEP…`: the same, but closes the lease and
  * waits for a line on stdin (the service saw it close) first. `orphan STEP…`: runs `STEP…` in a
  * grandchild once its parent has exited (it is adopted). `pidns STEP…`: runs it as the init of a
- * new pid namespace, as bwrap does.
+ * new pid namespace, as bwrap does. `deep N STEP…`: runs it N generations below (each parent waits).
  */
 const PEER = `
 import os, socket, subprocess, sys
@@ -47,6 +47,12 @@ elif cmd == 'orphan':
         os._exit(0)
     os.close(w)
     print(os.read(r, 4096).decode().strip(), flush=True)
+elif cmd == 'deep':
+    for _ in range(int(rest[0])):
+        child = os.fork()
+        if child != 0:
+            os._exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]))
+    step(rest[1:])
 elif cmd == 'pidns':
     subprocess.run(['unshare', '--user', '--map-root-user', '--pid', '--fork', sys.executable, sys.argv[0]] + rest, check=True)
 `;
@@ -124,6 +130,14 @@ describe.runIf(native)('who the proxy service serves', { timeout: 20_000 }, () =
 
   it('refuses a process that left the run: adopted once its parent exited, it descends from no holder', async () => {
     expect(await peer('hold', leasePath, 'orphan', 'ask', proxyPath)).toEqual(['ok', NOT_A_RUN]);
+  });
+
+  it('serves a process a few generations below a holder (the bridges under bwrap and the sandbox\'s init)', async () => {
+    expect(await peer('hold', leasePath, 'deep', '8', 'ask', proxyPath)).toEqual(['ok', 'served']);
+  });
+
+  it('stops the walk 32 generations up: a deep process tree costs a refused peer\'s service no more reads than that', async () => {
+    expect(await peer('hold', leasePath, 'deep', '40', 'ask', proxyPath)).toEqual(['ok', NOT_A_RUN]);
   });
 
   it.runIf(canUnshare)('serves a process adopted by the init of a pid namespace under the holder (a daemon in the sandbox)', async () => {
