@@ -94,6 +94,21 @@ describe.each(USERS)('NODE_OPTIONS (as %s)', (user) => {
     expect(r.status).toBe(0);
   });
 
+  it("opens no debugger on Fence's own process at a SIGUSR1 (Node's default: 127.0.0.1:9229) that the sandbox could reach", async () => {
+    ws = workspace(user);
+    writeSettings(ws, { network: { allowLocalOutbound: true, allowLocalOutboundPorts: [9229] } });
+    const escaped = join(ws.home, 'escaped');
+    const attack = ['--', 'sh', '-c', 'echo ready; sleep 1; exec node --experimental-websocket --no-warnings -e "$0"', inspectorAttack(9229, escaped)];
+    const r = await fence(ws, attack, {
+      env: NODE,
+      // setpriv and the launcher exec Node: the spawned pid is Fence's own process for both users.
+      onSpawn: (child) => child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && process.kill(child.pid!, 'SIGUSR1')),
+    });
+    expect(existsSync(escaped)).toBe(false);
+    expect(r.stdout).toMatch(/^ready\nno inspector: ECONN(REFUSED|RESET)\n$/);
+    expect(r.status).toBe(0);
+  });
+
   it("passes the command's own exit status 14 through, with and without NODE_OPTIONS", async () => {
     ws = workspace(user);
     const exit14 = ['--', 'sh', '-c', 'echo ran; exit 14'];

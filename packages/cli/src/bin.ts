@@ -12,6 +12,10 @@ import { builtInPlugins } from './plugins.js';
 const SET_ASIDE = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];
 
 const run = (argv: readonly string[]) => {
+  // Node opens its inspector on 127.0.0.1:9229 at a SIGUSR1: a port a sandbox allowed to reach
+  // the host's (allowLocalOutboundPorts) would then drive the process that supervises it. A
+  // listener of its own takes that default away; Fence has no other use for the signal.
+  process.on('SIGUSR1', () => undefined);
   // bin/fence keeps these from Fence's own Node; the command gets them as the caller set them,
   // and nothing of Fence (the plan cache's key, the detection cache's) sees the copies.
   for (const name of SET_ASIDE) {
