@@ -4,9 +4,8 @@
  * its PID namespace). Without the helper as that init (forwardToInit), the command is the init's
  * first child (the init forks it before anything else; orphans adopted later come after it).
  * SIGKILL goes to the init, and the kernel then kills every process of the namespace. SIGINT goes
- * to the command's process group, as a terminal's
- * Ctrl-C would (bwrap's --new-session made the command a session and group leader); other signals
- * go to the process. Until the command exists (a signal during start-up), bwrap itself receives
+ * to the command's process group, as a terminal's Ctrl-C would (bwrap's --new-session made the
+ * command a session and group leader); other signals go to the process. Until the command exists (a signal during start-up), bwrap itself receives
  * the signal, and the init is killed with it (toBwrap).
  */
 import { readFileSync, readlinkSync } from 'node:fs';
