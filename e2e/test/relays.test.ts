@@ -77,6 +77,45 @@ describe.each(USERS)("Fence's own relays cannot be turned against the host (as %
     expect(host.reached()).toBe(false);
   });
 
+  it('the host sockets the guard keeps for the relay it starts later are out of the command\'s reach (/proc/1/fd, pidfd_getfd, the guard\'s own opens)', async () => {
+    ws = workspace(user);
+    // Unix sockets allowed, so that a reachable descriptor of the guard's would connect. (Root
+    // inside may list /proc/1/fd: which numbers are open is all it learns.)
+    writeSettings(ws, { network: { allowedDomains: ['example.com'], allowAllUnixSockets: true } });
+    const attack = `
+import ctypes, errno, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+seen = set()
+def attempt(what, fn):
+    try:
+        fn()
+        seen.add(what + " worked")
+    except OSError as e:
+        seen.add(what + " " + errno.errorcode.get(e.errno, str(e.errno)))
+def connect(path):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+    finally:
+        s.close()
+def getfd(n):
+    if libc.syscall(438, pidfd, n, 0) < 0:
+        raise OSError(ctypes.get_errno(), "pidfd_getfd")
+pidfd = os.pidfd_open(1)
+for n in range(3, 40):
+    attempt("connect", lambda: connect("/proc/1/fd/%d" % n))
+    attempt("open", lambda: os.close(os.open("/proc/1/fd/%d" % n, os.O_PATH)))
+    attempt("create", lambda: os.close(os.open("/proc/1/fd/%d/x" % n, os.O_CREAT | os.O_WRONLY)))
+    attempt("getfd", lambda: getfd(n))
+print(" / ".join(sorted(seen)))`;
+    const r = await fence(ws, ['--', 'python3', '-c', attack]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).not.toMatch(/worked/);
+    expect(r.stdout).toMatch(/connect E/);
+    expect(r.stdout).toMatch(/getfd E/);
+    expect(host.reached()).toBe(false);
+  });
+
   it('-p cannot take the sandbox\'s own proxy port', async () => {
     ws = workspace(user);
     const r = await fence(ws, ['-p', '3128', '--', 'true']);

@@ -93,6 +93,8 @@ struct conn {
 
 /* Bridges whose other side is a host socket reached through its O_PATH descriptor. */
 static bool to_host(enum bridge_kind k) { return k == BRIDGE_TCP_TO_UNIX || k == BRIDGE_CAPTURE; }
+/* Bridges that hold a descriptor of the host's: a socket to connect to, or the DNS decisions'. */
+static bool holds_host_fd(enum bridge_kind k) { return to_host(k) || k == BRIDGE_DNS; }
 
 #define HANDOFF_TRAILER 9 /* N (uint64, little-endian), then the marker */
 #define HANDOFF_MARKER 0
@@ -545,7 +547,7 @@ static void relay_detach(const int *keep, size_t n) {
 /* Whether an earlier bridge has the same host descriptor (the capture bridge shares the HTTP proxy's). */
 static bool fd_seen(const struct plan_bridge *bridges, size_t i) {
   for (size_t j = 0; j < i; j++)
-    if ((to_host(bridges[j].kind) || bridges[j].kind == BRIDGE_DNS) && bridges[j].fd == bridges[i].fd) return true;
+    if (holds_host_fd(bridges[j].kind) && bridges[j].fd == bridges[i].fd) return true;
   return false;
 }
 
@@ -565,10 +567,19 @@ static int fork_relay(void) {
   return sibling < 0 ? -1 : sibling > 0;
 }
 
-int bridge_refuse_only(const struct plan_bridge *bridges, size_t n) {
+int bridge_deferrable(const struct plan_bridge *bridges, size_t n, int limited) {
   for (size_t i = 0; i < n; i++)
-    if (bridges[i].kind != BRIDGE_REFUSE) return 0;
+    if (bridges[i].kind == BRIDGE_UNIX_TO_TCP || (limited && bridges[i].kind != BRIDGE_REFUSE)) return 0;
   return n > 0;
+}
+
+size_t bridge_relay_fds(const struct plan_bridge *bridges, size_t n, const int *fds, int *keep) {
+  size_t nkeep = 0;
+  for (size_t i = 0; i < n; i++) {
+    keep[nkeep++] = fds[i];
+    if (holds_host_fd(bridges[i].kind)) keep[nkeep++] = bridges[i].fd;
+  }
+  return nkeep;
 }
 
 int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e) {
@@ -581,14 +592,10 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
   int forked = fork_relay();
   if (forked < 0) return fence_fail(e, errno, "bridge: fork");
   if (forked == 0) {
-    /* Kept: the listeners, the pidfd and the host sockets' descriptors (see plan.h). */
+    /* Kept: the listeners, the host sockets' descriptors (see plan.h) and the pidfd. */
     int *keep = malloc((2 * n + 1) * sizeof *keep);
     if (keep == NULL) _exit(1);
-    size_t nkeep = 0;
-    for (size_t i = 0; i < n; i++) {
-      keep[nkeep++] = fds[i];
-      if (to_host(bridges[i].kind) || bridges[i].kind == BRIDGE_DNS) keep[nkeep++] = bridges[i].fd;
-    }
+    size_t nkeep = bridge_relay_fds(bridges, n, fds, keep);
     keep[nkeep++] = owner;
     relay_detach(keep, nkeep);
     relay(bridges, n, fds, owner);
@@ -597,7 +604,7 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
   /* The command must not inherit a way to the host sockets. */
   for (size_t i = 0; i < n; i++) {
     if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener");
-    if ((to_host(bridges[i].kind) || bridges[i].kind == BRIDGE_DNS) && !fd_seen(bridges, i) && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket");
+    if (holds_host_fd(bridges[i].kind) && !fd_seen(bridges, i) && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket");
   }
   if (owner >= 0 && close(owner) != 0) return fence_fail(e, errno, "bridge: close pidfd");
   return 0;

@@ -15,9 +15,16 @@ int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct 
  * the calling process) and closes `fds` in the caller. */
 int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e);
 
-/* Whether every bridge only refuses (no host socket, nothing to connect to): their relay needs
- * nothing from outside the sandbox's restrictions, so the guard may start it when a client first
- * connects instead of at every start (guard.h). */
-int bridge_refuse_only(const struct plan_bridge *bridges, size_t n);
+/* Whether the guard may start these bridges' relay when a client first connects (guard.h) instead
+ * of at every start, a fork the command waits for: a relay that refuses needs nothing from outside
+ * the sandbox's restrictions; one to the host's sockets needs only their descriptors (which the
+ * guard keeps until then) and nothing Landlock or seccomp takes from the guard, but it would live
+ * under the command's resource limits (`limited`: the plan has some), so then it starts first. A
+ * relay into the sandbox (unix-to-tcp) connects where Landlock's TCP rules may forbid it. */
+int bridge_deferrable(const struct plan_bridge *bridges, size_t n, int limited);
+
+/* The descriptors the relay keeps: the listeners (`fds`) and the host sockets. `keep` has room
+ * for 2 * n; returns how many it holds (a host socket two bridges share appears twice). */
+size_t bridge_relay_fds(const struct plan_bridge *bridges, size_t n, const int *fds, int *keep);
 
 #endif

@@ -597,7 +597,7 @@ static void close_range_from(unsigned lo, unsigned hi) {
   for (long fd = lo; fd <= (long)hi && fd < (max > 0 ? max : 1024); fd++) (void)close((int)fd);
 }
 
-/* Closes every descriptor >= 3 but the `n` (sorted, distinct) in `keep` (the guard must hold
+/* Closes every descriptor >= 3 but the `n` (sorted; a value may repeat) in `keep` (the guard must hold
  * nothing of bwrap's, the plan's or the terminal's, or it would keep them open for the command's
  * lifetime). */
 static void close_others(const int *keep, size_t n) {
@@ -650,15 +650,14 @@ static void run(const struct plan_guard *plan, const struct guard_supervisor *su
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) continue;
     _exit(got == 0 ? exit_code(status) : EXIT_SETUP);
   }
-  size_t nkeep = 3 + later->n;
-  int *keep = malloc(nkeep * sizeof *keep);
+  int *keep = malloc((3 + 2 * later->n) * sizeof *keep);
   if (keep == NULL) {
     fprintf(stderr, "fence-launch: guard: %s; ending the sandbox\n", strerror(ENOMEM));
     (void)kill(child, SIGKILL);
     _exit(EXIT_SETUP);
   }
   keep[0] = sfd, keep[1] = g.listener, keep[2] = g.forward ? guard_forward_fd(g.forward) : -1;
-  for (size_t i = 0; i < later->n; i++) keep[3 + i] = later->fds[i];
+  size_t nkeep = 3 + bridge_relay_fds(later->bridges, later->n, later->fds, &keep[3]);
   sort_fds(keep, nkeep);
   close_others(keep, nkeep);
   free(keep);

@@ -71,7 +71,7 @@ struct plan_guard {
 };
 
 /* Bridge listeners whose relay the guard starts when one first has a client (bridge_start, from the
- * guard: refusals only, see bridge_refuse_only); n == 0: none. */
+ * guard, which holds the relay's descriptors until then: see bridge_deferrable); n == 0: none. */
 struct guard_bridges {
   const struct plan_bridge *bridges;
   size_t n;
@@ -89,8 +89,8 @@ typedef void (*guard_child_fn)(void *arg, int sock);
  * not fork. Call after Landlock, before any seccomp filter. With `tty` the child keeps its
  * process group (it becomes a session leader later); else it gets its own. With `sup` (Fence's
  * seccomp supervisor: -m, runtimeExecPolicy "argv") the guard also serves the supervisor's
- * program (guard-forward.h). The command's process closes the `later` listeners with every
- * descriptor >= 3 before its exec. */
+ * program (guard-forward.h). The command's process closes the `later` relay's descriptors with
+ * every descriptor >= 3 before its exec. */
 int guard_fork(const struct plan_guard *g, const struct guard_supervisor *sup, const struct guard_bridges *later, int tty, guard_child_fn fn, void *arg, struct fence_err *e);
 /* In the child: installs the creation filter (with `sup`, the supervisor's program in front of
  * it, as one filter) with a listener and sends it to the guard. Must be the only filter with a

@@ -1,7 +1,8 @@
 /* fence-launch: the first program inside the sandbox. It reads a helper plan, then:
  *   1. binds every bridge listener and starts the relay process (before any restriction, so the
- *      relay may create Unix sockets the seccomp filter later forbids; a relay that only refuses
- *      needs none of that, and the guard starts it when a client first connects);
+ *      relay may create Unix sockets the seccomp filter later forbids and is bound by none of the
+ *      command's limits); with a guard it is the guard that starts it, when a client first
+ *      connects, wherever that takes nothing from the relay (bridge_deferrable);
  *   2. applies the resource limits;
  *   3. sets no_new_privs (required by Landlock and seccomp for an unprivileged caller);
  *   4. applies Landlock, then (with a `guard` plan) forks: this process becomes the creation guard
@@ -99,15 +100,15 @@ static int parse_args(int argc, char **argv, int *plan_fd, int *tty) {
 }
 
 /* Binds every bridge's listener and starts their relay; returns the listeners instead, their
- * relay not started, when the guard may start it later (bridge_refuse_only). */
+ * relay not started, when the guard may start it later (bridge_deferrable). */
 static int *start_bridges(const struct plan *plan, struct fence_err *e) {
   if (plan->nbridges == 0) return NULL;
   int *fds = calloc(plan->nbridges, sizeof *fds);
   if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
   if (bridge_listen(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
-  /* A fork at every start for a relay that only answers clients of a proxy the sandbox does not
-   * have: the guard, a process anyway, starts it when a client first connects. */
-  if (plan->guard.nnames && bridge_refuse_only(plan->bridges, plan->nbridges)) return fds;
+  /* A fork the command would wait for at every start, for a relay many commands never use: the
+   * guard, a process anyway, starts it when a client first connects. */
+  if (plan->guard.nnames && bridge_deferrable(plan->bridges, plan->nbridges, plan->nrlimits > 0)) return fds;
   if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
   free(fds);
   return NULL;

@@ -384,6 +384,75 @@ except PermissionError:
       assert.equal(r.code, 0);
     });
   }
+  /** A host HTTP server on a Unix socket every uid may connect to; its URL path in every answer. */
+  async function hostServer(t, name) {
+    const sock = path.join(openDir(t, name), 'http.sock');
+    const server = await listen(http.createServer((req, res) => res.end(`hello from unix ${req.url}\n`)), sock);
+    fs.chmodSync(sock, 0o777);
+    t.after(() => server.close());
+    return sock;
+  }
+  const GUARDED = { files: ['.bashrc'], dirs: [], git: [], gitConfig: [] };
+  for (const asNobody of [false, true]) {
+    it(`behind the creation guard, the relay to a host socket starts at its first client: the command waits for no fork and holds neither the listener nor the host socket (${asNobody ? 'uid 65534' : 'root'})`, async (t) => {
+      const sock = await hostServer(t, 'later');
+      const port = await freePort();
+      const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [], createGuard: GUARDED };
+      // The guard's siblings named fence-launch (the relay is one) before and after the first
+      // connection: earlier tests' relays may still be ending, none may appear but this one's.
+      const client = `
+import os, socket
+def ppid(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read()
+    except OSError:
+        return ""
+guard = os.getppid()
+def relays():
+    return {p for p in (int(d) for d in os.listdir("/proc") if d.isdigit()) if p != guard and comm(p) == "fence-launch\\n" and ppid(p) == ppid(guard)}
+before = relays()
+fds = sorted(os.listdir("/proc/self/fd"))
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.sendall(b"GET /a HTTP/1.0\\r\\n\\r\\n")
+got = b""
+while chunk := s.recv(4096):
+    got += chunk
+print(got.decode().split("\\r\\n\\r\\n")[1], end="")
+print(fds, len(relays() - before))`;
+      const r = await launch(plan, [python, '-c', client], { asNobody, pass: [openSocketPath(sock)] });
+      assert.equal(r.stdout, "hello from unix /a\n['0', '1', '2', '3'] 1\n", r.stderr);
+      assert.equal(r.code, 0);
+    });
+  }
+  it('with resource limits the relay starts before them: a limit of open files the command stays within does not bind it', async (t) => {
+    const sock = await hostServer(t, 'limited');
+    const port = await freePort();
+    // Ten connections held open at once: the command needs about 16 descriptors, the relay 26
+    // (two per connection, its listener, the host socket, the pidfd, stdio).
+    const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }], rlimits: [{ resource: 'NOFILE', value: 20 }], createGuard: GUARDED };
+    const client = `
+import socket
+conns = [socket.create_connection(("127.0.0.1", ${port}), timeout=5) for _ in range(10)]
+for i, s in enumerate(conns):
+    s.sendall(b"GET /%d HTTP/1.0\\r\\n\\r\\n" % i)
+answers = []
+for s in conns:
+    got = b""
+    try:
+        while chunk := s.recv(4096):
+            got += chunk
+    except OSError as e:
+        got = str(e).encode()
+    answers.append(got.decode().split("\\r\\n\\r\\n")[-1].strip())
+print(" ".join(answers))`;
+    const r = await launch(plan, [python, '-c', client], { pass: [openSocketPath(sock)] });
+    assert.equal(r.stdout, `${Array.from({ length: 10 }, (_, i) => `hello from unix /${i}`).join(' ')}\n`, r.stderr);
+    assert.equal(r.code, 0);
+  });
   for (const asNobody of [false, true]) {
     it(`the command cannot signal the creation guard nor the refusal relay it started: Landlock scope (${asNobody ? 'uid 65534' : 'root'})`, async (t) => {
       if (abi < 6) return t.skip(`needs Landlock ABI 6 for the signal scope (kernel has ${abi})`);
