@@ -45,6 +45,41 @@ describe.each(USERS)('resource limits (as %s)', (user) => {
     expect(r.status).toBe(0);
   });
 
+  it.runIf(root)('keeps the proxies reachable for a command that reached limits.processes before its first connection', async () => {
+    ws = workspace(user);
+    // The bridges' relay must not need a process of the sandbox's at the first connection: the
+    // command may have taken the last one (as root the limit is a cgroup's, which the relay is in).
+    writeSettings(ws, { network: { allowedDomains: ['example.com'] }, limits: { processes: 8 } });
+    const script = `
+import os, socket, time
+kids = []
+while len(kids) < 50:
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    kids.append(pid)
+def ask():
+    try:
+        s = socket.create_connection(("127.0.0.1", 3128), timeout=5)
+        s.sendall(b"CONNECT blocked.example.org:443 HTTP/1.1\\r\\n\\r\\n")
+        return s.recv(12).decode()
+    except OSError as e:
+        return type(e).__name__
+print("at the limit:", len(kids) < 50, ask())
+for k in kids:
+    os.kill(k, 9)
+    os.waitpid(k, 0)
+print("below it:", ask())`;
+    const r = await fence(ws, ['--', 'python3', '-c', script]);
+    expect(r.stdout).toBe('at the limit: True HTTP/1.1 403\nbelow it: HTTP/1.1 403\n');
+    expect(r.stderr).not.toContain('fence-launch');
+    expect(r.status).toBe(0);
+  });
+
   it.runIf(root)('stops 8 processes of 70 MB under limits.memoryMB 100, and says so', async () => {
     ws = workspace(user);
     writeSettings(ws, { limits: { memoryMB: 100 } });
