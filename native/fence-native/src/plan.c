@@ -199,6 +199,7 @@ static int decode_line(char **f, int nf, struct plan *p, struct plan_landlock *l
   if (nf == 2 && strcmp(f[0], "seccomp-quiet") == 0) return decode_seccomp(f[1], &p->seccomp_quiet);
   if (nf == 3 && strcmp(f[0], "seccomp-notify") == 0) return decode_seccomp_notify(f, p);
   if (nf == 3 && strcmp(f[0], "guard") == 0) return decode_guard(f, p);
+  if (nf == 1 && strcmp(f[0], "bridges-first") == 0 && !p->bridges_first) return p->bridges_first = 1, 0;
   return -1;
 }
 

@@ -70,6 +70,7 @@ struct plan {
   struct plan_filter seccomp_notify; /* replaces `seccomp`: its EPERM denials go to a supervisor */
   int notify_socket;                 /* where the notify filter's listener is sent; -1: none */
   struct plan_guard guard;           /* protected names for the creation guard; none: no guard */
+  int bridges_first;                 /* the sandbox limits its processes: the relay starts first (main.c) */
 };
 
 /* Decodes `text` (modified in place; the plan points into it). */

@@ -117,6 +117,7 @@ export function encodeHelperPlan(plan: HelperPlan): Uint8Array {
     ...(plan.seccompQuiet ? [`seccomp-quiet ${seccompHex('seccompQuiet', plan.seccompQuiet)}`] : []),
     ...(plan.seccompNotify ? [seccompNotifyLine(plan.seccompNotify)] : []),
     ...(plan.createGuard ? guardLines(plan.createGuard) : []),
+    ...(plan.bridgesFirst ? ['bridges-first'] : []),
   ];
   const bytes = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);

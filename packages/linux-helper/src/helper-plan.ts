@@ -97,6 +97,12 @@ export interface HelperPlan {
    * before the run.
    */
   createGuard?: { readonly files: readonly string[]; readonly dirs: readonly string[]; readonly git: readonly string[]; readonly gitConfig: readonly string[] };
+  /**
+   * The sandbox limits its processes (a cgroup's pids.max, or RLIMIT_NPROC): the bridges' relay
+   * starts before the command. Behind the creation guard it would otherwise start at its first
+   * client, and a command that holds the sandbox's last process then would leave it none.
+   */
+  bridgesFirst?: boolean;
 }
 
 /** A plan with nothing to do yet. */

@@ -70,6 +70,11 @@ describe('encodeHelperPlan', () => {
     assert.throws(() => encodeHelperPlan({ bridges: [{ kind: 'capture', port: 15001, fd: 2 }], rlimits: [] }), /bridges\[0\]\.fd must be a descriptor/);
   });
 
+  it('writes bridges-first only when the sandbox limits its processes', () => {
+    assert.equal(text({ bridges: [{ kind: 'tcp-to-unix', port: 3128, fd: 4 }], rlimits: [], bridgesFirst: true }), 'fence-launch-plan 1\nbridge tcp-to-unix 3128 4\nbridges-first\n');
+    assert.equal(text({ bridges: [], rlimits: [], bridgesFirst: false }), 'fence-launch-plan 1\n');
+  });
+
   it('encodes an empty plan as the header alone', () => {
     assert.equal(text({ bridges: [], rlimits: [] }), 'fence-launch-plan 1\n');
   });

@@ -43,6 +43,8 @@ export class SandboxLimits {
     const warning = degradedWarning(planned.choices, root);
     if (warning) warn(plan, 'limits', warning);
     helperPlan.rlimits = rlimitsFor(limits).filter((r) => !planned.replaced.includes(r.resource));
+    // The bridges' relay counts against a process limit: it must not wait for its first client.
+    if (planned.choices.some((c) => c.field === 'processes' && c.mechanism !== 'none')) helperPlan.bridgesFirst = true;
     if (planned.choices.length > 0 || limits.openFiles > 0 || limits.wallSeconds > 0) note(plan, this.layer, limitsNote(limits, planned));
     this.#plan = planned;
     return planned.cgroups.length > 0;
