@@ -6,7 +6,7 @@ const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const { describe, it } = require('node:test');
-const { READ_EXEC, abi, freePort, fsRights, hasCommand, helper, launch, openDir, openSocketPath, python } = require('./helpers.js');
+const { READ_EXEC, abi, freePort, fsRights, hasCommand, helper, launch, openDir, openSocketPath, pidsCgroup, python } = require('./helpers.js');
 
 const skip = !helper && 'fence-launch is not built (npm run build)';
 
@@ -425,6 +425,68 @@ print(got.decode().split("\\r\\n\\r\\n")[1], end="")
 print(fds, len(relays() - before))`;
       const r = await launch(plan, [python, '-c', client], { asNobody, pass: [openSocketPath(sock)] });
       assert.equal(r.stdout, "hello from unix /a\n['0', '1', '2', '3'] 1\n", r.stderr);
+      assert.equal(r.code, 0);
+    });
+  }
+  /** Fence's DNS decision socket as a host Unix socket every uid may connect to: allows every name. */
+  async function allowingDecider(t, name) {
+    const sock = path.join(openDir(t, name), 'dns.sock');
+    const server = await listen(net.createServer((c) => c.on('data', (d) => c.write('allow\n'.repeat(d.toString().split('\n').length - 1)))), sock);
+    fs.chmodSync(sock, 0o777);
+    t.after(() => server.close());
+    return sock;
+  }
+  for (const asNobody of [false, true]) {
+    it(`behind the creation guard, a relay that cannot start yet (no process left) refuses its waiting clients at once, and the next client starts it (${asNobody ? 'uid 65534' : 'root'})`, async (t) => {
+      const cgroup = pidsCgroup(t, 6);
+      if (cgroup.reason) return t.skip(cgroup.reason);
+      const sock = await hostServer(t, 'nofork');
+      const decider = await allowingDecider(t, 'nofork');
+      const [port, dnsPort] = [await freePort(), await freePort()];
+      const plan = { bridges: [{ kind: 'tcp-to-unix', port, fd: 4 }, { kind: 'dns', port: dnsPort, fd: 5 }], rlimits: [], createGuard: GUARDED };
+      // The command takes every process the cgroup has left, then asks each bridge (its relay not
+      // started: the guard cannot fork it), then frees them and asks again.
+      const client = `
+import os, socket, struct, time
+kids = []
+while len(kids) < 50:
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    kids.append(pid)
+def http():
+    try:
+        s = socket.create_connection(("127.0.0.1", ${port}), timeout=5)
+        s.sendall(b"GET /a HTTP/1.0\\r\\n\\r\\n")
+        got = b""
+        while chunk := s.recv(4096):
+            got += chunk
+        return got.decode().split("\\r\\n\\r\\n")[-1].strip() or "closed"
+    except ConnectionResetError:
+        return "closed" # the close crossed the request
+    except OSError as e:
+        return type(e).__name__
+def dns():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    s.sendto(struct.pack(">6H", 7, 0x100, 1, 0, 0, 0) + b"\\x07example\\x03com\\x00\\x00\\x01\\x00\\x01", ("127.0.0.53", ${dnsPort}))
+    try:
+        r = s.recv(512)
+        return "rcode %d, %d answer(s)" % (r[3] & 15, r[7])
+    except OSError as e:
+        return type(e).__name__
+print("at the limit:", len(kids) < 50, http(), "/", dns())
+for k in kids:
+    os.kill(k, 9)
+    os.waitpid(k, 0)
+print("below it:", http(), "/", dns())`;
+      const r = await launch(plan, [python, '-c', client], { asNobody, cgroup: cgroup.dir, pass: [openSocketPath(sock), openSocketPath(decider)] });
+      assert.equal(r.stdout, 'at the limit: True closed / rcode 2, 0 answer(s)\nbelow it: hello from unix /a / rcode 0, 1 answer(s)\n', r.stderr);
+      assert.match(r.stderr, /^fence-launch: guard: cannot start the bridges' relay \(bridge: fork: Resource temporarily unavailable\); its waiting clients are refused, the next one tries again\n/);
       assert.equal(r.code, 0);
     });
   }

@@ -29,11 +29,13 @@ exports.openSocketPath = (p) => fs.openSync(p, O_PATH | fs.constants.O_NOFOLLOW)
 /**
  * Runs fence-launch with the plan on fd 3 (as uid 65534 with asNobody); resolves with code and
  * output. `pass`: descriptors of this process given to it as fds 4, 5, … (then closed here);
- * `inherit`: more after those, left open here.
+ * `inherit`: more after those, left open here; `cgroup`: a cgroup directory it starts in.
  */
-exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, pass = [], inherit = [] } = {}) {
+exports.launch = function launch(plan, argv, { asNobody = false, env = process.env, extraFds = 0, stdin, onStdout, pass = [], inherit = [], cgroup } = {}) {
   const args = ['--plan-fd', '3', '--', ...argv];
-  const child = spawn(asNobody ? 'setpriv' : exports.helper, asNobody ? [...NOBODY, exports.helper, ...args] : args, {
+  const run = asNobody ? ['setpriv', ...NOBODY, exports.helper, ...args] : [exports.helper, ...args];
+  const [program, ...rest] = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...run] : run;
+  const child = spawn(program, rest, {
     env,
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...pass, ...inherit, ...Array(extraFds).fill('pipe')],
   });
@@ -54,6 +56,24 @@ exports.launch = function launch(plan, argv, { asNobody = false, env = process.e
 };
 
 exports.emptyPlan = () => ({ bridges: [], rlimits: [] });
+
+/**
+ * A pids cgroup (v1 hierarchy) of its own that holds at most `max` processes, removed after the
+ * test; or why there is none (not root, no such hierarchy).
+ */
+exports.pidsCgroup = function pidsCgroup(t, max) {
+  const own = /^\d+:pids:(.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+  const base = `/sys/fs/cgroup/pids${own === '/' ? '' : own}`;
+  if (process.getuid() !== 0 || own === undefined || !fs.existsSync(base)) return { reason: 'needs root and a v1 pids hierarchy' };
+  const dir = fs.mkdtempSync(path.join(base, 'fence-native-test-'));
+  fs.writeFileSync(path.join(dir, 'pids.max'), String(max));
+  t.after(() => {
+    for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+    for (let i = 0; i < 100 && fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8') !== ''; i++) spawnSync('sleep', ['0.02']);
+    fs.rmdirSync(dir);
+  });
+  return { dir };
+};
 
 /** A directory every uid may write to (DAC never decides the tests, Landlock does). */
 exports.openDir = function openDir(t, name) {
