@@ -586,11 +586,12 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
   /* A pidfd for this process: it stays valid across execve, so the relay sees the command exit. */
   int owner = (int)syscall(SYS_pidfd_open, getpid(), 0);
   if (owner < 0 && errno != ENOSYS) return fence_fail(e, errno, "bridge: pidfd_open");
+  int err;
   /* Non-dumpable before the fork, so the relay is never inspectable, not even for an instant; the
    * command's execve makes the launcher's image dumpable again. */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return fence_fail(e, errno, "bridge: prctl(PR_SET_DUMPABLE)");
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return err = errno, (void)close(owner), fence_fail(e, err, "bridge: prctl(PR_SET_DUMPABLE)");
   int forked = fork_relay();
-  if (forked < 0) return fence_fail(e, errno, "bridge: fork");
+  if (forked < 0) return err = errno, (void)close(owner), fence_fail(e, err, "bridge: fork");
   if (forked == 0) {
     /* Kept: the listeners, the host sockets' descriptors (see plan.h) and the pidfd. */
     int *keep = malloc((2 * n + 1) * sizeof *keep);
@@ -603,9 +604,16 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
   }
   /* The command must not inherit a way to the host sockets. */
   for (size_t i = 0; i < n; i++) {
-    if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener");
-    if (holds_host_fd(bridges[i].kind) && !fd_seen(bridges, i) && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket");
+    if (close(fds[i]) != 0) return fence_fail(e, errno, "bridge: close listener"), -2;
+    if (holds_host_fd(bridges[i].kind) && !fd_seen(bridges, i) && close(bridges[i].fd) != 0) return fence_fail(e, errno, "bridge: close host socket"), -2;
   }
-  if (owner >= 0 && close(owner) != 0) return fence_fail(e, errno, "bridge: close pidfd");
+  if (owner >= 0 && close(owner) != 0) return fence_fail(e, errno, "bridge: close pidfd"), -2;
   return 0;
+}
+
+int bridge_refuse_waiting(const struct plan_bridge *b, int fd) {
+  if (b->kind == BRIDGE_DNS) return dnsstub_refuse_waiting(fd);
+  int client;
+  while ((client = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) (void)close(client);
+  return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 }

@@ -12,8 +12,14 @@
  * command can connect as soon as it starts: there is no readiness race with the relay process. */
 int bridge_listen(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e);
 /* Starts the relay process (not the caller's child, non-dumpable, in its own session, exits with
- * the calling process) and closes `fds` in the caller. */
+ * the calling process) and closes `fds` and the host sockets' descriptors in the caller. -1: no
+ * relay, nothing closed (it could not fork); -2: the relay runs, a descriptor would not close. */
 int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct fence_err *e);
+
+/* For a relay that cannot start yet: answers the clients waiting on the listener `fd` of `b` at
+ * once (a TCP connection is closed, a DNS query gets SERVFAIL) rather than leave them waiting.
+ * Returns -1 when some stay queued (accept failed): polling it again would spin. */
+int bridge_refuse_waiting(const struct plan_bridge *b, int fd);
 
 /* Whether the guard may start these bridges' relay when a client first connects (guard.h) instead
  * of at every start, a fork the command waits for: a relay that refuses needs nothing from outside

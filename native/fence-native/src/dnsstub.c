@@ -217,6 +217,21 @@ void dnsstub_on_query(void) {
   }
 }
 
+int dnsstub_refuse_waiting(int udp) {
+  struct query q;
+  udp_fd = udp;
+  for (;;) {
+    socklen_t fl = sizeof q.from;
+    ssize_t n = recvfrom(udp, q.packet, sizeof q.packet, 0, (struct sockaddr *)&q.from, &fl);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1; /* EAGAIN: drained */
+    if (n < 12) continue;
+    /* The question repeated when it can be read, so that the resolver takes the answer as its own. */
+    long end = q.packet[5] == 1 ? parse_name(q.packet, (size_t)n, q.name) : -1;
+    q.question_end = end >= 0 && (size_t)end + 4 <= (size_t)n ? (size_t)end + 4 : 12;
+    answer(&q, RCODE_SERVFAIL, 0);
+  }
+}
+
 void dnsstub_on_host(void) {
   char buf[1024];
   ssize_t n = recv(host_fd, buf, sizeof buf, MSG_DONTWAIT);

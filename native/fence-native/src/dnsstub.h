@@ -22,6 +22,9 @@ void dnsstub_start(int udp, int host);
 int dnsstub_host_fd(void);
 void dnsstub_on_query(void);
 void dnsstub_on_host(void);
+/* Before the relay runs (it cannot start yet): answers every query waiting on `udp` SERVFAIL.
+ * -1 when one could not be read. */
+int dnsstub_refuse_waiting(int udp);
 /* The name a capture address (host byte order) was given for, or NULL. */
 const char *dnsstub_name(uint32_t addr);
 

@@ -618,15 +618,29 @@ static void sort_fds(int *fds, size_t n) {
     }
 }
 
-/* Starts the relay of the `later` bridges (a client is waiting) and stops polling them. Without
- * it their clients would wait forever: they are refused at once instead, and the reason shown. */
+/* Starts the relay of the `later` bridges (a client is waiting) and stops polling them. When it
+ * cannot fork (the sandbox holds every process it may have, for now), the waiting clients are
+ * refused at once, the reason shown, and the next client tries again: a passing shortage must not
+ * take the bridges away for the rest of the run. */
 static void start_later(const struct guard_bridges *later, struct pollfd *fds) {
   struct fence_err e = {.errnum = 0};
-  if (bridge_start(later->bridges, later->n, later->fds, &e) != 0) {
-    fprintf(stderr, "fence-launch: guard: cannot start the bridges' relay (%s: %s); their clients are refused\n", e.what, strerror(e.errnum));
-    for (size_t i = 0; i < later->n; i++) (void)close(later->fds[i]);
+  int rc = bridge_start(later->bridges, later->n, later->fds, &e);
+  if (rc == 0) {
+    for (size_t i = 0; i < later->n; i++) fds[i].fd = -1;
+    return;
   }
-  for (size_t i = 0; i < later->n; i++) fds[i].fd = -1;
+  int retry = rc == -1;
+  for (size_t i = 0; retry && i < later->n; i++) retry = bridge_refuse_waiting(&later->bridges[i], later->fds[i]) == 0;
+  if (retry) {
+    fprintf(stderr, "fence-launch: guard: cannot start the bridges' relay (%s: %s); its waiting clients are refused, the next one tries again\n", e.what, strerror(e.errnum));
+    return;
+  }
+  /* Started (rc -2), or a client it cannot take: polled again, the listeners would spin. */
+  fprintf(stderr, "fence-launch: guard: %s: %s; %s\n", e.what, strerror(e.errnum), rc == -1 ? "the bridges' clients are refused" : "the relay runs");
+  for (size_t i = 0; i < later->n; i++) {
+    if (rc == -1) (void)close(later->fds[i]);
+    fds[i].fd = -1;
+  }
 }
 
 static void run(const struct plan_guard *plan, const struct guard_supervisor *sup, const struct guard_bridges *later, int sock, pid_t child, int tty) {
