@@ -613,7 +613,11 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
 
 int bridge_refuse_waiting(const struct plan_bridge *b, int fd) {
   if (b->kind == BRIDGE_DNS) return dnsstub_refuse_waiting(fd);
-  int client;
-  while ((client = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) (void)close(client);
-  return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+  /* At most a backlog's worth: clients that keep coming leave the guard its other work. */
+  for (int k = 0; k < BRIDGE_BACKLOG; k++) {
+    int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (client < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+    (void)close(client);
+  }
+  return 0;
 }

@@ -18,7 +18,7 @@ int bridge_start(const struct plan_bridge *bridges, size_t n, int *fds, struct f
 
 /* For a relay that cannot start yet: answers the clients waiting on the listener `fd` of `b` at
  * once (a TCP connection is closed, a DNS query gets SERVFAIL) rather than leave them waiting.
- * Returns -1 when some stay queued (accept failed): polling it again would spin. */
+ * Returns -1 when one cannot be taken (accept failed): polling it again would spin. */
 int bridge_refuse_waiting(const struct plan_bridge *b, int fd);
 
 /* Whether the guard may start these bridges' relay when a client first connects (guard.h) instead

@@ -220,7 +220,8 @@ void dnsstub_on_query(void) {
 int dnsstub_refuse_waiting(int udp) {
   struct query q;
   udp_fd = udp;
-  for (;;) {
+  /* At most MAX_PENDING: queries that keep coming leave the guard its other work. */
+  for (int k = 0; k < MAX_PENDING; k++) {
     socklen_t fl = sizeof q.from;
     ssize_t n = recvfrom(udp, q.packet, sizeof q.packet, 0, (struct sockaddr *)&q.from, &fl);
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1; /* EAGAIN: drained */
@@ -230,6 +231,7 @@ int dnsstub_refuse_waiting(int udp) {
     q.question_end = end >= 0 && (size_t)end + 4 <= (size_t)n ? (size_t)end + 4 : 12;
     answer(&q, RCODE_SERVFAIL, 0);
   }
+  return 0;
 }
 
 void dnsstub_on_host(void) {
