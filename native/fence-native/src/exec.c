@@ -82,7 +82,10 @@ void exec_path(const char *file, char *const argv[]) {
     errno = ENOENT;
     return;
   }
-  if (strchr(file, '/')) return exec_or_script(file, argv);
+  if (strchr(file, '/')) {
+    exec_or_script(file, argv);
+    return;
+  }
   const char *dirs = getenv("PATH");
   size_t flen = strlen(file);
   int denied = 0;
