@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,4 +62,53 @@ void exec_restore(const struct exec_saved *s) {
   (void)sigaction(SIGPIPE, &s->pipe, NULL);
   (void)sigaction(SIGXFSZ, &s->xfsz, NULL);
   (void)sigprocmask(SIG_SETMASK, &s->mask, NULL);
+}
+
+/* Runs `path`, or, when the kernel cannot (ENOEXEC), /bin/sh with it. Arrays on the stack: this
+ * may run in a vfork child, which must not allocate in its parent's heap. */
+static void exec_or_script(const char *path, char *const argv[]) {
+  execv(path, argv);
+  if (errno != ENOEXEC) return;
+  size_t n = 0;
+  while (argv[n]) n++;
+  char *sh[n + 2];
+  sh[0] = "/bin/sh", sh[1] = (char *)path;
+  for (size_t i = 1; i <= n; i++) sh[i + 1] = argv[i];
+  execv(sh[0], sh);
+}
+
+void exec_path(const char *file, char *const argv[]) {
+  if (*file == '\0') {
+    errno = ENOENT;
+    return;
+  }
+  if (strchr(file, '/')) {
+    exec_or_script(file, argv);
+    return;
+  }
+  const char *dirs = getenv("PATH");
+  size_t flen = strlen(file);
+  int denied = 0;
+  if (dirs == NULL) dirs = "/bin:/usr/bin";
+  if (flen > NAME_MAX) {
+    errno = ENAMETOOLONG;
+    return;
+  }
+  for (const char *p = dirs;; p++) {
+    const char *end = strchrnul(p, ':');
+    size_t dlen = (size_t)(end - p);
+    if (dlen < PATH_MAX) {
+      /* An empty entry is the working directory: the bare name. */
+      char buf[dlen + flen + 2];
+      memcpy(buf, p, dlen);
+      buf[dlen] = '/';
+      memcpy(buf + dlen + (dlen > 0), file, flen + 1);
+      exec_or_script(buf, argv);
+      if (errno == EACCES) denied = 1;
+      else if (errno != ENOENT && errno != ESTALE && errno != ENOTDIR && errno != ENODEV && errno != ETIMEDOUT) return;
+    }
+    if (*end == '\0') break;
+    p = end;
+  }
+  if (denied) errno = EACCES;
 }

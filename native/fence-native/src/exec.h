@@ -17,6 +17,10 @@ struct exec_saved {
 int exec_prepare(struct exec_saved *s);
 /* After a failed execve: puts back what exec_prepare changed (fds >= 3 stay close-on-exec). */
 void exec_restore(const struct exec_saved *s);
+/* execvp as glibc has it, whichever libc this is built with (musl's differs): a file the kernel
+ * cannot run (no "#!") runs with /bin/sh, as a shell would run it; PATH unset means
+ * "/bin:/usr/bin". Returns only on failure, errno set as execvp sets it. */
+void exec_path(const char *file, char *const argv[]);
 /* Closes every descriptor >= `from`. Returns 0 or -errno. */
 int fds_close_from(unsigned int from);
 

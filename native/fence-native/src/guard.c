@@ -597,9 +597,9 @@ static void close_range_from(unsigned lo, unsigned hi) {
   for (long fd = lo; fd <= (long)hi && fd < (max > 0 ? max : 1024); fd++) (void)close((int)fd);
 }
 
-/* Closes every descriptor >= 3 but the `n` (sorted; a value may repeat) in `keep` (the guard must hold
- * nothing of bwrap's, the plan's or the terminal's, or it would keep them open for the command's
- * lifetime). */
+/* Closes every descriptor >= 3 but the `n` in `keep` (sorted; a value may repeat): the guard must
+ * hold nothing of bwrap's, the plan's or the terminal's, or it would keep them open for the
+ * command's lifetime. */
 static void close_others(const int *keep, size_t n) {
   unsigned lo = 3;
   for (size_t i = 0; i < n; i++) {

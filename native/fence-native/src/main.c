@@ -161,7 +161,7 @@ _Noreturn static void exec_command(void *arg, int guard_sock) {
   if (rc == 0) rc = exec_prepare(&saved);
   if (rc != 0) fence_fail(&e, -rc, "prepare exec"), die(&e);
   /* Replaces this process with the command; the restrictions above stay. */
-  execvp(l->cmd[0], l->cmd);
+  exec_path(l->cmd[0], l->cmd);
   if (errno == ENOENT) {
     fprintf(stderr, "fence-launch: %s: command not found\n", l->cmd[0]);
     _exit(EXIT_NOT_FOUND);

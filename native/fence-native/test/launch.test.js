@@ -1,6 +1,9 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { describe, it } = require('node:test');
 const { emptyPlan, encodeHelperPlan, helper, launch } = require('./helpers.js');
 
@@ -44,6 +47,20 @@ describe('fence-launch', { skip }, () => {
     const r = await launch(emptyPlan(), ['fence-no-such-command']);
     assert.equal(r.code, 127);
     assert.equal(r.stderr, 'fence-launch: fence-no-such-command: command not found\n');
+  });
+
+  it('runs a script without "#!" with /bin/sh, by path and found on PATH, as a shell would (whichever C library built it)', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fence-native-script-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.writeFileSync(path.join(dir, 'plain'), 'echo "ran $0 with $1"\n', { mode: 0o755 });
+    // A directory on PATH that holds an unrunnable file of the name: skipped, as execvp skips it.
+    fs.mkdirSync(path.join(dir, 'first'));
+    fs.writeFileSync(path.join(dir, 'first', 'plain'), 'x', { mode: 0o644 });
+    const env = { ...process.env, PATH: `${path.join(dir, 'first')}:${dir}:/usr/bin:/bin` };
+    const byPath = await launch(emptyPlan(), [path.join(dir, 'plain'), 'a']);
+    const onPath = await launch(emptyPlan(), ['plain', 'b'], { env });
+    assert.equal(byPath.stdout + onPath.stdout, `ran ${dir}/plain with a\nran ${dir}/plain with b\n`, byPath.stderr + onPath.stderr);
+    assert.equal(byPath.code + onPath.code, 0);
   });
 
   it('exits 126 when the command cannot be executed', async () => {
