@@ -83,6 +83,27 @@ print("below it:", ask())`;
     }
   });
 
+  it('refuses with the proxy\'s 403 every connection of a command that stays within limits.openFiles (the refusals\' relay is not bound by it)', async () => {
+    ws = workspace(user);
+    // No domain allowed: the proxy ports only refuse. 16 connections held open at once take the
+    // command 19 descriptors of its 20; the relay that answers them needs 22.
+    writeSettings(ws, { limits: { openFiles: 20 } });
+    const script = `
+import socket
+conns = [socket.create_connection(("127.0.0.1", 3128), timeout=5) for _ in range(16)]
+answers = []
+for s in conns:
+    try:
+        s.sendall(b"CONNECT blocked.example.org:443 HTTP/1.1\\r\\n\\r\\n")
+        answers.append(s.recv(12).decode() or "closed")
+    except OSError as e:
+        answers.append(type(e).__name__)
+print(answers.count("HTTP/1.1 403"), sorted(set(answers)))`;
+    const r = await fence(ws, ['--', 'python3', '-c', script]);
+    expect(r.stdout).toBe("16 ['HTTP/1.1 403']\n");
+    expect(r.status).toBe(0);
+  });
+
   it.runIf(root)('stops 8 processes of 70 MB under limits.memoryMB 100, and says so', async () => {
     ws = workspace(user);
     writeSettings(ws, { limits: { memoryMB: 100 } });
