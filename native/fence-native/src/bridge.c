@@ -568,8 +568,9 @@ static int fork_relay(void) {
 }
 
 int bridge_deferrable(const struct plan_bridge *bridges, size_t n, int limited) {
+  if (limited) return 0;
   for (size_t i = 0; i < n; i++)
-    if (bridges[i].kind == BRIDGE_UNIX_TO_TCP || (limited && bridges[i].kind != BRIDGE_REFUSE)) return 0;
+    if (bridges[i].kind == BRIDGE_UNIX_TO_TCP) return 0;
   return n > 0;
 }
 

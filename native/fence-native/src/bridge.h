@@ -24,9 +24,11 @@ int bridge_refuse_waiting(const struct plan_bridge *b, int fd);
 /* Whether the guard may start these bridges' relay when a client first connects (guard.h) instead
  * of at every start, a fork the command waits for: a relay that refuses needs nothing from outside
  * the sandbox's restrictions; one to the host's sockets needs only their descriptors (which the
- * guard keeps until then) and nothing Landlock or seccomp takes from the guard, but it would live
- * under the command's resource limits (`limited`: the plan has some), so then it starts first. A
- * relay into the sandbox (unix-to-tcp) connects where Landlock's TCP rules may forbid it. */
+ * guard keeps until then) and nothing Landlock or seccomp takes from the guard. But it would live
+ * under the command's limits (`limited`: rlimits, or a process limit of the sandbox's), which bind
+ * any relay (a refusal's too holds a descriptor per client, and it is a process), so then it
+ * starts first. A relay into the sandbox (unix-to-tcp) connects where Landlock's TCP rules may
+ * forbid it. */
 int bridge_deferrable(const struct plan_bridge *bridges, size_t n, int limited);
 
 /* The descriptors the relay keeps: the listeners (`fds`) and the host sockets. `keep` has room

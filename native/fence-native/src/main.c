@@ -107,9 +107,10 @@ static int *start_bridges(const struct plan *plan, struct fence_err *e) {
   if (fds == NULL) fence_fail(e, ENOMEM, "bridge"), die(e);
   if (bridge_listen(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
   /* A fork the command would wait for at every start, for a relay many commands never use: the
-   * guard, a process anyway, starts it when a client first connects. Not under a process limit
-   * (`bridges-first`): the command could hold the last process by then, and no bridge would work. */
-  if (plan->guard.nnames && !plan->bridges_first && bridge_deferrable(plan->bridges, plan->nbridges, plan->nrlimits > 0)) return fds;
+   * guard, a process anyway, starts it when a client first connects. Not under limits: they would
+   * bind the relay too (`bridges-first`, a process limit: the command could hold the last process
+   * by then, and no bridge would work). */
+  if (plan->guard.nnames && bridge_deferrable(plan->bridges, plan->nbridges, plan->nrlimits > 0 || plan->bridges_first)) return fds;
   if (bridge_start(plan->bridges, plan->nbridges, fds, e) != 0) die(e);
   free(fds);
   return NULL;
