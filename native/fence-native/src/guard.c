@@ -629,10 +629,11 @@ static void start_later(const struct guard_bridges *later, struct pollfd *fds) {
     for (size_t i = 0; i < later->n; i++) fds[i].fd = -1;
     return;
   }
+  static int said; /* once a run: a client that retries would repeat it at every attempt */
   int retry = rc == -1;
   for (size_t i = 0; retry && i < later->n; i++) retry = bridge_refuse_waiting(&later->bridges[i], later->fds[i]) == 0;
   if (retry) {
-    fprintf(stderr, "fence-launch: guard: cannot start the bridges' relay (%s: %s); its waiting clients are refused, the next one tries again\n", e.what, strerror(e.errnum));
+    if (!said++) fprintf(stderr, "fence-launch: guard: cannot start the bridges' relay (%s: %s); its waiting clients are refused, the next one tries again\n", e.what, strerror(e.errnum));
     return;
   }
   /* Started (rc -2), or a client it cannot take: polled again, the listeners would spin. */

@@ -487,7 +487,7 @@ for k in kids:
 print("below it:", http(), "/", dns())`;
       const r = await launch(plan, [python, '-c', client], { asNobody, cgroup: cgroup.dir, pass: [openSocketPath(sock), openSocketPath(decider)] });
       assert.equal(r.stdout, 'at the limit: True closed / rcode 2, 0 answer(s)\nbelow it: hello from unix /a / rcode 0, 1 answer(s)\n', r.stderr);
-      assert.match(r.stderr, /^fence-launch: guard: cannot start the bridges' relay \(bridge: fork: Resource temporarily unavailable\); its waiting clients are refused, the next one tries again\n/);
+      assert.equal(r.stderr, "fence-launch: guard: cannot start the bridges' relay (bridge: fork: Resource temporarily unavailable); its waiting clients are refused, the next one tries again\n");
       assert.equal(r.code, 0);
     });
   }
