@@ -79,6 +79,17 @@ describe('fence-launch', { skip }, () => {
     assert.equal(r.stderr, 'fence-launch: plan: line 3: malformed "landlock-path"\n');
   });
 
+  it('takes one bridges-first line without fields, and refuses a second', () => {
+    const run = (input) => spawnSync(helper, ['--plan-fd', '0', '--', 'echo', 'ran'], { input, encoding: 'utf8' });
+    assert.equal(run('fence-launch-plan 1\nbridges-first\n').stdout, 'ran\n');
+    for (const [input, line] of [['fence-launch-plan 1\nbridges-first\nbridges-first\n', 3], ['fence-launch-plan 1\nbridges-first yes\n', 2]]) {
+      const r = run(input);
+      assert.equal(r.status, 125);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr, `fence-launch: plan: line ${line}: malformed "bridges-first"\n`);
+    }
+  });
+
   it('refuses to run without a plan', () => {
     const r = spawnSync(helper, ['--', 'echo', 'ran'], { env: {}, encoding: 'utf8' });
     assert.equal(r.status, 125);
